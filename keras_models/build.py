@@ -1,0 +1,59 @@
+"""Build a ``keras.Sequential`` from ``[(class_name, kwargs, name), ...]``."""
+import contextlib
+import functools
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import keras  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+# Correctness runs: TF32 would lower float32 matmul/conv precision on Ampere+ GPUs.
+tf.config.experimental.enable_tensor_float_32_execution(False)
+
+# NumPy activation names that Keras spells as a function with arguments.
+_ACTIVATION_FUNCTIONS = {
+    "gelu_tanh": functools.partial(keras.activations.gelu, approximate=True),
+}
+
+
+@contextlib.contextmanager
+def keras_dtype(dtype):
+    """Make Keras really compute in ``dtype``: floatx *and* the global dtype policy.
+
+    ``set_floatx`` alone is not enough once a layer exists (the policy is
+    cached), and per-layer dtype leaves losses and optimizers in float32
+    (KERAS_CONVENTIONS.md pitfall 3). Everything built inside keeps ``dtype``.
+    """
+    old_floatx, old_policy = keras.config.floatx(), keras.config.dtype_policy()
+    keras.config.set_floatx(dtype)
+    keras.config.set_dtype_policy(dtype)
+    try:
+        yield
+    finally:
+        keras.config.set_floatx(old_floatx)
+        keras.config.set_dtype_policy(old_policy)
+
+
+def _translate(kwargs):
+    out = dict(kwargs)
+    act = out.get("activation")
+    if isinstance(act, str) and act in _ACTIVATION_FUNCTIONS:
+        out["activation"] = _ACTIVATION_FUNCTIONS[act]
+    return out
+
+
+def build_layer(class_name, kwargs, name):
+    cls = getattr(keras.layers, class_name, None)
+    if cls is None:
+        raise ValueError(f"Unknown Keras layer class for layer '{name}'. Received: class_name={class_name!r}")
+    return cls(**_translate(kwargs), name=name)
+
+
+def build_sequential(layer_configs, input_shape, dtype="float32", name="sequential"):
+    """A built ``keras.Sequential`` whose layers and variables are all ``dtype``."""
+    with keras_dtype(dtype):
+        model = keras.Sequential(
+            [keras.Input(shape=tuple(input_shape))] + [build_layer(*cfg) for cfg in layer_configs],
+            name=name,
+        )
+    return model

@@ -1,0 +1,156 @@
+"""Activation functions with their derivatives, keyed by Keras name.
+
+Each entry is ``(forward(x) -> y, backward(x, y, dout) -> dx)``; the backward
+gets both the input and the output so each derivative is written in the cheap
+form the textbooks use (sigmoid: ``dout * y * (1 - y)``).
+
+Parity: ``keras.activations.<name>`` on the TensorFlow backend, including the
+derivative TF autodiff uses at kinks (relu'(0) = 0, leaky_relu'(0) = slope,
+elu'(0) = 1) and the float32-rounded constants TF uses in float64.
+"""
+import numpy as np
+from scipy import special
+
+from numpy_models._validation import tf_rounded
+
+# tf.nn.selu kernel constants (exact doubles in the C++ kernel).
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+# keras.activations.leaky_relu default; tf.nn.leaky_relu stores it as a float32 attr.
+LEAKY_RELU_SLOPE = tf_rounded(0.2)
+# tf.nn.gelu casts these Python floats through float32; 0.7978845608028654 is used as a float64 literal.
+GELU_INV_SQRT2 = tf_rounded(0.7071067811865476)
+GELU_TANH_COEFF = tf_rounded(0.044715)
+GELU_SQRT_2_OVER_PI = 0.7978845608028654
+
+
+def _linear(x):
+    return x
+
+
+def _linear_grad(x, y, dout):
+    return dout.copy()  # copy: never hand back the caller's array
+
+
+def _sigmoid(x):
+    return special.expit(x)
+
+
+def _sigmoid_grad(x, y, dout):
+    return dout * y * (1.0 - y)
+
+
+def _tanh_grad(x, y, dout):
+    return dout * (1.0 - y * y)
+
+
+def _relu(x):
+    return np.maximum(x, 0)
+
+
+def _relu_grad(x, y, dout):
+    return dout * (x > 0)  # derivative 0 at 0, as TF
+
+
+def _leaky_relu(x):
+    return np.where(x > 0, x, x * np.asarray(LEAKY_RELU_SLOPE, x.dtype))
+
+
+def _leaky_relu_grad(x, y, dout):
+    return np.where(x > 0, dout, dout * np.asarray(LEAKY_RELU_SLOPE, x.dtype))
+
+
+def _elu(x):
+    return np.where(x > 0, x, np.expm1(np.minimum(x, 0)))
+
+
+def _elu_grad(x, y, dout):
+    return np.where(y > 0, dout, dout * (y + 1))  # TF EluGrad works from the output
+
+
+def _selu(x):
+    neg = SELU_ALPHA * np.expm1(np.minimum(x, 0))
+    return SELU_SCALE * np.where(x > 0, x, neg).astype(x.dtype, copy=False)
+
+
+def _selu_grad(x, y, dout):
+    return np.where(y > 0, dout * SELU_SCALE, dout * (y + SELU_SCALE * SELU_ALPHA)).astype(y.dtype, copy=False)
+
+
+def _silu(x):
+    return x * special.expit(x)
+
+
+def _silu_grad(x, y, dout):
+    s = special.expit(x)
+    return dout * s * (1.0 + x * (1.0 - s))
+
+
+def _gelu(x):
+    c = np.asarray(GELU_INV_SQRT2, x.dtype)
+    return 0.5 * x * special.erfc(-x * c)
+
+
+def _gelu_grad(x, y, dout):
+    c = np.asarray(GELU_INV_SQRT2, x.dtype)
+    pdf = np.exp(-np.square(x * c)) * (2.0 / np.sqrt(np.pi))
+    return dout * (0.5 * special.erfc(-x * c) + 0.5 * x * pdf * c)
+
+
+def _gelu_tanh(x):
+    inner = GELU_SQRT_2_OVER_PI * (x + np.asarray(GELU_TANH_COEFF, x.dtype) * x**3)
+    return 0.5 * x * (1.0 + np.tanh(inner))
+
+
+def _gelu_tanh_grad(x, y, dout):
+    c = np.asarray(GELU_TANH_COEFF, x.dtype)
+    t = np.tanh(GELU_SQRT_2_OVER_PI * (x + c * x**3))
+    d_inner = GELU_SQRT_2_OVER_PI * (1.0 + 3.0 * c * x * x)
+    return dout * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * d_inner)
+
+
+def _softmax(x):
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _softmax_grad(x, y, dout):
+    # Jacobian-vector product: s * (g - sum(g * s)).
+    return y * (dout - (dout * y).sum(axis=-1, keepdims=True))
+
+
+ACTIVATIONS = {
+    "linear": (_linear, _linear_grad),
+    "sigmoid": (_sigmoid, _sigmoid_grad),
+    "tanh": (np.tanh, _tanh_grad),
+    "relu": (_relu, _relu_grad),
+    "leaky_relu": (_leaky_relu, _leaky_relu_grad),
+    "elu": (_elu, _elu_grad),
+    "selu": (_selu, _selu_grad),
+    "silu": (_silu, _silu_grad),
+    "swish": (_silu, _silu_grad),  # Keras alias of silu
+    "gelu": (_gelu, _gelu_grad),  # exact erf form, keras.activations.gelu default
+    "gelu_tanh": (_gelu_tanh, _gelu_tanh_grad),  # keras.activations.gelu(approximate=True)
+    "softmax": (_softmax, _softmax_grad),
+}
+# Output activations after which Keras's cross-entropies read the cached logits.
+LOGIT_ACTIVATIONS = ("softmax", "sigmoid")
+
+
+def get(name, who="Activation"):
+    """Return the canonical activation name; None means linear."""
+    name = "linear" if name is None else name
+    if not isinstance(name, str) or name not in ACTIVATIONS:
+        raise ValueError(
+            f"{who}: unknown activation. Expected one of {sorted(ACTIVATIONS)}. "
+            f"Received: activation={name!r}"
+        )
+    return name
+
+
+def forward(name, x):
+    return ACTIVATIONS[name][0](x)
+
+
+def backward(name, x, y, dout):
+    return ACTIVATIONS[name][1](x, y, dout)

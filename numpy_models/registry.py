@@ -1,0 +1,25 @@
+"""Layer classes by Keras class name, and building a model from layer configs."""
+from numpy_models import core
+from numpy_models.sequential import Sequential
+
+LAYERS = {"Dense": core.Dense, "Activation": core.Activation, "Flatten": core.Flatten}
+
+
+def register(cls):
+    LAYERS[cls.__name__] = cls
+    return cls
+
+
+def layer_from_config(class_name, kwargs, name):
+    if class_name not in LAYERS:
+        raise ValueError(f"Unknown layer class for layer '{name}'. Expected one of {sorted(LAYERS)}. Received: class_name={class_name!r}")
+    try:
+        return LAYERS[class_name](**kwargs, name=name)
+    except TypeError as exc:
+        raise TypeError(f"Layer '{name}' ({class_name}): invalid arguments {sorted(kwargs)}: {exc}") from None
+
+
+def build_sequential(layer_configs, input_shape, dtype="float32", seed=0, name="sequential"):
+    """Build a NumPy Sequential from ``[(class_name, kwargs, name), ...]``."""
+    layers = [layer_from_config(c, kw, n) for c, kw, n in layer_configs]
+    return Sequential(layers, name=name, dtype=dtype).build((None,) + tuple(input_shape), seed=seed)

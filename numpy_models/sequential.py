@@ -1,0 +1,201 @@
+"""Sequential: a stack of layers with forward, backward and loss handling.
+
+``params``, ``grads`` and ``state`` are flat dicts keyed ``"layer/weight"``
+whose values are the layers' own arrays, so ``optimizer.update(model.params,
+model.grads)`` updates the model in place.
+"""
+import numpy as np
+
+from numpy_models._validation import as_float_array, check_shape, standardize_dtype
+
+
+class Sequential:
+    """A linear stack of NumPy layers.
+
+    Args:
+        layers: list of layers (unique names).
+        name: model name.
+        dtype: 'float32' (default) or 'float64'; every layer is built in it.
+    Parity: keras.Sequential. ``get_weights``/``set_weights`` use Keras's order.
+    """
+
+    def __init__(self, layers=None, name="sequential", dtype=None):
+        self.name = name
+        self.dtype = standardize_dtype(dtype, f"Sequential '{name}'") if dtype else None
+        self.layers = []
+        for layer in layers or []:
+            self.add(layer)
+        self.built = False
+
+    def add(self, layer):
+        if not hasattr(layer, "forward") or not hasattr(layer, "backward"):
+            raise TypeError(f"Sequential '{self.name}': expected a layer with forward/backward. Received: {layer!r}")
+        if any(l.name == layer.name for l in self.layers):
+            raise ValueError(f"Sequential '{self.name}': duplicate layer name. Received: name={layer.name!r}")
+        self.layers.append(layer)
+
+    def get_layer(self, name):
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise KeyError(f"Sequential '{self.name}': no layer named {name!r}. Layers: {[l.name for l in self.layers]}")
+
+    # -- building ---------------------------------------------------------------
+    def build(self, input_shape, seed=None, rng=None):
+        """Build every layer; ``input_shape`` includes the batch axis, e.g. (None, 784)."""
+        self.dtype = self.dtype or "float32"
+        rng = rng if rng is not None else np.random.default_rng(seed)
+        shape = (None,) + tuple(input_shape)[1:]
+        self.input_shape = shape
+        for layer in self.layers:
+            layer.dtype = self.dtype
+            layer.build(shape, rng)
+            shape = layer.output_shape
+        self.output_shape = shape
+        self.built = True
+        return self
+
+    def _require_built(self):
+        if not self.built:
+            raise RuntimeError(f"Sequential '{self.name}': call build(input_shape) before using the model.")
+
+    # -- computing --------------------------------------------------------------
+    def forward(self, x, training=False, return_activations=False):
+        """Run every layer. With ``return_activations`` also return each layer's output."""
+        self._require_built()
+        x = as_float_array(x, self.dtype, f"Sequential '{self.name}'")
+        check_shape(x, self.input_shape, f"Sequential '{self.name}'")
+        outputs = []
+        for layer in self.layers:
+            x = layer.call(x, training=training)
+            outputs.append(x)
+        self._output_shape_seen = x.shape
+        return (x, outputs) if return_activations else x
+
+    def predict(self, x, batch_size=None):
+        """Inference-mode forward, optionally in batches (no cached state kept)."""
+        if batch_size is None:
+            return self.forward(x)
+        return np.concatenate([self.forward(x[i:i + batch_size]) for i in range(0, len(x), batch_size)])
+
+    def backward(self, dout, return_output_grads=False):
+        """Backpropagate ``dout`` = dL/d(model output); fills grads, returns dx.
+
+        With ``return_output_grads`` also return dL/d(output of each layer).
+        """
+        if not hasattr(self, "_output_shape_seen"):
+            raise RuntimeError(f"Sequential '{self.name}': backward() called before forward().")
+        dout = as_float_array(dout, self.dtype, f"Sequential '{self.name}'", "dout")
+        check_shape(dout, self._output_shape_seen, f"Sequential '{self.name}'", "dout")
+        return self._backward_from(len(self.layers) - 1, dout, return_output_grads, start_at_logits=False)
+
+    def _backward_from(self, index, grad, return_output_grads, start_at_logits):
+        output_grads = [None] * len(self.layers)
+        if not start_at_logits:
+            output_grads[index] = grad
+        for i in range(index, -1, -1):
+            layer = self.layers[i]
+            if i == index and start_at_logits:
+                grad = layer.backward_preactivation(grad)
+            else:
+                grad = layer.backward_call(grad)
+            if i > 0:
+                output_grads[i - 1] = grad
+        return (grad, output_grads) if return_output_grads else grad
+
+    # -- losses -----------------------------------------------------------------
+    def _logits_for(self, loss):
+        """The last layer's logits when Keras would read them for ``loss``."""
+        last = self.layers[-1]
+        if hasattr(loss, "uses_logits_of") and loss.uses_logits_of(getattr(last, "activation", None)):
+            return last.logits
+        return None
+
+    def regularization_loss(self):
+        return sum((layer.regularization_loss() for layer in self.layers), 0.0)
+
+    def compute_loss(self, loss, y_true, y_pred, sample_weight=None):
+        """Data loss (Keras's logits path where it applies) plus regularization penalties.
+
+        ``y_pred`` must be the output of this model's last ``forward``.
+        """
+        logits = self._logits_for(loss)
+        if logits is not None:
+            value = loss.logits_value_and_gradient(y_true, logits, sample_weight)[0]
+        else:
+            value = loss(y_true, y_pred, sample_weight)
+        return value + self.regularization_loss()
+
+    def backward_loss(self, loss, y_true, y_pred, sample_weight=None, return_output_grads=False):
+        """Backward from ``compute_loss``: fills grads (incl. regularizers), returns dx."""
+        logits = self._logits_for(loss)
+        if logits is not None:
+            _, grad = loss.logits_value_and_gradient(y_true, logits, sample_weight)
+            result = self._backward_from(len(self.layers) - 1, grad, return_output_grads, start_at_logits=True)
+        else:
+            grad = loss.gradient(y_true, y_pred, sample_weight)
+            result = self._backward_from(len(self.layers) - 1, grad, return_output_grads, start_at_logits=False)
+        for layer in self.layers:
+            layer.add_regularization_gradients()
+        return result
+
+    # -- weights ----------------------------------------------------------------
+    def _flat(self, attr):
+        return {f"{l.name}/{k}": v for l in self.layers for k, v in getattr(l, attr).items()}
+
+    @property
+    def params(self):
+        return self._flat("params")
+
+    @property
+    def grads(self):
+        return self._flat("grads")
+
+    @property
+    def state(self):
+        return self._flat("state")
+
+    @property
+    def weights(self):
+        """All weights, trainable and not, keyed "layer/weight" in Keras order."""
+        return {f"{l.name}/{n}": l._weight(n) for l in self.layers for n in l.weight_names}
+
+    def get_weights(self):
+        self._require_built()
+        return [w for layer in self.layers for w in layer.get_weights()]
+
+    def set_weights(self, weights):
+        """Set all weights from a list in Keras order; the model takes their dtype."""
+        self._require_built()
+        expected = [(k, v.shape) for k, v in self.weights.items()]
+        if len(weights) != len(expected):
+            raise ValueError(f"Sequential '{self.name}': expected {len(expected)} weight arrays {[k for k, _ in expected]}. Received: {len(weights)} arrays")
+        arrays = [np.asarray(w) for w in weights]
+        dtypes = {a.dtype.name for a in arrays}
+        if len(dtypes) > 1:
+            raise TypeError(f"Sequential '{self.name}': all weights must share one float dtype. Received: dtypes={sorted(dtypes)}")
+        for (key, shape), a in zip(expected, arrays):
+            if a.shape != shape:
+                raise ValueError(f"Layer '{key.split('/')[0]}': weight '{key}' expects shape {shape}. Received: shape={a.shape}")
+        if dtypes and dtypes != {self.dtype}:
+            self.cast(dtypes.pop())
+        start = 0
+        for layer in self.layers:
+            n = len(layer.weight_names)
+            layer.set_weights(arrays[start:start + n])
+            start += n
+
+    def cast(self, dtype):
+        """Switch the model (weights and computation) to ``dtype``."""
+        self.dtype = standardize_dtype(dtype, f"Sequential '{self.name}'")
+        for layer in self.layers:
+            layer.cast(self.dtype)
+
+    def get_config(self):
+        return {"name": self.name, "dtype": self.dtype,
+                "layers": [{"class_name": type(l).__name__, "config": l.get_config()} for l in self.layers]}
+
+    def summary(self):
+        rows = [f"{l.name:<24}{type(l).__name__:<22}{str(l.output_shape):<20}{sum(v.size for v in l.params.values())}"
+                for l in self.layers]
+        return "\n".join([f"Model: {self.name} ({self.dtype})"] + rows)

@@ -1,0 +1,197 @@
+"""Parity checks: plain functions ``check_<property>(spec, dtype, ...) -> [Comparison]``.
+
+Each check builds both twins from the spec, shares the weights through the
+bridge, runs the same data through both and compares every named tensor.
+``yield_checks`` picks the checks that apply to a spec; pytest and the report
+both consume them (scikit-learn's estimator-checks design).
+"""
+import copy
+import functools
+
+import numpy as np
+
+from parity.compare import compare
+from parity.finite_differences import probe_parameter
+from parity.specs import make_inputs, make_targets
+from parity.tolerances import tolerance
+
+
+# -- twins -------------------------------------------------------------------------
+def build_twins(spec, dtype, seed=0):
+    """NumPy model initialised from ``seed``, Keras twin holding the same weights."""
+    import keras_models
+    import numpy_models
+    from parity.weights import numpy_to_keras
+
+    np_model = numpy_models.build_sequential(spec.layer_tuples(), spec.input_shape, dtype, seed)
+    k_model = keras_models.build_sequential(spec.layer_tuples(), spec.input_shape, dtype)
+    numpy_to_keras(np_model, k_model)
+    return np_model, k_model
+
+
+def numpy_loss(spec):
+    from numpy_models import losses
+    return losses.get(spec.loss[0], **spec.loss[1])
+
+
+def keras_loss(spec, dtype):
+    import keras
+
+    from keras_models import keras_dtype
+    with keras_dtype(dtype):
+        return getattr(keras.losses, spec.loss[0])(**spec.loss[1])
+
+
+def _layer_names(np_model):
+    return [layer.name for layer in np_model.layers]
+
+
+def _compare_params(np_grads, k_grads, tol):
+    return [compare(np_grads[k], k_grads[k], k, tol) for k in k_grads]
+
+
+# -- checks ------------------------------------------------------------------------
+def check_weight_roundtrip(spec, dtype, seed=0):
+    """NumPy -> Keras -> fresh NumPy model reproduces every weight bit for bit."""
+    import numpy_models
+    from parity.weights import keras_to_numpy
+
+    np_model, k_model = build_twins(spec, dtype, seed)
+    fresh = numpy_models.build_sequential(spec.layer_tuples(), spec.input_shape, dtype, seed + 1)
+    keras_to_numpy(k_model, fresh)
+    tol = tolerance(dtype, "roundtrip")
+    return [compare(fresh.weights[k], v, k, tol, labels=("roundtrip", "original"))
+            for k, v in np_model.weights.items()]
+
+
+def check_forward(spec, dtype, seed=0, training=False):
+    """Every layer's output agrees, in layer order."""
+    from keras_models import forward
+
+    np_model, k_model = build_twins(spec, dtype, seed)
+    x = make_inputs(spec, dtype, seed)
+    _, np_outs = np_model.forward(x, training=training, return_activations=True)
+    k_outs = forward(k_model, x, training=training)
+    tol = tolerance(dtype)
+    return [compare(a, b, f"{name}:output", tol) for name, a, b in zip(_layer_names(np_model), np_outs, k_outs)]
+
+
+def _upstream(spec, np_model, dtype, seed):
+    shape = (spec.batch_size,) + tuple(np_model.output_shape[1:])
+    return np.random.default_rng(seed + 2).standard_normal(shape).astype(dtype)
+
+
+def check_backward(spec, dtype, seed=0, training=False):
+    """dx, every parameter gradient and every layer's output gradient for a random upstream gradient."""
+    from keras_models import forward_backward
+
+    np_model, k_model = build_twins(spec, dtype, seed)
+    x = make_inputs(spec, dtype, seed)
+    dout = _upstream(spec, np_model, dtype, seed)
+    np_model.forward(x, training=training)
+    dx, out_grads = np_model.backward(dout, return_output_grads=True)
+    ref = forward_backward(k_model, x, dout, training=training)
+    tol = tolerance(dtype)
+    result = [compare(dx, ref["dx"], "dx", tol)]
+    result += [compare(a, b, f"{n}:output_grad", tol)
+               for n, a, b in zip(_layer_names(np_model), out_grads, ref["output_grads"])]
+    return result + _compare_params(np_model.grads, ref["grads"], tol)
+
+
+def check_loss(spec, dtype, seed=0, training=False):
+    """Loss value (incl. regularization), parameter gradients and dx from the spec's loss."""
+    from keras_models import loss_and_gradients
+
+    np_model, k_model = build_twins(spec, dtype, seed)
+    x = make_inputs(spec, dtype, seed)
+    y = np_model.forward(x, training=training)
+    y_true = make_targets(spec, y.shape, dtype, seed)
+    loss = numpy_loss(spec)
+    value = np_model.compute_loss(loss, y_true, y)
+    dx = np_model.backward_loss(loss, y_true, y)
+    ref = loss_and_gradients(k_model, keras_loss(spec, dtype), x, y_true, training=training)
+    tol = tolerance(dtype)
+    result = [compare(np.asarray(value), np.asarray(ref["value"], dtype), "loss", tol),
+              compare(dx, ref["dx"], "dx", tol)]
+    return result + _compare_params(np_model.grads, ref["grads"], tol)
+
+
+def _signature(model):
+    return [s for layer in model.layers for s in getattr(layer, "kink_signature", lambda: [])()]
+
+
+def check_gradients_three_way(spec, dtype="float64", seed=0, training=False, max_coords=24):
+    """NumPy backward vs Keras GradientTape vs central finite differences (float64).
+
+    Finite differences are taken on the NumPy forward at sampled coordinates (all
+    of them for small tensors) plus one random direction per parameter; the
+    forward itself is checked against Keras by ``check_forward``.
+    """
+    from keras_models import forward_backward
+
+    np_model, k_model = build_twins(spec, dtype, seed)
+    x = make_inputs(spec, dtype, seed)
+    dout = _upstream(spec, np_model, dtype, seed)
+    np_model.forward(x, training=training)
+    dx = np_model.backward(dout)
+    analytic = {**{k: v.copy() for k, v in np_model.grads.items()}, "dx": dx}
+    ref = forward_backward(k_model, x, dout, training=training)
+    keras_grads = {**ref["grads"], "dx": ref["dx"]}
+    arrays = {**np_model.params, "dx": x}
+
+    def evaluate():  # a fresh copy per evaluation freezes RNG and moving statistics
+        twin = copy.deepcopy(np_model)
+        return float(np.sum(twin.forward(x, training=training) * dout)), _signature(twin)
+
+    rng = np.random.default_rng(seed + 3)
+    result = [compare(analytic[k], keras_grads[k], k, tolerance(dtype)) for k in analytic]
+    fd_tol = tolerance("float64", "finite_difference")
+    for key, array in arrays.items():
+        probes = probe_parameter(evaluate, array, analytic[key], rng, max_coords)
+        result += _fd_comparisons(key, probes, analytic[key], keras_grads[key], fd_tol)
+    return result
+
+
+def _fd_comparisons(key, probes, analytic, keras_grad, tol):
+    coords = [p for p in probes if p.where != "direction" and not p.kink]
+    kinks = [p.where for p in probes if p.kink]
+    scale = float(np.abs(analytic).max(initial=0.0))
+    numeric = np.array([p.numeric for p in coords])
+    out = []
+    for label, grad in (("numpy", analytic), ("keras", keras_grad)):
+        values = np.array([grad[p.where] for p in coords])
+        c = compare(values, numeric, f"{key}[fd]", tol, labels=(label, "finite_diff"), scale=scale)
+        c.note = f"{len(coords)} coordinates" + (f"; kinks excluded at {kinks}" if kinks else "")
+        out.append(c)
+    for p in probes:
+        if p.where == "direction" and not p.kink:
+            c = compare(np.array([p.analytic]), np.array([p.numeric]), f"{key}[fd-direction]", tol,
+                        labels=("numpy", "finite_diff"), scale=float(np.linalg.norm(analytic)))
+            out.append(c)
+    return out
+
+
+# -- selection ---------------------------------------------------------------------
+CHECKS = {
+    "check_weight_roundtrip": check_weight_roundtrip,
+    "check_forward": check_forward,
+    "check_backward": check_backward,
+    "check_loss": check_loss,
+    "check_gradients_three_way": check_gradients_three_way,
+}
+
+
+def yield_checks(spec, dtypes=("float32", "float64")):
+    """(check id, zero-argument callable) for every check that applies to ``spec``."""
+    modes = (False, True) if spec.has_training_behaviour else (False,)
+    for dtype in dtypes:
+        yield f"check_weight_roundtrip(dtype={dtype})", functools.partial(check_weight_roundtrip, spec, dtype)
+        for training in modes:
+            kw = f"dtype={dtype}, training={training}"
+            yield f"check_forward({kw})", functools.partial(check_forward, spec, dtype, training=training)
+            yield f"check_backward({kw})", functools.partial(check_backward, spec, dtype, training=training)
+            yield f"check_loss({kw})", functools.partial(check_loss, spec, dtype, training=training)
+        if dtype == "float64":
+            for training in modes:
+                yield (f"check_gradients_three_way(dtype=float64, training={training})",
+                       functools.partial(check_gradients_three_way, spec, "float64", training=training))

@@ -1,0 +1,57 @@
+"""The ``parity`` command: ``parity report`` and ``parity list``."""
+import argparse
+import sys
+
+DTYPES = ("float32", "float64")
+
+
+def _parser():
+    parser = argparse.ArgumentParser(prog="parity", description="NumPy vs Keras parity checks and reports.")
+    sub = parser.add_subparsers(dest="command")
+    report = sub.add_parser("report", help="run the parity checks and write reports (default command)")
+    report.add_argument("--out", default="reports", help="output directory (default: reports)")
+    report.add_argument("--seed", type=int, default=0, help="seed for weights and data (default: 0)")
+    report.add_argument("--dtype", choices=DTYPES, action="append", help="dtype(s) to check (default: both)")
+    report.add_argument("--spec", action="append", help="only these spec ids (default: all)")
+    sub.add_parser("list", help="list the registered specs")
+    return parser
+
+
+def cmd_list(args):
+    from parity.specs import SPECS
+    for spec in SPECS.values():
+        print(f"{spec.id:<32} {spec.description}")
+    return 0
+
+
+def cmd_report(args):
+    from parity.environment import manifest
+    from parity.report import run_parity, write_parity_report
+    from parity.specs import get_spec, SPECS
+
+    specs = [get_spec(s) for s in args.spec] if args.spec else list(SPECS.values())
+    dtypes = tuple(args.dtype or DTYPES)
+    rows = run_parity(specs, dtypes)
+    write_parity_report(args.out, rows, manifest(args.seed, {"dtypes": list(dtypes)}))
+    failing = [r for r in rows if not r["passed"] and not r.get("expected_failure")]
+    print(f"parity: {len(rows) - len(failing)} of {len(rows)} checks passed; "
+          f"wrote {args.out}/parity.md and {args.out}/parity.json")
+    for r in failing:
+        print(f"  FAIL {r['spec']} {r['check']}: {(r['error'] or '').splitlines()[0]}")
+    return 1 if failing else 0
+
+
+def main(argv=None):
+    args = _parser().parse_args(argv)
+    command = args.command or "report"
+    if args.command is None:
+        args = _parser().parse_args(["report"] + list(argv or sys.argv[1:]))
+    try:
+        return {"report": cmd_report, "list": cmd_list}[command](args)
+    except (KeyError, ValueError, FileNotFoundError) as exc:
+        print(f"parity: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,98 @@
+"""Compare two arrays and say exactly where and by how much they differ."""
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from parity.tolerances import Tolerance
+
+
+class ParityError(AssertionError):
+    """Raised by ``assert_all_passed``; the message is the full report."""
+
+
+@dataclass
+class Comparison:
+    """The outcome of comparing tensor ``name`` between two implementations.
+
+    ``max_rel`` is ``max_abs`` divided by the larger of the two tensors' largest
+    magnitudes; ``frac_failed`` is the share of elements beyond tolerance;
+    ``worst`` lists the largest differences with their multi-indices.
+    """
+
+    name: str
+    passed: bool
+    max_abs: float
+    max_rel: float
+    rtol: float
+    scale: float
+    shape: tuple
+    frac_failed: float
+    labels: tuple = ("numpy", "keras")
+    worst: list = field(default_factory=list)
+    note: str = ""
+
+    def message(self):
+        a, b = self.labels
+        status = "ok" if self.passed else "FAILED"
+        head = (f"{self.name}: {status} ({a} vs {b}) max_abs={self.max_abs:.3e} "
+                f"max_rel={self.max_rel:.3e} rtol={self.rtol:.1e} shape={self.shape} "
+                f"failing={100 * self.frac_failed:.2f}%")
+        lines = [head] + ([f"  note: {self.note}"] if self.note else [])
+        if not self.passed:
+            lines += [f"  at {w['index']}: {a}={w['a']:.17g} {b}={w['b']:.17g} |diff|={w['abs']:.3e}"
+                      for w in self.worst]
+        return "\n".join(lines)
+
+    def to_dict(self):
+        d = asdict(self)
+        d["shape"] = list(self.shape)
+        return d
+
+
+def compare(a, b, name, tolerance, labels=("numpy", "keras"), k=5, scale=None):
+    """Compare ``a`` with reference ``b``; shapes must match exactly (no broadcasting).
+
+    Args:
+        a, b: arrays of the same shape.
+        name: the tensor's name, e.g. "dense_1/kernel".
+        tolerance: a ``Tolerance`` or a float rtol (relative to the largest magnitude).
+        k: how many worst elements to keep.
+        scale: the magnitude errors are relative to; default the larger of
+            the two arrays' largest magnitudes.
+    """
+    rtol = tolerance.rtol if isinstance(tolerance, Tolerance) else float(tolerance)
+    a, b = np.asarray(a), np.asarray(b)
+    if a.shape != b.shape:
+        raise ValueError(f"compare('{name}'): shapes differ, refusing to broadcast. "
+                         f"Received: {labels[0]}.shape={a.shape}, {labels[1]}.shape={b.shape}")
+    a64, b64 = a.astype(np.float64), b.astype(np.float64)
+    diff = np.abs(a64 - b64)
+    both_nan = np.isnan(a64) & np.isnan(b64)
+    diff = np.where(both_nan, 0.0, np.where(np.isnan(diff), np.inf, diff))
+    finite = np.isfinite(a64) & np.isfinite(b64)
+    if scale is None:
+        scale = max(np.abs(a64[finite]).max(initial=0.0), np.abs(b64[finite]).max(initial=0.0))
+    max_abs = float(diff.max(initial=0.0))
+    max_rel = max_abs / scale if scale > 0 else (0.0 if max_abs == 0 else np.inf)
+    failing = diff > rtol * scale
+    worst_flat = np.argsort(diff, axis=None)[::-1][:k] if diff.size else []
+    worst = [{"index": tuple(int(i) for i in np.unravel_index(j, diff.shape)),
+              "a": float(a64.flat[j]), "b": float(b64.flat[j]), "abs": float(diff.flat[j])}
+             for j in worst_flat]
+    return Comparison(name=name, passed=not failing.any(), max_abs=max_abs, max_rel=float(max_rel),
+                      rtol=rtol, scale=float(scale), shape=tuple(a.shape),
+                      frac_failed=float(failing.mean()) if failing.size else 0.0,
+                      labels=tuple(labels), worst=worst)
+
+
+def first_failure(comparisons):
+    return next((c for c in comparisons if not c.passed), None)
+
+
+def assert_all_passed(comparisons, context=""):
+    """Raise ``ParityError`` naming the first failing tensor, with the full report."""
+    failed = [c for c in comparisons if not c.passed]
+    if failed:
+        header = f"{context}: " if context else ""
+        header += f"{len(failed)} of {len(comparisons)} comparisons failed; first: {failed[0].name}"
+        raise ParityError("\n".join([header] + [c.message() for c in failed]))

@@ -1,0 +1,105 @@
+"""The model registry: one declarative spec builds both twins.
+
+A ``ModelSpec`` lists ``LayerConfig(class_name, kwargs, name)`` entries whose
+kwargs are valid for both ``numpy_models`` and ``keras.layers`` (Keras names
+and serialisation formats), plus the loss and how to draw test data.
+"""
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class LayerConfig:
+    class_name: str
+    kwargs: dict
+    name: str
+
+    def as_tuple(self):
+        return (self.class_name, dict(self.kwargs), self.name)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A small model to build twice.
+
+    Attributes:
+        id: snake_case identifier, used in pytest ids and reports.
+        layers: the LayerConfigs, with explicit names.
+        input_shape: per-sample input shape (no batch axis).
+        loss: (Keras loss class name, kwargs).
+        batch_size: rows in the check batch.
+        inputs: "normal" (N(0,1)), "unit" (U[0,1], like scaled pixels) or "binary".
+        description: one line for reports.
+        expected_failed_checks: {check name: reason}, turned into strict xfails.
+    """
+
+    id: str
+    layers: tuple
+    input_shape: tuple
+    loss: tuple
+    batch_size: int = 8
+    inputs: str = "normal"
+    description: str = ""
+    expected_failed_checks: dict = field(default_factory=dict)
+
+    def layer_tuples(self):
+        return [layer.as_tuple() for layer in self.layers]
+
+    @property
+    def has_training_behaviour(self):
+        return any(l.class_name in ("Dropout", "BatchNormalization") for l in self.layers)
+
+
+def dense(units, name, activation=None, **kwargs):
+    return LayerConfig("Dense", {"units": units, "activation": activation, **kwargs}, name)
+
+
+def layer(class_name, name, **kwargs):
+    return LayerConfig(class_name, kwargs, name)
+
+
+SPECS = {}
+
+
+def register(spec):
+    if spec.id in SPECS:
+        raise ValueError(f"Duplicate spec id. Received: id={spec.id!r}")
+    SPECS[spec.id] = spec
+    return spec
+
+
+def get_spec(spec_id):
+    if spec_id not in SPECS:
+        raise KeyError(f"Unknown spec. Expected one of {sorted(SPECS)}. Received: {spec_id!r}")
+    return SPECS[spec_id]
+
+
+# -- data for checks -------------------------------------------------------------
+def make_inputs(spec, dtype, seed):
+    rng = np.random.default_rng(seed)
+    shape = (spec.batch_size,) + tuple(spec.input_shape)
+    if spec.inputs == "unit":
+        x = rng.uniform(0.0, 1.0, shape)
+    elif spec.inputs == "binary":
+        x = rng.integers(0, 2, shape).astype(float)
+    else:
+        x = rng.standard_normal(shape)
+    return x.astype(dtype)
+
+
+def make_targets(spec, output_shape, dtype, seed):
+    """Targets that suit the spec's loss: one-hot, labels, bits or reals."""
+    rng = np.random.default_rng(seed + 1)
+    n, k = spec.batch_size, output_shape[-1]
+    name = spec.loss[0]
+    if name == "CategoricalCrossentropy":
+        return np.eye(k, dtype=dtype)[rng.integers(0, k, n)]
+    if name == "SparseCategoricalCrossentropy":
+        return rng.integers(0, k, n)
+    if name == "BinaryCrossentropy":
+        return rng.integers(0, 2, (n, k)).astype(dtype)
+    return rng.standard_normal((n, k)).astype(dtype)
+
+
+from parity import spec_registry  # noqa: E402,F401  (fills SPECS)

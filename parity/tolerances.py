@@ -1,0 +1,44 @@
+"""Every tolerance the suite uses, in one table, with the reason for each number.
+
+All tolerances are *relative to the reference tensor's largest magnitude*:
+an element fails when ``|a - b| > rtol * max(max|a|, max|b|)``. This scale
+is what round-off is proportional to for sums of products (matmul, conv,
+reductions), so one number per dtype holds across layer sizes in this suite.
+"""
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    rtol: float
+    why: str
+
+
+TOLERANCES = {
+    ("float64", "keras"): Tolerance(
+        1e-12,
+        "float64 eps is 2.2e-16; reductions here are <= ~2000 terms, so accumulated round-off "
+        "is <= ~1e-13 of the largest magnitude (measured worst ~3e-15, KERAS_CONVENTIONS.md s13). "
+        "Holds only because the NumPy twins use TF's float32-rounded constants."),
+    ("float32", "keras"): Tolerance(
+        1e-5,
+        "float32 eps is 1.2e-7; summation order differs between BLAS/oneDNN and NumPy, giving "
+        "measured relative errors up to 1.2e-6 on conv gradients; 1e-5 keeps an ~8x margin."),
+    ("float64", "finite_difference"): Tolerance(
+        1e-6,
+        "Richardson-extrapolated central differences, h = 1e-3 * max(1, |w|): truncation O(h^4) ~ 1e-12, "
+        "round-off O(eps |f| / h) ~ 1e-11 of the gradient scale (measured worst 2.7e-8 on the dense specs); "
+        "real bugs give errors of 1e-2..1."),
+    ("float64", "roundtrip"): Tolerance(
+        0.0, "copying weights must be bit-exact: assign() of a float64 array is a plain copy."),
+    ("float32", "roundtrip"): Tolerance(
+        0.0, "copying weights must be bit-exact: same dtype on both sides, no cast."),
+}
+
+
+def tolerance(dtype, kind="keras"):
+    """The Tolerance for comparing ``kind`` of results in ``dtype``."""
+    key = (str(dtype), kind)
+    if key not in TOLERANCES:
+        raise KeyError(f"No tolerance for dtype={dtype!r}, kind={kind!r}. Known: {sorted(TOLERANCES)}")
+    return TOLERANCES[key]

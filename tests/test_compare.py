@@ -1,0 +1,38 @@
+"""compare(): errors relative to the largest magnitude, worst elements with indices, no broadcasting."""
+import numpy as np
+import pytest
+
+from parity import ParityError, assert_all_passed, compare
+
+
+def test_reports_worst_element_with_its_multi_index():
+    a = np.zeros((3, 4))
+    b = a.copy()
+    b[2, 1] = 0.5
+    c = compare(a, b, "dense_1/kernel", 1e-6)
+    assert not c.passed
+    assert c.worst[0]["index"] == (2, 1) and c.worst[0]["abs"] == 0.5
+    assert c.frac_failed == pytest.approx(1 / 12)
+    assert "dense_1/kernel" in c.message() and "(2, 1)" in c.message()
+
+
+def test_relative_error_is_relative_to_the_largest_magnitude():
+    c = compare(np.array([100.0, 1.0]), np.array([100.0, 1.001]), "t", 1e-4)
+    assert c.max_rel == pytest.approx(1e-5) and c.passed
+
+
+def test_refuses_to_broadcast():
+    with pytest.raises(ValueError, match="refusing to broadcast"):
+        compare(np.zeros((3, 1)), np.zeros((3,)), "t", 1e-6)
+
+
+def test_nan_on_one_side_fails():
+    assert not compare(np.array([np.nan, 1.0]), np.array([0.0, 1.0]), "t", 1e-6).passed
+
+
+def test_assert_all_passed_names_the_first_failure():
+    good = compare(np.ones(2), np.ones(2), "a", 0)
+    bad = compare(np.ones(2), np.zeros(2), "b", 0)
+    with pytest.raises(ParityError, match="first: b"):
+        assert_all_passed([good, bad])
+    assert_all_passed([good])

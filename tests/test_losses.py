@@ -1,0 +1,98 @@
+"""Losses on raw arrays: NumPy vs Keras values and gradients, including the clipped probability path."""
+import numpy as np
+import pytest
+
+from numpy_models import losses
+from parity import compare, tolerance
+
+CASES = [
+    ("MeanSquaredError", {}, "real"),
+    ("MeanAbsoluteError", {}, "real"),
+    ("BinaryCrossentropy", {}, "prob"),
+    ("BinaryCrossentropy", {"label_smoothing": 0.2}, "prob"),
+    ("BinaryCrossentropy", {"from_logits": True}, "real"),
+    ("CategoricalCrossentropy", {}, "simplex"),
+    ("CategoricalCrossentropy", {"label_smoothing": 0.1}, "simplex"),
+    ("CategoricalCrossentropy", {"from_logits": True}, "real"),
+    ("SparseCategoricalCrossentropy", {}, "simplex"),
+    ("SparseCategoricalCrossentropy", {"from_logits": True}, "real"),
+]
+
+
+def _data(kind, cls, rng, dtype, saturate):
+    z = rng.standard_normal((6, 4)) * (30 if saturate else 1)
+    y_pred = {"real": z, "prob": 1 / (1 + np.exp(-z)),
+              "simplex": np.exp(z - z.max(1, keepdims=True)) / np.exp(z - z.max(1, keepdims=True)).sum(1, keepdims=True)}[kind]
+    if cls == "SparseCategoricalCrossentropy":
+        y_true = rng.integers(0, 4, 6)
+    elif cls == "CategoricalCrossentropy":
+        y_true = np.eye(4)[rng.integers(0, 4, 6)]
+    elif cls == "BinaryCrossentropy":
+        y_true = rng.integers(0, 2, (6, 4)).astype(float)
+    else:
+        y_true = rng.standard_normal((6, 4))
+    return (y_true.astype(dtype) if y_true.dtype.kind == "f" else y_true), y_pred.astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("saturate", [False, True], ids=["moderate", "saturated"])
+@pytest.mark.parametrize("cls, kwargs, kind", CASES, ids=[f"{c}{k or ''}" for c, k, _ in CASES])
+def test_loss_value_and_gradient_match_keras(cls, kwargs, kind, saturate, dtype):
+    import keras
+    import tensorflow as tf
+
+    from keras_models import keras_dtype
+
+    y_true, y_pred = _data(kind, cls, np.random.default_rng(0), dtype, saturate)
+    ours = losses.get(cls, **kwargs)
+    value, grad = ours.value_and_gradient(y_true, y_pred)
+    with keras_dtype(dtype):
+        theirs = getattr(keras.losses, cls)(**kwargs)
+        p = tf.Variable(y_pred)
+        with tf.GradientTape() as tape:
+            ref = theirs(tf.constant(y_true), p)
+        ref_grad = tape.gradient(ref, p).numpy()
+    tol = tolerance(dtype)
+    assert compare(np.asarray(value), ref.numpy(), "loss", tol).passed, (value, ref.numpy())
+    c = compare(grad, ref_grad, "dL/dy_pred", tol)
+    assert c.passed, c.message()
+
+
+def test_softmax_output_uses_logits_path_without_clipping():
+    """A true-class logit of -30: Keras's logits path gives ~30.69; the clipped path only 16.1."""
+    import numpy_models as nm
+
+    model = nm.Sequential([nm.Dense(2, activation="softmax", name="out", use_bias=False)], dtype="float64").build((None, 2))
+    model.set_weights([np.array([[1.0, 0.0], [0.0, 1.0]])])
+    x, t = np.array([[-30.0, 0.0]]), np.array([[1.0, 0.0]])
+    y = model.forward(x)
+    loss = losses.CategoricalCrossentropy()
+    assert model.compute_loss(loss, t, y) == pytest.approx(30.0 + np.log1p(np.exp(-30.0)), rel=1e-12)
+    assert loss(t, y) == pytest.approx(-np.log(1e-7), rel=1e-6)  # bare probabilities: clipped path
+
+
+@pytest.mark.parametrize("cls, kwargs, kind", CASES[:3] + CASES[5:7] + CASES[8:9])
+def test_gradient_matches_finite_differences(cls, kwargs, kind):
+    y_true, y_pred = _data(kind, cls, np.random.default_rng(1), "float64", saturate=False)
+    loss = losses.get(cls, **kwargs)
+    grad = loss.gradient(y_true, y_pred)
+    h = 1e-6
+    numeric = np.zeros_like(y_pred)
+    for i in np.ndindex(y_pred.shape):
+        up, down = y_pred.copy(), y_pred.copy()
+        up[i] += h
+        down[i] -= h
+        numeric[i] = (loss(y_true, up) - loss(y_true, down)) / (2 * h)
+    c = compare(grad, numeric, "dL/dy_pred", tolerance("float64", "finite_difference"))
+    assert c.passed, c.message()
+
+
+def test_bad_targets_raise_errors_naming_the_loss():
+    with pytest.raises(ValueError, match=r"MeanSquaredError.*y_true.shape=\(3, 2\), y_pred.shape=\(3, 1\)"):
+        losses.MeanSquaredError()(np.zeros((3, 2)), np.zeros((3, 1)))
+    with pytest.raises(ValueError, match=r"SparseCategoricalCrossentropy: labels must lie in \[0, 3\)"):
+        losses.SparseCategoricalCrossentropy()(np.array([0, 3]), np.full((2, 3), 1 / 3))
+    with pytest.raises(ValueError, match="NaN"):
+        losses.BinaryCrossentropy()(np.zeros((2, 1)), np.array([[0.5], [np.nan]]))
+    with pytest.raises(ValueError, match="Unknown loss.*'mean_sqared_error'"):
+        losses.get("mean_sqared_error")

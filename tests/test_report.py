@@ -1,0 +1,53 @@
+"""The parity report: files written, summary printed, non-zero exit on failure, nothing partial."""
+import json
+
+import pytest
+
+from numpy_models import core
+from parity import cli
+
+
+def test_report_writes_markdown_and_json(tmp_path, capsys):
+    code = cli.main(["report", "--out", str(tmp_path), "--spec", "net_2_3_1_sigmoid_mse", "--dtype", "float64"])
+    assert code == 0
+    data = json.loads((tmp_path / "parity.json").read_text())
+    assert data["manifest"]["seed"] == 0 and data["manifest"]["keras"]
+    assert all(r["passed"] for r in data["rows"]) and len(data["rows"]) == 5
+    md = (tmp_path / "parity.md").read_text()
+    assert "| net_2_3_1_sigmoid_mse | check_forward(dtype=float64, training=False) |" in md
+    assert "5 of 5 checks passed" in capsys.readouterr().out
+
+
+def test_report_is_deterministic(tmp_path):
+    args = ["report", "--spec", "xor_2_2_1", "--dtype", "float64", "--out"]
+    cli.main(args + [str(tmp_path / "a")])
+    cli.main(args + [str(tmp_path / "b")])
+    assert (tmp_path / "a" / "parity.json").read_text() == (tmp_path / "b" / "parity.json").read_text()
+
+
+def test_failing_check_exits_non_zero_and_names_the_row(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(core.Dense, "backward_preactivation",
+                        lambda self, dz: dz @ self.params["kernel"].T)  # forgets to set grads
+    code = cli.main(["report", "--out", str(tmp_path), "--spec", "net_2_2_2_sigmoid_mse", "--dtype", "float64"])
+    assert code == 1
+    out = capsys.readouterr().out
+    assert "FAIL net_2_2_2_sigmoid_mse check_backward(dtype=float64, training=False)" in out
+    assert "FAIL" in (tmp_path / "parity.md").read_text()
+
+
+def test_unknown_spec_gives_one_error_line_and_no_report(tmp_path, capsys):
+    assert cli.main(["report", "--out", str(tmp_path), "--spec", "nope"]) == 2
+    assert "Unknown spec" in capsys.readouterr().err
+    assert not (tmp_path / "parity.md").exists()
+
+
+def test_interrupted_report_leaves_nothing_behind(tmp_path, monkeypatch):
+    from parity import report
+
+    def explode(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(report, "render_markdown", explode)
+    with pytest.raises(KeyboardInterrupt):
+        cli.main(["report", "--out", str(tmp_path), "--spec", "xor_2_2_1", "--dtype", "float64"])
+    assert list(tmp_path.iterdir()) == []
