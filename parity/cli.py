@@ -3,6 +3,8 @@ import argparse
 import sys
 
 DTYPES = ("float32", "float64")
+# Models the optimizer table runs on (a Dense net; the CNN joins when registered).
+OPTIMIZER_MODELS = ("net_2_3_1_sigmoid_mse",)
 
 
 def _parser():
@@ -26,15 +28,23 @@ def cmd_list(args):
 
 def cmd_report(args):
     from parity.environment import manifest
+    from parity.optimizer_report import (optimizer_rows, render_optimizer_table, render_variant_table,
+                                         variant_rows)
     from parity.report import run_parity, write_parity_report
     from parity.specs import get_spec, SPECS
 
     specs = [get_spec(s) for s in args.spec] if args.spec else list(SPECS.values())
     dtypes = tuple(args.dtype or DTYPES)
     rows = run_parity(specs, dtypes)
-    write_parity_report(args.out, rows, manifest(args.seed, {"dtypes": list(dtypes)}))
+    opt_rows = optimizer_rows([get_spec(s) for s in OPTIMIZER_MODELS], dtypes)
+    var_rows = variant_rows(dtypes)
+    write_parity_report(args.out, rows, manifest(args.seed, {"dtypes": list(dtypes)}),
+                        extra_sections=[render_optimizer_table(opt_rows), render_variant_table(var_rows)],
+                        extra_json={"optimizers": opt_rows, "variants": var_rows})
     failing = [r for r in rows if not r["passed"] and not r.get("expected_failure")]
-    print(f"parity: {len(rows) - len(failing)} of {len(rows)} checks passed; "
+    failing += [{"spec": r["model"], "check": f"optimizer {r['setting']} ({r['dtype']})",
+                 "error": "parameters or slots differ"} for r in opt_rows if not r["passed"]]
+    print(f"parity: {len(rows) + len(opt_rows) - len(failing)} of {len(rows) + len(opt_rows)} checks passed; "
           f"wrote {args.out}/parity.md and {args.out}/parity.json")
     for r in failing:
         print(f"  FAIL {r['spec']} {r['check']}: {(r['error'] or '').splitlines()[0]}")
