@@ -1,8 +1,11 @@
 """Layer classes by Keras class name, and building a model from layer configs."""
-from numpy_models import core
+from numpy_models import convolutional, core, normalization, pooling, regularization
 from numpy_models.sequential import Sequential
 
-LAYERS = {"Dense": core.Dense, "Activation": core.Activation, "Flatten": core.Flatten}
+LAYERS = {cls.__name__: cls for cls in (
+    core.Dense, core.Activation, core.Flatten, convolutional.Conv2D, pooling.MaxPooling2D,
+    pooling.AveragePooling2D, pooling.GlobalAveragePooling2D, normalization.BatchNormalization,
+    regularization.Dropout)}
 
 
 def register(cls):

@@ -23,9 +23,12 @@ def build_twins(spec, dtype, seed=0):
     import numpy_models
     from parity.weights import numpy_to_keras
 
+    from parity.dropout_masks import install_keras_masks
+
     np_model = numpy_models.build_sequential(spec.layer_tuples(), spec.input_shape, dtype, seed)
     k_model = keras_models.build_sequential(spec.layer_tuples(), spec.input_shape, dtype)
     numpy_to_keras(np_model, k_model)
+    install_keras_masks(np_model)
     return np_model, k_model
 
 
@@ -46,8 +49,23 @@ def _layer_names(np_model):
     return [layer.name for layer in np_model.layers]
 
 
-def _compare_params(np_grads, k_grads, tol):
-    return [compare(np_grads[k], k_grads[k], k, tol) for k in k_grads]
+def _compare_params(np_grads, k_grads, tol, floors=None):
+    floors = floors or {}
+    return [compare(np_grads[k], k_grads[k], k, tol, floor=floors.get(k, 0.0)) for k in k_grads]
+
+
+def condition_scales(np_model, output_grads):
+    """sum(|terms|) of each bias-like gradient (see ``tolerances.CONDITION_SCALE``).
+
+    The bias of a layer with a linear output and BatchNormalization's beta are
+    sums over every axis but the last of the layer's output gradient.
+    """
+    scales = {}
+    for layer, grad in zip(np_model.layers, output_grads):
+        key = "bias" if "bias" in layer.params and getattr(layer, "activation", None) == "linear" else "beta"
+        if key in layer.params and grad is not None and not getattr(layer, "per_activation", False):
+            scales[f"{layer.name}/{key}"] = float(np.abs(grad).reshape(-1, grad.shape[-1]).sum(axis=0).max())
+    return scales
 
 
 # -- checks ------------------------------------------------------------------------
@@ -95,7 +113,7 @@ def check_backward(spec, dtype, seed=0, training=False):
     result = [compare(dx, ref["dx"], "dx", tol)]
     result += [compare(a, b, f"{n}:output_grad", tol)
                for n, a, b in zip(_layer_names(np_model), out_grads, ref["output_grads"])]
-    return result + _compare_params(np_model.grads, ref["grads"], tol)
+    return result + _compare_params(np_model.grads, ref["grads"], tol, condition_scales(np_model, out_grads))
 
 
 def check_loss(spec, dtype, seed=0, training=False):
@@ -108,12 +126,31 @@ def check_loss(spec, dtype, seed=0, training=False):
     y_true = make_targets(spec, y.shape, dtype, seed)
     loss = numpy_loss(spec)
     value = np_model.compute_loss(loss, y_true, y)
-    dx = np_model.backward_loss(loss, y_true, y)
+    dx, out_grads = np_model.backward_loss(loss, y_true, y, return_output_grads=True)
     ref = loss_and_gradients(k_model, keras_loss(spec, dtype), x, y_true, training=training)
     tol = tolerance(dtype)
     result = [compare(np.asarray(value), np.asarray(ref["value"], dtype), "loss", tol),
               compare(dx, ref["dx"], "dx", tol)]
-    return result + _compare_params(np_model.grads, ref["grads"], tol)
+    return result + _compare_params(np_model.grads, ref["grads"], tol, condition_scales(np_model, out_grads))
+
+
+def _hold_masks(source, target):
+    """Finite-difference evaluations reuse the dropout masks of the analytic pass."""
+    for src, dst in zip(source.layers, target.layers):
+        if hasattr(dst, "mask_fn"):
+            dst.mask_fn, dst.hold_mask, dst.last_mask = None, True, src.last_mask
+
+
+def frozen_copy(model):
+    """A copy to evaluate once: layers with state or randomness are deep-copied, the rest shared.
+
+    Stateless layers only overwrite their own cache, so sharing them (and their
+    parameter arrays, which finite differences perturb in place) is safe and
+    avoids copying every weight for every evaluation.
+    """
+    twin = copy.copy(model)
+    twin.layers = [copy.deepcopy(l) if l.state or hasattr(l, "rng") else copy.copy(l) for l in model.layers]
+    return twin
 
 
 def _signature(model):
@@ -132,30 +169,33 @@ def check_gradients_three_way(spec, dtype="float64", seed=0, training=False, max
     np_model, k_model = build_twins(spec, dtype, seed)
     x = make_inputs(spec, dtype, seed)
     dout = _upstream(spec, np_model, dtype, seed)
+    pristine = copy.deepcopy(np_model)  # before any forward: same RNG and moving statistics as below
     np_model.forward(x, training=training)
-    dx = np_model.backward(dout)
+    dx, out_grads = np_model.backward(dout, return_output_grads=True)
+    floors = condition_scales(np_model, out_grads)
     analytic = {**{k: v.copy() for k, v in np_model.grads.items()}, "dx": dx}
     ref = forward_backward(k_model, x, dout, training=training)
     keras_grads = {**ref["grads"], "dx": ref["dx"]}
-    arrays = {**np_model.params, "dx": x}
+    arrays = {**pristine.params, "dx": x}
+    _hold_masks(np_model, pristine)
 
-    def evaluate():  # a fresh copy per evaluation freezes RNG and moving statistics
-        twin = copy.deepcopy(np_model)
+    def evaluate():  # a fresh copy per evaluation: same dropout masks, untouched moving statistics
+        twin = frozen_copy(pristine)
         return float(np.sum(twin.forward(x, training=training) * dout)), _signature(twin)
 
     rng = np.random.default_rng(seed + 3)
-    result = [compare(analytic[k], keras_grads[k], k, tolerance(dtype)) for k in analytic]
+    result = [compare(analytic[k], keras_grads[k], k, tolerance(dtype), floor=floors.get(k, 0.0)) for k in analytic]
     fd_tol = tolerance("float64", "finite_difference")
     for key, array in arrays.items():
         probes = probe_parameter(evaluate, array, analytic[key], rng, max_coords)
-        result += _fd_comparisons(key, probes, analytic[key], keras_grads[key], fd_tol)
+        result += _fd_comparisons(key, probes, analytic[key], keras_grads[key], fd_tol, floors.get(key, 0.0))
     return result
 
 
-def _fd_comparisons(key, probes, analytic, keras_grad, tol):
+def _fd_comparisons(key, probes, analytic, keras_grad, tol, floor=0.0):
     coords = [p for p in probes if p.where != "direction" and not p.kink]
     kinks = [p.where for p in probes if p.kink]
-    scale = float(np.abs(analytic).max(initial=0.0))
+    scale = max(float(np.abs(analytic).max(initial=0.0)), floor)
     numeric = np.array([p.numeric for p in coords])
     out = []
     for label, grad in (("numpy", analytic), ("keras", keras_grad)):
@@ -166,7 +206,7 @@ def _fd_comparisons(key, probes, analytic, keras_grad, tol):
     for p in probes:
         if p.where == "direction" and not p.kink:
             c = compare(np.array([p.analytic]), np.array([p.numeric]), f"{key}[fd-direction]", tol,
-                        labels=("numpy", "finite_diff"), scale=float(np.linalg.norm(analytic)))
+                        labels=("numpy", "finite_diff"), scale=max(float(np.linalg.norm(analytic)), floor))
             out.append(c)
     return out
 
@@ -191,7 +231,27 @@ def yield_checks(spec, dtypes=("float32", "float64")):
             yield f"check_forward({kw})", functools.partial(check_forward, spec, dtype, training=training)
             yield f"check_backward({kw})", functools.partial(check_backward, spec, dtype, training=training)
             yield f"check_loss({kw})", functools.partial(check_loss, spec, dtype, training=training)
+        if any(l.class_name == "BatchNormalization" for l in spec.layers):
+            yield f"check_moving_statistics(dtype={dtype})", functools.partial(check_moving_statistics, spec, dtype)
         if dtype == "float64":
             for training in modes:
                 yield (f"check_gradients_three_way(dtype=float64, training={training})",
                        functools.partial(check_gradients_three_way, spec, "float64", training=training))
+
+
+def check_moving_statistics(spec, dtype, seed=0, steps=5):
+    """BatchNormalization moving mean/variance after several training-mode calls on fresh batches."""
+    from keras_models import forward
+    from parity.weights import keras_weights
+
+    np_model, k_model = build_twins(spec, dtype, seed)
+    for step in range(steps):
+        x = make_inputs(spec, dtype, seed + 1000 + step)
+        np_model.forward(x, training=True)
+        forward(k_model, x, training=True)
+    k_state = keras_weights(k_model)
+    tol = tolerance(dtype)
+    return [compare(v, k_state[k], f"after {steps} steps: {k}", tol) for k, v in np_model.state.items()]
+
+
+CHECKS["check_moving_statistics"] = check_moving_statistics

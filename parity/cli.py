@@ -3,6 +3,7 @@ import argparse
 import sys
 
 DTYPES = ("float32", "float64")
+SECTIONS = ("checks", "optimizers", "variants")
 # Models the optimizer table runs on (a Dense net; the CNN joins when registered).
 OPTIMIZER_MODELS = ("net_2_3_1_sigmoid_mse",)
 
@@ -15,6 +16,8 @@ def _parser():
     report.add_argument("--seed", type=int, default=0, help="seed for weights and data (default: 0)")
     report.add_argument("--dtype", choices=DTYPES, action="append", help="dtype(s) to check (default: both)")
     report.add_argument("--spec", action="append", help="only these spec ids (default: all)")
+    report.add_argument("--section", action="append", choices=SECTIONS,
+                        help="only these report sections (default: all)")
     sub.add_parser("list", help="list the registered specs")
     return parser
 
@@ -35,11 +38,13 @@ def cmd_report(args):
 
     specs = [get_spec(s) for s in args.spec] if args.spec else list(SPECS.values())
     dtypes = tuple(args.dtype or DTYPES)
-    rows = run_parity(specs, dtypes)
-    opt_rows = optimizer_rows([get_spec(s) for s in OPTIMIZER_MODELS], dtypes)
-    var_rows = variant_rows(dtypes)
+    sections = set(args.section or SECTIONS)
+    rows = run_parity(specs, dtypes) if "checks" in sections else []
+    opt_rows = optimizer_rows([get_spec(s) for s in OPTIMIZER_MODELS], dtypes) if "optimizers" in sections else []
+    var_rows = variant_rows(dtypes) if "variants" in sections else []
     write_parity_report(args.out, rows, manifest(args.seed, {"dtypes": list(dtypes)}),
-                        extra_sections=[render_optimizer_table(opt_rows), render_variant_table(var_rows)],
+                        extra_sections=[render_optimizer_table(opt_rows) if opt_rows else "",
+                                        render_variant_table(var_rows) if var_rows else ""],
                         extra_json={"optimizers": opt_rows, "variants": var_rows})
     failing = [r for r in rows if not r["passed"] and not r.get("expected_failure")]
     failing += [{"spec": r["model"], "check": f"optimizer {r['setting']} ({r['dtype']})",

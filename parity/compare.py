@@ -49,7 +49,7 @@ class Comparison:
         return d
 
 
-def compare(a, b, name, tolerance, labels=("numpy", "keras"), k=5, scale=None):
+def compare(a, b, name, tolerance, labels=("numpy", "keras"), k=5, scale=None, floor=0.0):
     """Compare ``a`` with reference ``b``; shapes must match exactly (no broadcasting).
 
     Args:
@@ -59,6 +59,8 @@ def compare(a, b, name, tolerance, labels=("numpy", "keras"), k=5, scale=None):
         k: how many worst elements to keep.
         scale: the magnitude errors are relative to; default the larger of
             the two arrays' largest magnitudes.
+        floor: a lower bound for that default scale: the magnitude of the terms
+            a reduction summed (see ``parity.tolerances.CONDITION_SCALE``).
     """
     rtol = tolerance.rtol if isinstance(tolerance, Tolerance) else float(tolerance)
     a, b = np.asarray(a), np.asarray(b)
@@ -71,7 +73,7 @@ def compare(a, b, name, tolerance, labels=("numpy", "keras"), k=5, scale=None):
     diff = np.where(both_nan, 0.0, np.where(np.isnan(diff), np.inf, diff))
     finite = np.isfinite(a64) & np.isfinite(b64)
     if scale is None:
-        scale = max(np.abs(a64[finite]).max(initial=0.0), np.abs(b64[finite]).max(initial=0.0))
+        scale = max(np.abs(a64[finite]).max(initial=0.0), np.abs(b64[finite]).max(initial=0.0), float(floor))
     max_abs = float(diff.max(initial=0.0))
     max_rel = max_abs / scale if scale > 0 else (0.0 if max_abs == 0 else np.inf)
     failing = diff > rtol * scale

@@ -4,7 +4,7 @@ import json
 from parity.atomic import atomic_directory
 from parity.checks import yield_checks
 from parity.compare import ParityError
-from parity.tolerances import TOLERANCES
+from parity.tolerances import CONDITION_SCALE, TOLERANCES
 
 
 def run_check(spec, check_id, fn):
@@ -51,6 +51,7 @@ def render_markdown(rows, manifest, extra_sections=()):
     lines += ["", "## Tolerances (relative to the largest magnitude of the tensor)", "",
               "| dtype | kind | rtol | why |", "|---|---|---|---|"]
     lines += [f"| {d} | {k} | {t.rtol:.0e} | {t.why} |" for (d, k), t in TOLERANCES.items()]
+    lines += ["", f"Scale for bias-like gradients: {CONDITION_SCALE}"]
     lines += ["", "## Checks", "", "| spec | check | max abs | max rel | rtol | worst tensor | result |",
               "|---|---|---|---|---|---|---|"]
     for r in rows:

@@ -56,3 +56,82 @@ LOSS_SPECS = {
 for key, (out_act, loss) in LOSS_SPECS.items():
     register(ModelSpec(f"loss_{key}", (dense(6, "hidden", "tanh"), dense(4, "output", out_act)), (5,), loss,
                        description=f"{loss[0]}({loss[1]}) after a {out_act or 'linear'} output"))
+
+# -- convolutional networks -----------------------------------------------------------
+SCCE = ("SparseCategoricalCrossentropy", {})
+L2_SMALL = {"class_name": "L2", "config": {"l2": 1e-3}}
+
+
+def conv(filters, kernel, name, activation=None, **kwargs):
+    return layer("Conv2D", name, filters=filters, kernel_size=kernel, activation=activation, **kwargs)
+
+
+register(ModelSpec(
+    "lenet_28", (conv(6, 5, "conv1", "relu"), layer("MaxPooling2D", "pool1", pool_size=2),
+                 conv(12, 5, "conv2", "relu"), layer("MaxPooling2D", "pool2", pool_size=2),
+                 layer("Flatten", "flatten"), dense(128, "dense", "relu"), dense(10, "output", "softmax")),
+    (28, 28, 1), CCE, batch_size=4, inputs="unit",
+    description="LeNet-style CNN on 28x28x1: conv 6@5x5 - pool - conv 12@5x5 - pool - 128 - 10"))
+register(ModelSpec(
+    "lenet_digits_8", (conv(8, 3, "conv1", "relu", padding="same"), layer("MaxPooling2D", "pool1"),
+                       conv(16, 3, "conv2", "relu", padding="same"), layer("MaxPooling2D", "pool2"),
+                       layer("Flatten", "flatten"), dense(32, "dense", "relu"), dense(10, "output", "softmax")),
+    (8, 8, 1), SCCE, batch_size=8, inputs="unit", description="LeNet idea on 8x8x1 digits with 3x3 'same' kernels"))
+register(ModelSpec(
+    "vgg_block", (conv(8, 3, "conv1", "relu", padding="same"), conv(8, 3, "conv2", "relu", padding="same"),
+                  layer("MaxPooling2D", "pool"), layer("Flatten", "flatten"), dense(5, "output", "softmax")),
+    (8, 8, 3), CCE, batch_size=4, description="VGG-style block: two 3x3 'same' convs then a pool"))
+register(ModelSpec(
+    "conv_stride2_same_even_kernel",
+    (conv(4, 4, "conv", "tanh", strides=2, padding="same"), layer("GlobalAveragePooling2D", "gap"),
+     dense(3, "output")),
+    (9, 9, 2), MSE, batch_size=4,
+    description="stride-2 'same' conv with an even kernel: Keras pads (1, 2), the extra pixel bottom/right"))
+register(ModelSpec(
+    "bottleneck_1x1", (conv(4, 1, "reduce", "relu"), conv(4, 3, "conv3x3", "relu", padding="same"),
+                       conv(8, 1, "expand"), layer("GlobalAveragePooling2D", "gap"), dense(3, "output", "softmax")),
+    (6, 6, 8), CCE, batch_size=4, description="1x1 -> 3x3 -> 1x1 bottleneck"))
+register(ModelSpec(
+    "dilated_conv", (conv(3, 3, "conv", "elu", dilation_rate=2, padding="same"), layer("Flatten", "flatten"),
+                     dense(2, "output")),
+    (9, 8, 2), MSE, batch_size=4, description="dilation 2 with 'same' padding"))
+register(ModelSpec(
+    "pooling_same_overlapping",
+    (conv(3, 2, "conv", "tanh"), layer("MaxPooling2D", "maxpool", pool_size=3, strides=1, padding="same"),
+     layer("AveragePooling2D", "avgpool", pool_size=3, strides=2, padding="same"), layer("Flatten", "flatten"),
+     dense(2, "output")),
+    (8, 7, 2), MSE, batch_size=4,
+    description="overlapping 'same' max pool (-inf padding) and avg pool (divides by valid cells)"))
+
+# -- training-time layers ----------------------------------------------------------------
+register(ModelSpec(
+    "mlp_bn_dropout_l2_784_256_100_64_32_10",
+    (dense(256, "dense_1", use_bias=False, kernel_regularizer=L2_SMALL), layer("BatchNormalization", "bn_1"),
+     layer("Activation", "relu_1", activation="relu"), layer("Dropout", "dropout_1", rate=0.3, seed=11),
+     dense(100, "dense_2", use_bias=False, kernel_regularizer=L2_SMALL), layer("BatchNormalization", "bn_2"),
+     layer("Activation", "relu_2", activation="relu"), layer("Dropout", "dropout_2", rate=0.3, seed=12),
+     dense(64, "dense_3", "relu", kernel_regularizer=L2_SMALL),
+     dense(32, "dense_4", "relu", kernel_regularizer=L2_SMALL), dense(10, "output", "softmax")),
+    (784,), CCE, batch_size=16, inputs="unit",
+    description="784-256-100-64-32-10 with BatchNormalization between Dense and ReLU, Dropout and L2"))
+register(ModelSpec(
+    "mlp_bn_784_100x4_10",
+    tuple(x for i in range(1, 5) for x in (dense(100, f"dense_{i}"), layer("BatchNormalization", f"bn_{i}"),
+                                           layer("Activation", f"relu_{i}", activation="relu")))
+    + (dense(10, "output", "softmax"),),
+    (784,), CCE, batch_size=16, inputs="unit", description="784-100-100-100-100-10 with BatchNormalization"))
+register(ModelSpec(
+    "conv_bn_relu_pool",
+    (conv(4, 3, "conv", padding="same"), layer("BatchNormalization", "bn", momentum=0.9, epsilon=1e-5),
+     layer("Activation", "relu", activation="relu"), layer("MaxPooling2D", "pool"), layer("Flatten", "flatten"),
+     dense(3, "output", "softmax")),
+    (6, 6, 2), CCE, batch_size=4, description="per-channel BatchNormalization on 4-D input, non-default momentum"))
+register(ModelSpec(
+    "dense_dropout", (dense(8, "dense", "relu"), layer("Dropout", "dropout", rate=0.5, seed=3), dense(3, "output")),
+    (5,), MSE, batch_size=8, description="Dropout(0.5) with Keras's masks replayed in NumPy"))
+register(ModelSpec(
+    "regularizers_l1_l2",
+    (dense(6, "dense_l1", "tanh", kernel_regularizer={"class_name": "L1", "config": {"l1": 0.01}},
+           bias_regularizer={"class_name": "L2", "config": {"l2": 0.1}}),
+     dense(3, "dense_l1l2", kernel_regularizer={"class_name": "L1L2", "config": {"l1": 0.003, "l2": 0.02}})),
+    (4,), MSE, batch_size=8, description="L1, L2 (bias) and L1L2 penalties in the loss and the gradients"))

@@ -36,6 +36,15 @@ TOLERANCES = {
 }
 
 
+CONDITION_SCALE = (
+    "A bias-like gradient (bias of a layer with a linear output, BatchNormalization beta) is a sum "
+    "over the batch, and a sum's round-off is proportional to sum(|terms|), not to |sum|. When the "
+    "sum cancels -- exactly so for a bias feeding a training-mode BatchNormalization, whose gradient "
+    "is 0 in exact arithmetic -- both twins return pure round-off (~1e-16 in float64) and the "
+    "tensor's own magnitude is no scale at all. Such gradients are therefore measured relative to "
+    "max(max|grad|, max over units of sum(|terms|)); for gradients that do not cancel the two agree.")
+
+
 def tolerance(dtype, kind="keras"):
     """The Tolerance for comparing ``kind`` of results in ``dtype``."""
     key = (str(dtype), kind)

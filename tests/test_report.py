@@ -8,7 +8,8 @@ from parity import cli
 
 
 def test_report_writes_markdown_and_json(tmp_path, capsys):
-    code = cli.main(["report", "--out", str(tmp_path), "--spec", "net_2_3_1_sigmoid_mse", "--dtype", "float64"])
+    code = cli.main(["report", "--out", str(tmp_path), "--spec", "net_2_3_1_sigmoid_mse", "--dtype", "float64",
+                     "--section", "checks", "--section", "variants"])
     assert code == 0
     data = json.loads((tmp_path / "parity.json").read_text())
     assert data["manifest"]["seed"] == 0 and data["manifest"]["keras"]
@@ -16,10 +17,20 @@ def test_report_writes_markdown_and_json(tmp_path, capsys):
     md = (tmp_path / "parity.md").read_text()
     assert "| net_2_3_1_sigmoid_mse | check_forward(dtype=float64, training=False) |" in md
     assert "5 of 5 checks passed" in capsys.readouterr().out
+    assert "## Textbook variants" in md and "TextbookNesterov" in md
+    assert {r["name"] for r in data["variants"]} >= {"TextbookMomentum", "TextbookAdam", "TextbookL2"}
+
+
+def test_report_has_the_optimizer_table(tmp_path):
+    assert cli.main(["report", "--out", str(tmp_path), "--dtype", "float64", "--section", "optimizers"]) == 0
+    rows = json.loads((tmp_path / "parity.json").read_text())["optimizers"]
+    assert {r["optimizer"] for r in rows} == {"SGD", "RMSprop", "Adagrad", "Adadelta", "Adam", "AdamW", "Nadam", "Adamax"}
+    assert all(r["passed"] and r["max_rel_step_20"] <= r["rtol"] for r in rows)
+    assert "| max rel @1 | @10 | @20 |" in (tmp_path / "parity.md").read_text()
 
 
 def test_report_is_deterministic(tmp_path):
-    args = ["report", "--spec", "xor_2_2_1", "--dtype", "float64", "--out"]
+    args = ["report", "--spec", "xor_2_2_1", "--dtype", "float64", "--section", "checks", "--out"]
     cli.main(args + [str(tmp_path / "a")])
     cli.main(args + [str(tmp_path / "b")])
     assert (tmp_path / "a" / "parity.json").read_text() == (tmp_path / "b" / "parity.json").read_text()
@@ -28,7 +39,8 @@ def test_report_is_deterministic(tmp_path):
 def test_failing_check_exits_non_zero_and_names_the_row(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(core.Dense, "backward_preactivation",
                         lambda self, dz: dz @ self.params["kernel"].T)  # forgets to set grads
-    code = cli.main(["report", "--out", str(tmp_path), "--spec", "net_2_2_2_sigmoid_mse", "--dtype", "float64"])
+    code = cli.main(["report", "--out", str(tmp_path), "--spec", "net_2_2_2_sigmoid_mse", "--dtype", "float64",
+                     "--section", "checks"])
     assert code == 1
     out = capsys.readouterr().out
     assert "FAIL net_2_2_2_sigmoid_mse check_backward(dtype=float64, training=False)" in out
@@ -49,5 +61,5 @@ def test_interrupted_report_leaves_nothing_behind(tmp_path, monkeypatch):
 
     monkeypatch.setattr(report, "render_markdown", explode)
     with pytest.raises(KeyboardInterrupt):
-        cli.main(["report", "--out", str(tmp_path), "--spec", "xor_2_2_1", "--dtype", "float64"])
+        cli.main(["report", "--out", str(tmp_path), "--spec", "xor_2_2_1", "--dtype", "float64", "--section", "checks"])
     assert list(tmp_path.iterdir()) == []

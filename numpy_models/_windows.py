@@ -1,0 +1,94 @@
+"""Sliding windows over NHWC images: padding rules, strided im2col views and their adjoint.
+
+Used by Conv2D and the pooling layers. ``windows`` returns a strided *view*
+(N, OH, OW, KH, KW, C) of a padded input with no copy; ``scatter_windows`` is
+its adjoint (col2im): it adds window-shaped gradients back onto the padded
+input, one kernel offset at a time (KH * KW vectorised slices, never a loop
+over pixels or samples).
+"""
+import math
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+PADDINGS = ("valid", "same", "symmetric")
+
+
+def output_and_padding(n, k, s, d, padding):
+    """Output size and (before, after) padding along one spatial axis.
+
+    valid: floor((n - d(k-1) - 1) / s) + 1, no padding.
+    same (Keras/TF): ceil(n / s); total pad = max((out-1)s + d(k-1) + 1 - n, 0),
+        before = total // 2, the extra pixel after (bottom/right).
+    symmetric (textbook): p = d(k-1) // 2 on both sides, out = (n + 2p - d(k-1) - 1) // s + 1.
+    """
+    span = d * (k - 1) + 1
+    if padding == "valid":
+        return (n - span) // s + 1, (0, 0)
+    if padding == "same":
+        out = math.ceil(n / s)
+        total = max((out - 1) * s + span - n, 0)
+        return out, (total // 2, total - total // 2)
+    p = (span - 1) // 2
+    return (n + 2 * p - span) // s + 1, (p, p)
+
+
+def pad(x, pads_h, pads_w, value=0.0):
+    """Pad the two spatial axes of an NHWC array (a fresh array, filled once)."""
+    if pads_h == (0, 0) and pads_w == (0, 0):
+        return x
+    n, h, w, c = x.shape
+    out = np.full((n, h + sum(pads_h), w + sum(pads_w), c), value, dtype=x.dtype)
+    out[:, pads_h[0]:pads_h[0] + h, pads_w[0]:pads_w[0] + w, :] = x
+    return out
+
+
+def windows(xp, kernel, strides, dilation, out_hw):
+    """Strided view (N, OH, OW, KH, KW, C) of the padded input ``xp``; no copy."""
+    n, _, _, c = xp.shape
+    sn, sh, sw, sc = xp.strides
+    shape = (n, out_hw[0], out_hw[1], kernel[0], kernel[1], c)
+    strides_ = (sn, sh * strides[0], sw * strides[1], sh * dilation[0], sw * dilation[1], sc)
+    return as_strided(xp, shape=shape, strides=strides_, writeable=False)
+
+
+def scatter_windows(dwin, padded_shape, strides, dilation):
+    """Adjoint of ``windows``: sum window gradients (N, OH, OW, KH, KW, C) onto the padded input."""
+    _, oh, ow, kh, kw, _ = dwin.shape
+    dxp = np.zeros(padded_shape, dtype=dwin.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            r, q = i * dilation[0], j * dilation[1]
+            dxp[:, r:r + strides[0] * (oh - 1) + 1:strides[0], q:q + strides[1] * (ow - 1) + 1:strides[1], :] += dwin[:, :, :, i, j, :]
+    return dxp
+
+
+def unpad(xp, pads_h, pads_w, hw):
+    return xp[:, pads_h[0]:pads_h[0] + hw[0], pads_w[0]:pads_w[0] + hw[1], :]
+
+
+def as_pair(value, name, who, minimum=1):
+    """Keras accepts an int or a pair for kernel_size / strides / pool_size / dilation_rate."""
+    pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
+    if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) and v >= minimum for v in pair):
+        raise ValueError(f"{who}: {name} must be an int or a pair of ints >= {minimum}. Received: {name}={value!r}")
+    return tuple(int(v) for v in pair)
+
+
+def check_padding(padding, who, allowed=PADDINGS):
+    if padding not in allowed:
+        raise ValueError(f"{who}: padding must be one of {allowed}. Received: padding={padding!r}")
+    return padding
+
+
+def spatial_plan(input_shape, kernel, strides, dilation, padding, who):
+    """(out_h, out_w, pads_h, pads_w) for an NHWC input shape, with a clear error when it does not fit."""
+    h, w = input_shape[1], input_shape[2]
+    oh, ph = output_and_padding(h, kernel[0], strides[0], dilation[0], padding)
+    ow, pw = output_and_padding(w, kernel[1], strides[1], dilation[1], padding)
+    if oh <= 0 or ow <= 0:
+        span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
+        raise ValueError(
+            f"{who}: a window of {kernel[0]}x{kernel[1]} (dilation {dilation}, span {span[0]}x{span[1]}) does not fit "
+            f"an input of {h}x{w} with padding='{padding}'. Received: input_shape={tuple(input_shape)}")
+    return oh, ow, ph, pw

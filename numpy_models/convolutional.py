@@ -1,0 +1,115 @@
+"""Conv2D: cross-correlation as one GEMM on a strided im2col matrix.
+
+Parity: ``keras.layers.Conv2D`` (channels_last, kernel (kh, kw, in, out),
+Keras's asymmetric 'same' padding, dilation). Deliberate extras, as named
+textbook variants: ``padding="symmetric"`` (p = (k-1)//2 on both sides) and
+``data_format="channels_first"`` for NCHW data (the kernel layout stays Keras's;
+``parity.layouts`` converts textbook (out, in, kh, kw) kernels).
+"""
+import numpy as np
+
+from numpy_models import _windows as win
+from numpy_models import activations, initializers
+from numpy_models.base import Layer, serialize_regularizer
+from numpy_models.core import _ActivationMixin, _ser_init
+
+
+class Conv2D(_ActivationMixin, Layer):
+    """2-D convolution ``y = act(conv(x, kernel) + bias)``.
+
+    Shapes:
+        x (N, H, W, C_in) -> y (N, OH, OW, filters); kernel (kh, kw, C_in, filters).
+    Math:
+        cols = im2col(pad(x))           # (N*OH*OW, kh*kw*C_in), a copy of a strided view
+        y    = cols @ kernel.reshape(-1, filters) + bias
+        dkernel = cols^T @ dz,  dx = col2im(dz @ kernel^T)
+    """
+
+    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None,
+                 dilation_rate=(1, 1), activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, name=None,
+                 dtype=None, trainable=True):
+        super().__init__(name=name, dtype=dtype, trainable=trainable)
+        who = self._who()
+        if not isinstance(filters, (int, np.integer)) or filters <= 0:
+            raise ValueError(f"{who}: filters must be a positive integer. Received: filters={filters!r}")
+        self.filters = int(filters)
+        self.kernel_size = win.as_pair(kernel_size, "kernel_size", who)
+        self.strides = win.as_pair(strides, "strides", who)
+        self.dilation_rate = win.as_pair(dilation_rate, "dilation_rate", who)
+        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
+            raise ValueError(f"{who}: strides > 1 cannot be combined with dilation_rate > 1 (as in Keras). "
+                             f"Received: strides={self.strides}, dilation_rate={self.dilation_rate}")
+        self.padding = win.check_padding(padding, who)
+        self.data_format = data_format or "channels_last"
+        if self.data_format not in ("channels_last", "channels_first"):
+            raise ValueError(f"{who}: data_format must be 'channels_last' or 'channels_first'. Received: {data_format!r}")
+        self.activation = activations.get(activation, who)
+        self.use_bias = use_bias
+        self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
+        self.kernel_regularizer, self.bias_regularizer = kernel_regularizer, bias_regularizer
+        for what in (kernel_initializer, bias_initializer):
+            initializers.get(what, who)
+
+    def _nhwc(self, shape):
+        return (shape[0], shape[2], shape[3], shape[1]) if self.data_format == "channels_first" else tuple(shape)
+
+    def build(self, input_shape, rng=None):
+        if len(input_shape) != 4:
+            raise ValueError(f"{self._who()}: expects 4-D input (batch, height, width, channels). Received: input_shape={tuple(input_shape)}")
+        self.dtype = self.dtype or "float32"
+        nhwc = self._nhwc(input_shape)
+        self._plan = win.spatial_plan(nhwc, self.kernel_size, self.strides, self.dilation_rate, self.padding, self._who())
+        self.add_weight("kernel", self.kernel_size + (nhwc[3], self.filters), self.kernel_initializer, rng,
+                        regularizer=self.kernel_regularizer)
+        if self.use_bias:
+            self.add_weight("bias", (self.filters,), self.bias_initializer, rng, regularizer=self.bias_regularizer)
+        super().build(input_shape, rng)
+
+    def compute_output_shape(self, input_shape):
+        oh, ow = self._plan[:2]
+        if self.data_format == "channels_first":
+            return (input_shape[0], self.filters, oh, ow)
+        return (input_shape[0], oh, ow, self.filters)
+
+    def call(self, x, training=False):
+        if self.data_format == "channels_first":
+            x = x.transpose(0, 2, 3, 1)
+        oh, ow, ph, pw = self._plan
+        xp = win.pad(x, ph, pw)
+        cols = win.windows(xp, self.kernel_size, self.strides, self.dilation_rate, (oh, ow)).reshape(-1, int(np.prod(self.params["kernel"].shape[:3])))
+        z = cols @ self.params["kernel"].reshape(cols.shape[1], self.filters)
+        if self.use_bias:
+            z += self.params["bias"]
+        z = z.reshape(x.shape[0], oh, ow, self.filters)
+        y = self._activate(z)
+        self._cache = (cols, z, y, xp.shape, x.shape)
+        return y.transpose(0, 3, 1, 2) if self.data_format == "channels_first" else y
+
+    def backward_call(self, dout):
+        if self.data_format == "channels_first":
+            dout = dout.transpose(0, 2, 3, 1)
+        _, z, y, _, _ = self._cache
+        return self.backward_preactivation(activations.backward(self.activation, z, y, dout))
+
+    def backward_preactivation(self, dz):
+        cols, _, _, padded_shape, x_shape = self._cache
+        kernel = self.params["kernel"]
+        dz2 = dz.reshape(-1, self.filters)
+        self.grads["kernel"] = (cols.T @ dz2).reshape(kernel.shape)
+        if self.use_bias:
+            self.grads["bias"] = dz2.sum(axis=0)
+        oh, ow, ph, pw = self._plan
+        dwin = (dz2 @ kernel.reshape(-1, self.filters).T).reshape(x_shape[0], oh, ow, *kernel.shape[:3])
+        dxp = win.scatter_windows(dwin, padded_shape, self.strides, self.dilation_rate)
+        dx = win.unpad(dxp, ph, pw, x_shape[1:3])
+        return dx.transpose(0, 3, 1, 2) if self.data_format == "channels_first" else dx
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size,
+                "strides": self.strides, "padding": self.padding, "data_format": self.data_format,
+                "dilation_rate": self.dilation_rate, "activation": self.activation, "use_bias": self.use_bias,
+                "kernel_initializer": _ser_init(self.kernel_initializer),
+                "bias_initializer": _ser_init(self.bias_initializer),
+                "kernel_regularizer": serialize_regularizer(self, "kernel"),
+                "bias_regularizer": serialize_regularizer(self, "bias")}
