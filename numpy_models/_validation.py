@@ -60,8 +60,15 @@ def check_shape(arr, expected, who, what="input"):
     if not ok:
         raise ValueError(
             f"{who}: {what} is incompatible: expected shape {_fmt(expected)}. "
-            f"Received: {what}.shape={arr.shape}"
+            f"Received: {what}.shape={arr.shape}" + _layout_hint(arr.shape, expected)
         )
+
+
+def _layout_hint(shape, expected):
+    """Name the usual cause when 4-D data arrives channels-first (NCHW) instead of NHWC."""
+    if len(shape) == 4 and len(expected) == 4 and tuple(expected[1:]) == (shape[2], shape[3], shape[1]):
+        return " (this looks like channels_first (NCHW) data; transpose it with x.transpose(0, 2, 3, 1))"
+    return ""
 
 
 def _fmt(shape):

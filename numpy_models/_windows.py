@@ -92,3 +92,26 @@ def spatial_plan(input_shape, kernel, strides, dilation, padding, who):
             f"{who}: a window of {kernel[0]}x{kernel[1]} (dilation {dilation}, span {span[0]}x{span[1]}) does not fit "
             f"an input of {h}x{w} with padding='{padding}'. Received: input_shape={tuple(input_shape)}")
     return oh, ow, ph, pw
+
+
+def check_data_format(data_format, who):
+    data_format = data_format or "channels_last"
+    if data_format not in ("channels_last", "channels_first"):
+        raise ValueError(f"{who}: data_format must be 'channels_last' or 'channels_first'. Received: {data_format!r}")
+    return data_format
+
+
+class ChannelsFirstMixin:
+    """NCHW support by transposition at the layer boundary; the math stays NHWC (textbook variant)."""
+
+    def _nhwc(self, shape):
+        return (shape[0], shape[2], shape[3], shape[1]) if self.data_format == "channels_first" else tuple(shape)
+
+    def _from_nhwc_shape(self, shape):
+        return (shape[0], shape[3], shape[1], shape[2]) if self.data_format == "channels_first" else tuple(shape)
+
+    def _to_nhwc(self, x):
+        return x.transpose(0, 2, 3, 1) if self.data_format == "channels_first" else x
+
+    def _from_nhwc(self, y):
+        return y.transpose(0, 3, 1, 2) if self.data_format == "channels_first" else y

@@ -14,7 +14,7 @@ from numpy_models.base import Layer, serialize_regularizer
 from numpy_models.core import _ActivationMixin, _ser_init
 
 
-class Conv2D(_ActivationMixin, Layer):
+class Conv2D(win.ChannelsFirstMixin, _ActivationMixin, Layer):
     """2-D convolution ``y = act(conv(x, kernel) + bias)``.
 
     Shapes:
@@ -41,18 +41,13 @@ class Conv2D(_ActivationMixin, Layer):
             raise ValueError(f"{who}: strides > 1 cannot be combined with dilation_rate > 1 (as in Keras). "
                              f"Received: strides={self.strides}, dilation_rate={self.dilation_rate}")
         self.padding = win.check_padding(padding, who)
-        self.data_format = data_format or "channels_last"
-        if self.data_format not in ("channels_last", "channels_first"):
-            raise ValueError(f"{who}: data_format must be 'channels_last' or 'channels_first'. Received: {data_format!r}")
+        self.data_format = win.check_data_format(data_format, who)
         self.activation = activations.get(activation, who)
         self.use_bias = use_bias
         self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
         self.kernel_regularizer, self.bias_regularizer = kernel_regularizer, bias_regularizer
         for what in (kernel_initializer, bias_initializer):
             initializers.get(what, who)
-
-    def _nhwc(self, shape):
-        return (shape[0], shape[2], shape[3], shape[1]) if self.data_format == "channels_first" else tuple(shape)
 
     def build(self, input_shape, rng=None):
         if len(input_shape) != 4:
@@ -67,14 +62,10 @@ class Conv2D(_ActivationMixin, Layer):
         super().build(input_shape, rng)
 
     def compute_output_shape(self, input_shape):
-        oh, ow = self._plan[:2]
-        if self.data_format == "channels_first":
-            return (input_shape[0], self.filters, oh, ow)
-        return (input_shape[0], oh, ow, self.filters)
+        return self._from_nhwc_shape((input_shape[0], self._plan[0], self._plan[1], self.filters))
 
     def call(self, x, training=False):
-        if self.data_format == "channels_first":
-            x = x.transpose(0, 2, 3, 1)
+        x = self._to_nhwc(x)
         oh, ow, ph, pw = self._plan
         xp = win.pad(x, ph, pw)
         cols = win.windows(xp, self.kernel_size, self.strides, self.dilation_rate, (oh, ow)).reshape(-1, int(np.prod(self.params["kernel"].shape[:3])))
@@ -84,11 +75,10 @@ class Conv2D(_ActivationMixin, Layer):
         z = z.reshape(x.shape[0], oh, ow, self.filters)
         y = self._activate(z)
         self._cache = (cols, z, y, xp.shape, x.shape)
-        return y.transpose(0, 3, 1, 2) if self.data_format == "channels_first" else y
+        return self._from_nhwc(y)
 
     def backward_call(self, dout):
-        if self.data_format == "channels_first":
-            dout = dout.transpose(0, 2, 3, 1)
+        dout = self._to_nhwc(dout)
         _, z, y, _, _ = self._cache
         return self.backward_preactivation(activations.backward(self.activation, z, y, dout))
 
@@ -102,8 +92,7 @@ class Conv2D(_ActivationMixin, Layer):
         oh, ow, ph, pw = self._plan
         dwin = (dz2 @ kernel.reshape(-1, self.filters).T).reshape(x_shape[0], oh, ow, *kernel.shape[:3])
         dxp = win.scatter_windows(dwin, padded_shape, self.strides, self.dilation_rate)
-        dx = win.unpad(dxp, ph, pw, x_shape[1:3])
-        return dx.transpose(0, 3, 1, 2) if self.data_format == "channels_first" else dx
+        return self._from_nhwc(win.unpad(dxp, ph, pw, x_shape[1:3]))
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size,

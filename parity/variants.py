@@ -30,7 +30,8 @@ def variant(fn):
     return fn
 
 
-def _relative(a, b):
+def relative_difference(a, b):
+    """(max abs, max abs / largest reference magnitude) over lists of arrays."""
     diff = max(float(np.abs(x - y).max()) for x, y in zip(a, b))
     scale = max(float(np.abs(y).max()) for y in b)
     return diff, diff / scale
@@ -52,7 +53,7 @@ def _optimizer_variant(textbook_cls, dtype, steps=20, seed=0, learning_rate=0.01
     for grads in gradient_sequence(np_model, steps, dtype, seed):
         tb.update(np_model.params, grads)
         apply_gradients(k_opt, [v for _, v in keyed], [grads[k] for k, _ in keyed])
-    max_abs, max_rel = _relative([np_model.params[k] for k, _ in keyed], [v.numpy() for _, v in keyed])
+    max_abs, max_rel = relative_difference([np_model.params[k] for k, _ in keyed], [v.numpy() for _, v in keyed])
     setting = f"{name}(learning_rate={learning_rate}" + "".join(f", {k}={v}" for k, v in kwargs.items()) + ")"
     return VariantResult(textbook_cls.__name__, dtype, max_abs, max_rel, textbook_cls.REASON, setting)
 
@@ -78,10 +79,13 @@ def TextbookL2(dtype):
     lam = 0.01
     a = [np.asarray(Half(lam)(w)), Half(lam).gradient(w)]
     b = [np.asarray(L2(lam / 2)(w)), L2(lam / 2).gradient(w)]
-    max_abs, max_rel = _relative(a, b)
+    max_abs, max_rel = relative_difference(a, b)
     return VariantResult("TextbookL2", dtype, max_abs, max_rel,
                          "textbook penalty 0.5*lam*sum(w^2); Keras L2(l) is l*sum(w^2) with l cast through float32",
                          "L2(l2=lam / 2)")
+
+
+from parity import layer_variants  # noqa: E402,F401  (registers the layer variants)
 
 
 def measure_all(dtypes=("float32", "float64")):

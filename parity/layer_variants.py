@@ -1,0 +1,119 @@
+"""Measured differences of the textbook layer conventions from Keras (registered in ``parity.variants``)."""
+import numpy as np
+
+from parity.variants import VariantResult, relative_difference, variant
+
+TEXTBOOK_CNN = [("Conv2D", {"filters": 3, "kernel_size": 3, "activation": "relu"}, "conv"),
+                ("MaxPooling2D", {"pool_size": 2}, "pool"), ("Flatten", {}, "flatten"),
+                ("Dense", {"units": 4}, "dense")]
+
+
+def _textbook_cnn_outputs(dtype, permute_rows):
+    """A NCHW NumPy CNN with textbook-layout weights vs its NHWC Keras twin fed converted weights."""
+    import keras_models
+    import numpy_models
+    from parity import layouts
+    from parity.weights import numpy_to_keras
+
+    nchw = [(c, {**kw, "data_format": "channels_first"} if c in ("Conv2D", "MaxPooling2D") else kw, n)
+            for c, kw, n in TEXTBOOK_CNN]
+    textbook = numpy_models.build_sequential(nchw, (2, 8, 8), dtype, seed=0)  # (C, H, W) input
+    nhwc = numpy_models.build_sequential(TEXTBOOK_CNN, (8, 8, 2), dtype, seed=1)
+    rng = np.random.default_rng(0)
+    w_oihw = rng.standard_normal((3, 2, 3, 3)).astype(dtype)  # the textbook's conv weight layout
+    textbook.get_layer("conv").set_weight("kernel", layouts.conv_kernel_from_textbook(w_oihw))
+    for key, value in textbook.weights.items():
+        dense_kernel = key == "dense/kernel" and permute_rows
+        nhwc.weights[key][...] = layouts.dense_rows_chw_to_hwc(value, (3, 3, 3)) if dense_kernel else value
+    k_model = keras_models.build_sequential(TEXTBOOK_CNN, (8, 8, 2), dtype)
+    numpy_to_keras(nhwc, k_model)
+    x = rng.uniform(0, 1, (4, 2, 8, 8)).astype(dtype)
+    return textbook.forward(x), keras_models.forward(k_model, layouts.images_to_nhwc(x))[-1]
+
+
+@variant
+def NCHWThroughTheBridge(dtype):
+    a, b = _textbook_cnn_outputs(dtype, permute_rows=True)
+    max_abs, max_rel = relative_difference([a], [b])
+    return VariantResult("NCHWThroughTheBridge", dtype, max_abs, max_rel,
+                         "NCHW data and (out, in, kh, kw) kernels converted by parity.layouts, incl. the Flatten row "
+                         "permutation: equal to round-off", "Conv2D/Flatten/Dense, channels_last")
+
+
+@variant
+def NCHWWithoutRowPermutation(dtype):
+    a, b = _textbook_cnn_outputs(dtype, permute_rows=False)
+    max_abs, max_rel = relative_difference([a], [b])
+    return VariantResult("NCHWWithoutRowPermutation", dtype, max_abs, max_rel,
+                         "same, but the first Dense after Flatten keeps its (C, H, W) row order: Keras flattens "
+                         "(H, W, C), so the logits are wrong", "Conv2D/Flatten/Dense, channels_last")
+
+
+def _conv_pair(dtype, np_padding, kernel, strides, size=28):
+    import keras_models
+    import numpy_models
+    from parity.weights import numpy_to_keras
+
+    cfg = lambda padding: [("Conv2D", {"filters": 2, "kernel_size": kernel, "strides": strides, "padding": padding}, "conv")]
+    ours = numpy_models.build_sequential(cfg(np_padding), (size, size, 1), dtype, seed=0)
+    theirs = keras_models.build_sequential(cfg("same"), (size, size, 1), dtype)
+    numpy_to_keras(ours, theirs)
+    x = np.random.default_rng(0).uniform(0, 1, (2, size, size, 1)).astype(dtype)
+    return ours.forward(x), keras_models.forward(theirs, x)[-1]
+
+
+@variant
+def SymmetricSamePadding(dtype):
+    a, b = _conv_pair(dtype, "symmetric", 3, 2)
+    max_abs, max_rel = relative_difference([a], [b])
+    return VariantResult("SymmetricSamePadding", dtype, max_abs, max_rel,
+                         "k=3, stride 2 on 28x28: textbook pads (1, 1), Keras 'same' pads (0, 1) (extra pixel "
+                         "bottom/right); equal only for odd kernels at stride 1", "Conv2D(padding='same')")
+
+
+@variant
+def NonInvertedDropout(dtype):
+    import keras_models
+    import numpy_models
+    from parity.dropout_masks import install_keras_masks
+
+    cfg = [("Dropout", {"rate": 0.5, "seed": 7}, "dropout")]
+    ours = numpy_models.build_sequential(cfg, (50,), dtype)
+    ours.get_layer("dropout").inverted = False
+    install_keras_masks(ours)
+    theirs = keras_models.build_sequential(cfg, (50,), dtype)
+    x = np.random.default_rng(0).standard_normal((20, 50)).astype(dtype)
+    train = [ours.forward(x, training=True), ours.forward(x)]
+    ref = [keras_models.forward(theirs, x, training=True)[-1], keras_models.forward(theirs, x)[-1]]
+    max_abs, max_rel = relative_difference(train, ref)
+    return VariantResult("NonInvertedDropout", dtype, max_abs, max_rel,
+                         "textbook multiplies by the mask in training and by (1 - rate) at inference; Keras divides "
+                         "by (1 - rate) in training (same masks: train output / (1 - rate) equals Keras)",
+                         "Dropout(0.5) (no setting reproduces it)")
+
+
+def _bn_outputs(dtype, textbook):
+    import keras_models
+    import numpy_models
+
+    kwargs = {"momentum": 0.9, "epsilon": 1e-6, "per_activation": True} if textbook else {}
+    ours = numpy_models.build_sequential([("BatchNormalization", kwargs, "bn")], (4, 4, 3), dtype)
+    theirs = keras_models.build_sequential([("BatchNormalization", {}, "bn")], (4, 4, 3), dtype)
+    rng = np.random.default_rng(0)
+    outs, refs = [], []
+    for _ in range(3):
+        x = (rng.standard_normal((8, 4, 4, 3)) * rng.uniform(0.5, 2.0, (4, 4, 3))).astype(dtype)
+        outs.append(ours.forward(x, training=True))
+        refs.append(keras_models.forward(theirs, x, training=True)[-1])
+    x = rng.standard_normal((8, 4, 4, 3)).astype(dtype)
+    return outs + [ours.forward(x)], refs + [keras_models.forward(theirs, x)[-1]]
+
+
+@variant
+def PerActivationBatchNorm(dtype):
+    a, b = _bn_outputs(dtype, textbook=True)
+    max_abs, max_rel = relative_difference(a, b)
+    return VariantResult("PerActivationBatchNorm", dtype, max_abs, max_rel,
+                         "textbook BN on 4-D input normalises each (h, w, c) activation over the batch with "
+                         "momentum 0.9 and epsilon 1e-6; Keras normalises per channel over (N, H, W), momentum "
+                         "0.99, epsilon 1e-3", "Reshape((H*W*C,)) + BatchNormalization(momentum=0.9, epsilon=1e-6) reproduces it")
