@@ -1,10 +1,11 @@
-"""Sliding windows over NHWC images: padding rules, strided im2col views and their adjoint.
+"""Sliding windows over NHWC images: padding rules, im2col and its adjoint.
 
 Used by Conv2D and the pooling layers. ``windows`` returns a strided *view*
-(N, OH, OW, KH, KW, C) of a padded input with no copy; ``scatter_windows`` is
-its adjoint (col2im): it adds window-shaped gradients back onto the padded
-input, one kernel offset at a time (KH * KW vectorised slices, never a loop
-over pixels or samples).
+(N, OH, OW, KH, KW, C) of a padded input with no copy; ``offset_slices``
+yields, for every kernel offset, the strided slice of the input it reads, and
+``scatter_offsets`` is the adjoint (col2im): it adds each offset's gradient
+block back through that slice (KH * KW vectorised adds, never a loop over
+pixels or samples).
 """
 import math
 
@@ -52,14 +53,41 @@ def windows(xp, kernel, strides, dilation, out_hw):
     return as_strided(xp, shape=shape, strides=strides_, writeable=False)
 
 
-def scatter_windows(dwin, padded_shape, strides, dilation):
-    """Adjoint of ``windows``: sum window gradients (N, OH, OW, KH, KW, C) onto the padded input."""
-    _, oh, ow, kh, kw, _ = dwin.shape
-    dxp = np.zeros(padded_shape, dtype=dwin.dtype)
-    for i in range(kh):
-        for j in range(kw):
+def offset_slices(kernel, strides, dilation, out_hw):
+    """(index, (rows, cols)) slices of the padded input that each kernel offset (i, j) reads."""
+    for i in range(kernel[0]):
+        for j in range(kernel[1]):
             r, q = i * dilation[0], j * dilation[1]
-            dxp[:, r:r + strides[0] * (oh - 1) + 1:strides[0], q:q + strides[1] * (ow - 1) + 1:strides[1], :] += dwin[:, :, :, i, j, :]
+            rows = slice(r, r + strides[0] * (out_hw[0] - 1) + 1, strides[0])
+            cols = slice(q, q + strides[1] * (out_hw[1] - 1) + 1, strides[1])
+            yield i * kernel[1] + j, (rows, cols)
+
+
+def offset_major_columns(xp, kernel, strides, dilation, out_hw):
+    """im2col transposed: (kh*kw*C, N*OH*OW), built from kh*kw slice copies.
+
+    For single-channel input this is several times faster than copying the
+    strided window view (whose innermost contiguous run is one element).
+    Only valid as a (K, M) matrix when C == 1.
+    """
+    n, c = xp.shape[0], xp.shape[3]
+    out = np.empty((kernel[0] * kernel[1], n, out_hw[0], out_hw[1], c), dtype=xp.dtype)
+    for k, (rows, cols) in offset_slices(kernel, strides, dilation, out_hw):
+        out[k] = xp[:, rows, cols, :]
+    return out.reshape(kernel[0] * kernel[1] * c, -1)
+
+
+def scatter_offsets(blocks, padded_shape, kernel, strides, dilation):
+    """Adjoint of reading the input at every kernel offset.
+
+    ``blocks[k]`` (N, OH, OW, C) is the gradient arriving at offset k; each is
+    added to the padded input through one strided slice (kh * kw vectorised
+    adds, never a loop over pixels or samples).
+    """
+    out_hw = blocks.shape[2:4]
+    dxp = np.zeros(padded_shape, dtype=blocks.dtype)
+    for k, (rows, cols) in offset_slices(kernel, strides, dilation, out_hw):
+        dxp[:, rows, cols, :] += blocks[k]
     return dxp
 
 

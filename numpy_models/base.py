@@ -42,6 +42,8 @@ class Layer:
         self.input_shape = None
         self.output_shape = None
         self._cache = None
+        # False while a model trains its first layer: dx is then not needed (Keras skips it too).
+        self.compute_input_grad = True
 
     def _who(self):
         return f"Layer '{getattr(self, 'name', '?')}' ({type(self).__name__})"

@@ -10,6 +10,7 @@ import numpy as np
 
 from numpy_models import _windows as win
 from numpy_models import activations, initializers
+from numpy_models._fast import column_sums
 from numpy_models.base import Layer, serialize_regularizer
 from numpy_models.core import _ActivationMixin, _ser_init
 
@@ -64,17 +65,26 @@ class Conv2D(win.ChannelsFirstMixin, _ActivationMixin, Layer):
     def compute_output_shape(self, input_shape):
         return self._from_nhwc_shape((input_shape[0], self._plan[0], self._plan[1], self.filters))
 
+    def _columns(self, xp):
+        """im2col as (M, K), or (K, M) for single-channel input (faster to build); returns (matrix, transposed)."""
+        oh, ow = self._plan[:2]
+        if xp.shape[3] == 1:
+            return win.offset_major_columns(xp, self.kernel_size, self.strides, self.dilation_rate, (oh, ow)), True
+        view = win.windows(xp, self.kernel_size, self.strides, self.dilation_rate, (oh, ow))
+        return view.reshape(-1, int(np.prod(view.shape[3:]))), False
+
     def call(self, x, training=False):
         x = self._to_nhwc(x)
         oh, ow, ph, pw = self._plan
         xp = win.pad(x, ph, pw)
-        cols = win.windows(xp, self.kernel_size, self.strides, self.dilation_rate, (oh, ow)).reshape(-1, int(np.prod(self.params["kernel"].shape[:3])))
-        z = cols @ self.params["kernel"].reshape(cols.shape[1], self.filters)
+        cols, transposed = self._columns(xp)
+        kernel2d = self.params["kernel"].reshape(-1, self.filters)
+        z = (cols.T if transposed else cols) @ kernel2d
         if self.use_bias:
             z += self.params["bias"]
         z = z.reshape(x.shape[0], oh, ow, self.filters)
         y = self._activate(z)
-        self._cache = (cols, z, y, xp.shape, x.shape)
+        self._cache = ((cols, transposed), z, y, xp.shape, x.shape)
         return self._from_nhwc(y)
 
     def backward_call(self, dout):
@@ -83,15 +93,26 @@ class Conv2D(win.ChannelsFirstMixin, _ActivationMixin, Layer):
         return self.backward_preactivation(activations.backward(self.activation, z, y, dout))
 
     def backward_preactivation(self, dz):
-        cols, _, _, padded_shape, x_shape = self._cache
+        (cols, transposed), _, _, padded_shape, x_shape = self._cache
         kernel = self.params["kernel"]
         dz2 = dz.reshape(-1, self.filters)
-        self.grads["kernel"] = (cols.T @ dz2).reshape(kernel.shape)
+        # (dz^T cols)^T is measurably faster than cols^T dz for a tall im2col matrix.
+        dkernel = cols @ dz2 if transposed else (dz2.T @ cols).T
+        self.grads["kernel"] = np.ascontiguousarray(dkernel).reshape(kernel.shape)
         if self.use_bias:
-            self.grads["bias"] = dz2.sum(axis=0)
+            self.grads["bias"] = column_sums(dz2)
+        if not self.compute_input_grad:
+            return None
         oh, ow, ph, pw = self._plan
-        dwin = (dz2 @ kernel.reshape(-1, self.filters).T).reshape(x_shape[0], oh, ow, *kernel.shape[:3])
-        dxp = win.scatter_windows(dwin, padded_shape, self.strides, self.dilation_rate)
+        kh, kw, c_in, _ = kernel.shape
+        # One contiguous (M, C_in) block per kernel offset: dz @ kernel[i, j]^T (a loop of
+        # kh*kw GEMMs into one buffer is 2x faster than NumPy's broadcast batched matmul).
+        per_offset = np.ascontiguousarray(kernel.reshape(kh * kw, c_in, self.filters).transpose(0, 2, 1))
+        blocks = np.empty((kh * kw, dz2.shape[0], c_in), dtype=dz2.dtype)
+        for k in range(kh * kw):
+            np.matmul(dz2, per_offset[k], out=blocks[k])
+        blocks = blocks.reshape(kh * kw, x_shape[0], oh, ow, c_in)
+        dxp = win.scatter_offsets(blocks, padded_shape, self.kernel_size, self.strides, self.dilation_rate)
         return self._from_nhwc(win.unpad(dxp, ph, pw, x_shape[1:3]))
 
     def get_config(self):

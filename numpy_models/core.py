@@ -6,6 +6,7 @@ so Flatten is (H, W, C) order).
 import numpy as np
 
 from numpy_models import activations, initializers
+from numpy_models._fast import column_sums
 from numpy_models.base import Layer, serialize_regularizer
 
 
@@ -85,7 +86,9 @@ class Dense(_ActivationMixin, Layer):
         x2, dz2 = x.reshape(-1, x.shape[-1]), dz.reshape(-1, dz.shape[-1])
         self.grads["kernel"] = x2.T @ dz2
         if self.use_bias:
-            self.grads["bias"] = dz2.sum(axis=0)
+            self.grads["bias"] = column_sums(dz2)
+        if not self.compute_input_grad:
+            return None
         return dz @ self.params["kernel"].T
 
     def get_config(self):

@@ -37,19 +37,8 @@ class _Pooling2D(win.ChannelsFirstMixin, Layer):
     def backward_call(self, dout):
         return self._from_nhwc(self.pool_backward(self._to_nhwc(dout)))
 
-    def _window_matrix(self, x, fill):
-        """(N, OH, OW, ph*pw, C) copy of every window, and the padded shape."""
-        oh, ow, ph, pw = self._plan
-        xp = win.pad(x, ph, pw, fill)
-        view = win.windows(xp, self.pool_size, self.strides, (1, 1), (oh, ow))
-        n, c = x.shape[0], x.shape[3]
-        return view.reshape(n, oh, ow, -1, c), xp.shape
-
-    def _scatter(self, dwin, padded_shape, x_shape):
-        oh, ow, ph, pw = self._plan
-        dwin = dwin.reshape(x_shape[0], oh, ow, *self.pool_size, x_shape[3])
-        dxp = win.scatter_windows(dwin, padded_shape, self.strides, (1, 1))
-        return win.unpad(dxp, ph, pw, x_shape[1:3])
+    def _offsets(self):
+        return win.offset_slices(self.pool_size, self.strides, (1, 1), self._plan[:2])
 
     def get_config(self):
         return {**super().get_config(), "pool_size": self.pool_size, "strides": self.strides, "padding": self.padding,
@@ -57,45 +46,84 @@ class _Pooling2D(win.ChannelsFirstMixin, Layer):
 
 
 class MaxPooling2D(_Pooling2D):
-    """Max over each window; gradient to the first maximum (row-major) of each window."""
+    """Max over each window; gradient to the first maximum (row-major) of each window.
+
+    Forward keeps a running maximum over the window offsets; backward walks the
+    offsets in row-major order and hands each window's gradient to the first
+    offset whose value equals the maximum, so ties go where TF sends them.
+    """
 
     def pool(self, x):
-        cols, padded_shape = self._window_matrix(x, -np.inf)
-        arg = cols.argmax(axis=3)[:, :, :, None, :]
-        y = np.take_along_axis(cols, arg, axis=3)[:, :, :, 0, :]
-        self._cache = (arg, cols.shape, padded_shape, x.shape)
-        return y
+        oh, ow, ph, pw = self._plan
+        xp = win.pad(x, ph, pw, -np.inf)
+        best = None
+        for _, (rows, cols) in self._offsets():
+            v = xp[:, rows, cols, :]
+            best = v.copy() if best is None else np.maximum(best, v, out=best)
+        self._cache = (xp, best, x.shape)
+        return best
+
+    def _first_winners(self):
+        """Yield (slice, mask) per offset: mask marks windows whose first maximum sits at this offset."""
+        xp, y, _ = self._cache
+        offsets = list(self._offsets())
+        unclaimed = None
+        for n, (_, (rows, cols)) in enumerate(offsets):
+            wins = xp[:, rows, cols, :] == y
+            if unclaimed is None:
+                unclaimed = ~wins
+            else:
+                wins &= unclaimed
+                if n < len(offsets) - 1:
+                    unclaimed &= ~wins
+            yield (rows, cols), wins
 
     def pool_backward(self, dout):
-        arg, cols_shape, padded_shape, x_shape = self._cache
-        dwin = np.zeros(cols_shape, dtype=dout.dtype)
-        np.put_along_axis(dwin, arg, dout[:, :, :, None, :], axis=3)
-        return self._scatter(dwin, padded_shape, x_shape)
+        xp, _, x_shape = self._cache
+        dxp = np.zeros(xp.shape, dtype=dout.dtype)
+        overlapping = any(s < p for s, p in zip(self.strides, self.pool_size))
+        for (rows, cols), wins in self._first_winners():
+            if overlapping:
+                dxp[:, rows, cols, :] += dout * wins
+            else:  # windows tile the input: each cell is written once
+                np.multiply(dout, wins, out=dxp[:, rows, cols, :])
+        oh, ow, ph, pw = self._plan
+        return win.unpad(dxp, ph, pw, x_shape[1:3])
 
     def kink_signature(self):
-        """Which element wins each window (a change of winner is a kink for finite differences)."""
-        return [self._cache[0]] if self._cache else []
+        """Which offset wins each window (a change of winner is a kink for finite differences)."""
+        if not self._cache:
+            return []
+        winner = np.zeros(self._cache[1].shape, dtype=np.int16)
+        for k, (_, wins) in enumerate(self._first_winners()):
+            winner[wins] = k
+        return [winner]
 
 
 class AveragePooling2D(_Pooling2D):
     """Mean over each window's valid (unpadded) cells."""
 
-    def _counts(self, x_shape):
-        ones = np.ones((1,) + tuple(x_shape[1:3]) + (1,), dtype=self.dtype)
-        cols, _ = self._window_matrix(ones, 0.0)
-        return cols.sum(axis=3)  # (1, OH, OW, 1)
+    def _sum(self, xp):
+        total = None
+        for _, (rows, cols) in self._offsets():
+            v = xp[:, rows, cols, :]
+            total = v.copy() if total is None else total + v
+        return total
 
     def pool(self, x):
-        cols, padded_shape = self._window_matrix(x, 0.0)
-        counts = self._counts(x.shape)
-        self._cache = (counts, cols.shape, padded_shape, x.shape)
-        return cols.sum(axis=3) / counts
+        oh, ow, ph, pw = self._plan
+        counts = self._sum(win.pad(np.ones((1,) + x.shape[1:3] + (1,), dtype=x.dtype), ph, pw))
+        self._cache = (counts, win.pad(x, ph, pw).shape, x.shape)
+        return self._sum(win.pad(x, ph, pw)) / counts
 
     def pool_backward(self, dout):
-        counts, cols_shape, padded_shape, x_shape = self._cache
-        share = (dout / counts)[:, :, :, None, :]
-        dwin = np.broadcast_to(share, cols_shape)
-        return self._scatter(np.ascontiguousarray(dwin), padded_shape, x_shape)
+        counts, padded_shape, x_shape = self._cache
+        share = dout / counts
+        dxp = np.zeros(padded_shape, dtype=dout.dtype)
+        for _, (rows, cols) in self._offsets():
+            dxp[:, rows, cols, :] += share
+        oh, ow, ph, pw = self._plan
+        return win.unpad(dxp, ph, pw, x_shape[1:3])
 
 
 class GlobalAveragePooling2D(Layer):

@@ -126,15 +126,25 @@ class Sequential:
             value = loss(y_true, y_pred, sample_weight)
         return value + self.regularization_loss()
 
-    def backward_loss(self, loss, y_true, y_pred, sample_weight=None, return_output_grads=False):
-        """Backward from ``compute_loss``: fills grads (incl. regularizers), returns dx."""
+    def backward_loss(self, loss, y_true, y_pred, sample_weight=None, return_output_grads=False,
+                      need_input_grad=True):
+        """Backward from ``compute_loss``: fills grads (incl. regularizers), returns dx.
+
+        ``need_input_grad=False`` (a training step) lets the first layer skip dx
+        and returns None, as Keras's train step does.
+        """
         logits = self._logits_for(loss)
-        if logits is not None:
-            _, grad = loss.logits_value_and_gradient(y_true, logits, sample_weight)
-            result = self._backward_from(len(self.layers) - 1, grad, return_output_grads, start_at_logits=True)
-        else:
-            grad = loss.gradient(y_true, y_pred, sample_weight)
-            result = self._backward_from(len(self.layers) - 1, grad, return_output_grads, start_at_logits=False)
+        first = self.layers[0]
+        first.compute_input_grad = need_input_grad
+        try:
+            if logits is not None:
+                _, grad = loss.logits_value_and_gradient(y_true, logits, sample_weight)
+                result = self._backward_from(len(self.layers) - 1, grad, return_output_grads, start_at_logits=True)
+            else:
+                grad = loss.gradient(y_true, y_pred, sample_weight)
+                result = self._backward_from(len(self.layers) - 1, grad, return_output_grads, start_at_logits=False)
+        finally:
+            first.compute_input_grad = True
         for layer in self.layers:
             layer.add_regularization_gradients()
         return result

@@ -63,3 +63,13 @@ def test_interrupted_report_leaves_nothing_behind(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         cli.main(["report", "--out", str(tmp_path), "--spec", "xor_2_2_1", "--dtype", "float64", "--section", "checks"])
     assert list(tmp_path.iterdir()) == []
+
+
+def test_benchmark_script_runs_and_writes_its_table(tmp_path):
+    """A smoke test on tiny sizes; the real measurement is `python -m benchmarks.bench`."""
+    from benchmarks import bench
+
+    assert bench.main(["--quick", "--reps", "1", "--out", str(tmp_path)]) == 0
+    text = (tmp_path / "benchmarks.md").read_text()
+    for workload in ("cnn_train_step", "cnn_predict_10k", "mlp_train_step"):
+        assert text.count(f"| {workload} |") == 2  # default and single-thread BLAS
