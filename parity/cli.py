@@ -4,8 +4,8 @@ import sys
 
 DTYPES = ("float32", "float64")
 SECTIONS = ("checks", "optimizers", "variants")
-# Models the optimizer table runs on (a Dense net; the CNN joins when registered).
-OPTIMIZER_MODELS = ("net_2_3_1_sigmoid_mse",)
+# Models the optimizer table runs on: a Dense net and a CNN.
+OPTIMIZER_MODELS = ("net_2_3_1_sigmoid_mse", "lenet_digits_8")
 
 
 def _parser():

@@ -55,8 +55,24 @@ def check_optimizer_trajectory(setting, spec, dtype, steps=20, seed=0):
     return result
 
 
+ADAPTIVE = ("Adam", "AdamW", "Nadam", "Adamax", "RMSprop", "Adagrad", "Adadelta")
+
+
+def _state_tolerance(setting, dtype):
+    """See TOLERANCES[("float32", "adaptive_own_gradients")] for why adaptive float32 steps differ."""
+    if dtype == "float32" and setting.class_name in ADAPTIVE:
+        return tolerance("float32", "adaptive_own_gradients")
+    return tolerance(dtype)
+
+
 def check_training_steps(setting, spec, dtype, steps=20, seed=0):
-    """Each twin computes its own loss gradients on the same batches and takes its own step."""
+    """Each twin computes its own loss gradients on the same batches and takes its own step.
+
+    The loss is compared at every step with the dtype's tolerance, parameters
+    and slots after every step (see ``_state_tolerance``). Gradients at equal
+    weights are ``check_loss``'s job: here each side's weights drift apart by
+    round-off, so later gradients are taken at (slightly) different points.
+    """
     import tensorflow as tf
 
     from keras_models.optimizers import apply_gradients
@@ -66,7 +82,7 @@ def check_training_steps(setting, spec, dtype, steps=20, seed=0):
     np_opt, loss = numpy_optimizer(setting), numpy_loss(spec)
     k_opt, keyed = _keras_side(setting, k_model, dtype)
     k_loss = keras_loss(spec, dtype)
-    tol = tolerance(dtype)
+    tol, state_tol = tolerance(dtype), _state_tolerance(setting, dtype)
     result = []
     for step in range(1, steps + 1):
         x = make_inputs(spec, dtype, seed + 100 * step)
@@ -78,7 +94,7 @@ def check_training_steps(setting, spec, dtype, steps=20, seed=0):
         result.append(compare(np.asarray(np_loss), np.asarray(ref["value"]), f"step {step}: loss", tol))
         np_opt.update(np_model.params, np_model.grads)
         apply_gradients(k_opt, [v for _, v in keyed], [tf.constant(ref["grads"][k]) for k, _ in keyed])
-        result += _compare_state(step, np_model, np_opt, k_opt, keyed, tol)
+        result += _compare_state(step, np_model, np_opt, k_opt, keyed, state_tol)
     return result
 
 

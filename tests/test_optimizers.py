@@ -9,21 +9,23 @@ from parity.optimizer_settings import OPTIMIZER_SETTINGS
 from parity.specs import SPECS
 from parity.variants import VARIANTS
 
-DENSE = SPECS["net_2_3_1_sigmoid_mse"]
+MODELS = [SPECS["net_2_3_1_sigmoid_mse"], SPECS["lenet_digits_8"]]  # a Dense net and a CNN
 SETTINGS = list(OPTIMIZER_SETTINGS.values())
 DTYPES = ["float32", "float64"]
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("setting", SETTINGS, ids=lambda s: s.id)
-def test_same_gradients_give_same_trajectory(setting, dtype):
-    assert_all_passed(check_optimizer_trajectory(setting, DENSE, dtype), f"{setting.id} {dtype}")
+@pytest.mark.parametrize("spec", MODELS, ids=lambda s: s.id)
+def test_same_gradients_give_same_trajectory(spec, setting, dtype):
+    assert_all_passed(check_optimizer_trajectory(setting, spec, dtype), f"{spec.id} {setting.id} {dtype}")
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("setting", SETTINGS, ids=lambda s: s.id)
-def test_full_training_steps_agree(setting, dtype):
-    assert_all_passed(check_training_steps(setting, DENSE, dtype), f"{setting.id} {dtype}")
+@pytest.mark.parametrize("spec", MODELS, ids=lambda s: s.id)
+def test_full_training_steps_agree(spec, setting, dtype):
+    assert_all_passed(check_training_steps(setting, spec, dtype), f"{spec.id} {setting.id} {dtype}")
 
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
