@@ -209,3 +209,7 @@ class Sequential:
         rows = [f"{l.name:<24}{type(l).__name__:<22}{str(l.output_shape):<20}{sum(v.size for v in l.params.values())}"
                 for l in self.layers]
         return "\n".join([f"Model: {self.name} ({self.dtype})"] + rows)
+
+    def kink_signature(self):
+        """Every layer's branch signature (ReLU sides, max-pool winners), for gradient checkers."""
+        return [s for layer in self.layers for s in getattr(layer, "kink_signature", lambda: [])()]

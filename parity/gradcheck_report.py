@@ -1,0 +1,95 @@
+"""The gradient checker's result: plain data, printable, serialisable to JSON."""
+import json
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass
+class ElementError:
+    index: tuple
+    analytic: float
+    numeric: float
+    abs_err: float
+    rel_err: float  # |a - n| / max(|a|, |n|)
+
+
+@dataclass
+class ParamReport:
+    """Finite-difference verdict for one parameter (``W``, ``conv1/kernel`` or ``dx``)."""
+
+    name: str
+    shape: tuple
+    ok: bool
+    checked: int
+    max_abs: float
+    max_rel: float  # max |a - n| / the parameter's largest analytic magnitude
+    frac_failed: float
+    worst: list = field(default_factory=list)
+    kinks: list = field(default_factory=list)  # indices excluded because f has a kink within +-h
+    sweep: list = field(default_factory=list)  # [(h, numeric, |a - n|)] for the worst failing element
+    direction: dict = field(default_factory=dict)  # random-direction check {analytic, numeric, rel, ok}
+    shape_error: str = ""
+
+    def lines(self):
+        status = "ok" if self.ok else "FAILED"
+        if self.shape_error:
+            return [f"{self.name}: FAILED ({self.shape_error})"]
+        out = [f"{self.name}: {status}  shape={self.shape} checked={self.checked} max_abs={self.max_abs:.3e} "
+               f"max_rel={self.max_rel:.3e} failing={100 * self.frac_failed:.1f}%"]
+        if not self.ok:
+            out += [f"    at {e.index}: analytic={e.analytic:.10g} numeric={e.numeric:.10g} "
+                    f"abs={e.abs_err:.3e} rel={e.rel_err:.3e}" for e in self.worst]
+        if self.sweep:
+            out.append("    step sweep for the worst element (h: numeric, |analytic - numeric|): " +
+                       ", ".join(f"{h:.0e}: {n:.6g}, {e:.1e}" for h, n, e in self.sweep))
+        if self.direction:
+            d = self.direction
+            out.append(f"    random direction: analytic={d['analytic']:.10g} numeric={d['numeric']:.10g} "
+                       f"rel={d['rel']:.3e} {'ok' if d['ok'] else 'FAILED'}")
+        if self.kinks:
+            out.append(f"    kinks (excluded, not failures): {len(self.kinks)} element(s) at {self.kinks[:8]}"
+                       + (" ..." if len(self.kinks) > 8 else ""))
+        return out
+
+
+@dataclass
+class GradcheckResult:
+    """Everything the checker found. ``ok`` is False if any parameter failed or a warning is an error."""
+
+    subject: str
+    ok: bool
+    params: list
+    errors: list = field(default_factory=list)  # problems that make the result fail (in-place writes, ...)
+    notes: list = field(default_factory=list)  # information (float64 conversion, sampling, ...)
+    options: dict = field(default_factory=dict)
+
+    @property
+    def failed(self):
+        """Names of the failing parameters (``dx`` included)."""
+        return [p.name for p in self.params if not p.ok]
+
+    def __getitem__(self, name):
+        for p in self.params:
+            if p.name == name:
+                return p
+        raise KeyError(f"No parameter {name!r} in this result. Parameters: {[p.name for p in self.params]}")
+
+    def __str__(self):
+        head = f"gradcheck {self.subject}: {'ok' if self.ok else 'FAILED'}"
+        if self.failed:
+            head += f" (failing: {', '.join(self.failed)})"
+        lines = [head] + [f"  error: {e}" for e in self.errors] + [f"  note: {n}" for n in self.notes]
+        for p in self.params:
+            lines += ["  " + line for line in p.lines()]
+        return "\n".join(lines)
+
+    def to_dict(self):
+        return asdict(self)
+
+    def to_json(self, **kwargs):
+        return json.dumps(self.to_dict(), default=_jsonable, **kwargs)
+
+
+def _jsonable(value):
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return str(value)

@@ -1,0 +1,158 @@
+"""How the gradient checker sees a user's layer or network.
+
+It never touches the object it is given: every pass runs on a deep copy made
+in float64 (float32 arrays are converted inside the copy, aliasing between
+parameters and the layers that use them is kept), and NumPy's global RNG is
+put back to the same state before every evaluation, so dropout masks drawn
+with ``np.random`` are the same each time.
+"""
+import copy
+import inspect
+import random
+from dataclasses import dataclass
+
+import numpy as np
+
+TRAINING_ARGS = ("training", "train_flg")
+
+
+def require_layer(obj):
+    missing = [m for m in ("forward", "backward") if not callable(getattr(obj, m, None))]
+    if missing:
+        raise TypeError(f"gradcheck: expected an object with forward(x) and backward(dout) methods. "
+                        f"Received: {type(obj).__name__} without {' and '.join(missing)}()")
+
+
+def require_net(obj):
+    missing = [m for m in ("loss", "gradient") if not callable(getattr(obj, m, None))]
+    if missing or not isinstance(getattr(obj, "params", None), dict):
+        raise TypeError("gradcheck_net: expected a network with a `params` dict, gradient(x, t) and loss(x, t). "
+                        f"Received: {type(obj).__name__} without "
+                        + ", ".join((["params dict"] if not isinstance(getattr(obj, "params", None), dict) else [])
+                                    + [f"{m}()" for m in missing]))
+
+
+def forward_kwargs(obj, training):
+    """Pass ``training``/``train_flg`` when ``forward`` takes it (Keras or textbook spelling)."""
+    try:
+        names = inspect.signature(obj.forward).parameters
+    except (TypeError, ValueError):
+        return {}
+    return {name: training for name in TRAINING_ARGS if name in names}
+
+
+# -- RNG ------------------------------------------------------------------------------
+def rng_state():
+    return np.random.get_state(), random.getstate()
+
+
+def restore_rng(state):
+    np.random.set_state(state[0])
+    random.setstate(state[1])
+
+
+# -- float64 copies ---------------------------------------------------------------------
+def _low_precision_arrays(obj, seen, found, depth=0):
+    """Every float16/float32 array reachable from ``obj`` (attributes, dicts, lists)."""
+    if id(obj) in seen or depth > 6:
+        return
+    seen.add(id(obj))
+    if isinstance(obj, np.ndarray):
+        if obj.dtype.kind == "f" and obj.dtype.itemsize < 8:
+            found[id(obj)] = obj
+        return
+    if isinstance(obj, dict):
+        children = list(obj.values())
+    elif isinstance(obj, (list, tuple)):
+        children = list(obj)
+    elif hasattr(obj, "__dict__") and not isinstance(obj, type):
+        children = list(vars(obj).values())
+    else:
+        return
+    for child in children:
+        _low_precision_arrays(child, seen, found, depth + 1)
+
+
+def float64_copy(obj):
+    """Deep copy of ``obj`` with every float array in float64; returns (copy, converted count)."""
+    found = {}
+    _low_precision_arrays(obj, set(), found)
+    memo = {key: arr.astype(np.float64) for key, arr in found.items()}
+    clone = copy.deepcopy(obj, memo)
+    if callable(getattr(clone, "cast", None)):
+        clone.cast("float64")  # this project's layers and models also carry a dtype
+    return clone, len(found)
+
+
+# -- parameters ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ParamRef:
+    """Where one parameter and its gradient live on a layer (or on any copy of it)."""
+
+    name: str
+    kind: str  # "dict": obj.params[key] / obj.grads[key]; "attr": getattr(obj, param) / getattr(obj, grad)
+    param: str
+    grad: str
+
+    def value(self, obj):
+        return obj.params[self.param] if self.kind == "dict" else getattr(obj, self.param)
+
+    def gradient(self, obj):
+        return obj.grads[self.grad] if self.kind == "dict" else getattr(obj, self.grad)
+
+
+def array_ids(obj):
+    return {n: id(v) for n, v in vars(obj).items() if isinstance(v, np.ndarray)} if hasattr(obj, "__dict__") else {}
+
+
+def find_params(obj, explicit=None, ids_before_forward=None):
+    """The parameters of ``obj``: explicit names, params/grads dicts, or X/dX attribute pairs.
+
+    Args:
+        explicit: {"W": "dW", ...} or ["W", "b"] (gradient "d" + name); {} checks dx only.
+        ids_before_forward: array ids before forward; attributes re-assigned by
+            forward are caches (x, out, mask), not parameters.
+    """
+    if explicit is not None:
+        pairs = explicit.items() if isinstance(explicit, dict) else [(n, "d" + n) for n in explicit]
+        refs = [ParamRef(p, "attr", p, g) for p, g in pairs]
+        for ref in refs:
+            for attr in (ref.param, ref.grad):
+                if not isinstance(getattr(obj, attr, None), np.ndarray):
+                    raise ValueError(f"gradcheck: parameter {ref.param!r} was named but {type(obj).__name__}.{attr} "
+                                     f"is not an array after backward(). Arrays on the object: {_arrays(obj)}")
+        return refs
+    if isinstance(getattr(obj, "params", None), dict) and isinstance(getattr(obj, "grads", None), dict):
+        return [ParamRef(k, "dict", k, k) for k in obj.params]
+    ids_before_forward = ids_before_forward or {}
+    refs = []
+    for name, value in vars(obj).items() if hasattr(obj, "__dict__") else []:
+        stable = ids_before_forward.get(name) == id(value)
+        if isinstance(value, np.ndarray) and stable and isinstance(getattr(obj, "d" + name, None), np.ndarray):
+            refs.append(ParamRef(name, "attr", name, "d" + name))
+    unpaired = [n for n, v in vars(obj).items() if isinstance(v, np.ndarray) and v.dtype.kind == "f"
+                and ids_before_forward.get(n) == id(v) and n not in {r.name for r in refs}] if hasattr(obj, "__dict__") else []
+    if unpaired and not refs:
+        raise ValueError(
+            f"gradcheck: {type(obj).__name__} holds arrays {unpaired} but no gradient for them was found. "
+            "Expected params/grads dicts with the same keys, or attribute pairs X/dX (W/dW, b/db, gamma/dgamma) "
+            "filled by backward(). Name them with params={'W': 'grad_W'}, or params={} to check dx only.")
+    return refs
+
+
+def _arrays(obj):
+    return sorted(n for n, v in vars(obj).items() if isinstance(v, np.ndarray)) if hasattr(obj, "__dict__") else []
+
+
+def call_forward(obj, x, training, who="gradcheck"):
+    """obj.forward(x[, training]) with a clear error naming the input shape on failure."""
+    try:
+        return obj.forward(x, **forward_kwargs(obj, training))
+    except Exception as exc:  # re-raised with the context a user needs
+        raise type(exc)(f"{who}: forward(x) of {type(obj).__name__} failed for x.shape={x.shape}: {exc}") from exc
+
+
+def kink_signature(obj):
+    """This project's layers and models expose which side of each kink they are on."""
+    fn = getattr(obj, "kink_signature", None)
+    return list(fn()) if callable(fn) else []

@@ -1,0 +1,91 @@
+"""check_against_keras: a hand-written layer vs the stock Keras layer, by autodiff.
+
+Copies the layer's weights into the Keras layer (by Keras weight name, or the
+textbook names W/b/gamma/beta/running_mean/running_var), then compares the
+forward output, dx and every parameter gradient for a random upstream gradient.
+"""
+import copy
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from parity import gradcheck_subject as subj
+from parity.compare import compare
+from parity.tolerances import tolerance
+
+TEXTBOOK_NAMES = {"kernel": "W", "bias": "b", "gamma": "gamma", "beta": "beta",
+                  "moving_mean": "running_mean", "moving_variance": "running_var"}
+
+
+@dataclass
+class KerasCheckResult:
+    subject: str
+    ok: bool
+    comparisons: list = field(default_factory=list)
+    params: list = field(default_factory=list)  # names of the weights compared
+
+    @property
+    def failed(self):
+        return [c.name for c in self.comparisons if not c.passed]
+
+    def __str__(self):
+        head = f"check_against_keras {self.subject}: {'ok' if self.ok else 'FAILED'}"
+        if self.failed:
+            head += f" (failing: {', '.join(self.failed)})"
+        return "\n".join([head] + ["  " + line for c in self.comparisons for line in c.message().split("\n")])
+
+
+def _our_weight(layer, keras_name, mapping):
+    """(getter for the value, getter for the gradient) of the layer's weight twin of ``keras_name``."""
+    if isinstance(getattr(layer, "params", None), dict):
+        store = layer.params if keras_name in layer.params else getattr(layer, "state", {})
+        if keras_name in store:
+            return (lambda l: (l.params if keras_name in l.params else l.state)[keras_name],
+                    lambda l: l.grads.get(keras_name))
+    attr = mapping.get(keras_name, TEXTBOOK_NAMES.get(keras_name))
+    if attr is None or not isinstance(getattr(layer, attr, None), np.ndarray):
+        raise ValueError(f"check_against_keras: Keras weight '{keras_name}' has no counterpart on "
+                         f"{type(layer).__name__} (looked for params['{keras_name}'] and attribute {attr!r}). "
+                         f"Pass weights={{'{keras_name}': 'YourAttribute'}}.")
+    return (lambda l: getattr(l, attr), lambda l: getattr(l, "d" + attr, None))
+
+
+def check_against_keras(layer, keras_layer, x, training=True, seed=0, weights=None):
+    """Copy weights into ``keras_layer`` and compare forward, dx and all gradients with GradientTape.
+
+    Args:
+        layer: the hand-written layer (forward/backward).
+        keras_layer: a ``keras.layers`` instance of the same configuration.
+        x: an input batch; the comparison runs in the Keras layer's dtype.
+        weights: optional {"kernel": "W"} mapping Keras weight names to attributes.
+    """
+    import tensorflow as tf
+
+    subj.require_layer(layer)
+    x = np.asarray(x)
+    keras_layer(x[:1].astype(keras_layer.compute_dtype))  # builds it if needed
+    dtype = keras_layer.compute_dtype
+    ours = subj.float64_copy(layer)[0] if dtype == "float64" else copy.deepcopy(layer)
+    pairs = {v.name: (v, *_our_weight(ours, v.name, weights or {})) for v in keras_layer.weights}
+    for name, (variable, value, _) in pairs.items():
+        variable.assign(np.asarray(value(ours), dtype=variable.dtype))
+    xd = x.astype(dtype)
+    y = np.array(subj.call_forward(ours, xd.copy(), training, "check_against_keras"), copy=True)
+    dout = np.random.default_rng(seed).standard_normal(y.shape).astype(dtype)
+    dx = ours.backward(dout.copy())
+    xt = tf.constant(xd)
+    trainable = [v for v in keras_layer.trainable_weights]
+    with tf.GradientTape() as tape:
+        tape.watch(xt)
+        ref = keras_layer(xt, training=training)
+        target = tf.reduce_sum(ref * tf.constant(dout))
+    grads = tape.gradient(target, [xt] + trainable)
+    tol = tolerance(dtype)
+    result = [compare(y, ref.numpy(), "output", tol), compare(dx, grads[0].numpy(), "dx", tol)]
+    for variable, grad in zip(trainable, grads[1:]):
+        ours_grad = pairs[variable.name][2](ours)
+        if ours_grad is None:
+            raise ValueError(f"check_against_keras: {type(layer).__name__} produced no gradient for "
+                             f"'{variable.name}' after backward().")
+        result.append(compare(np.asarray(ours_grad), grad.numpy(), variable.name, tol))
+    return KerasCheckResult(type(layer).__name__, all(c.passed for c in result), result, list(pairs))
