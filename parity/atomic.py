@@ -1,4 +1,4 @@
-"""Write a whole output directory at once: nothing half-written is ever left behind."""
+"""Write outputs so that an interrupted run leaves nothing half-written behind."""
 import contextlib
 import os
 import shutil
@@ -8,11 +8,11 @@ from pathlib import Path
 
 @contextlib.contextmanager
 def atomic_directory(target):
-    """Yield a temporary directory; on success move its files into ``target``.
+    """Yield a temporary directory; on success move its files into ``target`` (which may hold other files).
 
     Files are written next to ``target`` and moved with ``os.replace`` (atomic per
     file on one filesystem). On any exception the temporary directory is removed
-    and ``target`` is left exactly as it was.
+    and ``target`` keeps its previous files.
     """
     target = Path(target)
     target.mkdir(parents=True, exist_ok=True)
@@ -24,5 +24,24 @@ def atomic_directory(target):
                 dest = target / path.relative_to(tmp)
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(path, dest)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def replaced_directory(target):
+    """Yield a fresh directory that replaces ``target`` as a whole, only once the block succeeded."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-partial-", dir=target.parent))
+    try:
+        yield tmp
+        old = None
+        if target.exists():
+            old = target.parent / f".{target.name}-old-{os.getpid()}"
+            os.replace(target, old)
+        os.replace(tmp, target)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -1,69 +1,171 @@
-"""The ``parity`` command: ``parity report`` and ``parity list``."""
+"""The ``parity`` command.
+
+    parity report   parity checks (reports/parity.md|json) and the training experiments (reports/<run>/)
+    parity list     the experiments and the registered specs
+"""
 import argparse
 import sys
 
 DTYPES = ("float32", "float64")
-SECTIONS = ("checks", "optimizers", "variants")
+SECTIONS = ("checks", "optimizers", "variants", "experiments")
 # Models the optimizer table runs on: a Dense net and a CNN.
 OPTIMIZER_MODELS = ("net_2_3_1_sigmoid_mse", "lenet_digits_8")
+QUICK_MNIST = (10000, 2000)  # train / test images used without --full
 
 
 def _parser():
     parser = argparse.ArgumentParser(prog="parity", description="NumPy vs Keras parity checks and reports.")
     sub = parser.add_subparsers(dest="command")
-    report = sub.add_parser("report", help="run the parity checks and write reports (default command)")
+    report = sub.add_parser("report", help="run the checks and experiments and write reports (default command)")
     report.add_argument("--out", default="reports", help="output directory (default: reports)")
-    report.add_argument("--seed", type=int, default=0, help="seed for weights and data (default: 0)")
-    report.add_argument("--dtype", choices=DTYPES, action="append", help="dtype(s) to check (default: both)")
-    report.add_argument("--spec", action="append", help="only these spec ids (default: all)")
-    report.add_argument("--section", action="append", choices=SECTIONS,
-                        help="only these report sections (default: all)")
-    sub.add_parser("list", help="list the registered specs")
+    report.add_argument("--seed", type=int, default=0, help="seed for weights, data split and batches (default: 0)")
+    report.add_argument("--dtype", choices=DTYPES, action="append", help="dtype(s) (default: both)")
+    report.add_argument("--spec", action="append", help="parity checks: only these spec ids (default: all)")
+    report.add_argument("--section", action="append", choices=SECTIONS, help="only these sections (default: all)")
+    report.add_argument("--experiment", action="append", help="only these experiments (default: all)")
+    report.add_argument("--dataset", default="digits", help="digits (embedded, default), mnist or fashion_mnist")
+    report.add_argument("--data-path", help="MNIST/Fashion-MNIST: a Keras-layout .npz or a folder of IDX files")
+    report.add_argument("--epochs", type=int, help="override every experiment's epoch count")
+    report.add_argument("--full", action="store_true",
+                        help=f"use the whole MNIST-like dataset (default: first {QUICK_MNIST[0]} / {QUICK_MNIST[1]} images)")
+    report.add_argument("--progress", action="store_true", help="show progress bars")
+    sub.add_parser("list", help="list the experiments and the registered specs")
     return parser
 
 
 def cmd_list(args):
+    from parity.experiments import EXPERIMENTS
     from parity.specs import SPECS
+    print("Experiments:")
+    for fn in EXPERIMENTS.values():
+        print(f"  {fn.id:<32} {fn.title}")
+    print("Specs:")
     for spec in SPECS.values():
-        print(f"{spec.id:<32} {spec.description}")
+        print(f"  {spec.id:<32} {spec.description}")
     return 0
 
 
-def cmd_report(args):
-    from parity.environment import manifest
-    from parity.optimizer_report import (optimizer_rows, render_optimizer_table, render_variant_table,
-                                         variant_rows)
-    from parity.report import run_parity, write_parity_report
-    from parity.specs import get_spec, SPECS
+def _plan(args):
+    """Validate every argument and load the data before anything runs or is written."""
+    from parity import datasets
+    from parity.experiments import EXPERIMENTS
+    from parity.specs import SPECS, get_spec
 
-    specs = [get_spec(s) for s in args.spec] if args.spec else list(SPECS.values())
-    dtypes = tuple(args.dtype or DTYPES)
+    unknown = [e for e in args.experiment or [] if e not in EXPERIMENTS]
+    if unknown:
+        raise ValueError(f"Unknown experiment(s) {unknown}. Expected some of {sorted(EXPERIMENTS)}")
+    if args.epochs is not None and args.epochs <= 0:
+        raise ValueError(f"--epochs must be positive. Received: {args.epochs}")
     sections = set(args.section or SECTIONS)
+    data = datasets.load(args.dataset, args.data_path, args.seed) if "experiments" in sections else None
+    if data is not None and data.name != "digits" and not args.full:
+        data = datasets.Dataset(data.name, data.x_train[:QUICK_MNIST[0]], data.y_train[:QUICK_MNIST[0]],
+                                data.x_test[:QUICK_MNIST[1]], data.y_test[:QUICK_MNIST[1]], data.num_classes)
+    specs = [get_spec(s) for s in args.spec] if args.spec else list(SPECS.values())
+    experiments = [EXPERIMENTS[e] for e in args.experiment] if args.experiment else list(EXPERIMENTS.values())
+    return sections, tuple(args.dtype or DTYPES), specs, experiments, data
+
+
+def _worker_init():
+    """Each report worker gets one core: one BLAS thread, one TF intra-op thread (set before TF starts)."""
+    import os
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow's first import in this process
+    from threadpoolctl import threadpool_limits
+    threadpool_limits(1)
+    import tensorflow as tf
+    tf.config.threading.set_intra_op_parallelism_threads(1)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+
+
+def _parity_job(args, sections, dtypes):
+    _, _, specs, _, _ = _plan(args)
+    return _parity_tables(args, sections, dtypes, specs)
+
+
+def _experiment_job(args, dtype):
+    from parity.experiments import Context
+    _, _, _, experiments, data = _plan(args)
+    ctx = Context(data, dtype, args.seed, args.epochs, args.full, args.progress)
+    return [(dtype, fn(ctx)) for fn in experiments]
+
+
+def _parity_tables(args, sections, dtypes, specs):
+    from parity.environment import manifest
+    from parity.optimizer_report import optimizer_rows, render_optimizer_table, render_variant_table, variant_rows
+    from parity.report import run_parity, write_parity_report
+    from parity.specs import get_spec
+
     rows = run_parity(specs, dtypes) if "checks" in sections else []
     opt_rows = optimizer_rows([get_spec(s) for s in OPTIMIZER_MODELS], dtypes) if "optimizers" in sections else []
     var_rows = variant_rows(dtypes) if "variants" in sections else []
+    if not (rows or opt_rows or var_rows):
+        return []
     write_parity_report(args.out, rows, manifest(args.seed, {"dtypes": list(dtypes)}),
                         extra_sections=[render_optimizer_table(opt_rows) if opt_rows else "",
                                         render_variant_table(var_rows) if var_rows else ""],
                         extra_json={"optimizers": opt_rows, "variants": var_rows})
-    failing = [r for r in rows if not r["passed"] and not r.get("expected_failure")]
-    failing += [{"spec": r["model"], "check": f"optimizer {r['setting']} ({r['dtype']})",
-                 "error": "parameters or slots differ"} for r in opt_rows if not r["passed"]]
-    print(f"parity: {len(rows) + len(opt_rows) - len(failing)} of {len(rows) + len(opt_rows)} checks passed; "
-          f"wrote {args.out}/parity.md and {args.out}/parity.json")
-    for r in failing:
-        print(f"  FAIL {r['spec']} {r['check']}: {(r['error'] or '').splitlines()[0]}")
+    failing = [f"{r['spec']} {r['check']}: {(r['error'] or '').splitlines()[0]}" for r in rows
+               if not r["passed"] and not r.get("expected_failure")]
+    failing += [f"optimizer {r['model']} {r['setting']} ({r['dtype']})" for r in opt_rows if not r["passed"]]
+    total = len(rows) + len(opt_rows)
+    print(f"parity: {total - len(failing)} of {total} checks passed; wrote {args.out}/parity.md and {args.out}/parity.json")
+    return failing
+
+
+def _write_experiments(args, dtypes, experiments, data, results, parity_note):
+    from pathlib import Path
+
+    from parity.environment import manifest
+    from parity.experiment_report import write_run
+
+    run_name = args.dataset + ("-full" if args.full else "") + (f"-seed{args.seed}" if args.seed else "")
+    info = manifest(args.seed, {"dtypes": list(dtypes), "epochs_override": args.epochs, "full": args.full,
+                                "workers": "2 processes, 1 thread each (seconds per epoch measured under that load)"})
+    info.update({"dataset": data.name, "dataset_checksum": data.checksum, "train_size": len(data.x_train),
+                 "test_size": len(data.x_test), "experiments": [fn.id for fn in experiments],
+                 "batch_order": "np.random.default_rng([seed, epoch]).permutation(n_train), shared by both twins"})
+    rows = write_run(Path(args.out) / run_name, results, info, parity_note)
+    failing = [f"experiment {r['experiment']} {r['run']} ({r['dtype']})" for r in rows if not r["passed"]]
+    print(f"experiments: {len(rows) - len(failing)} of {len(rows)} rows passed; wrote {args.out}/{run_name}/index.html")
+    for r in rows:
+        if "numpy_test_acc" in r:
+            print(f"  {r['dtype']} {r['run']:<28} test acc NumPy {r['numpy_test_acc']:.4f} Keras {r['keras_test_acc']:.4f}"
+                  f"  max rel loss diff {r['max_rel_loss_diff']:.1e}")
+    return failing
+
+
+def cmd_report(args):
+    """Validate, then run the parity tables and each dtype's experiments in two worker processes."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    sections, dtypes, specs, experiments, data = _plan(args)
+    tables = bool({"checks", "optimizers", "variants"} & sections)
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_init) as pool:
+        parity_job = pool.submit(_parity_job, args, sections, dtypes) if tables else None
+        jobs = [pool.submit(_experiment_job, args, d) for d in dtypes] if "experiments" in sections else []
+        failing = parity_job.result() if parity_job else []
+        results = [r for job in jobs for r in job.result()]
+    if jobs:
+        note = f"Parity checks: {'all passed' if not failing else f'{len(failing)} failing'} (see ../parity.md)." \
+            if tables else "Parity checks were not run in this report."
+        failing += _write_experiments(args, dtypes, experiments, data, results, note)
+    for line in failing:
+        print(f"  FAIL {line}")
     return 1 if failing else 0
 
 
 def main(argv=None):
+    from parity.datasets import DataError
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] not in ("report", "list", "-h", "--help"):
+        argv = ["report"] + argv
     args = _parser().parse_args(argv)
-    command = args.command or "report"
-    if args.command is None:
-        args = _parser().parse_args(["report"] + list(argv or sys.argv[1:]))
     try:
-        return {"report": cmd_report, "list": cmd_list}[command](args)
-    except (KeyError, ValueError, FileNotFoundError) as exc:
+        return {"report": cmd_report, "list": cmd_list}[args.command](args)
+    except (KeyError, ValueError, FileNotFoundError, DataError) as exc:
         print(f"parity: error: {exc}", file=sys.stderr)
         return 2
 

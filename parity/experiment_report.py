@@ -1,0 +1,126 @@
+"""Summarise experiment results and write reports/<run>/: index.html, summary.md, results.csv/json, manifest.json."""
+import base64
+import csv
+import html
+import io
+import json
+
+import numpy as np
+
+from parity.atomic import replaced_directory
+from parity.tolerances import ACCURACY_POINTS, tolerance
+from parity.training import step_drift
+
+COLUMNS = ["experiment", "run", "dataset", "dtype", "epochs", "numpy_train_acc", "keras_train_acc",
+           "numpy_test_acc", "keras_test_acc", "test_acc_diff_pp", "max_rel_loss_diff", "first_step_over_tol",
+           "differing_test_predictions", "numpy_sec_per_epoch", "keras_sec_per_epoch", "passed"]
+
+
+def run_row(experiment_id, run):
+    """One summary row for a training run, with the verdict for its dtype."""
+    drift = step_drift(run)
+    tol = tolerance(run.dtype, "training").rtol
+    over = np.nonzero(drift > tol)[0]
+    differing = int(np.sum(run.numpy.test_probabilities.argmax(-1) != run.keras.test_probabilities.argmax(-1))) \
+        if run.numpy.test_probabilities.shape[-1] > 1 else \
+        int(np.sum((run.numpy.test_probabilities > 0.5) != (run.keras.test_probabilities > 0.5)))
+    diff_pp = 100 * (run.numpy.test_acc[-1] - run.keras.test_acc[-1])
+    if run.dtype == "float64":
+        passed = bool(drift.max() <= tol and differing == 0)
+    else:
+        passed = bool(abs(diff_pp) <= ACCURACY_POINTS)
+    return {"experiment": experiment_id, "run": run.name, "dataset": run.dataset, "dtype": run.dtype,
+            "epochs": run.epochs, "numpy_train_acc": run.numpy.train_acc[-1], "keras_train_acc": run.keras.train_acc[-1],
+            "numpy_test_acc": run.numpy.test_acc[-1], "keras_test_acc": run.keras.test_acc[-1],
+            "test_acc_diff_pp": diff_pp, "max_rel_loss_diff": float(drift.max()),
+            "first_step_over_tol": int(over[0]) + 1 if len(over) else None, "differing_test_predictions": differing,
+            "numpy_sec_per_epoch": float(np.mean(run.numpy.seconds)),
+            "keras_sec_per_epoch": float(np.mean(run.keras.seconds)), "passed": passed}
+
+
+def study_row(experiment_id, row, dtype):
+    tol = tolerance(dtype, "study" if dtype == "float32" else "keras").rtol
+    return {"experiment": experiment_id, "run": row["name"], "dtype": dtype, "max_rel_loss_diff": row["max_rel_diff"],
+            "passed": bool(row["max_rel_diff"] <= tol), **{k: v for k, v in row.items() if k not in ("name", "max_rel_diff")}}
+
+
+def summarise(results):
+    """results: [(dtype, ExperimentResult)] -> summary rows."""
+    rows = []
+    for dtype, res in results:
+        rows += [run_row(res.id, run) for run in res.runs]
+        rows += [study_row(res.id, row, dtype) for row in res.extra_rows]
+    return rows
+
+
+def _fmt(v):
+    if v is None:
+        return "none"
+    if isinstance(v, bool):
+        return "pass" if v else "FAIL"
+    if isinstance(v, float):
+        return f"{v:.4f}" if abs(v) >= 1e-3 or v == 0 else f"{v:.2e}"
+    return str(v)
+
+
+def markdown(rows, manifest, parity_summary):
+    lines = ["# NumPy vs Keras: training side by side", "", parity_summary, "",
+             "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    lines += ["| " + " | ".join(_fmt(r.get(c)) for c in COLUMNS) + " |" for r in rows]
+    lines += ["", "Verdicts: float64 runs pass when every step's loss agrees within "
+              f"{tolerance('float64', 'training').rtol:g} (relative) and no test prediction differs; float32 runs "
+              f"pass when test accuracies agree within {ACCURACY_POINTS} percentage points (their drift is shown).",
+              "", "## Run", ""] + [f"- {k}: {v}" for k, v in manifest.items()]
+    return "\n".join(lines) + "\n"
+
+
+def write_csv(path, rows):
+    keys = COLUMNS + sorted({k for r in rows for k in r} - set(COLUMNS))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=keys, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    path.write_text(buffer.getvalue())
+
+
+def _table_html(rows):
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in COLUMNS)
+    body = "".join("<tr class='{}'>".format("ok" if r.get("passed") else "bad") +
+                   "".join(f"<td>{html.escape(_fmt(r.get(c)))}</td>" for c in COLUMNS) + "</tr>" for r in rows)
+    return f"<table id='summary'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def page(rows, figures, notes, manifest, parity_summary):
+    """A self-contained HTML page: inline CSS, tables, PNG figures as data URIs."""
+    imgs = "".join(f"<figure><img alt='{html.escape(caption)}' src='data:image/png;base64,"
+                   f"{base64.b64encode(data).decode()}'><figcaption>{html.escape(caption)}</figcaption></figure>"
+                   for caption, data in figures)
+    note_items = "".join(f"<li><b>{html.escape(k)}</b>: {html.escape(v)}</li>" for k, v in notes)
+    manifest_items = "".join(f"<li>{html.escape(str(k))}: {html.escape(str(v))}</li>" for k, v in manifest.items())
+    style = ("body{font-family:sans-serif;margin:2em;max-width:1400px}table{border-collapse:collapse;font-size:12px}"
+             "td,th{border:1px solid #ccc;padding:3px 6px}tr.bad td{background:#fdd}tr.ok td{background:#efe}"
+             "figure{margin:1em 0}img{max-width:100%}")
+    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>NumPy vs Keras report</title>"
+            f"<style>{style}</style></head><body><h1>NumPy vs Keras: training side by side</h1>"
+            f"<p>{html.escape(parity_summary)}</p><h2>Summary</h2>{_table_html(rows)}"
+            f"<h2>Experiments</h2><ul>{note_items}</ul><h2>Figures</h2>{imgs}"
+            f"<h2>Run</h2><ul>{manifest_items}</ul></body></html>\n")
+
+
+def write_run(target, results, manifest, parity_summary):
+    """Write the whole run directory at once (replacing any previous one)."""
+    from parity.plots import training_figure
+
+    rows = summarise(results)
+    figures, notes = [], []
+    for dtype, res in results:
+        notes += [(f"{res.title} ({dtype})", n) for n in res.notes]
+        figures += [(f"{run.name} ({dtype})", training_figure(run)) for run in res.runs]
+        figures += [(f"{caption} ({dtype})", data) for caption, data in res.figures]
+    with replaced_directory(target) as tmp:
+        (tmp / "index.html").write_text(page(rows, figures, notes, manifest, parity_summary))
+        (tmp / "summary.md").write_text(markdown(rows, manifest, parity_summary))
+        write_csv(tmp / "results.csv", rows)
+        (tmp / "results.json").write_text(json.dumps({"rows": rows, "manifest": manifest}, indent=2, default=str) + "\n")
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n")
+    return rows

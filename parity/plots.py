@@ -1,0 +1,73 @@
+"""Matplotlib figures for the report, returned as PNG bytes (Agg backend, no display)."""
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+NUMPY_STYLE = {"color": "tab:blue", "label": "NumPy"}
+KERAS_STYLE = {"color": "tab:orange", "label": "Keras", "linestyle": "--"}
+
+
+def png(fig):
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=70, bbox_inches="tight", metadata={"Software": None})
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def training_figure(run):
+    """Step loss of both twins, their |difference| per step, and per-epoch accuracies."""
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.2))
+    steps = np.arange(1, len(run.numpy.step_loss) + 1)
+    axes[0].plot(steps, run.numpy.step_loss, **NUMPY_STYLE)
+    axes[0].plot(steps, run.keras.step_loss, **KERAS_STYLE)
+    axes[0].set(title=f"{run.name}: loss per step", xlabel="step", ylabel="loss")
+    axes[0].legend()
+    diff = np.abs(np.asarray(run.numpy.step_loss) - np.asarray(run.keras.step_loss))
+    axes[1].semilogy(steps, np.maximum(diff, 1e-20), color="tab:red")
+    axes[1].set(title="|NumPy - Keras| loss per step", xlabel="step", ylabel="abs difference (1e-20 = equal)")
+    epochs = np.arange(1, len(run.numpy.test_acc) + 1)
+    for hist, style in ((run.numpy, NUMPY_STYLE), (run.keras, KERAS_STYLE)):
+        axes[2].plot(epochs, hist.train_acc, marker=".", **{**style, "label": style["label"] + " train"})
+        axes[2].plot(epochs, hist.test_acc, marker="x", **{**style, "label": style["label"] + " test", "alpha": 0.7})
+    axes[2].set(title="accuracy per evaluation", xlabel="evaluation", ylabel="accuracy", ylim=(0, 1.02))
+    axes[2].legend(fontsize=7)
+    return png(fig)
+
+
+def histogram_grid(title, rows, row_labels, n_layers):
+    """rows[r][l] = (numpy activations, keras activations) for initializer r, layer l."""
+    fig, axes = plt.subplots(len(rows), n_layers, figsize=(2.1 * n_layers, 1.5 * len(rows)), squeeze=False)
+    for r, (label, layers) in enumerate(zip(row_labels, rows)):
+        for l, (a, b) in enumerate(layers):
+            ax = axes[r][l]
+            lo, hi = float(min(a.min(), b.min())), float(max(a.max(), b.max()))
+            bins = np.linspace(lo, hi if hi > lo else lo + 1e-9, 31)
+            # stairs: one path per histogram (hist() draws a patch per bar: 30x slower for 100+ panels)
+            ax.stairs(np.histogram(a, bins)[0], bins, fill=True, color="tab:blue", alpha=0.6)
+            ax.stairs(np.histogram(b, bins)[0], bins, color="tab:orange", linestyle="--")
+            ax.set_yticks([])
+            ax.tick_params(labelsize=6)
+            if r == 0:
+                ax.set_title(f"layer {l + 1}", fontsize=8)
+            if l == 0:
+                ax.set_ylabel(label, fontsize=8)
+    fig.suptitle(f"{title} (NumPy filled, Keras dashed)", fontsize=10)
+    return png(fig)
+
+
+def optimizer_paths(f, paths):
+    """paths[name] = (numpy positions (T, 2), keras positions (T, 2)) over contours of f."""
+    fig, axes = plt.subplots(2, 3, figsize=(12, 6))
+    gx, gy = np.meshgrid(np.linspace(-10, 10, 200), np.linspace(-5, 5, 200))
+    for ax, (name, (a, b)) in zip(axes.ravel(), paths.items()):
+        ax.contour(gx, gy, f(gx, gy), levels=15, colors="0.8", linewidths=0.6)
+        ax.plot(a[:, 0], a[:, 1], "o-", markersize=3, **NUMPY_STYLE)
+        ax.plot(b[:, 0], b[:, 1], "x", markersize=5, color="tab:orange", label="Keras")
+        ax.plot(0, 0, "+", color="k")
+        ax.set(title=name, xlim=(-10, 10), ylim=(-5, 5))
+        ax.legend(fontsize=7)
+    return png(fig)

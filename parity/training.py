@@ -1,0 +1,151 @@
+"""Train the NumPy and Keras twins side by side on identical data.
+
+Both start from the same weights (NumPy's initialisation copied into Keras),
+see the same batches in the same order (one permutation per epoch, drawn from
+``np.random.default_rng([seed, epoch])`` and used by both; Keras gets it through
+``train_on_batch``, so its own shuffling is never involved) and, where the model
+has Dropout, the same masks (Keras's SeedGenerator stream replayed in NumPy).
+Per step both losses are recorded (pre-update weights, regularization
+included, as ``train_on_batch`` reports it); per epoch both sides are evaluated
+on the train and test sets in inference mode.
+"""
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class TwinHistory:
+    step_loss: list = field(default_factory=list)
+    train_loss: list = field(default_factory=list)
+    train_acc: list = field(default_factory=list)
+    test_loss: list = field(default_factory=list)
+    test_acc: list = field(default_factory=list)
+    seconds: list = field(default_factory=list)  # training time per epoch
+    test_probabilities: np.ndarray = None
+
+
+@dataclass
+class TrainingRun:
+    name: str
+    dataset: str
+    dtype: str
+    epochs: int
+    batch_size: int
+    optimizer: str
+    numpy: TwinHistory
+    keras: TwinHistory
+
+
+def _targets(loss_name, labels, num_outputs, dtype):
+    if loss_name == "BinaryCrossentropy":
+        return labels.reshape(-1, 1).astype(dtype)
+    if loss_name == "CategoricalCrossentropy":
+        return np.eye(num_outputs, dtype=dtype)[labels]
+    return labels
+
+
+def _accuracy(probabilities, labels):
+    if probabilities.shape[-1] == 1:  # Keras BinaryAccuracy: strict > 0.5
+        return float(np.mean((probabilities[:, 0] > 0.5) == labels))
+    return float(np.mean(probabilities.argmax(axis=-1) == labels))
+
+
+def _numpy_evaluate(model, loss, x, y, labels, batch=1000):
+    """Mean data loss over the set plus the penalty (what Keras's evaluate reports), accuracy, probabilities."""
+    probs, total = [], 0.0
+    for i in range(0, len(x), batch):
+        p = model.forward(x[i:i + batch])
+        probs.append(p)
+        total += float(model.compute_loss(loss, y[i:i + batch], p)) * len(p)
+    probs = np.concatenate(probs)
+    return total / len(x), _accuracy(probs, labels), probs
+
+
+def _keras_evaluate(model, x, y, labels, dtype, batch=1000):
+    """Keras's own test step per chunk (loss incl. penalties, weighted like evaluate()) and predictions.
+
+    ``test_on_batch``/``predict_on_batch`` run the same compiled steps as
+    evaluate()/predict() without their per-call data-adapter and callback
+    overhead (~30 ms each), which would dominate short runs.
+    """
+    from keras_models import keras_dtype
+    probs, total = [], 0.0
+    with keras_dtype(dtype):
+        for i in range(0, len(x), batch):
+            total += float(model.test_on_batch(x[i:i + batch], y[i:i + batch], return_dict=True)["loss"]) * len(x[i:i + batch])
+            probs.append(np.asarray(model.predict_on_batch(x[i:i + batch])))
+    probs = np.concatenate(probs)
+    return total / len(x), _accuracy(probs, labels), probs
+
+
+def build_trained_twins(spec, setting, dtype, seed):
+    """NumPy model + optimizer + loss, and the compiled Keras twin with the same weights and masks."""
+    from keras_models import keras_dtype
+    from keras_models.optimizers import build_optimizer
+    from parity.checks import build_twins, keras_loss, numpy_loss
+    from parity.optimizer_settings import numpy_optimizer
+
+    np_model, k_model = build_twins(spec, dtype, seed)
+    with keras_dtype(dtype):
+        k_model.compile(optimizer=build_optimizer(setting.class_name, setting.kwargs, dtype),
+                        loss=keras_loss(spec, dtype), metrics=["accuracy"])
+    return np_model, numpy_optimizer(setting), numpy_loss(spec), k_model
+
+
+EVALUATIONS_PER_RUN = 20
+
+
+def train_both(name, spec, setting, data, epochs, batch_size, dtype, seed=0, progress=False):
+    """Train both twins; returns a ``TrainingRun`` with per-step losses and periodic evaluations.
+
+    Both twins are evaluated on the train and test sets about ``EVALUATIONS_PER_RUN``
+    times (every epoch for short runs) and always after the last epoch.
+    """
+    from tqdm.auto import tqdm
+
+    from keras_models import keras_dtype
+
+    data = data.astype(dtype)
+    np_model, optimizer, loss, k_model = build_trained_twins(spec, setting, dtype, seed)
+    outputs = np_model.output_shape[-1]
+    y_train = _targets(spec.loss[0], data.y_train, outputs, dtype)
+    y_test = _targets(spec.loss[0], data.y_test, outputs, dtype)
+    ours, theirs = TwinHistory(), TwinHistory()
+    for epoch in tqdm(range(epochs), desc=name, disable=not progress, leave=False):
+        order = np.random.default_rng([seed, epoch]).permutation(len(data.x_train))
+        spent = [0.0, 0.0]
+        for start in range(0, len(order), batch_size):
+            idx = order[start:start + batch_size]
+            xb, yb = data.x_train[idx], y_train[idx]
+            t0 = time.perf_counter()
+            p = np_model.forward(xb, training=True)
+            ours.step_loss.append(float(np_model.compute_loss(loss, yb, p)))
+            np_model.backward_loss(loss, yb, p, need_input_grad=False)
+            optimizer.update(np_model.params, np_model.grads)
+            t1 = time.perf_counter()
+            with keras_dtype(dtype):
+                theirs.step_loss.append(float(k_model.train_on_batch(xb, yb, return_dict=True)["loss"]))
+            spent[0] += t1 - t0
+            spent[1] += time.perf_counter() - t1
+        ours.seconds.append(spent[0])
+        theirs.seconds.append(spent[1])
+        if (epoch + 1) % max(1, epochs // EVALUATIONS_PER_RUN) and epoch != epochs - 1:
+            continue
+        for hist, evaluate in ((ours, lambda x, y, l: _numpy_evaluate(np_model, loss, x, y, l)),
+                               (theirs, lambda x, y, l: _keras_evaluate(k_model, x, y, l, dtype))):
+            tr_loss, tr_acc, _ = evaluate(data.x_train, y_train, data.y_train)
+            te_loss, te_acc, probs = evaluate(data.x_test, y_test, data.y_test)
+            hist.train_loss.append(tr_loss)
+            hist.train_acc.append(tr_acc)
+            hist.test_loss.append(te_loss)
+            hist.test_acc.append(te_acc)
+            hist.test_probabilities = probs
+    return TrainingRun(name, data.name, dtype, epochs, batch_size, f"{setting.class_name}{setting.kwargs}", ours, theirs)
+
+
+def step_drift(run):
+    """Relative difference of the two step-loss curves at every step."""
+    a, b = np.asarray(run.numpy.step_loss), np.asarray(run.keras.step_loss)
+    return np.abs(a - b) / np.maximum(np.abs(b), np.finfo(np.float64).tiny)
