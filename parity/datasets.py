@@ -50,8 +50,8 @@ def check_scaled(x, name="inputs"):
     """Inputs must be scaled to [0, 1]; catches /.255 (values up to 1000) and unscaled pixels."""
     lo, hi = float(np.min(x)), float(np.max(x))
     if lo < 0 or hi > 1:
-        hint = " (did you divide by .255 instead of 255?)" if 100 < hi <= 1001 else \
-               " (pixels look unscaled: divide by 255)" if hi > 1 else ""
+        hint = " (did you divide by .255 instead of 255?)" if 255 < hi <= 1001 else \
+               " (pixels look unscaled: divide by 255)" if 1 < hi <= 255 else ""
         raise DataError(f"{name} must be scaled to [0, 1]. Received: values in [{lo:g}, {hi:g}]{hint}")
     return x
 

@@ -1,0 +1,102 @@
+"""The experiment report: every table and image the HTML references is there; errors leave nothing behind."""
+import base64
+import csv
+import json
+from html.parser import HTMLParser
+
+import numpy as np
+import pytest
+
+from parity import cli, experiment_report
+
+
+class _Page(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.images, self.tables, self.rows, self._in_body = [], [], 0, False
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "img":
+            self.images.append(attrs.get("src", ""))
+        elif tag == "table":
+            self.tables.append(attrs.get("id"))
+        elif tag == "tbody":
+            self._in_body = True
+        elif tag == "tr" and self._in_body:
+            self.rows += 1
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    out = tmp_path_factory.mktemp("reports")
+    code = cli.main(["report", "--section", "experiments", "--experiment", "two_layer_net", "--experiment",
+                     "optimizer_paths", "--epochs", "2", "--dtype", "float64", "--out", str(out)])
+    return code, out / "digits"
+
+
+def test_report_exits_zero_and_writes_every_file(report):
+    code, run = report
+    assert code == 0
+    assert {p.name for p in run.iterdir()} == {"index.html", "summary.md", "results.csv", "results.json", "manifest.json"}
+
+
+def test_html_is_self_contained_and_every_referenced_image_and_table_is_there(report):
+    _, run = report
+    page = _Page()
+    page.feed((run / "index.html").read_text())
+    rows = json.loads((run / "results.json").read_text())["rows"]
+    assert page.tables == ["summary"] and page.rows == len(rows) == 2 + 6
+    assert len(page.images) == 3  # two training figures and the optimizer paths
+    for src in page.images:
+        assert src.startswith("data:image/png;base64,")
+        assert base64.b64decode(src.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_summary_rows_csv_and_manifest(report):
+    _, run = report
+    rows = list(csv.DictReader((run / "results.csv").open()))
+    assert rows[0]["experiment"] == "two_layer_net" and rows[0]["passed"] == "True"
+    assert float(rows[0]["max_rel_loss_diff"]) <= 1e-9 and rows[0]["first_step_over_tol"] == ""
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["dataset"] == "digits" and len(manifest["dataset_checksum"]) == 16
+    assert {"numpy", "tensorflow", "keras", "seed", "flags"} <= set(manifest)
+    assert "| two_layer_net | two_layer_sgd |" in (run / "summary.md").read_text()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--experiment", "nope"], "Unknown experiment(s) ['nope']"),
+    (["--dataset", "mnist", "--data-path", "/no/such/mnist.npz"], "no such file or folder"),
+    (["--dataset", "mnist"], "needs --data-path"),
+    (["--dataset", "cifar10"], "Unknown dataset"),
+])
+def test_bad_arguments_give_one_error_line_and_no_report(tmp_path, capsys, argv, message):
+    assert cli.main(["report", "--out", str(tmp_path)] + argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_malformed_data_file_gives_one_error_line(tmp_path, capsys):
+    np.savez(tmp_path / "mnist.npz", x_train=np.zeros((3, 28, 28)), y_train=np.zeros(3), x_test=np.zeros((1, 28, 28)),
+             y_test=np.zeros(1))
+    assert cli.main(["report", "--dataset", "mnist", "--data-path", str(tmp_path / "mnist.npz"),
+                     "--out", str(tmp_path / "out")]) == 2
+    assert "x_train must be uint8" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_failure_while_writing_leaves_the_previous_report_intact(tmp_path, monkeypatch):
+    run = tmp_path / "digits"
+    run.mkdir()
+    (run / "index.html").write_text("previous")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(experiment_report, "page", broken)
+    with pytest.raises(RuntimeError):
+        cli.main(["report", "--section", "experiments", "--experiment", "optimizer_paths", "--dtype", "float64",
+                  "--out", str(tmp_path)])
+    assert (run / "index.html").read_text() == "previous"
+    assert [p.name for p in tmp_path.iterdir()] == ["digits"]
