@@ -137,7 +137,27 @@ def run(reps, quick):
     return rows
 
 
-def render(rows, manifest):
+def gradcheck_timings(quick):
+    """Seconds for parity.gradcheck on each LeNet layer with parameters, batch 128 (issue: largest < 10 s)."""
+    import numpy_models
+    from parity import gradcheck
+    from parity.specs import SPECS
+
+    spec = SPECS["lenet_28"]
+    model = numpy_models.build_sequential(spec.layer_tuples(), spec.input_shape, "float32", seed=0)
+    rows = []
+    for layer in model.layers:
+        if not layer.params:
+            continue
+        x = np.random.default_rng(0).uniform(0, 1, (8 if quick else 128,) + tuple(layer.input_shape[1:]))
+        start = time.perf_counter()
+        result = gradcheck(layer, x)
+        rows.append({"layer": layer.name, "weights": sum(p.size for p in layer.params.values()),
+                     "seconds": time.perf_counter() - start, "ok": result.ok})
+    return rows
+
+
+def render(rows, manifest, gradcheck_rows=()):
     lines = ["# NumPy vs Keras benchmarks", "",
              "Ratios are NumPy time / Keras time, per interleaved repetition; median and minimum over repetitions.", "",
              "| workload | NumPy BLAS threads | NumPy ms | Keras ms | ratio (median) | ratio (min) | target | met |",
@@ -145,6 +165,10 @@ def render(rows, manifest):
     for r in rows:
         lines.append(f"| {r['workload']} | {r['numpy_blas_threads']} | {r['numpy_ms']:.2f} | {r['keras_ms']:.2f} | {r['ratio_median']:.2f} | "
                      f"{r['ratio_min']:.2f} | {r['target']} | {'yes' if r['meets_target'] else 'NO'} |")
+    if gradcheck_rows:
+        lines += ["", "## parity.gradcheck on the LeNet-style CNN's layers (batch 128)", "",
+                  "| layer | weights | seconds | ok |", "|---|---|---|---|"]
+        lines += [f"| {r['layer']} | {r['weights']} | {r['seconds']:.2f} | {r['ok']} |" for r in gradcheck_rows]
     lines += ["", "## Run", ""] + [f"- {k}: {v}" for k, v in manifest.items()]
     return "\n".join(lines) + "\n"
 
@@ -162,7 +186,8 @@ def main(argv=None):
     from threadpoolctl import threadpool_info
 
     blas = [f"{i['internal_api']} {i['version']} ({i['num_threads']} threads)" for i in threadpool_info()]
-    text = render(rows, manifest(seed=0, flags={"numpy_blas": blas, "quick": args.quick, "reps": args.reps}))
+    text = render(rows, manifest(seed=0, flags={"numpy_blas": blas, "quick": args.quick, "reps": args.reps}),
+                  gradcheck_timings(args.quick))
     with atomic_directory(args.out) as tmp:
         (tmp / "benchmarks.md").write_text(text)
     print(text)

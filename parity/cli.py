@@ -142,12 +142,16 @@ def cmd_report(args):
 
     sections, dtypes, specs, experiments, data = _plan(args)
     tables = bool({"checks", "optimizers", "variants"} & sections)
-    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_init) as pool:
-        parity_job = pool.submit(_parity_job, args, sections, dtypes) if tables else None
-        jobs = [pool.submit(_experiment_job, args, d) for d in dtypes] if "experiments" in sections else []
-        failing = parity_job.result() if parity_job else []
-        results = [r for job in jobs for r in job.result()]
-    if jobs:
+    jobs = ([(_parity_job, (args, sections, dtypes))] if tables else []) + \
+        ([(_experiment_job, (args, d)) for d in dtypes] if "experiments" in sections else [])
+    if len(jobs) > 1:  # independent parts: two processes use both cores
+        with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_init) as pool:
+            outputs = [f.result() for f in [pool.submit(fn, *a) for fn, a in jobs]]
+    else:
+        outputs = [fn(*a) for fn, a in jobs]
+    failing = outputs.pop(0) if tables else []
+    results = [r for out in outputs for r in out]
+    if "experiments" in sections:
         note = f"Parity checks: {'all passed' if not failing else f'{len(failing)} failing'} (see ../parity.md)." \
             if tables else "Parity checks were not run in this report."
         failing += _write_experiments(args, dtypes, experiments, data, results, note)

@@ -73,3 +73,4 @@ def test_benchmark_script_runs_and_writes_its_table(tmp_path):
     text = (tmp_path / "benchmarks.md").read_text()
     for workload in ("cnn_train_step", "cnn_predict_10k", "mlp_train_step"):
         assert text.count(f"| {workload} |") == 2  # default and single-thread BLAS
+    assert "| dense | 24704 |" in text  # gradcheck timing of LeNet's largest layer
