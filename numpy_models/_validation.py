@@ -73,3 +73,16 @@ def _layout_hint(shape, expected):
 
 def _fmt(shape):
     return "(" + ", ".join("None" if s is None else str(s) for s in shape) + (",)" if len(shape) == 1 else ")")
+
+
+def resolve(identifier, base, aliases, classes, who, kind):
+    """Keras-style identifiers: an instance of ``base``, an alias name, or {"class_name", "config"}."""
+    if isinstance(identifier, base):
+        return identifier
+    if isinstance(identifier, str) and identifier in aliases:
+        return aliases[identifier]()
+    if isinstance(identifier, dict) and identifier.get("class_name") in classes:
+        return classes[identifier["class_name"]](**identifier.get("config", {}))
+    raise ValueError(
+        f"{who}: unknown {kind}. Expected a name in {sorted(aliases)}, a dict with class_name in "
+        f"{sorted(classes)} or a {base.__name__}. Received: {identifier!r}")

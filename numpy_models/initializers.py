@@ -8,6 +8,8 @@ regenerating them. The textbook forms ``sqrt(k / n) * randn`` are provided as
 """
 import numpy as np
 
+from numpy_models._validation import resolve
+
 # Standard deviation of N(0, 1) truncated to [-2, 2]; Keras divides by it.
 TRUNCATED_STD = 0.87962566103423978
 
@@ -173,17 +175,7 @@ CLASSES = {
 
 def get(identifier, who="initializer"):
     """Resolve a Keras-style identifier: name, ``{"class_name", "config"}`` or instance."""
-    if isinstance(identifier, Initializer):
-        return identifier
-    if isinstance(identifier, str) and identifier in ALIASES:
-        return ALIASES[identifier]()
-    if isinstance(identifier, dict) and identifier.get("class_name") in CLASSES:
-        return CLASSES[identifier["class_name"]](**identifier.get("config", {}))
-    raise ValueError(
-        f"{who}: unknown initializer. Expected a name in {sorted(ALIASES)}, "
-        f"a dict with class_name in {sorted(CLASSES)} or an Initializer. "
-        f"Received: {identifier!r}"
-    )
+    return resolve(identifier, Initializer, ALIASES, CLASSES, who, "initializer")
 
 
 def serialize(initializer):

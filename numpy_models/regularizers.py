@@ -8,7 +8,7 @@ Keras's ``L2(lam / 2)``.
 """
 import numpy as np
 
-from numpy_models._validation import tf_rounded
+from numpy_models._validation import resolve, tf_rounded
 
 
 class Regularizer:
@@ -85,16 +85,7 @@ ALIASES = {"l1": L1, "l2": L2, "l1_l2": L1L2}
 
 def get(identifier, who="regularizer"):
     """Resolve None, a name ('l2'), a ``{"class_name", "config"}`` dict or an instance."""
-    if identifier is None or isinstance(identifier, Regularizer):
-        return identifier
-    if isinstance(identifier, str) and identifier in ALIASES:
-        return ALIASES[identifier]()
-    if isinstance(identifier, dict) and identifier.get("class_name") in CLASSES:
-        return CLASSES[identifier["class_name"]](**identifier.get("config", {}))
-    raise ValueError(
-        f"{who}: unknown regularizer. Expected None, a name in {sorted(ALIASES)}, "
-        f"a dict with class_name in {sorted(CLASSES)} or a Regularizer. Received: {identifier!r}"
-    )
+    return None if identifier is None else resolve(identifier, Regularizer, ALIASES, CLASSES, who, "regularizer")
 
 
 def serialize(regularizer):

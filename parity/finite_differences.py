@@ -1,17 +1,23 @@
-"""Central finite differences on NumPy arrays (no TensorFlow needed).
+"""Central finite differences on NumPy arrays: the one engine behind every numeric gradient here.
 
-Derivatives use Richardson extrapolation of central differences,
-``(4 D(h/2) - D(h)) / 3`` with ``D(h) = (f(w+h) - f(w-h)) / 2h``: truncation
-error O(h^4) lets h stay large (1e-3 * max(1, |w|)), which keeps round-off at
-~eps * |f| / h. Every evaluation also returns a *branch signature* (which side
-of each ReLU/max each unit is on); if it differs between the perturbed points
-the coordinate straddles a kink and is reported as such, not as a failure.
+``objective() -> (value, branch signature)`` is evaluated while one array is
+perturbed in place. Derivatives use Richardson extrapolation of central
+differences, ``(4 D(h/2) - D(h)) / 3`` with ``D(h) = (f(w+h) - f(w-h)) / 2h``:
+truncation error O(h^4) lets h stay large (1e-3 * max(1, |w|)), which keeps
+round-off at ~eps * |f| / h. A probe straddles a *kink* (a ReLU or max switching
+branch within +-h) when the branch signatures at w+h and w-h differ, or, for
+code without signatures, when the second differences are not linear in h; it is
+then retried with steps 10x, 100x and 1000x smaller, and reported as a kink
+only if every step straddles one. Used by ``parity.checks`` (the three-way
+check) and ``parity.gradcheck`` (users' layers). NumPy only.
 """
 from dataclasses import dataclass
 
 import numpy as np
 
 DEFAULT_STEP = 1e-3
+KINK_RETRIES = 3
+SWEEP = (1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8)
 
 
 @dataclass
@@ -24,68 +30,99 @@ class Probe:
     kink: bool
 
 
-def _signatures_differ(a, b):
-    return any(x.shape != y.shape or not np.array_equal(x, y) for x, y in zip(a, b))
+def resolution(f0, step):
+    """Smallest derivative central differences can resolve: round-off of f over the step."""
+    return 64 * np.finfo(np.float64).eps * max(abs(f0), 1.0) / step
 
 
-def _evaluate_at(evaluate, array, flat_index, value):
-    old = array.flat[flat_index]
-    array.flat[flat_index] = value
+def evaluate_at(objective, array, index, value):
+    old = array.flat[index]
+    array.flat[index] = value
     try:
-        return evaluate()
+        return objective()
     finally:
-        array.flat[flat_index] = old
+        array.flat[index] = old
 
 
-def coordinate_derivative(evaluate, array, flat_index, step=DEFAULT_STEP):
-    """d f / d array.flat[flat_index]; ``evaluate() -> (value, signature list)``."""
-    w = float(array.flat[flat_index])
-    h = step * max(1.0, abs(w))
-    values, sigs = {}, []
-    for s in (h, -h, h / 2, -h / 2):
-        values[s], sig = _evaluate_at(evaluate, array, flat_index, w + s)
-        sigs.append(sig)
-    d_h = (values[h] - values[-h]) / (2 * h)
-    d_h2 = (values[h / 2] - values[-h / 2]) / h
-    kink = _signatures_differ(sigs[0], sigs[1])
+def signatures_differ(a, b):
+    return len(a) != len(b) or any(x.shape != y.shape or not np.array_equal(x, y) for x, y in zip(a, b))
+
+
+def _curvature_kink(f0, fp, fm, fp2, fm2, h, d_h, d_h2):
+    """A smooth f has second differences linear in h: s(h) = 2 s(h/2) + O(h^3). A kink breaks that."""
+    s_h, s_h2 = (fp - 2 * f0 + fm) / h, (fp2 - 2 * f0 + fm2) / (h / 2)
+    noise = 64 * np.finfo(np.float64).eps * max(abs(f0), abs(fp), abs(fm), 1.0) / (h / 2)
+    return abs(s_h - 2 * s_h2) > 1e-3 * max(abs(d_h), abs(d_h2)) + noise
+
+
+def _richardson(evaluate, h, f0):
+    """Numeric derivative and kink flag from f evaluated at +-h and +-h/2 (``evaluate(t) -> (f, sig)``)."""
+    (fp, sp), (fm, sm), (fp2, _), (fm2, _) = evaluate(h), evaluate(-h), evaluate(h / 2), evaluate(-h / 2)
+    d_h, d_h2 = (fp - fm) / (2 * h), (fp2 - fm2) / h
+    kink = signatures_differ(sp, sm) or (f0 is not None and _curvature_kink(f0, fp, fm, fp2, fm2, h, d_h, d_h2))
     return (4 * d_h2 - d_h) / 3, kink
 
 
-def directional_derivative(evaluate, array, direction, step=DEFAULT_STEP):
-    """d f(array + t * direction) / dt at t = 0, with the same kink test."""
+def probe_coordinate(objective, array, index, step=DEFAULT_STEP, f0=None):
+    """(d f / d array.flat[index], kink?) with smaller steps tried before declaring a kink."""
+    w = float(array.flat[index])
+    for attempt in range(KINK_RETRIES + 1):
+        h = step / 10 ** attempt * max(1.0, abs(w))
+        numeric, kink = _richardson(lambda t: evaluate_at(objective, array, index, w + t), h, f0)
+        if not kink:
+            break
+    return numeric, kink
+
+
+def probe_direction(objective, array, direction, step=DEFAULT_STEP):
+    """(d f(array + t * direction) / dt at t = 0, kink?), retried like ``probe_coordinate``."""
     original = array.copy()
-    h = step * max(1.0, float(np.abs(original).max(initial=0.0)))
-    values, sigs = {}, []
-    try:
-        for s in (h, -h, h / 2, -h / 2):
-            array[...] = original + s * direction
-            values[s], sig = evaluate()
-            sigs.append(sig)
-    finally:
-        array[...] = original
-    d_h = (values[h] - values[-h]) / (2 * h)
-    d_h2 = (values[h / 2] - values[-h / 2]) / h
-    return (4 * d_h2 - d_h) / 3, _signatures_differ(sigs[0], sigs[1])
+
+    def along(t):
+        array[...] = original + t * direction
+        try:
+            return objective()
+        finally:
+            array[...] = original
+
+    scale = max(1.0, float(np.abs(original).max(initial=0.0)))
+    for attempt in range(KINK_RETRIES + 1):
+        numeric, kink = _richardson(along, step / 10 ** attempt * scale, None)
+        if not kink:
+            break
+    return numeric, kink
 
 
-def sample_coordinates(shape, max_coords, rng):
-    """All flat indices when the tensor is small, else a random sample without repeats."""
-    size = int(np.prod(shape))
-    if size <= max_coords:
-        return np.arange(size)
-    return np.sort(rng.choice(size, max_coords, replace=False))
+def step_sweep(objective, array, index):
+    """Plain central differences over ``SWEEP`` steps: [(h, numeric)] (truncation vs round-off)."""
+    w = float(array.flat[index])
+    out = []
+    for h0 in SWEEP:
+        h = h0 * max(1.0, abs(w))
+        up, down = evaluate_at(objective, array, index, w + h)[0], evaluate_at(objective, array, index, w - h)[0]
+        out.append((h0, (up - down) / (2 * h)))
+    return out
 
 
-def probe_parameter(evaluate, array, analytic, rng, max_coords=24, step=DEFAULT_STEP):
-    """Probes of one parameter: sampled (or all) coordinates plus one random direction."""
+def sample_coordinates(analytic, max_coords, rng):
+    """All flat indices of a small tensor, else a random sample that includes the largest gradient."""
+    if analytic.size <= max_coords:
+        return np.arange(analytic.size)
+    sample = rng.choice(analytic.size, max_coords - 1, replace=False)
+    return np.unique(np.append(sample, np.argmax(np.abs(analytic))))
+
+
+def probe_parameter(objective, array, analytic, rng, max_coords=24, step=DEFAULT_STEP):
+    """Probes of one parameter: sampled (or all) coordinates plus one random direction for large tensors."""
+    f0 = objective()[0]
     probes = []
-    for j in sample_coordinates(array.shape, max_coords, rng):
-        numeric, kink = coordinate_derivative(evaluate, array, j, step)
+    for j in sample_coordinates(analytic, max_coords, rng):
+        numeric, kink = probe_coordinate(objective, array, j, step, f0)
         index = tuple(int(i) for i in np.unravel_index(j, array.shape))
         probes.append(Probe(index, float(analytic.flat[j]), float(numeric), kink))
     if array.size > max_coords:
         direction = rng.standard_normal(array.shape)
         direction /= np.linalg.norm(direction)
-        numeric, kink = directional_derivative(evaluate, array, direction, step)
+        numeric, kink = probe_direction(objective, array, direction, step)
         probes.append(Probe("direction", float(np.sum(analytic * direction)), float(numeric), kink))
     return probes

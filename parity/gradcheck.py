@@ -27,10 +27,11 @@ import copy
 import numpy as np
 
 from parity import gradcheck_subject as subj
+from parity.finite_differences import (probe_coordinate, probe_direction, resolution, sample_coordinates,
+                                       step_sweep)
 from parity.gradcheck_report import ElementError, GradcheckResult, ParamReport
 from parity.tolerances import tolerance
 
-SWEEP = (1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8)
 DEFAULTS = {"training": True, "seed": 0, "max_coords": 30, "step": 1e-3, "rtol": None, "params": None}
 
 
@@ -41,11 +42,6 @@ def _options(options, kind="finite_difference"):
     opts = {**DEFAULTS, **options}
     opts["rtol"] = opts["rtol"] if opts["rtol"] is not None else tolerance("float64", kind).rtol
     return opts
-
-
-def _resolution(f0, step):
-    """Smallest derivative central differences can resolve: round-off of f over the smallest step."""
-    return 64 * np.finfo(np.float64).eps * max(abs(f0), 1.0) / step
 
 
 class _Objective:
@@ -60,65 +56,6 @@ class _Objective:
         return self.run_once(twin)
 
 
-def _at(objective, array, index, value):
-    old = array.flat[index]
-    array.flat[index] = value
-    try:
-        return objective()
-    finally:
-        array.flat[index] = old
-
-
-def _differs(a, b):
-    return len(a) != len(b) or any(x.shape != y.shape or not np.array_equal(x, y) for x, y in zip(a, b))
-
-
-KINK_RETRIES = 3  # on a kink, retry with steps 10x, 100x, 1000x smaller before excluding
-
-
-def _probe(objective, array, index, step, f0):
-    """(numeric derivative, kink?) for one element; smaller steps are tried before declaring a kink."""
-    for attempt in range(KINK_RETRIES + 1):
-        numeric, kink = _probe_once(objective, array, index, step / 10 ** attempt, f0)
-        if not kink:
-            break
-    return numeric, kink
-
-
-def _probe_once(objective, array, index, step, f0):
-    """(numeric derivative, kink?) for one element, by Richardson extrapolation."""
-    w = float(array.flat[index])
-    h = step * max(1.0, abs(w))
-    (fp, sp), (fm, sm) = _at(objective, array, index, w + h), _at(objective, array, index, w - h)
-    (fp2, _), (fm2, _) = _at(objective, array, index, w + h / 2), _at(objective, array, index, w - h / 2)
-    d_h, d_h2 = (fp - fm) / (2 * h), (fp2 - fm2) / h
-    return (4 * d_h2 - d_h) / 3, _differs(sp, sm) or _curvature_kink(f0, fp, fm, fp2, fm2, h, d_h, d_h2)
-
-
-def _curvature_kink(f0, fp, fm, fp2, fm2, h, d_h, d_h2):
-    """A smooth f has second differences linear in h: s(h) = 2 s(h/2) + O(h^3). A kink breaks that."""
-    s_h, s_h2 = (fp - 2 * f0 + fm) / h, (fp2 - 2 * f0 + fm2) / (h / 2)
-    noise = 64 * np.finfo(np.float64).eps * max(abs(f0), abs(fp), abs(fm), 1.0) / (h / 2)
-    return abs(s_h - 2 * s_h2) > 1e-3 * max(abs(d_h), abs(d_h2)) + noise
-
-
-def _sweep(objective, array, index):
-    """Plain central differences over SWEEP steps: [(h, numeric)]."""
-    w = float(array.flat[index])
-    out = []
-    for h0 in SWEEP:
-        h = h0 * max(1.0, abs(w))
-        out.append((h0, (_at(objective, array, index, w + h)[0] - _at(objective, array, index, w - h)[0]) / (2 * h)))
-    return out
-
-
-def _coordinates(analytic, max_coords, rng):
-    if analytic.size <= max_coords:
-        return np.arange(analytic.size)
-    sample = rng.choice(analytic.size, max_coords - 1, replace=False)
-    return np.unique(np.append(sample, np.argmax(np.abs(analytic))))
-
-
 def _check_param(name, objective, array, analytic, opts, rng, f0):
     if analytic is None or np.shape(analytic) != array.shape:
         got = None if analytic is None else np.shape(analytic)
@@ -127,20 +64,20 @@ def _check_param(name, objective, array, analytic, opts, rng, f0):
     analytic = np.asarray(analytic, dtype=np.float64)
     scale = float(np.abs(analytic).max(initial=0.0))
     errors, kinks = [], []
-    for j in _coordinates(analytic, opts["max_coords"], rng):
-        numeric, kink = _probe(objective, array, j, opts["step"], f0)
+    for j in sample_coordinates(analytic, opts["max_coords"], rng):
+        numeric, kink = probe_coordinate(objective, array, j, opts["step"], f0)
         index = tuple(int(i) for i in np.unravel_index(j, array.shape))
         if kink:
             kinks.append(index)
         else:
             errors.append((j, index, float(analytic.flat[j]), float(numeric)))
     scale = max(scale, max((abs(n) for *_, n in errors), default=0.0), np.finfo(np.float64).tiny)
-    bound = max(opts["rtol"] * scale, _resolution(f0, opts["step"]))
+    bound = max(opts["rtol"] * scale, resolution(f0, opts["step"]))
     failing, sweep = [], []
     for j, index, a, n in sorted(errors, key=lambda e: -abs(e[2] - e[3])):
         if abs(a - n) <= bound:
             continue
-        trial = _sweep(objective, array, j)
+        trial = step_sweep(objective, array, j)
         if not sweep:
             sweep = [(h, num, abs(a - num)) for h, num in trial]
         if min(abs(a - num) for _, num in trial) > bound:
@@ -161,27 +98,13 @@ def _direction(objective, array, analytic, opts, rng, f0):
     """d f(w + t v)/dt vs analytic . v for a random unit direction v (the whole tensor at once)."""
     v = rng.standard_normal(array.shape)
     v /= np.linalg.norm(v)
-    original = array.copy()
-
-    def along(t):
-        array[...] = original + t * v
-        try:
-            return objective()
-        finally:
-            array[...] = original
-
-    for attempt in range(KINK_RETRIES + 1):
-        h = opts["step"] / 10 ** attempt * max(1.0, float(np.abs(original).max(initial=0.0)))
-        (fp, sp), (fm, sm), (fp2, _), (fm2, _) = along(h), along(-h), along(h / 2), along(-h / 2)
-        numeric = (4 * (fp2 - fm2) / h - (fp - fm) / (2 * h)) / 3
-        if not _differs(sp, sm):
-            break
+    numeric, kink = probe_direction(objective, array, v, opts["step"])
     expected = float(np.sum(analytic * v))
     norm = max(float(np.linalg.norm(analytic)), np.finfo(np.float64).tiny)
-    kink = _differs(sp, sm)
-    rel = abs(expected - numeric) / norm
-    ok = kink or abs(expected - numeric) <= max(opts["rtol"] * norm, _resolution(f0, h))
-    return {"analytic": expected, "numeric": float(numeric), "rel": rel, "ok": bool(ok), "kink": kink}
+    h = opts["step"] * max(1.0, float(np.abs(array).max(initial=0.0)))
+    ok = kink or abs(expected - numeric) <= max(opts["rtol"] * norm, resolution(f0, h))
+    return {"analytic": expected, "numeric": float(numeric), "rel": abs(expected - numeric) / norm, "ok": bool(ok),
+            "kink": kink}
 
 
 # -- public API --------------------------------------------------------------------------

@@ -27,17 +27,11 @@ class TextbookMomentum(Optimizer):
         w += v
 
 
-class TextbookNesterov(Optimizer):
+class TextbookNesterov(TextbookMomentum):
     """DLFS Nesterov: ``v = a v - lr g; w += a^2 v - (1 + a) lr g``."""
 
-    SLOTS = ("momentum",)
     KERAS_TWIN = ("SGD", {"momentum": 0.9, "nesterov": True})
     REASON = "textbook look-ahead form w += a^2 v - (1+a) lr g vs Keras w += a m - lr g (a different update, not only rounding)"
-
-    def __init__(self, learning_rate=0.01, momentum=0.9, **kwargs):
-        super().__init__(learning_rate, **kwargs)
-        check_unit_interval(self.name, "momentum", momentum)
-        self.momentum = momentum
 
     def update_step(self, key, w, g, lr):
         v = self.slots["momentum"][key]
