@@ -99,8 +99,27 @@ def _upstream(spec, np_model, dtype, seed):
     return np.random.default_rng(seed + 2).standard_normal(shape).astype(dtype)
 
 
+def _backward_order(np_model, np_grads, ref_grads, np_input_grads, ref_input_grads, tol, floors):
+    """Per layer from the output down: its parameter gradients, then the gradient it returns (dL/d its input).
+
+    The first failing comparison in this order names the layer whose backward is wrong.
+    """
+    result = []
+    for i in range(len(np_model.layers) - 1, -1, -1):
+        layer = np_model.layers[i]
+        result += [compare(np_grads[f"{layer.name}/{w}"], ref_grads[f"{layer.name}/{w}"], f"{layer.name}/{w}", tol,
+                           floor=floors.get(f"{layer.name}/{w}", 0.0)) for w in layer.params]
+        result.append(compare(np_input_grads[i], ref_input_grads[i], f"{layer.name}:input_grad", tol))
+    return result
+
+
+def _input_grads(dx, output_grads):
+    """dL/d(input of layer i) = dL/d(output of layer i-1); dx for the first layer."""
+    return [dx] + list(output_grads[:-1])
+
+
 def check_backward(spec, dtype, seed=0, training=False):
-    """dx, every parameter gradient and every layer's output gradient for a random upstream gradient."""
+    """Every parameter gradient and every layer's input gradient for a random upstream gradient, output first."""
     from keras_models import forward_backward
 
     np_model, k_model = build_twins(spec, dtype, seed)
@@ -109,11 +128,9 @@ def check_backward(spec, dtype, seed=0, training=False):
     np_model.forward(x, training=training)
     dx, out_grads = np_model.backward(dout, return_output_grads=True)
     ref = forward_backward(k_model, x, dout, training=training)
-    tol = tolerance(dtype)
-    result = [compare(dx, ref["dx"], "dx", tol)]
-    result += [compare(a, b, f"{n}:output_grad", tol)
-               for n, a, b in zip(_layer_names(np_model), out_grads, ref["output_grads"])]
-    return result + _compare_params(np_model.grads, ref["grads"], tol, condition_scales(np_model, out_grads))
+    return _backward_order(np_model, np_model.grads, ref["grads"], _input_grads(dx, out_grads),
+                           _input_grads(ref["dx"], ref["output_grads"]), tolerance(dtype),
+                           condition_scales(np_model, out_grads))
 
 
 def check_loss(spec, dtype, seed=0, training=False):

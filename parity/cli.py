@@ -66,14 +66,22 @@ def _plan(args):
     return sections, tuple(args.dtype or DTYPES), specs, experiments, data
 
 
+def _quiet_tensorflow():
+    """Reports print their own summary; TF's retracing notices (partial last batches) are noise there."""
+    import os
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow's first import in this process
+    import tensorflow as tf
+    tf.get_logger().setLevel("ERROR")
+    return tf
+
+
 def _worker_init():
     """Each report worker gets one core: one BLAS thread, one TF intra-op thread (set before TF starts)."""
     import os
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow's first import in this process
     from threadpoolctl import threadpool_limits
     threadpool_limits(1)
-    import tensorflow as tf
+    tf = _quiet_tensorflow()
     tf.config.threading.set_intra_op_parallelism_threads(1)
     tf.config.threading.set_inter_op_parallelism_threads(1)
 
@@ -148,6 +156,7 @@ def cmd_report(args):
         with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_init) as pool:
             outputs = [f.result() for f in [pool.submit(fn, *a) for fn, a in jobs]]
     else:
+        _quiet_tensorflow()
         outputs = [fn(*a) for fn, a in jobs]
     failing = outputs.pop(0) if tables else []
     results = [r for out in outputs for r in out]

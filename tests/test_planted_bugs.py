@@ -41,16 +41,30 @@ def test_transposed_kernel_gradient_fails_finite_differences_too(transposed_kern
     assert all(c.labels[0] == "numpy" for c in failed)  # Keras agrees with finite differences
 
 
-def test_missing_activation_derivative_is_named(missing_sigmoid_derivative):
-    with pytest.raises(ParityError) as info:
+def test_missing_activation_derivative_names_the_first_layer_whose_gradient_diverges(missing_sigmoid_derivative):
+    with pytest.raises(ParityError, match=r"first: output/kernel") as info:
         assert_all_passed(check_backward(SPEC, "float64"))
     message = info.value.args[0]
-    assert "output/kernel" in message and "FAILED" in message
-    assert "at (" in message  # the worst elements come with their indices
+    assert "FAILED" in message and "at (" in message  # the worst elements come with their indices
 
 
-def test_first_failing_tensor_is_reported_in_forward_order(missing_sigmoid_derivative):
-    failed = [c.name for c in check_backward(SPEC, "float64") if not c.passed]
-    assert failed[0] == "dx" and "hidden:output_grad" in failed
-    assert "output:output_grad" not in failed  # the output gradient itself is given, so it agrees
+def test_gradients_are_compared_from_the_output_down(missing_sigmoid_derivative):
+    names = [c.name for c in check_backward(SPEC, "float64")]
+    assert names == ["output/kernel", "output/bias", "output:input_grad", "hidden/kernel", "hidden/bias",
+                     "hidden:input_grad"]
+    assert all(not c.passed for c in check_backward(SPEC, "float64"))
     assert np.isfinite([c.max_abs for c in check_backward(SPEC, "float64")]).all()
+
+
+def test_a_bug_in_an_inner_layer_is_named_and_the_layers_above_agree(monkeypatch):
+    """A wrong dx from 'hidden' only: the output layer agrees, the first divergence names 'hidden'."""
+    original = core.Dense.backward_preactivation
+
+    def buggy(self, dz):
+        dx = original(self, dz)
+        return -dx if self.name == "hidden" else dx
+
+    monkeypatch.setattr(core.Dense, "backward_preactivation", buggy)
+    results = {c.name: c.passed for c in check_backward(SPECS["net_2_3_1_sigmoid_mse"], "float64")}
+    assert results["output/kernel"] and results["output:input_grad"] and results["hidden/kernel"]
+    assert not results["hidden:input_grad"]
