@@ -36,7 +36,7 @@ def build_optimizer(class_name, kwargs, dtype):
 def apply_gradients(optimizer, variables, grads):
     """One Keras step; ``variables`` and ``grads`` are parallel lists."""
     with keras_dtype(variables[0].dtype):
-        optimizer.apply_gradients(zip(grads, variables))
+        optimizer.apply_gradients(zip(grads, variables, strict=True))
 
 
 def slots(optimizer, keyed_variables):

@@ -55,7 +55,7 @@ def _gradients(model, x, training, objective):
         "outputs": [o.numpy() for o in outputs],
         "value": float(target.numpy()),
         "dx": dx.numpy(),
-        "grads": {k: _dense(g, v) for (k, v), g in zip(keyed, grads)},
+        "grads": {k: _dense(g, v) for (k, v), g in zip(keyed, grads, strict=True)},
         "output_grads": [None if g is None else g.numpy() for g in output_grads],
     }
 

@@ -55,7 +55,7 @@ def check_finite(arr, who, what="input"):
 def check_shape(arr, expected, who, what="input"):
     """Check ``arr.shape`` against ``expected`` (None matches any size)."""
     ok = arr.ndim == len(expected) and all(
-        e is None or e == s for e, s in zip(expected, arr.shape)
+        e is None or e == s for e, s in zip(expected, arr.shape, strict=True)
     )
     if not ok:
         raise ValueError(

@@ -115,7 +115,7 @@ def spatial_plan(input_shape, kernel, strides, dilation, padding, who):
     oh, ph = output_and_padding(h, kernel[0], strides[0], dilation[0], padding)
     ow, pw = output_and_padding(w, kernel[1], strides[1], dilation[1], padding)
     if oh <= 0 or ow <= 0:
-        span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
+        span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation, strict=True))
         raise ValueError(
             f"{who}: a window of {kernel[0]}x{kernel[1]} (dilation {dilation}, span {span[0]}x{span[1]}) does not fit "
             f"an input of {h}x{w} with padding='{padding}'. Received: input_shape={tuple(input_shape)}")

@@ -124,7 +124,7 @@ class Layer:
             raise ValueError(
                 f"{self._who()}: expected {len(names)} weights {names}. Received: {len(weights)} arrays"
             )
-        for n, w in zip(names, weights):
+        for n, w in zip(names, weights, strict=True):
             self.set_weight(n, w)
 
     def set_weight(self, name, value):

@@ -81,7 +81,7 @@ class MaxPooling2D(_Pooling2D):
     def pool_backward(self, dout):
         xp, _, x_shape = self._cache
         dxp = np.zeros(xp.shape, dtype=dout.dtype)
-        overlapping = any(s < p for s, p in zip(self.strides, self.pool_size))
+        overlapping = any(s < p for s, p in zip(self.strides, self.pool_size, strict=True))
         for (rows, cols), wins in self._first_winners():
             if overlapping:
                 dxp[:, rows, cols, :] += dout * wins

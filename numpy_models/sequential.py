@@ -184,7 +184,7 @@ class Sequential:
         dtypes = {a.dtype.name for a in arrays}
         if len(dtypes) > 1:
             raise TypeError(f"Sequential '{self.name}': all weights must share one float dtype. Received: dtypes={sorted(dtypes)}")
-        for (key, shape), a in zip(expected, arrays):
+        for (key, shape), a in zip(expected, arrays, strict=True):
             if a.shape != shape:
                 raise ValueError(f"Layer '{key.split('/')[0]}': weight '{key}' expects shape {shape}. Received: shape={a.shape}")
         if dtypes and dtypes != {self.dtype}:

@@ -61,7 +61,7 @@ def condition_scales(np_model, output_grads):
     sums over every axis but the last of the layer's output gradient.
     """
     scales = {}
-    for layer, grad in zip(np_model.layers, output_grads):
+    for layer, grad in zip(np_model.layers, output_grads, strict=True):
         key = "bias" if "bias" in layer.params and getattr(layer, "activation", None) == "linear" else "beta"
         if key in layer.params and grad is not None and not getattr(layer, "per_activation", False):
             scales[f"{layer.name}/{key}"] = float(np.abs(grad).reshape(-1, grad.shape[-1]).sum(axis=0).max())
@@ -91,7 +91,7 @@ def check_forward(spec, dtype, seed=0, training=False):
     _, np_outs = np_model.forward(x, training=training, return_activations=True)
     k_outs = forward(k_model, x, training=training)
     tol = tolerance(dtype)
-    return [compare(a, b, f"{name}:output", tol) for name, a, b in zip(_layer_names(np_model), np_outs, k_outs)]
+    return [compare(a, b, f"{name}:output", tol) for name, a, b in zip(_layer_names(np_model), np_outs, k_outs, strict=True)]
 
 
 def _upstream(spec, np_model, dtype, seed):
@@ -153,7 +153,7 @@ def check_loss(spec, dtype, seed=0, training=False):
 
 def _hold_masks(source, target):
     """Finite-difference evaluations reuse the dropout masks of the analytic pass."""
-    for src, dst in zip(source.layers, target.layers):
+    for src, dst in zip(source.layers, target.layers, strict=True):
         if hasattr(dst, "mask_fn"):
             dst.mask_fn, dst.hold_mask, dst.last_mask = None, True, src.last_mask
 

@@ -45,7 +45,7 @@ def evaluate_at(objective, array, index, value):
 
 
 def signatures_differ(a, b):
-    return len(a) != len(b) or any(x.shape != y.shape or not np.array_equal(x, y) for x, y in zip(a, b))
+    return len(a) != len(b) or any(x.shape != y.shape or not np.array_equal(x, y) for x, y in zip(a, b, strict=True))
 
 
 def _curvature_kink(f0, fp, fm, fp2, fm2, h, d_h, d_h2):

@@ -67,7 +67,7 @@ def check_against_keras(layer, keras_layer, x, training=True, seed=0, weights=No
     dtype = keras_layer.compute_dtype
     ours = subj.float64_copy(layer)[0] if dtype == "float64" else copy.deepcopy(layer)
     pairs = {v.name: (v, *_our_weight(ours, v.name, weights or {})) for v in keras_layer.weights}
-    for name, (variable, value, _) in pairs.items():
+    for variable, value, _ in pairs.values():
         variable.assign(np.asarray(value(ours), dtype=variable.dtype))
     xd = x.astype(dtype)
     y = np.array(subj.call_forward(ours, xd.copy(), training, "check_against_keras"), copy=True)
@@ -82,7 +82,7 @@ def check_against_keras(layer, keras_layer, x, training=True, seed=0, weights=No
     grads = tape.gradient(target, [xt] + trainable)
     tol = tolerance(dtype)
     result = [compare(y, ref.numpy(), "output", tol), compare(dx, grads[0].numpy(), "dx", tol)]
-    for variable, grad in zip(trainable, grads[1:]):
+    for variable, grad in zip(trainable, grads[1:], strict=True):
         ours_grad = pairs[variable.name][2](ours)
         if ours_grad is None:
             raise ValueError(f"check_against_keras: {type(layer).__name__} produced no gradient for "

@@ -41,7 +41,7 @@ def training_figure(run):
 def histogram_grid(title, rows, row_labels, n_layers):
     """rows[r][l] = (numpy activations, keras activations) for initializer r, layer l."""
     fig, axes = plt.subplots(len(rows), n_layers, figsize=(2.1 * n_layers, 1.5 * len(rows)), squeeze=False)
-    for r, (label, layers) in enumerate(zip(row_labels, rows)):
+    for r, (label, layers) in enumerate(zip(row_labels, rows, strict=True)):
         for l, (a, b) in enumerate(layers):
             ax = axes[r][l]
             lo, hi = float(min(a.min(), b.min())), float(max(a.max(), b.max()))
@@ -63,7 +63,7 @@ def optimizer_paths(f, paths):
     """paths[name] = (numpy positions (T, 2), keras positions (T, 2)) over contours of f."""
     fig, axes = plt.subplots(2, 3, figsize=(12, 6))
     gx, gy = np.meshgrid(np.linspace(-10, 10, 200), np.linspace(-5, 5, 200))
-    for ax, (name, (a, b)) in zip(axes.ravel(), paths.items()):
+    for ax, (name, (a, b)) in zip(axes.ravel(), paths.items(), strict=True):
         ax.contour(gx, gy, f(gx, gy), levels=15, colors="0.8", linewidths=0.6)
         ax.plot(a[:, 0], a[:, 1], "o-", markersize=3, **NUMPY_STYLE)
         ax.plot(b[:, 0], b[:, 1], "x", markersize=5, color="tab:orange", label="Keras")

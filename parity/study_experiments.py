@@ -37,8 +37,8 @@ def init_study(ctx):
         grid = []
         for label, init in INITIALIZERS.items():
             ours, theirs = _activations(act, init, x, ctx.dtype, ctx.seed)
-            grid.append(list(zip(ours, theirs)))
-            diff = max(float(np.abs(a - b).max()) for a, b in zip(ours, theirs))
+            grid.append(list(zip(ours, theirs, strict=True)))
+            diff = max(float(np.abs(a - b).max()) for a, b in zip(ours, theirs, strict=True))
             scale = max(float(np.abs(b).max()) for b in theirs) or 1.0
             result.extra_rows.append({"name": f"{act} / {label}", "max_rel_diff": diff / scale,
                                       "last_layer_std_numpy": float(ours[-1].std()),

@@ -32,7 +32,7 @@ def variant(fn):
 
 def relative_difference(a, b):
     """(max abs, max abs / largest reference magnitude) over lists of arrays."""
-    diff = max(float(np.abs(x - y).max()) for x, y in zip(a, b))
+    diff = max(float(np.abs(x - y).max()) for x, y in zip(a, b, strict=True))
     scale = max(float(np.abs(y).max()) for y in b)
     return diff, diff / scale
 

@@ -86,7 +86,7 @@ def verify_with_probe(numpy_model, keras_model, x, tolerance):
     from parity.compare import compare
 
     _, np_outputs = numpy_model.forward(x, return_activations=True)
-    for layer, a, b in zip(numpy_model.layers, np_outputs, forward(keras_model, x)):
+    for layer, a, b in zip(numpy_model.layers, np_outputs, forward(keras_model, x), strict=True):
         result = compare(a, b, f"{layer.name}:output", tolerance)
         if not result.passed:
             raise WeightTransferError(

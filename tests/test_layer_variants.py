@@ -64,6 +64,6 @@ def test_per_activation_batch_norm_is_reproduced_by_keras_reshape_then_batch_nor
         x = rng.standard_normal((8, 4, 4, 3)) * rng.uniform(0.5, 2.0, (4, 4, 3))
         ref.append(keras_models.forward(k_model, x, training=True)[-1])
     ref.append(keras_models.forward(k_model, rng.standard_normal((8, 4, 4, 3)))[-1])
-    for ours, theirs in zip(a, ref):
+    for ours, theirs in zip(a, ref, strict=True):
         assert compare(ours, theirs, "bn", tolerance("float64")).passed
     assert VARIANTS["PerActivationBatchNorm"]("float64").max_rel > 0.1  # vs Keras's per-channel default
