@@ -34,6 +34,11 @@ def check_unit_interval(who, name, value):
         raise ValueError(f"{who}: {name} must be in [0, 1). Received: {name}={value!r}")
 
 
+def check_betas(who, beta_1, beta_2):
+    check_unit_interval(who, "beta_1", beta_1)
+    check_unit_interval(who, "beta_2", beta_2)
+
+
 class Optimizer:
     """Base class; subclasses define ``SLOTS``, ``slot_initial`` and ``update_step``."""
 

@@ -7,7 +7,7 @@ Keras multiplies in as Python floats (rho, epsilon, 1 - beta for Adam) stay exac
 """
 import numpy as np
 
-from numpy_models.optimizers.base import Optimizer, check_unit_interval, constant
+from numpy_models.optimizers.base import Optimizer, check_betas, check_unit_interval, constant
 
 
 class SGD(Optimizer):
@@ -107,8 +107,7 @@ class Adam(Optimizer):
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False, **kwargs):
         super().__init__(learning_rate, **kwargs)
-        check_unit_interval(self.name, "beta_1", beta_1)
-        check_unit_interval(self.name, "beta_2", beta_2)
+        check_betas(self.name, beta_1, beta_2)
         self.beta_1, self.beta_2, self.epsilon, self.amsgrad = beta_1, beta_2, epsilon, amsgrad
         self.SLOTS = ("momentum", "velocity") + (("velocity_hat",) if amsgrad else ())
         self.slots = {s: {} for s in self.SLOTS}
@@ -142,8 +141,7 @@ class Adamax(Optimizer):
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kwargs):
         super().__init__(learning_rate, **kwargs)
-        check_unit_interval(self.name, "beta_1", beta_1)
-        check_unit_interval(self.name, "beta_2", beta_2)
+        check_betas(self.name, beta_1, beta_2)
         self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
 
     def update_step(self, key, w, g, lr):
@@ -161,8 +159,7 @@ class Nadam(Optimizer):
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kwargs):
         super().__init__(learning_rate, **kwargs)
-        check_unit_interval(self.name, "beta_1", beta_1)
-        check_unit_interval(self.name, "beta_2", beta_2)
+        check_betas(self.name, beta_1, beta_2)
         self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
         self.u_product = 1.0
 

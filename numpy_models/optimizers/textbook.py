@@ -6,7 +6,7 @@ says what differs. The suite measures each difference in the report.
 """
 import numpy as np
 
-from numpy_models.optimizers.base import Optimizer, check_unit_interval
+from numpy_models.optimizers.base import Optimizer, check_betas, check_unit_interval
 
 
 class TextbookMomentum(Optimizer):
@@ -80,8 +80,7 @@ class TextbookAdam(Optimizer):
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kwargs):
         super().__init__(learning_rate, **kwargs)
-        check_unit_interval(self.name, "beta_1", beta_1)
-        check_unit_interval(self.name, "beta_2", beta_2)
+        check_betas(self.name, beta_1, beta_2)
         self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
 
     def update_step(self, key, w, g, lr):
