@@ -49,11 +49,6 @@ def _layer_names(np_model):
     return [layer.name for layer in np_model.layers]
 
 
-def _compare_params(np_grads, k_grads, tol, floors=None):
-    floors = floors or {}
-    return [compare(np_grads[k], k_grads[k], k, tol, floor=floors.get(k, 0.0)) for k in k_grads]
-
-
 def condition_scales(np_model, output_grads):
     """sum(|terms|) of each bias-like gradient (see ``tolerances.CONDITION_SCALE``).
 
@@ -134,7 +129,7 @@ def check_backward(spec, dtype, seed=0, training=False):
 
 
 def check_loss(spec, dtype, seed=0, training=False):
-    """Loss value (incl. regularization), parameter gradients and dx from the spec's loss."""
+    """Loss value (incl. regularization), then every gradient from the output down (see ``_backward_order``)."""
     from keras_models import loss_and_gradients
 
     np_model, k_model = build_twins(spec, dtype, seed)
@@ -146,9 +141,9 @@ def check_loss(spec, dtype, seed=0, training=False):
     dx, out_grads = np_model.backward_loss(loss, y_true, y, return_output_grads=True)
     ref = loss_and_gradients(k_model, keras_loss(spec, dtype), x, y_true, training=training)
     tol = tolerance(dtype)
-    result = [compare(np.asarray(value), np.asarray(ref["value"], dtype), "loss", tol),
-              compare(dx, ref["dx"], "dx", tol)]
-    return result + _compare_params(np_model.grads, ref["grads"], tol, condition_scales(np_model, out_grads))
+    return [compare(np.asarray(value), np.asarray(ref["value"], dtype), "loss", tol)] + _backward_order(
+        np_model, np_model.grads, ref["grads"], _input_grads(dx, out_grads),
+        _input_grads(ref["dx"], ref["output_grads"]), tol, condition_scales(np_model, out_grads))
 
 
 def _hold_masks(source, target):

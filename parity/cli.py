@@ -86,11 +86,6 @@ def _worker_init():
     tf.config.threading.set_inter_op_parallelism_threads(1)
 
 
-def _parity_job(args, sections, dtypes):
-    _, _, specs, _, _ = _plan(args)
-    return _parity_tables(args, sections, dtypes, specs)
-
-
 def _experiment_job(args, dtype):
     from parity.experiments import Context
     _, _, _, experiments, data = _plan(args)
@@ -150,7 +145,7 @@ def cmd_report(args):
 
     sections, dtypes, specs, experiments, data = _plan(args)
     tables = bool({"checks", "optimizers", "variants"} & sections)
-    jobs = ([(_parity_job, (args, sections, dtypes))] if tables else []) + \
+    jobs = ([(_parity_tables, (args, sections, dtypes, specs))] if tables else []) + \
         ([(_experiment_job, (args, d)) for d in dtypes] if "experiments" in sections else [])
     if len(jobs) > 1:  # independent parts: two processes use both cores
         with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_init) as pool:

@@ -9,7 +9,7 @@ import numpy as np
 
 from parity.atomic import replaced_directory
 from parity.tolerances import ACCURACY_POINTS, tolerance
-from parity.training import step_drift
+from parity.training import predicted_classes, step_drift
 
 COLUMNS = ["experiment", "run", "dataset", "dtype", "epochs", "numpy_train_acc", "keras_train_acc",
            "numpy_test_acc", "keras_test_acc", "test_acc_diff_pp", "max_rel_loss_diff", "first_step_over_tol",
@@ -21,9 +21,8 @@ def run_row(experiment_id, run):
     drift = step_drift(run)
     tol = tolerance(run.dtype, "training").rtol
     over = np.nonzero(drift > tol)[0]
-    differing = int(np.sum(run.numpy.test_probabilities.argmax(-1) != run.keras.test_probabilities.argmax(-1))) \
-        if run.numpy.test_probabilities.shape[-1] > 1 else \
-        int(np.sum((run.numpy.test_probabilities > 0.5) != (run.keras.test_probabilities > 0.5)))
+    differing = int(np.sum(predicted_classes(run.numpy.test_probabilities)
+                           != predicted_classes(run.keras.test_probabilities)))
     diff_pp = 100 * (run.numpy.test_acc[-1] - run.keras.test_acc[-1])
     if run.dtype == "float64":
         passed = bool(drift.max() <= tol and differing == 0)

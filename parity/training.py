@@ -46,10 +46,15 @@ def _targets(loss_name, labels, num_outputs, dtype):
     return labels
 
 
+def predicted_classes(probabilities):
+    """Keras's accuracy rule: one sigmoid output -> strict > 0.5 (BinaryAccuracy), else argmax (first on ties)."""
+    if probabilities.shape[-1] == 1:
+        return (probabilities[:, 0] > 0.5).astype(np.int64)
+    return probabilities.argmax(axis=-1)
+
+
 def _accuracy(probabilities, labels):
-    if probabilities.shape[-1] == 1:  # Keras BinaryAccuracy: strict > 0.5
-        return float(np.mean((probabilities[:, 0] > 0.5) == labels))
-    return float(np.mean(probabilities.argmax(axis=-1) == labels))
+    return float(np.mean(predicted_classes(probabilities) == labels))
 
 
 def _numpy_evaluate(model, loss, x, y, labels, batch=1000):
