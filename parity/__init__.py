@@ -2,19 +2,11 @@
 
 The only package that imports both ``numpy_models`` and ``keras_models``;
 Keras is imported lazily so that ``parity.compare`` and the gradient checker
-work without TensorFlow.
+work without TensorFlow. See docs/architecture.md for the package map.
 """
 from parity.compare import Comparison, ParityError, assert_all_passed, compare
-from parity.gradcheck import assert_gradients_ok, gradcheck, gradcheck_net
-from parity.gradcheck_report import GradcheckResult
+from parity.gradcheck import GradcheckResult, assert_gradients_ok, check_against_keras, gradcheck, gradcheck_net
 from parity.tolerances import TOLERANCES, tolerance
-
-
-def check_against_keras(layer, keras_layer, x, **options):
-    """See ``parity.keras_check.check_against_keras`` (imports TensorFlow on first use)."""
-    from parity.keras_check import check_against_keras as check
-    return check(layer, keras_layer, x, **options)
-
 
 __all__ = ["Comparison", "GradcheckResult", "ParityError", "TOLERANCES", "assert_all_passed",
            "assert_gradients_ok", "check_against_keras", "compare", "gradcheck", "gradcheck_net", "tolerance"]

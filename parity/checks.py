@@ -11,7 +11,7 @@ import functools
 import numpy as np
 
 from parity.compare import compare
-from parity.finite_differences import probe_parameter
+from parity.gradcheck.finite_differences import probe_parameter
 from parity.specs import make_inputs, make_targets
 from parity.tolerances import tolerance
 

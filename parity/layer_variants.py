@@ -12,7 +12,7 @@ def _textbook_cnn_outputs(dtype, permute_rows):
     """A NCHW NumPy CNN with textbook-layout weights vs its NHWC Keras twin fed converted weights."""
     import keras_models
     import numpy_models
-    from parity import layouts
+    from parity.gradcheck import layouts
     from parity.weights import numpy_to_keras
 
     nchw = [(c, {**kw, "data_format": "channels_first"} if c in ("Conv2D", "MaxPooling2D") else kw, n)

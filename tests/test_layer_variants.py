@@ -4,7 +4,8 @@ import pytest
 
 import keras_models
 import numpy_models as nm
-from parity import compare, layouts, tolerance
+from parity import compare, tolerance
+from parity.gradcheck import layouts
 from parity.layer_variants import _bn_outputs, _conv_pair
 from parity.variants import VARIANTS
 

@@ -5,7 +5,7 @@ import pytest
 import numpy_models as nm
 from numpy_models import activations
 from parity import compare, tolerance
-from parity.finite_differences import probe_parameter
+from parity.gradcheck.finite_differences import probe_parameter
 
 FD = tolerance("float64", "finite_difference")
 

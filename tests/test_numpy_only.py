@@ -13,7 +13,7 @@ def _run(args, **env):
 
 
 def test_numpy_models_never_imports_tensorflow():
-    code = ("import sys, numpy_models, parity, parity.finite_differences; "
+    code = ("import sys, numpy_models, parity, parity.gradcheck.finite_differences; "
             "assert not any(m.split('.')[0] in ('tensorflow', 'keras') for m in sys.modules), 'TF imported'")
     result = _run(["-c", code])
     assert result.returncode == 0, result.stderr

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from parity import gradcheck_subject as subj
+from parity.gradcheck import subject as subj
 from parity.compare import compare
 from parity.tolerances import tolerance
 

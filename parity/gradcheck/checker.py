@@ -26,10 +26,10 @@ import copy
 
 import numpy as np
 
-from parity import gradcheck_subject as subj
-from parity.finite_differences import (probe_coordinate, probe_direction, resolution, sample_coordinates,
+from parity.gradcheck import subject as subj
+from parity.gradcheck.finite_differences import (probe_coordinate, probe_direction, resolution, sample_coordinates,
                                        step_sweep)
-from parity.gradcheck_report import ElementError, GradcheckResult, ParamReport
+from parity.gradcheck.result import ElementError, GradcheckResult, ParamReport
 from parity.tolerances import tolerance
 
 DEFAULTS = {"training": True, "seed": 0, "max_coords": 30, "step": 1e-3, "rtol": None, "params": None}
@@ -222,7 +222,7 @@ def assert_gradients_ok(target, *args, **options):
     ``target`` is a GradcheckResult (or Keras check result), a network (``gradient``
     and ``params``: args are x, t) or a layer (args: x).
     """
-    from parity.gradcheck_report import GradcheckResult
+    from parity.gradcheck.result import GradcheckResult
     if isinstance(target, GradcheckResult) or type(target).__name__ == "KerasCheckResult":
         result = target
     elif callable(getattr(target, "gradient", None)) and isinstance(getattr(target, "params", None), dict):

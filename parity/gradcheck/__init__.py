@@ -1,0 +1,17 @@
+"""The gradient checker: hand-written layers and networks against finite differences (NumPy only).
+
+    checker             gradcheck, gradcheck_net, assert_gradients_ok
+    subject             how the checker sees a user's layer or network (copies, parameters, RNG)
+    finite_differences  the probes: Richardson central differences, kinks, step sweeps
+    result              GradcheckResult and its per-parameter reports
+    keras_check         check_against_keras: a layer against a Keras layer (TensorFlow imported on first use)
+    layouts             textbook (NCHW, OIHW) <-> Keras (NHWC, HWIO) array layouts
+
+Imports neither ``numpy_models`` nor ``keras_models``: it checks any object
+with the textbook protocol.
+"""
+from parity.gradcheck.checker import assert_gradients_ok, gradcheck, gradcheck_net
+from parity.gradcheck.keras_check import check_against_keras
+from parity.gradcheck.result import GradcheckResult
+
+__all__ = ["GradcheckResult", "assert_gradients_ok", "check_against_keras", "gradcheck", "gradcheck_net"]
