@@ -179,8 +179,8 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="tiny sizes, for a smoke test")
     parser.add_argument("--out", default="reports")
     args = parser.parse_args(argv)
-    from parity.atomic import atomic_directory
-    from parity.environment import manifest
+    from parity.report.atomic import atomic_directory
+    from parity.report.environment import manifest
 
     rows = run(args.reps, args.quick)
     from threadpoolctl import threadpool_info

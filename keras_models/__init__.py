@@ -1,9 +1,12 @@
 """Keras twins built from the same layer configs as the NumPy models.
 
 Stock Keras only: this package translates configs into ``keras.layers`` calls
-and runs them under ``tf.GradientTape``; it holds no math of its own.
+and runs them under ``tf.GradientTape``; it holds no math of its own. It owns
+Keras's global state: every helper runs in the model's dtype (``keras_dtype``).
 """
-from keras_models.build import build_sequential, keras_dtype
-from keras_models.runtime import forward, forward_backward, loss_and_gradients
+from keras_models.build import build_sequential, keras_dtype, model_dtype
+from keras_models.runtime import forward, forward_backward, loss_and_gradients, weight_keys
+from keras_models.training import build_loss, compile_model, evaluate, train_on_batch
 
-__all__ = ["build_sequential", "forward", "forward_backward", "keras_dtype", "loss_and_gradients"]
+__all__ = ["build_loss", "build_sequential", "compile_model", "evaluate", "forward", "forward_backward",
+           "keras_dtype", "loss_and_gradients", "model_dtype", "train_on_batch", "weight_keys"]

@@ -22,7 +22,7 @@ def keras_dtype(dtype):
 
     ``set_floatx`` alone is not enough once a layer exists (the policy is
     cached), and per-layer dtype leaves losses and optimizers in float32
-    (KERAS_CONVENTIONS.md pitfall 3). Everything built inside keeps ``dtype``.
+    (docs/keras_conventions.md, pitfall 3). Everything built inside keeps ``dtype``.
     """
     old_floatx, old_policy = keras.config.floatx(), keras.config.dtype_policy()
     keras.config.set_floatx(dtype)
@@ -32,6 +32,11 @@ def keras_dtype(dtype):
     finally:
         keras.config.set_floatx(old_floatx)
         keras.config.set_dtype_policy(old_policy)
+
+
+def model_dtype(model):
+    """The dtype a model computes in (its first layer's compute dtype): the one rule of this package."""
+    return model.layers[0].compute_dtype if model.layers else keras.config.floatx()
 
 
 def _translate(kwargs):

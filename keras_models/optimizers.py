@@ -1,7 +1,10 @@
 """Stock Keras optimizers built from (class name, kwargs), and their slot variables by Keras name."""
 import keras
+import numpy as np
+import tensorflow as tf
 
-from keras_models.build import keras_dtype
+from keras_models.build import keras_dtype, model_dtype
+from keras_models.runtime import weight_keys
 
 # Where each Keras optimizer keeps the per-variable list of a slot (private attributes of Keras 3).
 SLOT_ATTRIBUTES = {
@@ -16,27 +19,22 @@ SLOT_ATTRIBUTES = {
 }
 
 
-def _learning_rate(value):
-    """A float, or ("ScheduleName", kwargs) -> keras.optimizers.schedules.ScheduleName(**kwargs)."""
-    if isinstance(value, (tuple, list)):
-        name, kwargs = value
-        return getattr(keras.optimizers.schedules, name)(**kwargs)
-    return value
+def schedule(class_name, kwargs):
+    """``keras.optimizers.schedules.<class_name>(**kwargs)``."""
+    return getattr(keras.optimizers.schedules, class_name)(**kwargs)
 
 
 def build_optimizer(class_name, kwargs, dtype):
     """A Keras optimizer whose learning-rate variable and slots are ``dtype``."""
-    kwargs = dict(kwargs)
-    if "learning_rate" in kwargs:
-        kwargs["learning_rate"] = _learning_rate(kwargs["learning_rate"])
     with keras_dtype(dtype):
         return getattr(keras.optimizers, class_name)(**kwargs)
 
 
-def apply_gradients(optimizer, variables, grads):
-    """One Keras step; ``variables`` and ``grads`` are parallel lists."""
-    with keras_dtype(variables[0].dtype):
-        optimizer.apply_gradients(zip(grads, variables, strict=True))
+def apply_gradients(optimizer, model, grads):
+    """One Keras step on ``model``'s trainable variables; ``grads`` is {"layer/weight": array}."""
+    keyed = weight_keys(model)
+    with keras_dtype(model_dtype(model)):
+        optimizer.apply_gradients([(grads[key], variable) for key, variable in keyed])
 
 
 def slots(optimizer, keyed_variables):
@@ -47,3 +45,16 @@ def slots(optimizer, keyed_variables):
         if per_variable:
             out[slot] = {key: per_variable[optimizer._get_variable_index(v)].numpy() for key, v in keyed_variables}
     return out
+
+
+def descent_path(class_name, kwargs, start, objective, steps, dtype):
+    """The points a Keras optimizer visits minimising ``objective(x, y)`` from ``start`` (GradientTape gradients)."""
+    with keras_dtype(dtype):
+        point = keras.Variable(np.array(start, dtype=dtype))
+        optimizer, path = build_optimizer(class_name, kwargs, dtype), [point.numpy().copy()]
+        for _ in range(steps):
+            with tf.GradientTape() as tape:
+                value = objective(point[0], point[1])
+            optimizer.apply_gradients([(tape.gradient(value, point), point)])
+            path.append(point.numpy().copy())
+    return np.array(path)

@@ -9,11 +9,7 @@ cross-entropies still applies.
 import numpy as np
 import tensorflow as tf
 
-from keras_models.build import keras_dtype
-
-
-def _dtype(model):
-    return model.layers[0].compute_dtype if model.layers else "float32"
+from keras_models.build import keras_dtype, model_dtype
 
 
 def _run_layers(model, x, training):
@@ -32,14 +28,14 @@ def weight_keys(model):
 
 def forward(model, x, training=False):
     """Per-layer outputs as NumPy arrays (last one is the model output)."""
-    with keras_dtype(_dtype(model)):
-        xt = tf.convert_to_tensor(np.asarray(x, dtype=_dtype(model)))
+    with keras_dtype(model_dtype(model)):
+        xt = tf.convert_to_tensor(np.asarray(x, dtype=model_dtype(model)))
         return [o.numpy() for o in _run_layers(model, xt, training)]
 
 
 def _gradients(model, x, training, objective):
     """Run the model under a tape and differentiate ``objective(outputs)``."""
-    dtype = _dtype(model)
+    dtype = model_dtype(model)
     with keras_dtype(dtype):
         xt = tf.convert_to_tensor(np.asarray(x, dtype=dtype))
         keyed = weight_keys(model)
@@ -68,7 +64,7 @@ def _dense(grad, variable):
 
 def forward_backward(model, x, dout, training=False):
     """Gradients of ``sum(output * dout)``: the vector-Jacobian product for upstream ``dout``."""
-    dtype = _dtype(model)
+    dtype = model_dtype(model)
     dout_t = tf.constant(np.asarray(dout, dtype=dtype))
     return _gradients(model, x, training, lambda outs: tf.reduce_sum(outs[-1] * dout_t))
 
@@ -76,9 +72,9 @@ def forward_backward(model, x, dout, training=False):
 def loss_and_gradients(model, loss_fn, x, y_true, training=False):
     """Gradients of ``loss_fn(y_true, output) + sum(model.losses)`` (regularizers), as fit() does.
 
-    ``loss_fn`` must have been created inside ``keras_dtype(dtype)`` of the model.
+    ``loss_fn`` must have been created for the model's dtype (``keras_models.build_loss``).
     """
-    dtype = _dtype(model)
+    dtype = model_dtype(model)
     y_t = tf.constant(np.asarray(y_true, dtype=dtype if np.asarray(y_true).dtype.kind == "f" else np.asarray(y_true).dtype))
 
     def objective(outs):

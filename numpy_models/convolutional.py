@@ -4,7 +4,7 @@ Parity: ``keras.layers.Conv2D`` (channels_last, kernel (kh, kw, in, out),
 Keras's asymmetric 'same' padding, dilation). Deliberate extras, as named
 textbook variants: ``padding="symmetric"`` (p = (k-1)//2 on both sides) and
 ``data_format="channels_first"`` for NCHW data (the kernel layout stays Keras's;
-``parity.layouts`` converts textbook (out, in, kh, kw) kernels).
+``parity.gradcheck.layouts`` converts textbook (out, in, kh, kw) kernels).
 """
 import numpy as np
 

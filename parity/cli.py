@@ -4,7 +4,18 @@
     parity list     the experiments and the registered specs
 """
 import argparse
+import multiprocessing
+import os
 import sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from parity.report.environment import manifest
+from parity.report.experiment_report import write_run
+from parity.report.optimizer_report import optimizer_rows, render_optimizer_table, render_variant_table, variant_rows
+from parity.report.parity_report import run_parity, write_parity_report
+from parity.specs import SPECS, get_spec
+from parity.training import EXPERIMENTS, Context, datasets
 
 DTYPES = ("float32", "float64")
 SECTIONS = ("checks", "optimizers", "variants", "experiments")
@@ -34,8 +45,6 @@ def _parser():
 
 
 def cmd_list(args):
-    from parity.experiments import EXPERIMENTS
-    from parity.specs import SPECS
     print("Experiments:")
     for fn in EXPERIMENTS.values():
         print(f"  {fn.id:<32} {fn.title}")
@@ -47,10 +56,6 @@ def cmd_list(args):
 
 def _plan(args):
     """Validate every argument and load the data before anything runs or is written."""
-    from parity import datasets
-    from parity.experiments import EXPERIMENTS
-    from parity.specs import SPECS, get_spec
-
     unknown = [e for e in args.experiment or [] if e not in EXPERIMENTS]
     if unknown:
         raise ValueError(f"Unknown experiment(s) {unknown}. Expected some of {sorted(EXPERIMENTS)}")
@@ -68,18 +73,16 @@ def _plan(args):
 
 def _quiet_tensorflow():
     """Reports print their own summary; TF's retracing notices (partial last batches) are noise there."""
-    import os
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow's first import in this process
-    import tensorflow as tf
+    import tensorflow as tf  # after the environment variable above
     tf.get_logger().setLevel("ERROR")
     return tf
 
 
 def _worker_init():
     """Each report worker gets one core: one BLAS thread, one TF intra-op thread (set before TF starts)."""
-    import os
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    from threadpoolctl import threadpool_limits
+    from threadpoolctl import threadpool_limits  # after OMP_NUM_THREADS is set
     threadpool_limits(1)
     tf = _quiet_tensorflow()
     tf.config.threading.set_intra_op_parallelism_threads(1)
@@ -87,18 +90,12 @@ def _worker_init():
 
 
 def _experiment_job(args, dtype):
-    from parity.experiments import Context
     _, _, _, experiments, data = _plan(args)
     ctx = Context(data, dtype, args.seed, args.epochs, args.full, args.progress)
     return [(dtype, fn(ctx)) for fn in experiments]
 
 
 def _parity_tables(args, sections, dtypes, specs):
-    from parity.environment import manifest
-    from parity.optimizer_report import optimizer_rows, render_optimizer_table, render_variant_table, variant_rows
-    from parity.report import run_parity, write_parity_report
-    from parity.specs import get_spec
-
     rows = run_parity(specs, dtypes) if "checks" in sections else []
     opt_rows = optimizer_rows([get_spec(s) for s in OPTIMIZER_MODELS], dtypes) if "optimizers" in sections else []
     var_rows = variant_rows(dtypes) if "variants" in sections else []
@@ -117,11 +114,6 @@ def _parity_tables(args, sections, dtypes, specs):
 
 
 def _write_experiments(args, dtypes, experiments, data, results, parity_note):
-    from pathlib import Path
-
-    from parity.environment import manifest
-    from parity.experiment_report import write_run
-
     run_name = args.dataset + ("-full" if args.full else "") + (f"-seed{args.seed}" if args.seed else "")
     info = manifest(args.seed, {"dtypes": list(dtypes), "epochs_override": args.epochs, "full": args.full,
                                 "workers": "2 processes, 1 thread each (seconds per epoch measured under that load)"})
@@ -140,9 +132,6 @@ def _write_experiments(args, dtypes, experiments, data, results, parity_note):
 
 def cmd_report(args):
     """Validate, then run the parity tables and each dtype's experiments in two worker processes."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
     sections, dtypes, specs, experiments, data = _plan(args)
     tables = bool({"checks", "optimizers", "variants"} & sections)
     jobs = ([(_parity_tables, (args, sections, dtypes, specs))] if tables else []) + \
@@ -165,15 +154,13 @@ def cmd_report(args):
 
 
 def main(argv=None):
-    from parity.datasets import DataError
-
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] not in ("report", "list", "-h", "--help"):
         argv = ["report"] + argv
     args = _parser().parse_args(argv)
     try:
         return {"report": cmd_report, "list": cmd_list}[args.command](args)
-    except (KeyError, ValueError, FileNotFoundError, DataError) as exc:
+    except (KeyError, ValueError, FileNotFoundError, datasets.DataError) as exc:
         print(f"parity: error: {exc}", file=sys.stderr)
         return 2
 

@@ -17,6 +17,13 @@ class Comparison:
     ``max_rel`` is ``max_abs`` divided by the larger of the two tensors' largest
     magnitudes; ``frac_failed`` is the share of elements beyond tolerance;
     ``worst`` lists the largest differences with their multi-indices.
+
+    Reports and tests read the structured fields, never the display ``name``:
+    ``tensor`` ("dense/kernel", "dense" for a layer output), ``kind`` (output,
+    input_grad, param, loss, state, slot, iterations, finite_difference,
+    direction, weight), ``step`` and ``slot`` (optimizer checks), and the
+    context the check runner fills in: ``spec``, ``check`` and ``dtype``.
+    ``backend`` is the implementation under test (``labels[0]``).
     """
 
     name: str
@@ -30,6 +37,17 @@ class Comparison:
     labels: tuple = ("numpy", "keras")
     worst: list = field(default_factory=list)
     note: str = ""
+    tensor: str = ""
+    kind: str = ""
+    step: int = None
+    slot: str = None
+    spec: str = None
+    check: str = None
+    dtype: str = None
+
+    @property
+    def backend(self):
+        return self.labels[0]
 
     def message(self):
         a, b = self.labels
@@ -49,7 +67,7 @@ class Comparison:
         return d
 
 
-def compare(a, b, name, tolerance, labels=("numpy", "keras"), k=5, scale=None, floor=0.0):
+def compare(a, b, name, tolerance, labels=("numpy", "keras"), k=5, scale=None, floor=0.0, **fields):
     """Compare ``a`` with reference ``b``; shapes must match exactly (no broadcasting).
 
     Args:
@@ -61,6 +79,8 @@ def compare(a, b, name, tolerance, labels=("numpy", "keras"), k=5, scale=None, f
             the two arrays' largest magnitudes.
         floor: a lower bound for that default scale: the magnitude of the terms
             a reduction summed (see ``parity.tolerances.CONDITION_SCALE``).
+        fields: structured fields of the ``Comparison`` (tensor, kind, step,
+            slot, ...); ``tensor`` defaults to ``name``.
     """
     rtol = tolerance.rtol if isinstance(tolerance, Tolerance) else float(tolerance)
     a, b = np.asarray(a), np.asarray(b)
@@ -84,11 +104,19 @@ def compare(a, b, name, tolerance, labels=("numpy", "keras"), k=5, scale=None, f
     return Comparison(name=name, passed=not failing.any(), max_abs=max_abs, max_rel=float(max_rel),
                       rtol=rtol, scale=float(scale), shape=tuple(a.shape),
                       frac_failed=float(failing.mean()) if failing.size else 0.0,
-                      labels=tuple(labels), worst=worst)
+                      labels=tuple(labels), worst=worst, **{"tensor": name, **fields})
 
 
-def first_failure(comparisons):
-    return next((c for c in comparisons if not c.passed), None)
+def relative_difference(a, b):
+    """(max |a - b|, that divided by the largest |b|) over an array or a list of arrays; ``b`` is the reference.
+
+    ``compare`` divides by the larger magnitude of both sides (and a floor);
+    this is the summary the variant and study tables report. 0 / 0 is 0.
+    """
+    a, b = (a, b) if isinstance(a, (list, tuple)) else ([a], [b])
+    diff = max(float(np.abs(np.asarray(x) - np.asarray(y)).max()) for x, y in zip(a, b, strict=True))
+    scale = max(float(np.abs(y).max()) for y in b)
+    return diff, (diff / scale if scale > 0 else (0.0 if diff == 0 else np.inf))
 
 
 def assert_all_passed(comparisons, context=""):

@@ -9,6 +9,8 @@ what catches a square kernel given in the wrong layout (a shape check cannot).
 """
 import numpy as np
 
+from parity.compare import compare
+
 
 class WeightTransferError(ValueError):
     pass
@@ -82,8 +84,7 @@ def keras_to_numpy(keras_model, numpy_model):
 
 def verify_with_probe(numpy_model, keras_model, x, tolerance):
     """Run ``x`` through both twins; raise naming the first layer whose output differs."""
-    from keras_models import forward
-    from parity.compare import compare
+    from keras_models import forward  # imports TensorFlow
 
     _, np_outputs = numpy_model.forward(x, return_activations=True)
     for layer, a, b in zip(numpy_model.layers, np_outputs, forward(keras_model, x), strict=True):

@@ -5,7 +5,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 import keras_models
 import numpy_models
-from parity.checks import build_twins
+from parity.twins import build_twins
 from parity.specs import SPECS
 from parity.tolerances import tolerance
 from parity.weights import WeightTransferError, keras_to_numpy, keras_weights, numpy_to_keras, verify_with_probe

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from parity import datasets
-from parity.datasets import DataError
+from parity.training import datasets
+from parity.training.datasets import DataError
 
 
 def _mnist_arrays(n_train=20, n_test=10, seed=0):

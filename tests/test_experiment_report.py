@@ -7,7 +7,8 @@ from html.parser import HTMLParser
 import numpy as np
 import pytest
 
-from parity import cli, experiment_report
+from parity import cli
+from parity.report import experiment_report
 
 
 class _Page(HTMLParser):

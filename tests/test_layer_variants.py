@@ -6,7 +6,7 @@ import keras_models
 import numpy_models as nm
 from parity import compare, tolerance
 from parity.gradcheck import layouts
-from parity.layer_variants import _bn_outputs, _conv_pair
+from parity.variants.layers import _bn_outputs, _conv_pair
 from parity.variants import VARIANTS
 
 
@@ -40,7 +40,7 @@ def test_symmetric_padding_differs_at_stride_two_and_changes_even_kernel_sizes()
 
 def test_non_inverted_dropout_is_keras_dropout_rescaled():
     """Same masks: textbook train output / (1 - rate) and inference output / (1 - rate) equal Keras."""
-    from parity.dropout_masks import install_keras_masks
+    from parity.twins import install_keras_masks
 
     cfg = [("Dropout", {"rate": 0.5, "seed": 7}, "dropout")]
     ours = nm.build_sequential(cfg, (50,), "float64")

@@ -4,8 +4,8 @@ import pytest
 
 from numpy_models import optimizers
 from parity import assert_all_passed
-from parity.optimizer_checks import check_optimizer_trajectory, check_training_steps
-from parity.optimizer_settings import OPTIMIZER_SETTINGS
+from parity.checks.optimizer_checks import check_optimizer_trajectory, check_training_steps
+from parity.checks.optimizer_settings import OPTIMIZER_SETTINGS
 from parity.specs import SPECS
 from parity.variants import VARIANTS
 

@@ -54,7 +54,7 @@ def test_unknown_spec_gives_one_error_line_and_no_report(tmp_path, capsys):
 
 
 def test_interrupted_report_leaves_nothing_behind(tmp_path, monkeypatch):
-    from parity import report
+    from parity.report import parity_report as report
 
     def explode(*a, **k):
         raise KeyboardInterrupt

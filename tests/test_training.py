@@ -1,12 +1,12 @@
 """Training both twins: identical curves in float64, small drift in float32, same batches and masks."""
 import numpy as np
 
-from parity.datasets import load_digits, logic_gate
-from parity.experiments import _deep_mlp
-from parity.optimizer_settings import OptimizerSetting
+from parity.training.datasets import load_digits, logic_gate
+from parity.training.experiments import _deep_mlp
+from parity.checks.optimizer_settings import OptimizerSetting
 from parity.specs import SPECS
 from parity.tolerances import tolerance
-from parity.training import step_drift, train_both
+from parity.training.loop import step_drift, train_both
 
 SGD = OptimizerSetting("sgd", "SGD", {"learning_rate": 0.1, "momentum": 0.9})
 

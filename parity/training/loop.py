@@ -1,8 +1,8 @@
 """Train the NumPy and Keras twins side by side on identical data.
 
 Both start from the same weights (NumPy's initialisation copied into Keras),
-see the same batches in the same order (one permutation per epoch, drawn from
-``np.random.default_rng([seed, epoch])`` and used by both; Keras gets it through
+see the same batches in the same order (one permutation per epoch,
+``random_streams.epoch_order``, used by both; Keras gets it through
 ``train_on_batch``, so its own shuffling is never involved) and, where the model
 has Dropout, the same masks (Keras's SeedGenerator stream replayed in NumPy).
 Per step both losses are recorded (pre-update weights, regularization
@@ -13,6 +13,11 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+from tqdm.auto import tqdm
+
+from parity import random_streams
+from parity.checks.optimizer_settings import keras_optimizer, numpy_optimizer
+from parity.twins import build_twins, keras_loss, numpy_loss
 
 
 @dataclass
@@ -68,34 +73,20 @@ def _numpy_evaluate(model, loss, x, y, labels, batch=1000):
     return total / len(x), _accuracy(probs, labels), probs
 
 
-def _keras_evaluate(model, x, y, labels, dtype, batch=1000):
-    """Keras's own test step per chunk (loss incl. penalties, weighted like evaluate()) and predictions.
+def _keras_evaluate(model, x, y, labels):
+    """Keras's own test step per chunk (loss incl. penalties, weighted like evaluate()) and predictions."""
+    from keras_models import evaluate  # imports TensorFlow
 
-    ``test_on_batch``/``predict_on_batch`` run the same compiled steps as
-    evaluate()/predict() without their per-call data-adapter and callback
-    overhead (~30 ms each), which would dominate short runs.
-    """
-    from keras_models import keras_dtype
-    probs, total = [], 0.0
-    with keras_dtype(dtype):
-        for i in range(0, len(x), batch):
-            total += float(model.test_on_batch(x[i:i + batch], y[i:i + batch], return_dict=True)["loss"]) * len(x[i:i + batch])
-            probs.append(np.asarray(model.predict_on_batch(x[i:i + batch])))
-    probs = np.concatenate(probs)
-    return total / len(x), _accuracy(probs, labels), probs
+    loss, probs = evaluate(model, x, y)
+    return loss, _accuracy(probs, labels), probs
 
 
 def build_trained_twins(spec, setting, dtype, seed):
     """NumPy model + optimizer + loss, and the compiled Keras twin with the same weights and masks."""
-    from keras_models import keras_dtype
-    from keras_models.optimizers import build_optimizer
-    from parity.checks import build_twins, keras_loss, numpy_loss
-    from parity.optimizer_settings import numpy_optimizer
+    from keras_models import compile_model  # imports TensorFlow
 
     np_model, k_model = build_twins(spec, dtype, seed)
-    with keras_dtype(dtype):
-        k_model.compile(optimizer=build_optimizer(setting.class_name, setting.kwargs, dtype),
-                        loss=keras_loss(spec, dtype), metrics=["accuracy"])
+    compile_model(k_model, keras_optimizer(setting, dtype), keras_loss(spec, dtype))
     return np_model, numpy_optimizer(setting), numpy_loss(spec), k_model
 
 
@@ -108,9 +99,7 @@ def train_both(name, spec, setting, data, epochs, batch_size, dtype, seed=0, pro
     Both twins are evaluated on the train and test sets about ``EVALUATIONS_PER_RUN``
     times (every epoch for short runs) and always after the last epoch.
     """
-    from tqdm.auto import tqdm
-
-    from keras_models import keras_dtype
+    from keras_models import train_on_batch  # imports TensorFlow
 
     data = data.astype(dtype)
     np_model, optimizer, loss, k_model = build_trained_twins(spec, setting, dtype, seed)
@@ -119,7 +108,7 @@ def train_both(name, spec, setting, data, epochs, batch_size, dtype, seed=0, pro
     y_test = _targets(spec.loss[0], data.y_test, outputs, dtype)
     ours, theirs = TwinHistory(), TwinHistory()
     for epoch in tqdm(range(epochs), desc=name, disable=not progress, leave=False):
-        order = np.random.default_rng([seed, epoch]).permutation(len(data.x_train))
+        order = random_streams.epoch_order(seed, epoch, len(data.x_train))
         spent = [0.0, 0.0]
         for start in range(0, len(order), batch_size):
             idx = order[start:start + batch_size]
@@ -130,8 +119,7 @@ def train_both(name, spec, setting, data, epochs, batch_size, dtype, seed=0, pro
             np_model.backward_loss(loss, yb, p, need_input_grad=False)
             optimizer.update(np_model.params, np_model.grads)
             t1 = time.perf_counter()
-            with keras_dtype(dtype):
-                theirs.step_loss.append(float(k_model.train_on_batch(xb, yb, return_dict=True)["loss"]))
+            theirs.step_loss.append(train_on_batch(k_model, xb, yb))
             spent[0] += t1 - t0
             spent[1] += time.perf_counter() - t1
         ours.seconds.append(spent[0])
@@ -139,7 +127,7 @@ def train_both(name, spec, setting, data, epochs, batch_size, dtype, seed=0, pro
         if (epoch + 1) % max(1, epochs // EVALUATIONS_PER_RUN) and epoch != epochs - 1:
             continue
         for hist, evaluate in ((ours, lambda x, y, l: _numpy_evaluate(np_model, loss, x, y, l)),
-                               (theirs, lambda x, y, l: _keras_evaluate(k_model, x, y, l, dtype))):
+                               (theirs, lambda x, y, l: _keras_evaluate(k_model, x, y, l))):
             tr_loss, tr_acc, _ = evaluate(data.x_train, y_train, data.y_train)
             te_loss, te_acc, probs = evaluate(data.x_test, y_test, data.y_test)
             hist.train_loss.append(tr_loss)

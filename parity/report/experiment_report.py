@@ -7,9 +7,10 @@ import json
 
 import numpy as np
 
-from parity.atomic import replaced_directory
+from parity.report.atomic import replaced_directory
+from parity.report.plots import training_figure
 from parity.tolerances import ACCURACY_POINTS, tolerance
-from parity.training import predicted_classes, step_drift
+from parity.training.loop import predicted_classes, step_drift
 
 COLUMNS = ["experiment", "run", "dataset", "dtype", "epochs", "numpy_train_acc", "keras_train_acc",
            "numpy_test_acc", "keras_test_acc", "test_acc_diff_pp", "max_rel_loss_diff", "first_step_over_tol",
@@ -108,8 +109,6 @@ def page(rows, figures, notes, manifest, parity_summary):
 
 def write_run(target, results, manifest, parity_summary):
     """Write the whole run directory at once (replacing any previous one)."""
-    from parity.plots import training_figure
-
     rows = summarise(results)
     figures, notes = [], []
     for dtype, res in results:

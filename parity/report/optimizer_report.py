@@ -1,6 +1,6 @@
 """Report tables for optimizers (max parameter error after 1, 10, 20 steps) and textbook variants."""
-from parity.optimizer_checks import check_optimizer_trajectory, max_param_error_at
-from parity.optimizer_settings import OPTIMIZER_SETTINGS
+from parity.checks.optimizer_checks import check_optimizer_trajectory, max_param_error_at
+from parity.checks.optimizer_settings import OPTIMIZER_SETTINGS
 from parity.variants import measure_all
 
 STEPS = (1, 10, 20)
@@ -15,7 +15,7 @@ def optimizer_rows(specs, dtypes):
                 rows.append({"model": spec.id, "optimizer": setting.class_name, "setting": setting.id,
                              "kwargs": repr(setting.kwargs), "dtype": dtype,
                              **{f"max_rel_step_{s}": max_param_error_at(comparisons, s) for s in STEPS},
-                             "max_rel_slots": max(c.max_rel for c in comparisons if "[" in c.name) if any("[" in c.name for c in comparisons) else 0.0,
+                             "max_rel_slots": max((c.max_rel for c in comparisons if c.kind == "slot"), default=0.0),
                              "rtol": comparisons[0].rtol, "passed": all(c.passed for c in comparisons)})
     return rows
 

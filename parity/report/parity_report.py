@@ -1,41 +1,32 @@
 """Run the checks over the registry and write ``parity.md`` / ``parity.json``."""
 import json
 
-from parity.atomic import atomic_directory
 from parity.checks import yield_checks
 from parity.compare import ParityError
+from parity.report.atomic import atomic_directory
 from parity.tolerances import CONDITION_SCALE, TOLERANCES
 
 
-def run_check(spec, check_id, fn):
-    """One report row: the check's worst comparison (or the error it raised)."""
+def run_check(case):
+    """One report row for a ``CheckCase``: its worst comparison (or the error it raised)."""
     try:
-        comparisons = fn()
+        comparisons = case.run()
     except (ParityError, ValueError, TypeError, RuntimeError) as exc:
-        return {"spec": spec.id, "check": check_id, "passed": False, "max_abs": None, "max_rel": None,
+        return {"spec": case.spec.id, "check": case.id, "passed": False, "max_abs": None, "max_rel": None,
                 "rtol": None, "worst_tensor": None, "error": f"{type(exc).__name__}: {exc}"}
     failing = [c for c in comparisons if not c.passed]
+    expected = case.expected_failure is not None
     worst = max(comparisons, key=lambda c: (not c.passed, c.max_rel / c.rtol if c.rtol else c.max_rel))
-    return {"spec": spec.id, "check": check_id,
-            "passed": not failing and not _is_expected_failure(spec, check_id),
-            "expected_failure": _is_expected_failure(spec, check_id),
+    return {"spec": case.spec.id, "check": case.id, "passed": not failing and not expected,
+            "expected_failure": expected,
             "max_abs": max(c.max_abs for c in comparisons), "max_rel": max(c.max_rel for c in comparisons),
             "rtol": worst.rtol, "worst_tensor": worst.name,
             "error": "\n".join(c.message() for c in failing) or None}
 
 
-def _is_expected_failure(spec, check_id):
-    return check_id.split("(")[0] in spec.expected_failed_checks
-
-
-def run_parity(specs, dtypes, progress=None):
-    rows = []
-    for spec in specs:
-        for check_id, fn in yield_checks(spec, dtypes):
-            rows.append(run_check(spec, check_id, fn))
-            if progress:
-                progress()
-    return rows
+def run_parity(specs, dtypes):
+    """One row per spec x applicable check."""
+    return [run_check(case) for spec in specs for case in yield_checks(spec, dtypes)]
 
 
 def _fmt(v):

@@ -5,6 +5,8 @@ every run starts at step 1, so the first bias-correction steps are covered.
 """
 from dataclasses import dataclass
 
+from numpy_models import optimizers
+
 
 @dataclass(frozen=True)
 class OptimizerSetting:
@@ -50,11 +52,30 @@ OPTIMIZER_SETTINGS = {s.id: s for s in [
 ]}
 
 
-def numpy_optimizer(setting):
-    from numpy_models import optimizers
+def resolved_kwargs(setting, make_schedule):
+    """``setting.kwargs`` with a ``("ScheduleName", kwargs)`` learning rate built by ``make_schedule(name, kwargs)``.
 
+    The one rule for both twins: a learning rate given as a (name, kwargs)
+    pair is a schedule; anything else is passed through.
+    """
     kwargs = dict(setting.kwargs)
     lr = kwargs.get("learning_rate")
     if isinstance(lr, tuple):
-        kwargs["learning_rate"] = getattr(optimizers.schedules, lr[0])(**lr[1])
-    return optimizers.get(setting.class_name, **kwargs)
+        kwargs["learning_rate"] = make_schedule(*lr)
+    return kwargs
+
+
+def _numpy_schedule(name, kwargs):
+    return getattr(optimizers.schedules, name)(**kwargs)
+
+
+def numpy_optimizer(setting):
+    """The NumPy optimizer of ``setting``."""
+    return optimizers.get(setting.class_name, **resolved_kwargs(setting, _numpy_schedule))
+
+
+def keras_optimizer(setting, dtype):
+    """The Keras optimizer of ``setting``, its variables and slots in ``dtype``."""
+    from keras_models.optimizers import build_optimizer, schedule  # imports TensorFlow
+
+    return build_optimizer(setting.class_name, resolved_kwargs(setting, schedule), dtype)

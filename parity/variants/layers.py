@@ -1,7 +1,12 @@
-"""Measured differences of the textbook layer conventions from Keras (registered in ``parity.variants``)."""
+"""Measured differences of the textbook layer conventions from Keras (listed in ``parity.variants``)."""
 import numpy as np
 
-from parity.variants import VariantResult, relative_difference, variant
+import numpy_models
+from parity.compare import relative_difference
+from parity.gradcheck import layouts
+from parity.twins import twins_from_layers
+from parity.variants.result import VariantResult
+from parity.weights import numpy_to_keras
 
 TEXTBOOK_CNN = [("Conv2D", {"filters": 3, "kernel_size": 3, "activation": "relu"}, "conv"),
                 ("MaxPooling2D", {"pool_size": 2}, "pool"), ("Flatten", {}, "flatten"),
@@ -10,37 +15,31 @@ TEXTBOOK_CNN = [("Conv2D", {"filters": 3, "kernel_size": 3, "activation": "relu"
 
 def _textbook_cnn_outputs(dtype, permute_rows):
     """A NCHW NumPy CNN with textbook-layout weights vs its NHWC Keras twin fed converted weights."""
-    import keras_models
-    import numpy_models
-    from parity.gradcheck import layouts
-    from parity.weights import numpy_to_keras
+    import keras_models  # imports TensorFlow
 
     nchw = [(c, {**kw, "data_format": "channels_first"} if c in ("Conv2D", "MaxPooling2D") else kw, n)
             for c, kw, n in TEXTBOOK_CNN]
     textbook = numpy_models.build_sequential(nchw, (2, 8, 8), dtype, seed=0)  # (C, H, W) input
-    nhwc = numpy_models.build_sequential(TEXTBOOK_CNN, (8, 8, 2), dtype, seed=1)
+    nhwc, k_model = twins_from_layers(TEXTBOOK_CNN, (8, 8, 2), dtype, seed=1)
     rng = np.random.default_rng(0)
     w_oihw = rng.standard_normal((3, 2, 3, 3)).astype(dtype)  # the textbook's conv weight layout
     textbook.get_layer("conv").set_weight("kernel", layouts.conv_kernel_from_textbook(w_oihw))
     for key, value in textbook.weights.items():
         dense_kernel = key == "dense/kernel" and permute_rows
         nhwc.weights[key][...] = layouts.dense_rows_chw_to_hwc(value, (3, 3, 3)) if dense_kernel else value
-    k_model = keras_models.build_sequential(TEXTBOOK_CNN, (8, 8, 2), dtype)
-    numpy_to_keras(nhwc, k_model)
+    numpy_to_keras(nhwc, k_model)  # again: the NHWC twin now holds the converted textbook weights
     x = rng.uniform(0, 1, (4, 2, 8, 8)).astype(dtype)
     return textbook.forward(x), keras_models.forward(k_model, layouts.images_to_nhwc(x))[-1]
 
 
-@variant
 def NCHWThroughTheBridge(dtype):
     a, b = _textbook_cnn_outputs(dtype, permute_rows=True)
     max_abs, max_rel = relative_difference([a], [b])
     return VariantResult("NCHWThroughTheBridge", dtype, max_abs, max_rel,
-                         "NCHW data and (out, in, kh, kw) kernels converted by parity.layouts, incl. the Flatten row "
+                         "NCHW data and (out, in, kh, kw) kernels converted by parity.gradcheck.layouts, incl. the Flatten row "
                          "permutation: equal to round-off", "Conv2D/Flatten/Dense, channels_last")
 
 
-@variant
 def NCHWWithoutRowPermutation(dtype):
     a, b = _textbook_cnn_outputs(dtype, permute_rows=False)
     max_abs, max_rel = relative_difference([a], [b])
@@ -50,19 +49,14 @@ def NCHWWithoutRowPermutation(dtype):
 
 
 def _conv_pair(dtype, np_padding, kernel, strides, size=28):
-    import keras_models
-    import numpy_models
-    from parity.weights import numpy_to_keras
+    import keras_models  # imports TensorFlow
 
     cfg = lambda padding: [("Conv2D", {"filters": 2, "kernel_size": kernel, "strides": strides, "padding": padding}, "conv")]
-    ours = numpy_models.build_sequential(cfg(np_padding), (size, size, 1), dtype, seed=0)
-    theirs = keras_models.build_sequential(cfg("same"), (size, size, 1), dtype)
-    numpy_to_keras(ours, theirs)
+    ours, theirs = twins_from_layers(cfg(np_padding), (size, size, 1), dtype, keras_configs=cfg("same"))
     x = np.random.default_rng(0).uniform(0, 1, (2, size, size, 1)).astype(dtype)
     return ours.forward(x), keras_models.forward(theirs, x)[-1]
 
 
-@variant
 def SymmetricSamePadding(dtype):
     a, b = _conv_pair(dtype, "symmetric", 3, 2)
     max_abs, max_rel = relative_difference([a], [b])
@@ -71,17 +65,11 @@ def SymmetricSamePadding(dtype):
                          "bottom/right); equal only for odd kernels at stride 1", "Conv2D(padding='same')")
 
 
-@variant
 def NonInvertedDropout(dtype):
-    import keras_models
-    import numpy_models
-    from parity.dropout_masks import install_keras_masks
+    import keras_models  # imports TensorFlow
 
-    cfg = [("Dropout", {"rate": 0.5, "seed": 7}, "dropout")]
-    ours = numpy_models.build_sequential(cfg, (50,), dtype)
+    ours, theirs = twins_from_layers([("Dropout", {"rate": 0.5, "seed": 7}, "dropout")], (50,), dtype)
     ours.get_layer("dropout").inverted = False
-    install_keras_masks(ours)
-    theirs = keras_models.build_sequential(cfg, (50,), dtype)
     x = np.random.default_rng(0).standard_normal((20, 50)).astype(dtype)
     train = [ours.forward(x, training=True), ours.forward(x)]
     ref = [keras_models.forward(theirs, x, training=True)[-1], keras_models.forward(theirs, x)[-1]]
@@ -93,12 +81,12 @@ def NonInvertedDropout(dtype):
 
 
 def _bn_outputs(dtype, textbook):
-    import keras_models
-    import numpy_models
+    import keras_models  # imports TensorFlow
 
     kwargs = {"momentum": 0.9, "epsilon": 1e-6, "per_activation": True} if textbook else {}
-    ours = numpy_models.build_sequential([("BatchNormalization", kwargs, "bn")], (4, 4, 3), dtype)
-    theirs = keras_models.build_sequential([("BatchNormalization", {}, "bn")], (4, 4, 3), dtype)
+    # Per-activation gamma/beta are (H, W, C), Keras's (C,): both start at ones/zeros, nothing to copy.
+    ours, theirs = twins_from_layers([("BatchNormalization", kwargs, "bn")], (4, 4, 3), dtype,
+                                     keras_configs=[("BatchNormalization", {}, "bn")], copy_weights=False)
     rng = np.random.default_rng(0)
     outs, refs = [], []
     for _ in range(3):
@@ -109,7 +97,6 @@ def _bn_outputs(dtype, textbook):
     return outs + [ours.forward(x)], refs + [keras_models.forward(theirs, x)[-1]]
 
 
-@variant
 def PerActivationBatchNorm(dtype):
     a, b = _bn_outputs(dtype, textbook=True)
     max_abs, max_rel = relative_difference(a, b)
@@ -117,3 +104,7 @@ def PerActivationBatchNorm(dtype):
                          "textbook BN on 4-D input normalises each (h, w, c) activation over the batch with "
                          "momentum 0.9 and epsilon 1e-6; Keras normalises per channel over (N, H, W), momentum "
                          "0.99, epsilon 1e-3", "Reshape((H*W*C,)) + BatchNormalization(momentum=0.9, epsilon=1e-6) reproduces it")
+
+
+VARIANTS = [NCHWThroughTheBridge, NCHWWithoutRowPermutation, SymmetricSamePadding, NonInvertedDropout,
+            PerActivationBatchNorm]

@@ -6,52 +6,50 @@ sequence; ``check_training_steps`` lets each twin compute its own gradients
 """
 import numpy as np
 
-from parity.checks import build_twins, keras_loss, numpy_loss
+from parity import random_streams
+from parity.checks.optimizer_settings import keras_optimizer, numpy_optimizer
 from parity.compare import compare
-from parity.optimizer_settings import numpy_optimizer
 from parity.specs import make_inputs, make_targets
 from parity.tolerances import tolerance
+from parity.twins import build_twins, keras_loss, numpy_loss
 
 
-def _keras_side(setting, k_model, dtype):
-    from keras_models.optimizers import build_optimizer
+def _compare_state(step, np_model, np_opt, k_model, k_opt, tol):
+    from keras_models.optimizers import slots  # imports TensorFlow
     from keras_models.runtime import weight_keys
 
-    return build_optimizer(setting.class_name, setting.kwargs, dtype), weight_keys(k_model)
-
-
-def _compare_state(step, np_model, np_opt, k_opt, keyed, tol):
-    from keras_models.optimizers import slots
-
-    out = [compare(np_model.params[k], v.numpy(), f"step {step}: {k}", tol) for k, v in keyed]
+    keyed = weight_keys(k_model)
+    out = [compare(np_model.params[k], v.numpy(), f"step {step}: {k}", tol, tensor=k, kind="param", step=step)
+           for k, v in keyed]
     k_slots = slots(k_opt, keyed)
     if set(k_slots) != {s for s, d in np_opt.slots.items() if d}:
         raise AssertionError(f"slot names differ: numpy {sorted(np_opt.slots)} vs keras {sorted(k_slots)}")
     for slot, per_key in k_slots.items():
-        out += [compare(np_opt.slots[slot][k], arr, f"step {step}: {k} [{slot}]", tol) for k, arr in per_key.items()]
+        out += [compare(np_opt.slots[slot][k], arr, f"step {step}: {k} [{slot}]", tol, tensor=k, kind="slot",
+                        step=step, slot=slot) for k, arr in per_key.items()]
     out.append(compare(np.asarray(np_opt.iterations), np.asarray(int(k_opt.iterations.numpy())),
-                       f"step {step}: iterations", 0.0))
+                       f"step {step}: iterations", 0.0, kind="iterations", step=step))
     return out
 
 
 def gradient_sequence(np_model, steps, dtype, seed):
-    rng = np.random.default_rng(seed + 10)
+    """``steps`` random gradients for every parameter (stream ``optimizer_gradients``)."""
+    rng = random_streams.generator("optimizer_gradients", seed)
     return [{k: rng.standard_normal(p.shape).astype(dtype) for k, p in np_model.params.items()} for _ in range(steps)]
 
 
 def check_optimizer_trajectory(setting, spec, dtype, steps=20, seed=0):
     """Feed the same gradients to both optimizers; compare params, slots and iterations after every step."""
-    from keras_models.optimizers import apply_gradients
+    from keras_models.optimizers import apply_gradients  # imports TensorFlow
 
     np_model, k_model = build_twins(spec, dtype, seed)
-    np_opt = numpy_optimizer(setting)
-    k_opt, keyed = _keras_side(setting, k_model, dtype)
+    np_opt, k_opt = numpy_optimizer(setting), keras_optimizer(setting, dtype)
     tol = tolerance(dtype)
     result = []
     for step, grads in enumerate(gradient_sequence(np_model, steps, dtype, seed), start=1):
         np_opt.update(np_model.params, grads)
-        apply_gradients(k_opt, [v for _, v in keyed], [grads[k] for k, _ in keyed])
-        result += _compare_state(step, np_model, np_opt, k_opt, keyed, tol)
+        apply_gradients(k_opt, k_model, grads)
+        result += _compare_state(step, np_model, np_opt, k_model, k_opt, tol)
     return result
 
 
@@ -73,33 +71,31 @@ def check_training_steps(setting, spec, dtype, steps=20, seed=0):
     weights are ``check_loss``'s job: here each side's weights drift apart by
     round-off, so later gradients are taken at (slightly) different points.
     """
-    import tensorflow as tf
-
-    from keras_models.optimizers import apply_gradients
+    from keras_models.optimizers import apply_gradients  # imports TensorFlow
     from keras_models.runtime import loss_and_gradients
 
     np_model, k_model = build_twins(spec, dtype, seed)
     np_opt, loss = numpy_optimizer(setting), numpy_loss(spec)
-    k_opt, keyed = _keras_side(setting, k_model, dtype)
-    k_loss = keras_loss(spec, dtype)
+    k_opt, k_loss = keras_optimizer(setting, dtype), keras_loss(spec, dtype)
     tol, state_tol = tolerance(dtype), _state_tolerance(setting, dtype)
     result = []
     for step in range(1, steps + 1):
-        x = make_inputs(spec, dtype, seed + 100 * step)
+        batch_seed = random_streams.seed_for("training_step_batch", seed, step)
+        x = make_inputs(spec, dtype, batch_seed)
         y = np_model.forward(x, training=True)
-        y_true = make_targets(spec, y.shape, dtype, seed + 100 * step)
+        y_true = make_targets(spec, y.shape, dtype, batch_seed)
         np_loss = np_model.compute_loss(loss, y_true, y)
         np_model.backward_loss(loss, y_true, y)
         ref = loss_and_gradients(k_model, k_loss, x, y_true, training=True)
-        result.append(compare(np.asarray(np_loss), np.asarray(ref["value"]), f"step {step}: loss", tol))
+        result.append(compare(np.asarray(np_loss), np.asarray(ref["value"]), f"step {step}: loss", tol,
+                              kind="loss", step=step))
         np_opt.update(np_model.params, np_model.grads)
-        apply_gradients(k_opt, [v for _, v in keyed], [tf.constant(ref["grads"][k]) for k, _ in keyed])
-        result += _compare_state(step, np_model, np_opt, k_opt, keyed, state_tol)
+        apply_gradients(k_opt, k_model, ref["grads"])
+        result += _compare_state(step, np_model, np_opt, k_model, k_opt, state_tol)
     return result
 
 
 def max_param_error_at(comparisons, step):
-    """Largest relative parameter error among the comparisons of ``step`` (slots excluded)."""
-    errs = [c.max_rel for c in comparisons if c.name.startswith(f"step {step}: ") and "[" not in c.name
-            and "iterations" not in c.name and "loss" not in c.name]
+    """Largest relative parameter error after ``step`` (slots, loss and iterations excluded)."""
+    errs = [c.max_rel for c in comparisons if c.step == step and c.kind == "param"]
     return max(errs) if errs else None

@@ -1,7 +1,8 @@
 """The textbook experiments, each a named preset: spec + optimizer + data + schedule.
 
-``EXPERIMENTS[id](context) -> ExperimentResult``. Training experiments run both
-twins through ``parity.training.train_both``; the initialisation study and the
+``EXPERIMENTS[id](context) -> ExperimentResult`` (the registry lives in
+``parity.training``). Training experiments run both twins through
+``parity.training.loop.train_both``; the initialisation study and the
 optimizer paths compare forward activations and parameter trajectories.
 Epoch counts are per dataset: digits has 1,437 training images (15 batches of
 100 per epoch where MNIST has 600), so its presets run more epochs or a larger
@@ -9,10 +10,10 @@ Adam step to see a comparable number of updates.
 """
 from dataclasses import dataclass, field
 
-from parity.datasets import logic_gate
-from parity.optimizer_settings import OptimizerSetting
+from parity.checks.optimizer_settings import OptimizerSetting
 from parity.specs import SPECS, ModelSpec, dense, layer
-from parity.training import train_both
+from parity.training.datasets import logic_gate
+from parity.training.loop import train_both
 
 
 @dataclass
@@ -42,15 +43,12 @@ class ExperimentResult:
     notes: list = field(default_factory=list)
 
 
-EXPERIMENTS = {}
-
-
 def experiment(id_, title):
-    def register(fn):
+    """Tag an experiment function with its id and title (``parity.training.EXPERIMENTS`` lists them)."""
+    def tag(fn):
         fn.id, fn.title = id_, title
-        EXPERIMENTS[id_] = fn
         return fn
-    return register
+    return tag
 
 
 def _sgd(lr, **kw):
@@ -148,4 +146,5 @@ def cnn(ctx):
     return result
 
 
-from parity import study_experiments  # noqa: E402,F401  (registers init_study and optimizer_paths)
+
+TRAINING_EXPERIMENTS = [logic_gates, two_layer_net, deep_mlps, cnn]

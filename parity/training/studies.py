@@ -1,8 +1,12 @@
 """Two studies that compare forward activations and parameter paths rather than training curves."""
 import numpy as np
 
-from parity.experiments import ExperimentResult, experiment
+from numpy_models import optimizers
+from parity.compare import relative_difference
+from parity.report.plots import histogram_grid, optimizer_paths as plot_paths
 from parity.specs import dense
+from parity.training.experiments import ExperimentResult, experiment
+from parity.twins import twins_from_layers
 
 INITIALIZERS = {  # label: NumPy initializer identifier (weights are copied into Keras)
     "zeros": "zeros",
@@ -16,15 +20,12 @@ DEPTH, WIDTH = 6, 50
 
 
 def _activations(act, init, x, dtype, seed):
-    import keras_models
-    import numpy_models
-    from parity.weights import numpy_to_keras
+    import keras_models  # imports TensorFlow
 
     np_layers = [dense(WIDTH, f"hidden_{i}", act, kernel_initializer=init).as_tuple() for i in range(1, DEPTH + 1)]
     k_layers = [dense(WIDTH, f"hidden_{i}", act).as_tuple() for i in range(1, DEPTH + 1)]
-    np_model = numpy_models.build_sequential(np_layers, (WIDTH,), dtype, seed)
-    k_model = keras_models.build_sequential(k_layers, (WIDTH,), dtype)
-    numpy_to_keras(np_model, k_model)  # Keras's own initialisation is overwritten
+    # Keras's own initialisation is overwritten by the NumPy initializer's weights.
+    np_model, k_model = twins_from_layers(np_layers, (WIDTH,), dtype, seed, keras_configs=k_layers)
     _, ours = np_model.forward(x, return_activations=True)
     return ours, keras_models.forward(k_model, x)
 
@@ -38,9 +39,7 @@ def init_study(ctx):
         for label, init in INITIALIZERS.items():
             ours, theirs = _activations(act, init, x, ctx.dtype, ctx.seed)
             grid.append(list(zip(ours, theirs, strict=True)))
-            diff = max(float(np.abs(a - b).max()) for a, b in zip(ours, theirs, strict=True))
-            scale = max(float(np.abs(b).max()) for b in theirs) or 1.0
-            result.extra_rows.append({"name": f"{act} / {label}", "max_rel_diff": diff / scale,
+            result.extra_rows.append({"name": f"{act} / {label}", "max_rel_diff": relative_difference(ours, theirs)[1],
                                       "last_layer_std_numpy": float(ours[-1].std()),
                                       "last_layer_std_keras": float(theirs[-1].std())})
         result.figures.append((f"Activations under {act}", _grid_png(act, grid)))
@@ -51,7 +50,6 @@ def init_study(ctx):
 
 
 def _grid_png(act, grid):
-    from parity.plots import histogram_grid
     return histogram_grid(f"{act}", grid, list(INITIALIZERS), DEPTH)
 
 
@@ -72,7 +70,6 @@ START, STEPS = (-7.0, 2.0), 30
 
 
 def _numpy_path(name, kwargs, dtype):
-    from numpy_models import optimizers
     params = {"point/xy": np.array(START, dtype=dtype)}
     opt, path = optimizers.get(name, **kwargs), [params["point/xy"].copy()]
     for _ in range(STEPS):
@@ -82,34 +79,22 @@ def _numpy_path(name, kwargs, dtype):
     return np.array(path)
 
 
-def _keras_path(name, kwargs, dtype):
-    import keras
-    import tensorflow as tf
-
-    from keras_models import keras_dtype
-    from keras_models.optimizers import build_optimizer
-    with keras_dtype(dtype):
-        point = keras.Variable(np.array(START, dtype=dtype))
-        opt, path = build_optimizer(name, kwargs, dtype), [point.numpy().copy()]
-        for _ in range(STEPS):
-            with tf.GradientTape() as tape:
-                value = quadratic(point[0], point[1])
-            opt.apply_gradients([(tape.gradient(value, point), point)])  # Keras's own gradient
-            path.append(point.numpy().copy())
-    return np.array(path)
-
-
 @experiment("optimizer_paths", "Optimizer paths on the skewed quadratic x^2/20 + y^2")
 def optimizer_paths(ctx):
-    from parity.plots import optimizer_paths as plot
+    from keras_models.optimizers import descent_path  # imports TensorFlow
+
     result = ExperimentResult(optimizer_paths.id, optimizer_paths.title)
     paths = {}
     for label, (name, kwargs) in PATH_OPTIMIZERS.items():
-        ours, theirs = _numpy_path(name, kwargs, ctx.dtype), _keras_path(name, kwargs, ctx.dtype)
+        ours = _numpy_path(name, kwargs, ctx.dtype)
+        theirs = descent_path(name, kwargs, START, quadratic, STEPS, ctx.dtype)  # Keras's own gradient
         paths[label] = (ours, theirs)
         result.extra_rows.append({"name": f"{label} {kwargs}", "max_rel_diff":
-                                  float(np.abs(ours - theirs).max() / np.abs(theirs).max()),
+                                  relative_difference(ours, theirs)[1],
                                   "final_numpy": ours[-1].tolist(), "final_keras": theirs[-1].tolist()})
-    result.figures.append(("Optimizer paths from (-7, 2), 30 steps", plot(quadratic, paths)))
+    result.figures.append(("Optimizer paths from (-7, 2), 30 steps", plot_paths(quadratic, paths)))
     result.notes.append("NumPy uses the analytic gradient (x/10, 2y); Keras differentiates f with GradientTape.")
     return result
+
+
+STUDIES = [init_study, optimizer_paths]

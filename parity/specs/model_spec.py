@@ -1,4 +1,4 @@
-"""The model registry: one declarative spec builds both twins.
+"""The model spec: one declarative spec builds both twins, and the check data drawn for it.
 
 A ``ModelSpec`` lists ``LayerConfig(class_name, kwargs, name)`` entries whose
 kwargs are valid for both ``numpy_models`` and ``keras.layers`` (Keras names
@@ -6,7 +6,7 @@ and serialisation formats), plus the loss and how to draw test data.
 """
 from dataclasses import dataclass, field
 
-import numpy as np
+from parity import random_streams
 
 
 @dataclass(frozen=True)
@@ -59,25 +59,10 @@ def layer(class_name, name, **kwargs):
     return LayerConfig(class_name, kwargs, name)
 
 
-SPECS = {}
-
-
-def register(spec):
-    if spec.id in SPECS:
-        raise ValueError(f"Duplicate spec id. Received: id={spec.id!r}")
-    SPECS[spec.id] = spec
-    return spec
-
-
-def get_spec(spec_id):
-    if spec_id not in SPECS:
-        raise KeyError(f"Unknown spec. Expected one of {sorted(SPECS)}. Received: {spec_id!r}")
-    return SPECS[spec_id]
-
-
 # -- data for checks -------------------------------------------------------------
 def make_inputs(spec, dtype, seed):
-    rng = np.random.default_rng(seed)
+    """A check batch drawn as ``spec.inputs`` says (stream ``batch_inputs`` of ``seed``)."""
+    rng = random_streams.generator("batch_inputs", seed)
     shape = (spec.batch_size,) + tuple(spec.input_shape)
     if spec.inputs == "unit":
         x = rng.uniform(0.0, 1.0, shape)
@@ -90,7 +75,7 @@ def make_inputs(spec, dtype, seed):
 
 def make_targets(spec, output_shape, dtype, seed):
     """Targets that suit the spec's loss: one-hot, labels, bits or reals."""
-    rng = np.random.default_rng(seed + 1)
+    rng = random_streams.generator("batch_targets", seed)
     n, k = spec.batch_size, output_shape[-1]
     name = spec.loss[0]
     if name == "CategoricalCrossentropy":
@@ -100,6 +85,3 @@ def make_targets(spec, output_shape, dtype, seed):
     if name == "BinaryCrossentropy":
         return rng.integers(0, 2, (n, k)).astype(dtype)
     return rng.standard_normal((n, k)).astype(dtype)
-
-
-from parity import spec_registry  # noqa: E402,F401  (fills SPECS)

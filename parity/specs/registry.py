@@ -1,6 +1,22 @@
-"""The registered specs. Each oddity carries a comment saying why it is there."""
+"""The registered specs (``SPECS``). Each oddity carries a comment saying why it is there."""
 from numpy_models.activations import ACTIVATIONS
-from parity.specs import ModelSpec, dense, layer, register
+from parity.specs.model_spec import ModelSpec, dense, layer
+
+SPECS = {}
+
+
+def register(spec):
+    if spec.id in SPECS:
+        raise ValueError(f"Duplicate spec id. Received: id={spec.id!r}")
+    SPECS[spec.id] = spec
+    return spec
+
+
+def get_spec(spec_id):
+    if spec_id not in SPECS:
+        raise KeyError(f"Unknown spec. Expected one of {sorted(SPECS)}. Received: {spec_id!r}")
+    return SPECS[spec_id]
+
 
 MSE = ("MeanSquaredError", {})
 CCE = ("CategoricalCrossentropy", {})

@@ -1,0 +1,40 @@
+"""Keras's own loss, compile, train and evaluate steps, each in the model's dtype.
+
+``train_on_batch``/``test_on_batch``/``predict_on_batch`` run the same
+compiled steps as fit()/evaluate()/predict() without their per-call
+data-adapter and callback overhead (~30 ms each), which would dominate short
+runs (docs/performance.md).
+"""
+import keras
+import numpy as np
+
+from keras_models.build import keras_dtype, model_dtype
+
+
+def build_loss(class_name, kwargs, dtype):
+    """``keras.losses.<class_name>(**kwargs)`` computing in ``dtype``."""
+    with keras_dtype(dtype):
+        return getattr(keras.losses, class_name)(**kwargs)
+
+
+def compile_model(model, optimizer, loss):
+    """Compile with accuracy as the metric, in the model's dtype."""
+    with keras_dtype(model_dtype(model)):
+        model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
+
+
+def train_on_batch(model, x, y):
+    """One training step; returns the loss Keras reports (pre-update weights, regularization included)."""
+    with keras_dtype(model_dtype(model)):
+        return float(model.train_on_batch(x, y, return_dict=True)["loss"])
+
+
+def evaluate(model, x, y, batch=1000):
+    """(mean loss incl. penalties, weighted like evaluate(), and the predictions) over chunks of ``batch``."""
+    probs, total = [], 0.0
+    with keras_dtype(model_dtype(model)):
+        for i in range(0, len(x), batch):
+            total += float(model.test_on_batch(x[i:i + batch], y[i:i + batch], return_dict=True)["loss"]) \
+                * len(x[i:i + batch])
+            probs.append(np.asarray(model.predict_on_batch(x[i:i + batch])))
+    return total / len(x), np.concatenate(probs)

@@ -1,0 +1,88 @@
+"""The three-way gradient check: NumPy backward vs Keras GradientTape vs central finite differences (float64)."""
+import copy
+
+import numpy as np
+
+from parity import random_streams
+from parity.checks.model_checks import condition_scales, upstream_gradient
+from parity.compare import compare
+from parity.gradcheck.finite_differences import probe_parameter
+from parity.specs import make_inputs
+from parity.tolerances import tolerance
+from parity.twins import build_twins
+
+
+def _hold_masks(source, target):
+    """Finite-difference evaluations reuse the dropout masks of the analytic pass."""
+    for src, dst in zip(source.layers, target.layers, strict=True):
+        if hasattr(dst, "mask_fn"):
+            dst.mask_fn, dst.hold_mask, dst.last_mask = None, True, src.last_mask
+
+
+def frozen_copy(model):
+    """A copy to evaluate once: layers with state or randomness are deep-copied, the rest shared.
+
+    Stateless layers only overwrite their own cache, so sharing them (and their
+    parameter arrays, which finite differences perturb in place) is safe and
+    avoids copying every weight for every evaluation.
+    """
+    twin = copy.copy(model)
+    twin.layers = [copy.deepcopy(l) if l.state or hasattr(l, "rng") else copy.copy(l) for l in model.layers]
+    return twin
+
+
+def check_gradients_three_way(spec, dtype="float64", seed=0, training=False, max_coords=24):
+    """NumPy backward vs Keras GradientTape vs central finite differences (float64).
+
+    Finite differences are taken on the NumPy forward at sampled coordinates (all
+    of them for small tensors) plus one random direction per parameter; the
+    forward itself is checked against Keras by ``check_forward``.
+    """
+    from keras_models import forward_backward  # imports TensorFlow
+
+    np_model, k_model = build_twins(spec, dtype, seed)
+    x = make_inputs(spec, dtype, seed)
+    dout = upstream_gradient(spec, np_model, dtype, seed)
+    pristine = copy.deepcopy(np_model)  # before any forward: same RNG and moving statistics as below
+    np_model.forward(x, training=training)
+    dx, out_grads = np_model.backward(dout, return_output_grads=True)
+    floors = condition_scales(np_model, out_grads)
+    analytic = {**{k: v.copy() for k, v in np_model.grads.items()}, "dx": dx}
+    ref = forward_backward(k_model, x, dout, training=training)
+    keras_grads = {**ref["grads"], "dx": ref["dx"]}
+    arrays = {**pristine.params, "dx": x}
+    _hold_masks(np_model, pristine)
+
+    def evaluate():  # a fresh copy per evaluation: same dropout masks, untouched moving statistics
+        twin = frozen_copy(pristine)
+        return float(np.sum(twin.forward(x, training=training) * dout)), twin.kink_signature()
+
+    rng = random_streams.generator("finite_difference", seed)
+    result = [compare(analytic[k], keras_grads[k], k, tolerance(dtype), floor=floors.get(k, 0.0),
+                      kind="input_grad" if k == "dx" else "param") for k in analytic]
+    fd_tol = tolerance("float64", "finite_difference")
+    for key, array in arrays.items():
+        probes = probe_parameter(evaluate, array, analytic[key], rng, max_coords)
+        result += _fd_comparisons(key, probes, analytic[key], keras_grads[key], fd_tol, floors.get(key, 0.0))
+    return result
+
+
+def _fd_comparisons(key, probes, analytic, keras_grad, tol, floor=0.0):
+    coords = [p for p in probes if p.where != "direction" and not p.kink]
+    kinks = [p.where for p in probes if p.kink]
+    scale = max(float(np.abs(analytic).max(initial=0.0)), floor)
+    numeric = np.array([p.numeric for p in coords])
+    out = []
+    for label, grad in (("numpy", analytic), ("keras", keras_grad)):
+        values = np.array([grad[p.where] for p in coords])
+        c = compare(values, numeric, f"{key}[fd]", tol, labels=(label, "finite_diff"), scale=scale, tensor=key,
+                    kind="finite_difference")
+        c.note = f"{len(coords)} coordinates" + (f"; kinks excluded at {kinks}" if kinks else "")
+        out.append(c)
+    for p in probes:
+        if p.where == "direction" and not p.kink:
+            c = compare(np.array([p.analytic]), np.array([p.numeric]), f"{key}[fd-direction]", tol,
+                        labels=("numpy", "finite_diff"), scale=max(float(np.linalg.norm(analytic)), floor),
+                        tensor=key, kind="direction")
+            out.append(c)
+    return out

@@ -1,0 +1,64 @@
+"""Every random stream derived from a run's seed, laid out in one table.
+
+Each stream is ``np.random.default_rng(seed_for(stream, seed, step))``: an
+offset keeps the streams apart, so drawing more from one never shifts
+another. Same seed, same numbers.
+
+| stream                 | seed                | feeds                                                         |
+|------------------------|---------------------|---------------------------------------------------------------|
+| weights                | seed                | the NumPy twin's initialisation (copied into Keras)           |
+| roundtrip_weights      | seed + 1            | the fresh model ``check_weight_roundtrip`` copies Keras into  |
+| batch_inputs           | batch seed          | ``specs.make_inputs``: a check batch                          |
+| batch_targets          | batch seed + 1      | ``specs.make_targets``: the targets of that batch             |
+| upstream_gradient      | seed + 2            | ``dout`` of ``check_backward`` and the three-way check        |
+| finite_difference      | seed + 3            | coordinates and directions the three-way check probes         |
+| optimizer_gradients    | seed + 10           | the gradient sequence fed to both optimizers                  |
+| training_step_batch    | seed + 100 * step   | batch seed of step ``step`` of ``check_training_steps``       |
+| moving_statistics_batch| seed + 1000 + step  | batch seed of call ``step`` of ``check_moving_statistics``    |
+| epoch_order            | [seed, epoch]       | the batch order of an epoch in a training run (both twins)    |
+| gradcheck_upstream     | seed                | ``gradcheck``'s random upstream gradient                      |
+| gradcheck_probes       | seed + 1            | ``gradcheck``'s sampled coordinates and directions            |
+
+The batch seed of a single check is the run's seed itself. Layer seeds
+(``Dropout(seed=...)``) are part of a spec, not of this table.
+"""
+import numpy as np
+
+OFFSETS = {
+    "weights": 0,
+    "roundtrip_weights": 1,
+    "batch_inputs": 0,
+    "batch_targets": 1,
+    "upstream_gradient": 2,
+    "finite_difference": 3,
+    "optimizer_gradients": 10,
+    "gradcheck_upstream": 0,
+    "gradcheck_probes": 1,
+}
+STEP_STREAMS = {  # stream: (offset, multiplier of step)
+    "training_step_batch": (0, 100),
+    "moving_statistics_batch": (1000, 1),
+}
+
+
+def seed_for(stream, seed, step=None):
+    """The integer seed of ``stream`` for a run seeded ``seed`` (``step`` for per-step streams)."""
+    if stream in STEP_STREAMS:
+        if step is None:
+            raise ValueError(f"Random stream '{stream}' is drawn per step. Received: step=None")
+        offset, per_step = STEP_STREAMS[stream]
+        return seed + offset + per_step * step
+    if stream not in OFFSETS:
+        raise KeyError(f"Unknown random stream. Expected one of {sorted(OFFSETS) + sorted(STEP_STREAMS)}. "
+                       f"Received: stream={stream!r}")
+    return seed + OFFSETS[stream]
+
+
+def generator(stream, seed, step=None):
+    """``np.random.default_rng`` of ``stream`` (see the module table)."""
+    return np.random.default_rng(seed_for(stream, seed, step))
+
+
+def epoch_order(seed, epoch, n):
+    """The permutation of ``n`` training examples both twins see in ``epoch``."""
+    return np.random.default_rng([seed, epoch]).permutation(n)

@@ -1,0 +1,12 @@
+"""Reports: render structured results; never compute parity themselves.
+
+    parity_report      run every spec x check, write parity.md / parity.json
+    optimizer_report   the optimizer table (error after 1, 10, 20 steps) and the textbook-variant table
+    experiment_report  a training run's directory: index.html, summary.md, results.csv|json, manifest.json
+    plots              matplotlib figures as PNG bytes
+    environment        the reproducibility manifest (versions, seed, flags)
+    atomic             write a directory aside and move it into place
+
+Imports nothing here: ``parity.training.studies`` uses ``plots`` without
+loading the report writers.
+"""
