@@ -1,4 +1,4 @@
-"""NumPy vs Keras speed, as ratios measured in one run (PERFORMANCE.md's method).
+"""NumPy vs Keras speed, as ratios measured in one run (docs/performance.md's method).
 
 Workloads (float32):
   cnn_train_step   LeNet-style CNN, batch 128: NumPy forward + backward + SGD update vs Keras train_on_batch
@@ -10,7 +10,7 @@ noise hits both; the table reports the median and the minimum of the per-rep
 ratios. Every workload runs twice: with NumPy's default BLAS threading (one
 thread per core, like TensorFlow's default intra-op pool: the like-for-like
 comparison) and with one BLAS thread (threadpoolctl), the configuration that
-PERFORMANCE.md recommends on a noisy shared machine. Keras keeps its defaults.
+docs/performance.md recommends on a noisy shared machine. Keras keeps its defaults.
 
 Usage: python -m benchmarks.bench [--reps 7] [--quick] [--out reports]
 """

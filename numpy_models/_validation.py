@@ -24,7 +24,7 @@ def tf_rounded(value):
 
     TF turns Python floats into float32 tensors before casting them to the
     variable's dtype, so in float64 Keras actually uses float32(0.9) etc.
-    (KERAS_CONVENTIONS.md, pitfall 2). Using the same constant keeps float64
+    (docs/keras_conventions.md, pitfall 2). Using the same constant keeps float64
     parity at round-off level instead of 1e-8.
     """
     return float(np.float32(value))

@@ -8,11 +8,6 @@ LAYERS = {cls.__name__: cls for cls in (
     regularization.Dropout)}
 
 
-def register(cls):
-    LAYERS[cls.__name__] = cls
-    return cls
-
-
 def layer_from_config(class_name, kwargs, name):
     if class_name not in LAYERS:
         raise ValueError(f"Unknown layer class for layer '{name}'. Expected one of {sorted(LAYERS)}. Received: class_name={class_name!r}")

@@ -18,7 +18,7 @@ TOLERANCES = {
     ("float64", "keras"): Tolerance(
         1e-12,
         "float64 eps is 2.2e-16; reductions here are <= ~2000 terms, so accumulated round-off "
-        "is <= ~1e-13 of the largest magnitude (measured worst ~3e-15, KERAS_CONVENTIONS.md s13). "
+        "is <= ~1e-13 of the largest magnitude (measured worst ~3e-15, docs/keras_conventions.md s13). "
         "Holds only because the NumPy twins use TF's float32-rounded constants."),
     ("float32", "keras"): Tolerance(
         1e-5,

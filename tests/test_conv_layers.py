@@ -83,7 +83,7 @@ def test_max_pool_sends_tied_gradients_to_the_first_maximum_like_keras():
     ({"filters": 2, "kernel_size": 3, "strides": 2, "dilation_rate": 2}, (8, 8, 1), "cannot be combined"),
     ({"filters": 0, "kernel_size": 3}, (8, 8, 1), "filters must be a positive integer"),
     ({"filters": 2, "kernel_size": 3, "padding": "full"}, (8, 8, 1), "padding must be one of"),
-])
+], ids=["window_too_large", "zero_stride", "negative_stride", "stride_with_dilation", "zero_filters", "unknown_padding"])
 def test_bad_conv_arguments_name_the_layer(kwargs, shape, match):
     with pytest.raises(ValueError, match=match) as info:
         nm.build_sequential([("Conv2D", kwargs, "conv1")], shape)

@@ -13,7 +13,7 @@ def test_compute_fans_follows_keras():
     assert init.compute_fans((7,)) == (7, 7)
 
 
-@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
 @pytest.mark.parametrize("name, scale, mode", [
     ("glorot_uniform", 1, "fan_avg"), ("glorot_normal", 1, "fan_avg"), ("he_uniform", 2, "fan_in"),
     ("he_normal", 2, "fan_in"), ("lecun_uniform", 1, "fan_in"), ("lecun_normal", 1, "fan_in")])

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from numpy_models import optimizers
-from parity import assert_all_passed
+from parity import assert_all_passed, tolerance
 from parity.checks.optimizer_checks import check_optimizer_trajectory, check_training_steps
 from parity.checks.optimizer_settings import OPTIMIZER_SETTINGS
 from parity.specs import SPECS
@@ -28,17 +28,20 @@ def test_full_training_steps_agree(spec, setting, dtype):
     assert_all_passed(check_training_steps(setting, spec, dtype), f"{spec.id} {setting.id} {dtype}")
 
 
-@pytest.mark.parametrize("variant", sorted(VARIANTS))
-def test_textbook_variant_differs_measurably_from_keras(variant):
+EQUAL_BUT_FOR_CONSTANT_ROUNDING = ["TextbookMomentum", "TextbookL2"]  # Keras rounds a constant to float32
+EQUAL_TO_ROUND_OFF = {"NCHWThroughTheBridge"}  # held to tolerance("float64") in test_layer_variants
+
+
+@pytest.mark.parametrize("variant", sorted(set(VARIANTS) - EQUAL_TO_ROUND_OFF))
+def test_textbook_variant_differs_from_keras_beyond_round_off(variant):
     result = VARIANTS[variant]("float64")
-    assert result.max_rel > 0, f"{variant} should differ from {result.keras_setting}"
-    assert result.reason and result.keras_setting
+    assert result.max_rel > tolerance("float64").rtol, f"{variant} should differ from {result.keras_setting}"
 
 
-@pytest.mark.parametrize("variant", ["TextbookMomentum", "TextbookL2"])
+@pytest.mark.parametrize("variant", EQUAL_BUT_FOR_CONSTANT_ROUNDING)
 def test_variants_equal_to_keras_but_for_constant_rounding_agree_in_float32(variant):
     assert VARIANTS[variant]("float32").max_rel == 0.0
-    assert VARIANTS[variant]("float64").max_rel < 1e-6
+    assert VARIANTS[variant]("float64").max_rel <= tolerance("float32").rtol  # a float32-rounded constant
 
 
 def _params():
