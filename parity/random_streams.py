@@ -16,7 +16,7 @@ another. Same seed, same numbers.
 | training_step_batch    | seed + 100 * step   | batch seed of step ``step`` of ``check_training_steps``       |
 | moving_statistics_batch| seed + 1000 + step  | batch seed of call ``step`` of ``check_moving_statistics``    |
 | epoch_order            | [seed, epoch]       | the batch order of an epoch in a training run (both twins)    |
-| gradcheck_upstream     | seed                | ``gradcheck``'s random upstream gradient                      |
+| gradcheck_upstream     | seed                | the upstream gradient of ``gradcheck``, ``check_against_keras``|
 | gradcheck_probes       | seed + 1            | ``gradcheck``'s sampled coordinates and directions            |
 
 The batch seed of a single check is the run's seed itself. Layer seeds

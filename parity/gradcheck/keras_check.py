@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from parity import random_streams
 from parity.gradcheck import subject as subj
 from parity.compare import compare
 from parity.tolerances import tolerance
@@ -71,7 +72,7 @@ def check_against_keras(layer, keras_layer, x, training=True, seed=0, weights=No
         variable.assign(np.asarray(value(ours), dtype=variable.dtype))
     xd = x.astype(dtype)
     y = np.array(subj.call_forward(ours, xd.copy(), training, "check_against_keras"), copy=True)
-    dout = np.random.default_rng(seed).standard_normal(y.shape).astype(dtype)
+    dout = random_streams.generator("gradcheck_upstream", seed).standard_normal(y.shape).astype(dtype)
     dx = ours.backward(dout.copy())
     xt = tf.constant(xd)
     trainable = [v for v in keras_layer.trainable_weights]

@@ -8,7 +8,7 @@ import numpy as np
 
 def manifest(seed, flags=None):
     """Everything needed to reproduce a run. Imports TF/Keras only if already loaded or needed."""
-    import keras
+    import keras  # imports TensorFlow
     import tensorflow as tf
 
     return {
