@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from parity import ParityError, assert_all_passed, compare
+from parity.compare import relative_difference
 
 
 def test_reports_worst_element_with_its_multi_index():
@@ -36,3 +37,16 @@ def test_assert_all_passed_names_the_first_failure():
     with pytest.raises(ParityError, match="first: b"):
         assert_all_passed([good, bad])
     assert_all_passed([good])
+
+
+def test_structured_fields_travel_with_the_comparison():
+    c = compare(np.ones(3), np.ones(3), "step 2: d/kernel [momentum]", 0.0, tensor="d/kernel", kind="slot", step=2,
+                slot="momentum")
+    assert (c.tensor, c.kind, c.step, c.slot, c.backend) == ("d/kernel", "slot", 2, "momentum", "numpy")
+    assert compare(np.ones(3), np.ones(3), "loss", 0.0).tensor == "loss"  # the name when no tensor is given
+
+
+def test_relative_difference_is_relative_to_the_reference():
+    assert relative_difference([np.array([1.0, 3.0])], [np.array([1.0, 2.0])]) == (1.0, 0.5)
+    assert relative_difference(np.zeros(2), np.zeros(2)) == (0.0, 0.0)
+    assert relative_difference(np.ones(2), np.zeros(2))[1] == np.inf

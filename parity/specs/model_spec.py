@@ -6,6 +6,8 @@ and serialisation formats), plus the loss and how to draw test data.
 """
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from parity import random_streams
 
 
