@@ -60,7 +60,7 @@ def check_against_keras(layer, keras_layer, x, training=True, seed=0, weights=No
         x: an input batch; the comparison runs in the Keras layer's dtype.
         weights: optional {"kernel": "W"} mapping Keras weight names to attributes.
     """
-    import tensorflow as tf
+    import tensorflow as tf  # imports TensorFlow on first use only
 
     subj.require_layer(layer)
     x = np.asarray(x)
