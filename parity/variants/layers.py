@@ -2,7 +2,6 @@
 import numpy as np
 
 import numpy_models
-from parity.compare import relative_difference
 from parity.gradcheck import layouts
 from parity.twins import twins_from_layers
 from parity.variants.result import VariantResult
@@ -34,18 +33,18 @@ def _textbook_cnn_outputs(dtype, permute_rows):
 
 def NCHWThroughTheBridge(dtype):
     a, b = _textbook_cnn_outputs(dtype, permute_rows=True)
-    max_abs, max_rel = relative_difference([a], [b])
-    return VariantResult("NCHWThroughTheBridge", dtype, max_abs, max_rel,
-                         "NCHW data and (out, in, kh, kw) kernels converted by parity.gradcheck.layouts, incl. the Flatten row "
-                         "permutation: equal to round-off", "Conv2D/Flatten/Dense, channels_last")
+    return VariantResult.measured("NCHWThroughTheBridge", dtype, [a], [b],
+                                  "NCHW data and (out, in, kh, kw) kernels converted by parity.gradcheck.layouts, "
+                                  "incl. the Flatten row permutation: equal to round-off",
+                                  "Conv2D/Flatten/Dense, channels_last")
 
 
 def NCHWWithoutRowPermutation(dtype):
     a, b = _textbook_cnn_outputs(dtype, permute_rows=False)
-    max_abs, max_rel = relative_difference([a], [b])
-    return VariantResult("NCHWWithoutRowPermutation", dtype, max_abs, max_rel,
-                         "same, but the first Dense after Flatten keeps its (C, H, W) row order: Keras flattens "
-                         "(H, W, C), so the logits are wrong", "Conv2D/Flatten/Dense, channels_last")
+    return VariantResult.measured("NCHWWithoutRowPermutation", dtype, [a], [b],
+                                  "same, but the first Dense after Flatten keeps its (C, H, W) row order: Keras "
+                                  "flattens (H, W, C), so the logits are wrong",
+                                  "Conv2D/Flatten/Dense, channels_last")
 
 
 def _conv_pair(dtype, np_padding, kernel, strides, size=28):
@@ -59,10 +58,10 @@ def _conv_pair(dtype, np_padding, kernel, strides, size=28):
 
 def SymmetricSamePadding(dtype):
     a, b = _conv_pair(dtype, "symmetric", 3, 2)
-    max_abs, max_rel = relative_difference([a], [b])
-    return VariantResult("SymmetricSamePadding", dtype, max_abs, max_rel,
-                         "k=3, stride 2 on 28x28: textbook pads (1, 1), Keras 'same' pads (0, 1) (extra pixel "
-                         "bottom/right); equal only for odd kernels at stride 1", "Conv2D(padding='same')")
+    return VariantResult.measured("SymmetricSamePadding", dtype, [a], [b],
+                                  "k=3, stride 2 on 28x28: textbook pads (1, 1), Keras 'same' pads (0, 1) (extra "
+                                  "pixel bottom/right); equal only for odd kernels at stride 1",
+                                  "Conv2D(padding='same')")
 
 
 def NonInvertedDropout(dtype):
@@ -73,11 +72,11 @@ def NonInvertedDropout(dtype):
     x = np.random.default_rng(0).standard_normal((20, 50)).astype(dtype)
     train = [ours.forward(x, training=True), ours.forward(x)]
     ref = [keras_models.forward(theirs, x, training=True)[-1], keras_models.forward(theirs, x)[-1]]
-    max_abs, max_rel = relative_difference(train, ref)
-    return VariantResult("NonInvertedDropout", dtype, max_abs, max_rel,
-                         "textbook multiplies by the mask in training and by (1 - rate) at inference; Keras divides "
-                         "by (1 - rate) in training (same masks: train output / (1 - rate) equals Keras)",
-                         "Dropout(0.5) (no setting reproduces it)")
+    return VariantResult.measured("NonInvertedDropout", dtype, train, ref,
+                                  "textbook multiplies by the mask in training and by (1 - rate) at inference; "
+                                  "Keras divides by (1 - rate) in training (same masks: train output / (1 - rate) "
+                                  "equals Keras)",
+                                  "Dropout(0.5) (no setting reproduces it)")
 
 
 def _bn_outputs(dtype, textbook):
@@ -99,11 +98,11 @@ def _bn_outputs(dtype, textbook):
 
 def PerActivationBatchNorm(dtype):
     a, b = _bn_outputs(dtype, textbook=True)
-    max_abs, max_rel = relative_difference(a, b)
-    return VariantResult("PerActivationBatchNorm", dtype, max_abs, max_rel,
-                         "textbook BN on 4-D input normalises each (h, w, c) activation over the batch with "
-                         "momentum 0.9 and epsilon 1e-6; Keras normalises per channel over (N, H, W), momentum "
-                         "0.99, epsilon 1e-3", "Reshape((H*W*C,)) + BatchNormalization(momentum=0.9, epsilon=1e-6) reproduces it")
+    return VariantResult.measured("PerActivationBatchNorm", dtype, a, b,
+                                  "textbook BN on 4-D input normalises each (h, w, c) activation over the batch "
+                                  "with momentum 0.9 and epsilon 1e-6; Keras normalises per channel over (N, H, W), "
+                                  "momentum 0.99, epsilon 1e-3",
+                                  "Reshape((H*W*C,)) + BatchNormalization(momentum=0.9, epsilon=1e-6) reproduces it")
 
 
 VARIANTS = [NCHWThroughTheBridge, NCHWWithoutRowPermutation, SymmetricSamePadding, NonInvertedDropout,

@@ -4,7 +4,6 @@ import numpy as np
 from numpy_models.optimizers import TEXTBOOK
 from numpy_models.regularizers import L2, TextbookL2 as HalfL2
 from parity.checks.optimizer_checks import gradient_sequence
-from parity.compare import relative_difference
 from parity.specs import SPECS
 from parity.twins import build_twins
 from parity.variants.result import VariantResult
@@ -25,9 +24,9 @@ def _optimizer_variant(textbook_cls, dtype, steps=20, seed=0, learning_rate=0.01
         tb.update(np_model.params, grads)
         apply_gradients(k_opt, k_model, grads)
     keyed = weight_keys(k_model)
-    max_abs, max_rel = relative_difference([np_model.params[k] for k, _ in keyed], [v.numpy() for _, v in keyed])
     setting = f"{name}(learning_rate={learning_rate}" + "".join(f", {k}={v}" for k, v in kwargs.items()) + ")"
-    return VariantResult(textbook_cls.__name__, dtype, max_abs, max_rel, textbook_cls.REASON, setting)
+    return VariantResult.measured(textbook_cls.__name__, dtype, [np_model.params[k] for k, _ in keyed],
+                                  [v.numpy() for _, v in keyed], textbook_cls.REASON, setting)
 
 
 def _measure_optimizer(class_name):
@@ -43,10 +42,10 @@ def TextbookL2(dtype):
     lam = 0.01
     a = [np.asarray(HalfL2(lam)(w)), HalfL2(lam).gradient(w)]
     b = [np.asarray(L2(lam / 2)(w)), L2(lam / 2).gradient(w)]
-    max_abs, max_rel = relative_difference(a, b)
-    return VariantResult("TextbookL2", dtype, max_abs, max_rel,
-                         "textbook penalty 0.5*lam*sum(w^2); Keras L2(l) is l*sum(w^2) with l cast through float32",
-                         "L2(l2=lam / 2)")
+    return VariantResult.measured("TextbookL2", dtype, a, b,
+                                  "textbook penalty 0.5*lam*sum(w^2); Keras L2(l) is l*sum(w^2) with l cast "
+                                  "through float32",
+                                  "L2(l2=lam / 2)")
 
 
 VARIANTS = [_measure_optimizer(name) for name in TEXTBOOK_OPTIMIZERS] + [TextbookL2]
