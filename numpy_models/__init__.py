@@ -4,6 +4,7 @@ Pure NumPy (and SciPy special functions): this package never imports
 TensorFlow or Keras.
 """
 from numpy_models import activations, initializers, losses, optimizers, regularizers
+from numpy_models.activation_layers import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from numpy_models.base import Layer
 from numpy_models.convolutional import Conv2D
 from numpy_models.core import Activation, Dense, Flatten
@@ -16,3 +17,4 @@ from numpy_models.sequential import Sequential
 __all__ = ["Activation", "AveragePooling2D", "BatchNormalization", "Conv2D", "Dense", "Dropout", "Flatten",
            "GlobalAveragePooling2D", "MaxPooling2D", "Layer", "LAYERS", "Sequential", "activations",
            "build_sequential", "initializers", "losses", "optimizers", "regularizers"]
+__all__ += ["ELU", "LeakyReLU", "PReLU", "ReLU", "Softmax"]

@@ -1,4 +1,5 @@
 """Layer classes by Keras class name, and building a model from layer configs."""
+from numpy_models import activation_layers
 from numpy_models import convolutional, core, normalization, pooling, regularization
 from numpy_models.sequential import Sequential
 
@@ -6,6 +7,9 @@ LAYERS = {cls.__name__: cls for cls in (
     core.Dense, core.Activation, core.Flatten, convolutional.Conv2D, pooling.MaxPooling2D,
     pooling.AveragePooling2D, pooling.GlobalAveragePooling2D, normalization.BatchNormalization,
     regularization.Dropout)}
+LAYERS.update({cls.__name__: cls for cls in (
+    activation_layers.ReLU, activation_layers.LeakyReLU, activation_layers.PReLU, activation_layers.ELU,
+    activation_layers.Softmax)})
 
 
 def register(cls):

@@ -1,0 +1,49 @@
+"""Specs for the layers of issue 13 (pure data). Each oddity carries a comment saying why it is there."""
+from parity.specs import ModelSpec, dense, layer, register
+
+MSE = ("MeanSquaredError", {})
+CCE = ("CategoricalCrossentropy", {})
+RANDOM_ALPHA = {"class_name": "RandomUniform", "config": {"minval": -0.5, "maxval": 0.8, "seed": None}}
+
+# -- activation strings on 4-D data (Activation layer, elementwise, no Dense in front) ---------------------
+for act in ("relu6", "hard_sigmoid", "hard_silu", "softplus", "softsign", "mish", "exponential", "log_softmax"):
+    register(ModelSpec(f"activation_layer4d_{act}",
+                       (layer("Activation", "act", activation=act), layer("Flatten", "flatten"), dense(3, "output")),
+                       (3, 2, 5), MSE, batch_size=4, inputs="wide",
+                       description=f"Activation('{act}') on 4-D data spanning its kinks (+-3, 0, 6)"))
+
+# -- activation layers ------------------------------------------------------------------------------------
+RELU_CONFIGS = {
+    "default": {},
+    "max6": {"max_value": 6.0},  # relu6's own TF op: f'(6) = 0
+    "max2_5_slope": {"max_value": 2.5, "negative_slope": 0.1},  # clip path: f'(max) = 1
+    "threshold": {"threshold": 0.5, "negative_slope": 0.3},
+    "threshold_max": {"threshold": 0.7, "max_value": 1.9},
+    "leaky": {"negative_slope": 0.15},  # tf.nn.leaky_relu path (float32 slope attribute)
+}
+for key, kwargs in RELU_CONFIGS.items():
+    register(ModelSpec(f"relu_layer_{key}", (dense(7, "dense"), layer("ReLU", "relu", **kwargs), dense(3, "output")),
+                       (5,), MSE, inputs="wide", description=f"ReLU({kwargs}) between Dense layers"))
+for slope in (0.3, 0.01, 1.7):  # default, small, and a slope above 1
+    register(ModelSpec(f"leaky_relu_layer_{str(slope).replace('.', '_')}",
+                       (layer("LeakyReLU", "leaky", negative_slope=slope), layer("Flatten", "flatten"),
+                        dense(3, "output")),
+                       (4, 3, 1), MSE, description=f"LeakyReLU(negative_slope={slope}) on 4-D data, 1 channel"))
+for key, kwargs, shape in (("full", {}, (3, 4, 3)), ("shared_hw", {"shared_axes": [1, 2]}, (5, 3, 3)),
+                           ("shared_1", {"shared_axes": 1}, (4, 7)), ("dense", {}, (6,))):
+    register(ModelSpec(f"prelu_{key}", (layer("PReLU", "prelu", alpha_initializer=RANDOM_ALPHA, **kwargs),
+                                         layer("Flatten", "flatten"), dense(2, "output")),
+                       shape, MSE, batch_size=5,
+                       description=f"PReLU({kwargs}) with random alpha (Keras's zeros would hide alpha bugs)"))
+for alpha in (1.0, 0.5, 2.3):
+    register(ModelSpec(f"elu_layer_{str(alpha).replace('.', '_')}",
+                       (dense(6, "dense"), layer("ELU", "elu", alpha=alpha), dense(3, "output")),
+                       (4,), MSE, inputs="wide", description=f"ELU(alpha={alpha})"))
+for key, axis, shape in (("last", -1, (5,)), ("axis1_3d", 1, (4, 3)), ("axes_12_4d", [1, 2], (3, 2, 4)),
+                         ("axis_list_1", [2], (2, 3, 3))):
+    register(ModelSpec(f"softmax_layer_{key}", (layer("Softmax", "softmax", axis=axis), layer("Flatten", "flatten"),
+                                                 dense(3, "output")) if len(shape) > 1 else
+                       (layer("Softmax", "softmax", axis=axis), dense(3, "output")),
+                       shape, MSE, description=f"Softmax(axis={axis}) on input {shape}"))
+register(ModelSpec("softmax_layer_output_cce", (dense(4, "dense"), layer("Softmax", "softmax")), (5,), CCE,
+                   description="Softmax layer last: Keras's cross-entropy reads its cached logits"))
