@@ -6,6 +6,7 @@ TensorFlow or Keras.
 from numpy_models import activations, initializers, losses, optimizers, regularizers
 from numpy_models.activation_layers import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from numpy_models.base import Layer
+from numpy_models.layer_normalization import LayerNormalization
 from numpy_models.convolutional import Conv2D
 from numpy_models.core import Activation, Dense, Flatten
 from numpy_models.normalization import BatchNormalization
@@ -18,3 +19,4 @@ __all__ = ["Activation", "AveragePooling2D", "BatchNormalization", "Conv2D", "De
            "GlobalAveragePooling2D", "MaxPooling2D", "Layer", "LAYERS", "Sequential", "activations",
            "build_sequential", "initializers", "losses", "optimizers", "regularizers"]
 __all__ += ["ELU", "LeakyReLU", "PReLU", "ReLU", "Softmax"]
+__all__ += ["LayerNormalization"]

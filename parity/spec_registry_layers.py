@@ -47,3 +47,23 @@ for key, axis, shape in (("last", -1, (5,)), ("axis1_3d", 1, (4, 3)), ("axes_12_
                        shape, MSE, description=f"Softmax(axis={axis}) on input {shape}"))
 register(ModelSpec("softmax_layer_output_cce", (dense(4, "dense"), layer("Softmax", "softmax")), (5,), CCE,
                    description="Softmax layer last: Keras's cross-entropy reads its cached logits"))
+
+# -- LayerNormalization -----------------------------------------------------------------------------------
+RANDOM_AFFINE = {"gamma_initializer": {"class_name": "RandomNormal", "config": {"mean": 1.0, "stddev": 0.5, "seed": None}},
+                 "beta_initializer": {"class_name": "RandomNormal", "config": {"mean": 0.0, "stddev": 0.5, "seed": None}}}
+LAYER_NORM_CONFIGS = {
+    "last_2d": ((7,), {}),
+    "last_4d": ((3, 4, 3), RANDOM_AFFINE),
+    "hwc_4d": ((3, 5, 2), {"axis": [1, 2, 3], **RANDOM_AFFINE}),
+    "axis1_3d": ((5, 4), {"axis": 1, "epsilon": 1e-5, **RANDOM_AFFINE}),
+    "mixed_sign_axes": ((3, 4, 2), {"axis": [1, -1], **RANDOM_AFFINE}),  # Keras sorts to [-1, 1] and reshapes gamma
+    "no_center": ((6,), {"center": False, **RANDOM_AFFINE}),
+    "no_scale_channel1": ((4, 3, 1), {"axis": [1, 2], "scale": False}),
+}
+for key, (shape, kwargs) in LAYER_NORM_CONFIGS.items():
+    # No Dense in front of a 1-channel input: LN would cancel its single scalar weight (gradient ~ 0, pure round-off).
+    front = (dense(shape[-1], "dense"),) if shape[-1] > 1 else ()
+    register(ModelSpec(f"layer_norm_{key}",
+                       front + (layer("LayerNormalization", "ln", **kwargs), layer("Flatten", "flatten"),
+                                dense(3, "output")),
+                       shape, MSE, batch_size=5, description=f"LayerNormalization({kwargs}) on input {shape}"))
