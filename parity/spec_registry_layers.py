@@ -67,3 +67,47 @@ for key, (shape, kwargs) in LAYER_NORM_CONFIGS.items():
                        front + (layer("LayerNormalization", "ln", **kwargs), layer("Flatten", "flatten"),
                                 dense(3, "output")),
                        shape, MSE, batch_size=5, description=f"LayerNormalization({kwargs}) on input {shape}"))
+
+# -- reshaping, padding, cropping, upsampling ---------------------------------------------------------------
+def _shape_spec(key, shape_layer, input_shape, description, front_channels=None, expected_failed_checks=None):
+    """[Dense over channels] -> the shape layer -> Flatten -> Dense: both sides of the layer carry weights."""
+    front = (dense(front_channels, "dense"),) if front_channels else ()
+    register(ModelSpec(key, front + (shape_layer, layer("Flatten", "flatten"), dense(3, "output")), input_shape, MSE,
+                       batch_size=4, description=description, expected_failed_checks=expected_failed_checks or {}))
+
+
+BILINEAR_FLOAT32 = {"check_gradients_three_way": (
+    "TF's ResizeBilinear computes in float32 even for float64 models (forward output is float32), so the "
+    "twin's float64 forward is a float32-rounded function that central differences cannot resolve (error ~1e-4); "
+    "the gradient itself matches Keras to 1e-12, and the float64-internal variant passes the gradient checker "
+    "(tests/test_layers_hypothesis_reshaping.py).")}
+
+
+for key, padding, shape in (("sym1", 1, (3, 4, 2)), ("hw_2_1", (2, 1), (5, 3, 1)),
+                            ("asym", ((0, 2), (3, 1)), (4, 5, 3)), ("channels_first", ((1, 0), (2, 1)), (2, 3, 4))):
+    fmt = {"data_format": "channels_first"} if key == "channels_first" else {}
+    _shape_spec(f"zero_padding2d_{key}", layer("ZeroPadding2D", "pad", padding=padding, **fmt), shape,
+                f"ZeroPadding2D(padding={padding}{', channels_first' if fmt else ''})", shape[-1])
+for key, cropping, shape in (("sym1", 1, (5, 4, 2)), ("hw_2_0", (2, 0), (7, 3, 1)),
+                             ("asym", ((0, 2), (3, 1)), (6, 7, 3)), ("channels_first", ((1, 0), (0, 2)), (2, 4, 5))):
+    fmt = {"data_format": "channels_first"} if key == "channels_first" else {}
+    _shape_spec(f"cropping2d_{key}", layer("Cropping2D", "crop", cropping=cropping, **fmt), shape,
+                f"Cropping2D(cropping={cropping}{', channels_first' if fmt else ''})", shape[-1])
+for key, target, shape in (("to_3d", (4, 6), (24,)), ("minus_one", (-1, 3), (2, 3, 3)), ("flat", (30,), (5, 3, 2)),
+                           ("to_4d", (3, 1, 5), (15,))):
+    _shape_spec(f"reshape_{key}", layer("Reshape", "reshape", target_shape=target), shape,
+                f"Reshape(target_shape={target}) from {shape}", shape[-1])
+for key, dims, shape in (("swap_3d", (2, 1), (4, 3)), ("cyc_4d", (3, 1, 2), (2, 3, 4)), ("hw_4d", (2, 1, 3), (3, 5, 1))):
+    _shape_spec(f"permute_{key}", layer("Permute", "permute", dims=dims), shape, f"Permute(dims={dims}) on {shape}",
+                shape[-1])
+for n in (1, 3, 4):
+    register(ModelSpec(f"repeat_vector_{n}", (dense(5, "dense", "tanh"), layer("RepeatVector", "repeat", n=n),
+                                               dense(2, "per_step"), layer("Flatten", "flatten"), dense(3, "output")),
+                       (4,), MSE, description=f"RepeatVector({n}) then a Dense on every step"))
+for key, kwargs, shape in (("nearest_2", {}, (3, 4, 2)), ("nearest_3_1", {"size": (3, 1)}, (2, 3, 1)),
+                           ("bilinear_2", {"interpolation": "bilinear"}, (3, 4, 2)),
+                           ("bilinear_3_2", {"size": (3, 2), "interpolation": "bilinear"}, (4, 3, 3)),
+                           ("bilinear_channels_first", {"interpolation": "bilinear", "data_format": "channels_first"},
+                            (2, 3, 5))):
+    _shape_spec(f"upsampling2d_{key}", layer("UpSampling2D", "up", **kwargs), shape, f"UpSampling2D({kwargs}) on {shape}",
+                shape[-1], BILINEAR_FLOAT32 if "interpolation" in kwargs else None)
