@@ -7,6 +7,8 @@ from numpy_models import activations, initializers, losses, optimizers, regulari
 from numpy_models.activation_layers import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from numpy_models.base import Layer
 from numpy_models.layer_normalization import LayerNormalization
+from numpy_models.pooling1d import (AveragePooling1D, GlobalAveragePooling1D, GlobalMaxPooling1D,
+                                    GlobalMaxPooling2D, MaxPooling1D)
 from numpy_models.reshaping import Cropping2D, Permute, RepeatVector, Reshape, ZeroPadding2D
 from numpy_models.upsampling import UpSampling2D
 from numpy_models.convolutional import Conv2D
@@ -23,3 +25,4 @@ __all__ = ["Activation", "AveragePooling2D", "BatchNormalization", "Conv2D", "De
 __all__ += ["ELU", "LeakyReLU", "PReLU", "ReLU", "Softmax"]
 __all__ += ["LayerNormalization"]
 __all__ += ["Cropping2D", "Permute", "RepeatVector", "Reshape", "UpSampling2D", "ZeroPadding2D"]
+__all__ += ["AveragePooling1D", "GlobalAveragePooling1D", "GlobalMaxPooling1D", "GlobalMaxPooling2D", "MaxPooling1D"]

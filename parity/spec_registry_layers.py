@@ -111,3 +111,32 @@ for key, kwargs, shape in (("nearest_2", {}, (3, 4, 2)), ("nearest_3_1", {"size"
                             (2, 3, 5))):
     _shape_spec(f"upsampling2d_{key}", layer("UpSampling2D", "up", **kwargs), shape, f"UpSampling2D({kwargs}) on {shape}",
                 shape[-1], BILINEAR_FLOAT32 if "interpolation" in kwargs else None)
+
+# -- 1-D pooling and global pools ---------------------------------------------------------------------------
+POOL1D_CONFIGS = {
+    "default": ((8, 2), {"pool_size": 2}),  # AveragePooling1D has no default pool_size in Keras
+    "odd_valid": ((9, 3), {"pool_size": 3, "strides": 2}),  # the last step is dropped
+    "same_nondividing": ((7, 1), {"pool_size": 3, "strides": 2, "padding": "same"}),  # pads one step after
+    "same_overlap": ((6, 2), {"pool_size": 4, "strides": 1, "padding": "same"}),
+    "channels_first": ((3, 7), {"pool_size": 2, "data_format": "channels_first"}),
+}
+for cls in ("MaxPooling1D", "AveragePooling1D"):
+    for key, (shape, kwargs) in POOL1D_CONFIGS.items():
+        # A ReLU Dense in front makes ties (zeros) that test max pooling's first-maximum rule.
+        front = () if key == "channels_first" else (dense(shape[-1], "dense", "relu"),)
+        register(ModelSpec(f"{cls.lower()}_{key}",
+                           front + (layer(cls, "pool", **kwargs), layer("Flatten", "flatten"), dense(3, "output")),
+                           shape, MSE, batch_size=4, description=f"{cls}({kwargs}) on {shape}"))
+GLOBAL_CONFIGS = {
+    "GlobalMaxPooling1D": (((6, 3), {}), ((5, 1), {"keepdims": True}), ((3, 5), {"data_format": "channels_first"})),
+    "GlobalAveragePooling1D": (((6, 3), {}), ((5, 1), {"keepdims": True}), ((3, 5), {"data_format": "channels_first"})),
+    "GlobalMaxPooling2D": (((4, 3, 3), {}), ((3, 5, 1), {"keepdims": True}),
+                           ((2, 3, 4), {"data_format": "channels_first"})),
+}
+for cls, configs in GLOBAL_CONFIGS.items():
+    for i, (shape, kwargs) in enumerate(configs):
+        # ReLU in front: whole rows of zeros tie, and tf.reduce_max splits their gradient.
+        tail = (layer("Flatten", "flatten"),) if kwargs.get("keepdims") else ()
+        register(ModelSpec(f"{cls.lower()}_{i}", (dense(shape[-1], "dense", "relu"), layer(cls, "pool", **kwargs))
+                           + tail + (dense(3, "output"),), shape, MSE, batch_size=4,
+                           description=f"{cls}({kwargs}) on {shape} after a ReLU (tied zeros)"))
