@@ -6,6 +6,7 @@ TensorFlow or Keras.
 from numpy_models import activations, initializers, losses, optimizers, regularizers
 from numpy_models.activation_layers import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from numpy_models.base import Layer
+from numpy_models.embedding import Embedding
 from numpy_models.layer_normalization import LayerNormalization
 from numpy_models.pooling1d import (AveragePooling1D, GlobalAveragePooling1D, GlobalMaxPooling1D,
                                     GlobalMaxPooling2D, MaxPooling1D)
@@ -26,3 +27,4 @@ __all__ += ["ELU", "LeakyReLU", "PReLU", "ReLU", "Softmax"]
 __all__ += ["LayerNormalization"]
 __all__ += ["Cropping2D", "Permute", "RepeatVector", "Reshape", "UpSampling2D", "ZeroPadding2D"]
 __all__ += ["AveragePooling1D", "GlobalAveragePooling1D", "GlobalMaxPooling1D", "GlobalMaxPooling2D", "MaxPooling1D"]
+__all__ += ["Embedding"]

@@ -140,3 +140,18 @@ for cls, configs in GLOBAL_CONFIGS.items():
         register(ModelSpec(f"{cls.lower()}_{i}", (dense(shape[-1], "dense", "relu"), layer(cls, "pool", **kwargs))
                            + tail + (dense(3, "output"),), shape, MSE, batch_size=4,
                            description=f"{cls}({kwargs}) on {shape} after a ReLU (tied zeros)"))
+
+# -- Embedding (integer inputs; small vocabularies so indices repeat within a batch) --------------------------
+RANDOM_EMBEDDINGS = {"class_name": "RandomNormal", "config": {"mean": 0.0, "stddev": 1.0, "seed": None}}
+for key, (input_dim, output_dim, shape, head) in {
+        "flatten": (7, 4, (5,), (layer("Flatten", "flatten"),)),
+        "vocab3_gap": (3, 5, (6,), (layer("GlobalAveragePooling1D", "gap"),)),  # every index repeats
+        "dim1_2d_ids": (11, 1, (3, 4), (layer("Flatten", "flatten"),)),  # 2-D index grid, embeddings of size 1
+        "default_init": (5, 3, (4,), (layer("Flatten", "flatten"),)),
+}.items():
+    init = {} if key == "default_init" else {"embeddings_initializer": RANDOM_EMBEDDINGS}
+    register(ModelSpec(f"embedding_{key}",
+                       (layer("Embedding", "embedding", input_dim=input_dim, output_dim=output_dim, **init),)
+                       + head + (dense(3, "output"),),
+                       shape, MSE, batch_size=6, inputs="integers",
+                       description=f"Embedding({input_dim}, {output_dim}) on integer inputs {shape}"))
