@@ -155,3 +155,22 @@ for key, (input_dim, output_dim, shape, head) in {
                        + head + (dense(3, "output"),),
                        shape, MSE, batch_size=6, inputs="integers",
                        description=f"Embedding({input_dim}, {output_dim}) on integer inputs {shape}"))
+
+# -- BatchNormalization: other axes, frozen -----------------------------------------------------------------
+RANDOM_MOVING = {"moving_mean_initializer": {"class_name": "RandomNormal", "config": {"mean": 0.0, "stddev": 0.5, "seed": None}},
+                 "moving_variance_initializer": {"class_name": "RandomUniform", "config": {"minval": 0.5, "maxval": 2.0, "seed": None}}}
+BN_CONFIGS = {
+    "axis1_channels_first_4d": ((3, 4, 5), {"axis": 1, "momentum": 0.9, **RANDOM_AFFINE}),
+    "axis1_3d": ((4, 6), {"axis": 1, **RANDOM_AFFINE}),
+    "axis2_4d_channel1": ((3, 1, 4), {"axis": 2, "epsilon": 1e-5}),  # a single "channel" on axis 2
+    "axis_minus2_4d": ((3, 5, 2), {"axis": -2, "center": False, **RANDOM_AFFINE}),
+    "frozen_2d": ((5,), {"trainable": False, **RANDOM_AFFINE, **RANDOM_MOVING}),
+    "frozen_axis1_4d": ((3, 4, 2), {"axis": 1, "trainable": False, **RANDOM_AFFINE, **RANDOM_MOVING}),
+    "frozen_no_scale": ((3, 3, 3), {"trainable": False, "scale": False, **RANDOM_MOVING}),
+}
+for key, (shape, kwargs) in BN_CONFIGS.items():
+    register(ModelSpec(f"batch_norm_{key}",
+                       (layer("BatchNormalization", "bn", **kwargs), layer("Flatten", "flatten"), dense(3, "output"))
+                       if len(shape) > 1 else (layer("BatchNormalization", "bn", **kwargs), dense(3, "output")),
+                       shape, MSE, batch_size=6,
+                       description=f"BatchNormalization({kwargs}) on {shape}; frozen ones stay in inference mode"))
