@@ -16,7 +16,7 @@ from numpy_models.convolutional import Conv2D
 from numpy_models.core import Activation, Dense, Flatten
 from numpy_models.normalization import BatchNormalization
 from numpy_models.pooling import AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D
-from numpy_models.regularization import Dropout
+from numpy_models.regularization import Dropout, GaussianNoise, SpatialDropout2D
 from numpy_models.registry import LAYERS, build_sequential
 from numpy_models.sequential import Sequential
 
@@ -28,3 +28,4 @@ __all__ += ["LayerNormalization"]
 __all__ += ["Cropping2D", "Permute", "RepeatVector", "Reshape", "UpSampling2D", "ZeroPadding2D"]
 __all__ += ["AveragePooling1D", "GlobalAveragePooling1D", "GlobalMaxPooling1D", "GlobalMaxPooling2D", "MaxPooling1D"]
 __all__ += ["Embedding"]
+__all__ += ["GaussianNoise", "SpatialDropout2D"]

@@ -12,7 +12,8 @@ LAYERS.update({cls.__name__: cls for cls in (
     activation_layers.Softmax, layer_normalization.LayerNormalization, reshaping.ZeroPadding2D, reshaping.Cropping2D,
     reshaping.Reshape, reshaping.Permute, reshaping.RepeatVector, upsampling.UpSampling2D, pooling1d.MaxPooling1D,
     pooling1d.AveragePooling1D, pooling1d.GlobalMaxPooling1D, pooling1d.GlobalMaxPooling2D,
-    pooling1d.GlobalAveragePooling1D, embedding.Embedding)})
+    pooling1d.GlobalAveragePooling1D, embedding.Embedding, regularization.SpatialDropout2D,
+    regularization.GaussianNoise)})
 
 
 def register(cls):

@@ -174,3 +174,17 @@ for key, (shape, kwargs) in BN_CONFIGS.items():
                        if len(shape) > 1 else (layer("BatchNormalization", "bn", **kwargs), dense(3, "output")),
                        shape, MSE, batch_size=6,
                        description=f"BatchNormalization({kwargs}) on {shape}; frozen ones stay in inference mode"))
+
+# -- SpatialDropout2D and GaussianNoise (Keras's random streams replayed) ---------------------------------
+for key, kwargs, shape in (("rate_half", {"rate": 0.5, "seed": 5}, (3, 4, 3)), ("channel1", {"rate": 0.3, "seed": 7}, (4, 3, 1)),
+                           ("channels_first", {"rate": 0.4, "seed": 9, "data_format": "channels_first"}, (5, 3, 2))):
+    register(ModelSpec(f"spatial_dropout2d_{key}",
+                       (layer("SpatialDropout2D", "sdrop", **kwargs), layer("Flatten", "flatten"), dense(3, "output")),
+                       shape, MSE, batch_size=6, description=f"SpatialDropout2D({kwargs}): whole maps dropped"))
+for key, kwargs, shape in (("small", {"stddev": 0.1, "seed": 3}, (6,)), ("unit", {"stddev": 1.0, "seed": 4}, (3, 2, 3)),
+                           ("odd", {"stddev": 0.37, "seed": 8}, (5, 1))):
+    head = (layer("Flatten", "flatten"),) if len(shape) > 1 else ()
+    register(ModelSpec(f"gaussian_noise_{key}",
+                       (dense(shape[-1], "dense", "tanh"), layer("GaussianNoise", "noise", **kwargs)) + head
+                       + (dense(3, "output"),),
+                       shape, MSE, batch_size=6, description=f"GaussianNoise({kwargs}) after a Dense"))
