@@ -7,6 +7,7 @@ from numpy_models import activations, initializers, losses, optimizers, regulari
 from numpy_models.activation_layers import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from numpy_models.base import Layer
 from numpy_models.embedding import Embedding
+from numpy_models.maxout import Maxout
 from numpy_models.layer_normalization import LayerNormalization
 from numpy_models.pooling1d import (AveragePooling1D, GlobalAveragePooling1D, GlobalMaxPooling1D,
                                     GlobalMaxPooling2D, MaxPooling1D)
@@ -29,3 +30,4 @@ __all__ += ["Cropping2D", "Permute", "RepeatVector", "Reshape", "UpSampling2D", 
 __all__ += ["AveragePooling1D", "GlobalAveragePooling1D", "GlobalMaxPooling1D", "GlobalMaxPooling2D", "MaxPooling1D"]
 __all__ += ["Embedding"]
 __all__ += ["GaussianNoise", "SpatialDropout2D"]
+__all__ += ["Maxout"]

@@ -1,5 +1,5 @@
 """Layer classes by Keras class name, and building a model from layer configs."""
-from numpy_models import activation_layers, embedding, layer_normalization, pooling1d, reshaping, upsampling
+from numpy_models import activation_layers, embedding, layer_normalization, maxout, pooling1d, reshaping, upsampling
 from numpy_models import convolutional, core, normalization, pooling, regularization
 from numpy_models.sequential import Sequential
 
@@ -13,7 +13,7 @@ LAYERS.update({cls.__name__: cls for cls in (
     reshaping.Reshape, reshaping.Permute, reshaping.RepeatVector, upsampling.UpSampling2D, pooling1d.MaxPooling1D,
     pooling1d.AveragePooling1D, pooling1d.GlobalMaxPooling1D, pooling1d.GlobalMaxPooling2D,
     pooling1d.GlobalAveragePooling1D, embedding.Embedding, regularization.SpatialDropout2D,
-    regularization.GaussianNoise)})
+    regularization.GaussianNoise, maxout.Maxout)})
 
 
 def register(cls):
