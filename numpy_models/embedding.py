@@ -58,7 +58,7 @@ class Embedding(Layer):
         if bad.any():
             where = tuple(int(i) for i in np.argwhere(bad)[0])
             raise ValueError(f"{self._who()}: indices must lie in [0, {self.input_dim}). "
-                             f"Received: input{list(where)}={x[where]!r}")
+                             f"Received: input{list(where)}={float(x[where]):g}")
         return np.where(idx < 0, idx + self.input_dim, idx)
 
     def call(self, x, training=False):
