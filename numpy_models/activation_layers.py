@@ -6,7 +6,7 @@ derivative TF autodiff takes at each kink (written next to each backward).
 import numpy as np
 
 from numpy_models import initializers
-from numpy_models._validation import tf_rounded
+from numpy_models._validation import refuse, tf_rounded
 from numpy_models.base import Layer, serialize_regularizer
 from numpy_models.core import _ser_init
 
@@ -15,13 +15,6 @@ def _check_non_negative(who, **values):
     for name, value in values.items():
         if value is None or not isinstance(value, (int, float, np.floating, np.integer)) or value < 0:
             raise ValueError(f"{who}: {name} must be a non-negative number. Received: {name}={value!r}")
-
-
-def refuse(who, **arguments):
-    """Unsupported Keras arguments: refuse each one that is set, by name."""
-    for name, value in arguments.items():
-        if value is not None and value is not False:
-            raise ValueError(f"{who}: argument '{name}' is not supported. Received: {name}={value!r}")
 
 
 class ReLU(Layer):

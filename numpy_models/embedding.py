@@ -11,7 +11,7 @@ differentiable).
 import numpy as np
 
 from numpy_models import initializers
-from numpy_models.activation_layers import refuse
+from numpy_models._validation import refuse
 from numpy_models.base import Layer, serialize_regularizer
 from numpy_models.core import _ser_init
 

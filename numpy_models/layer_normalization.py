@@ -9,7 +9,7 @@ gamma and beta have the shape of the normalised axes. ``rms_scaling=True``
 import numpy as np
 
 from numpy_models import initializers
-from numpy_models.activation_layers import refuse
+from numpy_models._validation import refuse
 from numpy_models.base import Layer, serialize_regularizer
 from numpy_models.core import _ser_init
 

@@ -13,6 +13,7 @@ Deep Learning from Scratch does after flattening a 4-D input.
 """
 import numpy as np
 
+from numpy_models._validation import refuse
 from numpy_models.base import Layer
 
 
@@ -30,7 +31,6 @@ class BatchNormalization(Layer):
                  renorm_momentum=0.99, synchronized=False, per_activation=False, name=None, dtype=None,
                  trainable=True):
         super().__init__(name=name, dtype=dtype, trainable=trainable)
-        from numpy_models.activation_layers import refuse
         refuse(self._who(), beta_constraint=beta_constraint, gamma_constraint=gamma_constraint, renorm=renorm,
                renorm_clipping=renorm_clipping, synchronized=synchronized)
         if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):

@@ -13,6 +13,7 @@ adds ``N(0, stddev^2)`` noise in training (its ``mask_fn`` returns the noise).
 """
 import numpy as np
 
+from numpy_models._windows import check_data_format
 from numpy_models.base import Layer
 
 
@@ -72,7 +73,6 @@ class SpatialDropout2D(Dropout):
     """
 
     def __init__(self, rate, data_format=None, seed=None, name=None, dtype=None, trainable=True):
-        from numpy_models._windows import check_data_format
         super().__init__(rate, seed=seed, name=name, dtype=dtype, trainable=trainable)
         self.data_format = check_data_format(data_format, self._who())
 
