@@ -31,3 +31,31 @@ class KerasMaskReplay:
             clone._generator.next()
         clone.draws = self.draws
         return clone
+
+
+class KerasNoiseReplay(KerasMaskReplay):
+    """GaussianNoise's stream: ``keras.random.normal(shape, 0, stddev, seed=SeedGenerator(S))`` per training call."""
+
+    def __init__(self, seed, stddev):
+        super().__init__(seed, stddev)
+        self.stddev = stddev
+
+    def __call__(self, shape, dtype):
+        with keras_dtype(dtype):
+            noise = keras.random.normal(shape, mean=0.0, stddev=self.stddev, dtype=dtype, seed=self._generator)
+        self.draws += 1
+        return np.asarray(noise)
+
+    def __deepcopy__(self, memo):
+        clone = KerasNoiseReplay(self.seed, self.stddev)
+        for _ in range(self.draws):
+            clone._generator.next()
+        clone.draws = self.draws
+        return clone
+
+
+# Keras layer class -> its random stream. SpatialDropout2D draws one (N, 1, 1, C) mask per call from the same
+# uniforms Keras draws for its noise_shape, so the Dropout replay serves it.
+REPLAYS = {"Dropout": lambda layer: KerasMaskReplay(layer.seed, layer.rate),
+           "SpatialDropout2D": lambda layer: KerasMaskReplay(layer.seed, layer.rate),
+           "GaussianNoise": lambda layer: KerasNoiseReplay(layer.seed, layer.stddev)}

@@ -50,7 +50,7 @@ def _gradients(model, x, training, objective):
     return {
         "outputs": [o.numpy() for o in outputs],
         "value": float(target.numpy()),
-        "dx": dx.numpy(),
+        "dx": np.zeros(xt.shape, dtype) if dx is None else dx.numpy(),  # None: integer inputs (Embedding)
         "grads": {k: _dense(g, v) for (k, v), g in zip(keyed, grads, strict=True)},
         "output_grads": [None if g is None else g.numpy() for g in output_grads],
     }

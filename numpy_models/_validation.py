@@ -86,3 +86,10 @@ def resolve(identifier, base, aliases, classes, who, kind):
     raise ValueError(
         f"{who}: unknown {kind}. Expected a name in {sorted(aliases)}, a dict with class_name in "
         f"{sorted(classes)} or a {base.__name__}. Received: {identifier!r}")
+
+
+def refuse(who, **arguments):
+    """Unsupported Keras arguments: refuse each one that is set (not None/False), by name."""
+    for name, value in arguments.items():
+        if value is not None and value is not False:
+            raise ValueError(f"{who}: argument '{name}' is not supported. Received: {name}={value!r}")

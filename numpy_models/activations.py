@@ -119,6 +119,72 @@ def _softmax_grad(x, y, dout):
     return y * (dout - (dout * y).sum(axis=-1, keepdims=True))
 
 
+def _relu6(x):
+    return np.clip(x, 0, 6)
+
+
+def _relu6_grad(x, y, dout):
+    return dout * ((x > 0) & (x < 6))  # TF Relu6Grad: 0 at both kinks
+
+
+def _softplus(x):
+    return np.logaddexp(0, x)
+
+
+def _softplus_grad(x, y, dout):
+    return dout * special.expit(x)
+
+
+def _softsign(x):
+    return x / (np.abs(x) + 1)
+
+
+def _softsign_grad(x, y, dout):
+    return dout / np.square(np.abs(x) + 1)  # TF SoftsignGrad
+
+
+def _hard_sigmoid(x):
+    return _relu6(x + 3) / np.asarray(6, x.dtype)  # Keras 3 (TF): relu6(x + 3) / 6
+
+
+def _hard_sigmoid_grad(x, y, dout):
+    return _relu6_grad(x + 3, None, dout) / np.asarray(6, x.dtype)
+
+
+def _hard_silu(x):
+    return x * _hard_sigmoid(x)
+
+
+def _hard_silu_grad(x, y, dout):
+    return dout * _hard_sigmoid(x) + x * _hard_sigmoid_grad(x, None, dout)
+
+
+def _mish(x):
+    return x * np.tanh(_softplus(x))
+
+
+def _mish_grad(x, y, dout):
+    t = np.tanh(_softplus(x))
+    return dout * t + x * (dout * (1.0 - t * t)) * special.expit(x)
+
+
+def _log_softmax(x):
+    shifted = x - x.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+def _log_softmax_grad(x, y, dout):
+    return dout - np.exp(y) * dout.sum(axis=-1, keepdims=True)  # TF LogSoftmax gradient
+
+
+def _exponential(x):
+    return np.exp(x)
+
+
+def _exponential_grad(x, y, dout):
+    return dout * y
+
+
 ACTIVATIONS = {
     "linear": (_linear, _linear_grad),
     "sigmoid": (_sigmoid, _sigmoid_grad),
@@ -132,7 +198,26 @@ ACTIVATIONS = {
     "gelu": (_gelu, _gelu_grad),  # exact erf form, keras.activations.gelu default
     "gelu_tanh": (_gelu_tanh, _gelu_tanh_grad),  # keras.activations.gelu(approximate=True)
     "softmax": (_softmax, _softmax_grad),
+    "relu6": (_relu6, _relu6_grad),
+    "softplus": (_softplus, _softplus_grad),
+    "softsign": (_softsign, _softsign_grad),
+    "hard_sigmoid": (_hard_sigmoid, _hard_sigmoid_grad),
+    "hard_silu": (_hard_silu, _hard_silu_grad),
+    "hard_swish": (_hard_silu, _hard_silu_grad),  # Keras alias of hard_silu
+    "mish": (_mish, _mish_grad),
+    "log_softmax": (_log_softmax, _log_softmax_grad),
+    "exponential": (_exponential, _exponential_grad),
 }
+# Where each activation's derivative jumps: finite differences straddling one of these are kinks.
+KINKS = {"relu": (0.0,), "leaky_relu": (0.0,), "selu": (0.0,), "relu6": (0.0, 6.0),
+         "hard_sigmoid": (-3.0, 3.0), "hard_silu": (-3.0, 3.0), "hard_swish": (-3.0, 3.0)}
+
+
+def kink_side(name, x):
+    """Which interval between the kinks of ``name`` each element of ``x`` lies in (None if smooth)."""
+    if name not in KINKS:
+        return None
+    return sum((x > k).astype(np.int8) for k in KINKS[name])
 # Output activations after which Keras's cross-entropies read the cached logits.
 LOGIT_ACTIVATIONS = ("softmax", "sigmoid")
 

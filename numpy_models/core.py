@@ -150,12 +150,12 @@ class Flatten(Layer):
 
 
 # Activations whose derivative jumps at 0: finite differences straddling 0 are kinks.
-KINKED_ACTIVATIONS = ("relu", "leaky_relu", "selu")
+KINKED_ACTIVATIONS = tuple(activations.KINKS)
 
 
 def _kink_signature(self):
     """Which side of the kink each pre-activation is on (for gradient checkers)."""
-    return [self._cache[1] > 0] if self.activation in KINKED_ACTIVATIONS and self._cache else []
+    return [activations.kink_side(self.activation, self._cache[1])] if self.activation in KINKED_ACTIVATIONS and self._cache else []
 
 
 _ActivationMixin.kink_signature = _kink_signature

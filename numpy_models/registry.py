@@ -1,4 +1,5 @@
 """Layer classes by Keras class name, and building a model from layer configs."""
+from numpy_models import activation_layers, embedding, layer_normalization, maxout, pooling1d, reshaping, upsampling
 from numpy_models import convolutional, core, normalization, pooling, regularization
 from numpy_models.sequential import Sequential
 
@@ -6,6 +7,13 @@ LAYERS = {cls.__name__: cls for cls in (
     core.Dense, core.Activation, core.Flatten, convolutional.Conv2D, pooling.MaxPooling2D,
     pooling.AveragePooling2D, pooling.GlobalAveragePooling2D, normalization.BatchNormalization,
     regularization.Dropout)}
+LAYERS.update({cls.__name__: cls for cls in (
+    activation_layers.ReLU, activation_layers.LeakyReLU, activation_layers.PReLU, activation_layers.ELU,
+    activation_layers.Softmax, layer_normalization.LayerNormalization, reshaping.ZeroPadding2D, reshaping.Cropping2D,
+    reshaping.Reshape, reshaping.Permute, reshaping.RepeatVector, upsampling.UpSampling2D, pooling1d.MaxPooling1D,
+    pooling1d.AveragePooling1D, pooling1d.GlobalMaxPooling1D, pooling1d.GlobalMaxPooling2D,
+    pooling1d.GlobalAveragePooling1D, embedding.Embedding, regularization.SpatialDropout2D,
+    regularization.GaussianNoise, maxout.Maxout)})
 
 
 def layer_from_config(class_name, kwargs, name):

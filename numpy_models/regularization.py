@@ -1,4 +1,4 @@
-"""Dropout: inverted by default, with replayable masks.
+"""Dropout, SpatialDropout2D and GaussianNoise, with replayable randomness.
 
 Parity: ``keras.layers.Dropout``: in training ``y = x * keep / (1 - rate)``
 with ``keep = u >= rate`` for ``u ~ U[0, 1)``; identity at inference. Masks
@@ -7,9 +7,13 @@ one that replays Keras's own SeedGenerator stream, so masks match element by
 element), else from a NumPy generator seeded with ``seed``. ``hold_mask``
 reuses the last mask (gradient checking). Textbook variant ``inverted=False``:
 ``y = x * keep`` in training and ``x * (1 - rate)`` at inference.
+``SpatialDropout2D`` draws one mask entry per (sample, channel) and broadcasts
+it over height and width (Keras's noise_shape (N, 1, 1, C)); ``GaussianNoise``
+adds ``N(0, stddev^2)`` noise in training (its ``mask_fn`` returns the noise).
 """
 import numpy as np
 
+from numpy_models._windows import check_data_format
 from numpy_models.base import Layer
 
 
@@ -26,6 +30,9 @@ class Dropout(Layer):
         self.hold_mask = False
         self.last_mask = None
 
+    def _noise_shape(self, x):
+        return x.shape
+
     def _draw_mask(self, shape):
         if self.hold_mask and self.last_mask is not None and self.last_mask.shape == shape:
             return self.last_mask
@@ -41,7 +48,7 @@ class Dropout(Layer):
 
     def call(self, x, training=False):
         if training and self.rate > 0:
-            keep = self._draw_mask(x.shape)
+            keep = self._draw_mask(self._noise_shape(x))
             self._cache = (keep, self._scale())
             return np.where(keep, x * self._cache[1], 0).astype(x.dtype, copy=False)
         inference_scale = 1.0 if self.inverted else 1.0 - self.rate
@@ -56,3 +63,72 @@ class Dropout(Layer):
 
     def get_config(self):
         return {**super().get_config(), "rate": self.rate, "seed": self.seed, "inverted": self.inverted}
+
+
+class SpatialDropout2D(Dropout):
+    """Drops whole feature maps: one keep/drop draw per (sample, channel).
+
+    Shapes: x (N, H, W, C) -> same; mask (N, 1, 1, C) (channels_first: (N, C, 1, 1)).
+    Parity: keras.layers.SpatialDropout2D (masks replayed like Dropout's).
+    """
+
+    def __init__(self, rate, data_format=None, seed=None, name=None, dtype=None, trainable=True):
+        super().__init__(rate, seed=seed, name=name, dtype=dtype, trainable=trainable)
+        self.data_format = check_data_format(data_format, self._who())
+
+    def build(self, input_shape, rng=None):
+        if len(input_shape) != 4:
+            raise ValueError(f"{self._who()}: expects 4-D input. Received: input_shape={tuple(input_shape)}")
+        super().build(input_shape, rng)
+
+    def _noise_shape(self, x):
+        n = x.shape[0]
+        return (n, x.shape[1], 1, 1) if self.data_format == "channels_first" else (n, 1, 1, x.shape[3])
+
+    def get_config(self):
+        return {**super().get_config(), "data_format": self.data_format}
+
+
+class GaussianNoise(Layer):
+    """Adds zero-mean Gaussian noise in training; identity at inference.
+
+    Args:
+        stddev: noise standard deviation, in [0, 1] as Keras requires.
+        seed: seed of the noise stream.
+    Shapes: any -> same.
+    Parity: keras.layers.GaussianNoise: ``x + normal(shape, 0, stddev)`` drawn
+    in the layer dtype; ``parity`` replays Keras's stream through ``mask_fn``
+    (named as Dropout's, so the same tools hold and replay it).
+    """
+
+    def __init__(self, stddev, seed=None, name=None, dtype=None, trainable=True):
+        super().__init__(name=name, dtype=dtype, trainable=trainable)
+        if not isinstance(stddev, (int, float, np.floating)) or not 0 <= stddev <= 1:
+            raise ValueError(f"{self._who()}: stddev must be a float in [0, 1]. Received: stddev={stddev!r}")
+        self.stddev, self.seed = stddev, seed
+        self.rng = np.random.default_rng(seed)
+        self.mask_fn = None  # (shape, dtype) -> noise array
+        self.hold_mask = False
+        self.last_mask = None
+
+    def _draw_noise(self, shape):
+        if self.hold_mask and self.last_mask is not None and self.last_mask.shape == shape:
+            return self.last_mask
+        if self.mask_fn is not None:
+            noise = np.asarray(self.mask_fn(shape, self.dtype), dtype=self.dtype)
+        else:
+            noise = (self.rng.standard_normal(shape) * self.stddev).astype(self.dtype)
+        self.last_mask = noise
+        return noise
+
+    def call(self, x, training=False):
+        self._cache = True
+        if training and self.stddev > 0:
+            return x + self._draw_noise(x.shape)
+        return x.copy()
+
+    def backward_call(self, dout):
+        return dout.copy()
+
+    def get_config(self):
+        return {**super().get_config(), "stddev": self.stddev, "seed": self.seed}

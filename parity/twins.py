@@ -39,14 +39,15 @@ def build_twins(spec, dtype, seed=0):
 
 
 def install_keras_masks(numpy_model):
-    """Give every seeded NumPy Dropout layer the mask stream of its Keras twin."""
-    from keras_models.dropout import KerasMaskReplay  # imports TensorFlow
+    """Give every seeded NumPy Dropout-like layer the random stream of its Keras twin."""
+    from keras_models.dropout import REPLAYS  # imports TensorFlow
 
     for layer in numpy_model.layers:
-        if isinstance(layer, numpy_models.Dropout):
+        kind = type(layer).__name__  # the Keras class name the NumPy layer carries
+        if kind in REPLAYS:
             if layer.seed is None:
-                raise ValueError(f"Layer '{layer.name}' (Dropout): exact mask replay needs a seed. Received: seed=None")
-            layer.mask_fn = KerasMaskReplay(layer.seed, layer.rate)
+                raise ValueError(f"Layer '{layer.name}' ({kind}): exact mask replay needs a seed. Received: seed=None")
+            layer.mask_fn = REPLAYS[kind](layer)
 
 
 def numpy_loss(spec):

@@ -31,7 +31,9 @@ class ModelSpec:
         input_shape: per-sample input shape (no batch axis).
         loss: (Keras loss class name, kwargs).
         batch_size: rows in the check batch.
-        inputs: "normal" (N(0,1)), "unit" (U[0,1], like scaled pixels) or "binary".
+        inputs: "normal" (N(0,1)), "unit" (U[0,1], like scaled pixels), "binary", "wide" (U[-8, 8]:
+            spans the kinks of relu6 and the hard activations) or "integers" (indices in [0, input_dim)
+            of the first layer, for Embedding).
         description: one line for reports.
         expected_failed_checks: {check name: reason}, turned into strict xfails.
     """
@@ -50,7 +52,7 @@ class ModelSpec:
 
     @property
     def has_training_behaviour(self):
-        return any(l.class_name in ("Dropout", "BatchNormalization") for l in self.layers)
+        return any(l.class_name in ("Dropout", "BatchNormalization", "SpatialDropout2D", "GaussianNoise") for l in self.layers)
 
 
 def dense(units, name, activation=None, **kwargs):
@@ -68,6 +70,10 @@ def make_inputs(spec, dtype, seed):
     shape = (spec.batch_size,) + tuple(spec.input_shape)
     if spec.inputs == "unit":
         x = rng.uniform(0.0, 1.0, shape)
+    elif spec.inputs == "wide":
+        x = rng.uniform(-8.0, 8.0, shape)
+    elif spec.inputs == "integers":
+        x = rng.integers(0, spec.layers[0].kwargs["input_dim"], shape)
     elif spec.inputs == "binary":
         x = rng.integers(0, 2, shape).astype(float)
     else:

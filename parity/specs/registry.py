@@ -1,5 +1,6 @@
 """The registered specs (``SPECS``). Each oddity carries a comment saying why it is there."""
 from numpy_models.activations import ACTIVATIONS
+from parity.specs.layers import LAYER_SPECS
 from parity.specs.model_spec import ModelSpec, dense, layer
 
 SPECS = {}
@@ -151,3 +152,6 @@ register(ModelSpec(
            bias_regularizer={"class_name": "L2", "config": {"l2": 0.1}}),
      dense(3, "dense_l1l2", kernel_regularizer={"class_name": "L1L2", "config": {"l1": 0.003, "l2": 0.02}})),
     (4,), MSE, batch_size=8, description="L1, L2 (bias) and L1L2 penalties in the loss and the gradients"))
+
+for _spec in LAYER_SPECS:  # activations, normalisation, shape, pooling, embedding and noise layers
+    register(_spec)
