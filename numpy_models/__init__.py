@@ -12,7 +12,12 @@ from numpy_models.pooling import AveragePooling2D, GlobalAveragePooling2D, MaxPo
 from numpy_models.regularization import Dropout
 from numpy_models.registry import LAYERS, build_sequential
 from numpy_models.sequential import Sequential
+from numpy_models.functional import Model
+from numpy_models.merging import Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract
+from numpy_models.symbolic import Input, KerasTensor
 
 __all__ = ["Activation", "AveragePooling2D", "BatchNormalization", "Conv2D", "Dense", "Dropout", "Flatten",
            "GlobalAveragePooling2D", "MaxPooling2D", "Layer", "LAYERS", "Sequential", "activations",
            "build_sequential", "initializers", "losses", "optimizers", "regularizers"]
+__all__ += ["Add", "Average", "Concatenate", "Input", "KerasTensor", "Maximum", "Minimum", "Model", "Multiply",
+            "Subtract"]

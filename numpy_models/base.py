@@ -71,6 +71,13 @@ class Layer:
         return tuple(input_shape)
 
     # -- computing ------------------------------------------------------------
+    def __call__(self, inputs, training=False):
+        """On KerasTensors: record a graph node (``numpy_models.symbolic``); on arrays: ``forward``."""
+        from numpy_models.symbolic import call_symbolic, is_symbolic
+        if is_symbolic(inputs):
+            return call_symbolic(self, inputs)
+        return self.forward(inputs, training=training)
+
     def forward(self, x, training=False):
         """Validate ``x`` (shape, dtype, finiteness), build if needed, then ``call``."""
         if not self.built:

@@ -1,11 +1,15 @@
 """Layer classes by Keras class name, and building a model from layer configs."""
 from numpy_models import convolutional, core, normalization, pooling, regularization
+from numpy_models import merging
 from numpy_models.sequential import Sequential
 
 LAYERS = {cls.__name__: cls for cls in (
     core.Dense, core.Activation, core.Flatten, convolutional.Conv2D, pooling.MaxPooling2D,
     pooling.AveragePooling2D, pooling.GlobalAveragePooling2D, normalization.BatchNormalization,
     regularization.Dropout)}
+LAYERS.update({cls.__name__: cls for cls in (
+    merging.Add, merging.Subtract, merging.Multiply, merging.Average, merging.Maximum, merging.Minimum,
+    merging.Concatenate)})
 
 
 def register(cls):
