@@ -53,6 +53,9 @@ class Sequential(ModelBase):
         self._record_graph()
         return self
 
+    def compute_output_shape(self, input_shape):
+        return self.output_shape
+
     def _record_graph(self):
         """The linear graph Input -> layer_0 -> ... (what keras.Sequential builds too)."""
         from numpy_models.functional import map_graph
