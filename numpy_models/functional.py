@@ -161,6 +161,7 @@ class Model(ModelBase):
         for i, (t, g) in enumerate(zip(self.outputs, _as_list(dout) if self.multiple_outputs else [dout], strict=True)):
             grads[id(t)] = (g, i in logits_outputs)
         seen = set()
+        self.output_grads = {}  # node -> dL/d(node's first output), for reports and condition scales
         for node in reversed(self._nodes):
             self._backward_node(node, caches[node], values, grads, seen)
         for layer in self.layers:
@@ -175,6 +176,7 @@ class Model(ModelBase):
             return
         layer = node.layer
         layer._cache = cache
+        self.output_grads[node] = entries[0][0] if entries[0] is not None else None
         previous = {k: v.copy() for k, v in layer.grads.items()} if layer in seen else None
         if entries[0] is not None and entries[0][1]:
             dx = layer.backward_preactivation(entries[0][0])
