@@ -51,7 +51,9 @@ def _functional(config, dtype, problems):
             continue
         made = _layer_entry(entry, dtype, problems)
         for node in entry.get("inbound_nodes", []):
-            if any(v is not None for v in node.get("kwargs", {}).values()):  # mask=None is Keras's default
+            # mask=None is the default; a recorded training flag is overridden by the model-level one
+            # whenever Keras 3 Functional runs with training given (fit, predict, the twin's forward).
+            if any(v is not None for k, v in node.get("kwargs", {}).items() if k != "training"):
                 problems.append(f"{entry['class_name']} '{entry['name']}': call arguments {node['kwargs']} "
                                 f"are not supported")
         made.update(name=entry["name"], inbound_nodes=[{"args": [_history(n["args"][0])]}

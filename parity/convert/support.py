@@ -45,9 +45,15 @@ def _strip_keras(identifier):
     return {"class_name": identifier["class_name"], "config": config}
 
 
+# Keras serializes "glorot_uniform" as {"class_name": "GlorotUniform", "config": {"seed": None}}: back to the alias.
+_ALIAS_OF = {cls.__name__: alias for alias, cls in initializers.ALIASES.items() if isinstance(cls, type)}
+
+
 def _initializer(value):
     value = _strip_keras(value) if isinstance(value, dict) else value
     initializers.get(value, "initializer")  # raises for anything NumPy does not implement
+    if isinstance(value, dict) and value["class_name"] in _ALIAS_OF and not any(value["config"].values()):
+        return _ALIAS_OF[value["class_name"]]
     return value
 
 

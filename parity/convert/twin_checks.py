@@ -67,8 +67,11 @@ def _loss_comparison(step, value, ref):
 def check_training_steps(k_model, twin, xs, ys, steps=10):
     """``steps`` steps of the compiled loss and optimizer on both sides; loss, gradients, weights, slots each step.
 
-    Each side computes its own gradients; gradients are compared at the dtype's
-    tolerance, weights and optimizer slots at ``_state_tolerance``.
+    Each side computes its own gradients, as ``parity.optimizer_checks.check_training_steps``:
+    the loss is compared at every step, gradients at step 1 (equal weights; afterwards
+    the weights differ by round-off, so gradients are taken at slightly different
+    points), weights (moving statistics included) and optimizer slots after every step
+    at ``_state_tolerance``.
     """
     import tensorflow as tf
 
@@ -87,9 +90,10 @@ def check_training_steps(k_model, twin, xs, ys, steps=10):
         value = twin.compute_loss(twin.loss, ys if len(ys) > 1 else ys[0], y_pred)
         twin.backward_loss(twin.loss, ys if len(ys) > 1 else ys[0], y_pred)
         result.append(_loss_comparison(step, value, ref))
-        scales, grads = condition_scales(twin), twin.grads
-        result += [compare(grads[k], g, f"step {step}: d {k}", tol, floor=scales.get(k, 0.0))
-                   for k, g in ref["grads"].items()]
+        if step == 1:  # equal weights; later each side's weights differ by round-off (see the docstring)
+            scales, grads = condition_scales(twin), twin.grads
+            result += [compare(grads[k], g, f"step {step}: d {k}", tol, floor=scales.get(k, 0.0))
+                       for k, g in ref["grads"].items()]
         np_opt.update(twin.params, twin.grads)
         apply_gradients(k_opt, [v for _, v in keyed], [tf.constant(ref["grads"][k]) for k, _ in keyed])
         current = twin.weights
