@@ -79,7 +79,8 @@ def keyed_variables(model, trainable_only=False):
         if hasattr(layer, "layers"):
             out += [(f"{layer.name}/{k}", v) for k, v in keyed_variables(layer, trainable_only)]
         else:
-            out += [(f"{layer.name}/{v.name}", v) for v in (layer.trainable_weights if trainable_only else layer.weights)]
+            variables = layer.trainable_weights if trainable_only else layer.weights
+            out += [(f"{layer.name}/{v.name}", v) for v in variables]
     return out
 
 

@@ -117,7 +117,8 @@ class Model(ModelBase):
     def forward(self, x, training=False, return_activations=False):
         """Run the graph. ``return_activations`` also returns {node name: output} in run order."""
         xs = self._inputs_list(x)
-        xs = [as_float_array(a, self.dtype, f"Model '{self.name}' input '{t.name}'") for a, t in zip(xs, self.inputs, strict=True)]
+        xs = [as_float_array(a, self.dtype, f"Model '{self.name}' input '{t.name}'")
+              for a, t in zip(xs, self.inputs, strict=True)]
         for a, t in zip(xs, self.inputs, strict=True):
             check_shape(a, t.shape, f"Model '{self.name}' input '{t.name}'")
         y = self.call(xs if not self._single_input else xs[0], training=training)
@@ -181,7 +182,8 @@ class Model(ModelBase):
         if entries[0] is not None and entries[0][1]:
             dx = layer.backward_preactivation(entries[0][0])
         else:
-            gs = [e[0] if e is not None else np.zeros_like(values[id(t)]) for e, t in zip(entries, node.outputs, strict=True)]
+            gs = [e[0] if e is not None else np.zeros_like(values[id(t)])
+                  for e, t in zip(entries, node.outputs, strict=True)]
             dx = layer.backward_call(gs if len(gs) > 1 else gs[0])
         if previous is not None:
             for k, v in previous.items():

@@ -115,4 +115,6 @@ def _type_name(layer):
 
 
 def _row(cells, widths):
-    return "".join(str(c).ljust(w) if i != 2 else str(c).rjust(w - 2) + "  " for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
+    cells = [str(c).ljust(w) if i != 2 else str(c).rjust(w - 2) + "  "  # Param # is right-aligned
+             for i, (c, w) in enumerate(zip(cells, widths, strict=True))]
+    return "".join(cells)

@@ -144,9 +144,10 @@ class ModelBase(Layer):
         """Inference-mode forward, optionally in batches."""
         if batch_size is None:
             return self.forward(x)
-        xs = x if isinstance(x, (list, tuple)) else [x]
-        parts = [self.forward([a[i:i + batch_size] for a in xs] if isinstance(x, (list, tuple)) else x[i:i + batch_size])
-                 for i in range(0, len(xs[0]), batch_size)]
+        many = isinstance(x, (list, tuple))
+        xs = list(x) if many else [x]
+        batches = [[a[i:i + batch_size] for a in xs] for i in range(0, len(xs[0]), batch_size)]
+        parts = [self.forward(b if many else b[0]) for b in batches]
         if isinstance(parts[0], list):
             return [np.concatenate(p) for p in zip(*parts, strict=True)]
         return np.concatenate(parts)

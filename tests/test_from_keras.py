@@ -49,6 +49,7 @@ def _data(dtype, seed=0):
 def saved(request, tmp_path_factory):
     dtype = request.param
     path = tmp_path_factory.mktemp(dtype) / "net.keras"
+    keras.utils.set_random_seed(0)
     with keras_dtype(dtype):
         residual_inception_model().save(path)
     return dtype, path
@@ -141,7 +142,8 @@ def test_every_layer_type_round_trips(dtype):
 
 
 def test_sequential_round_trips_as_sequential():
-    model = nm.Sequential([nm.Dense(3, activation="relu", name="a"), nm.Dense(2, name="b")], name="seq").build((None, 4))
+    layers = [nm.Dense(3, activation="relu", name="a"), nm.Dense(2, name="b")]
+    model = nm.Sequential(layers, name="seq").build((None, 4))
     k_model = to_keras(model)
     assert type(k_model).__name__ == "Sequential"
     back = from_keras(k_model)
@@ -194,3 +196,25 @@ def test_twin_predicts_from_npz_with_numpy_alone(saved, tmp_path):
         "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules\n")
     subprocess.run([sys.executable, "-c", script], check=True, cwd=str(tmp_path.parent),
                    env={"PYTHONPATH": str(__import__("pathlib").Path(__file__).resolve().parents[1])})
+
+
+def test_two_outputs_with_loss_weights_train_like_keras():
+    """A loss per output and loss_weights: losses, gradients, SGD momentum steps (float64)."""
+    keras.utils.set_random_seed(1)
+    with keras_dtype("float64"):
+        x = keras.Input((3,), name="x")
+        h = L.Dense(4, activation="tanh", name="trunk")(x)
+        model = keras.Model(x, [L.Dense(2, name="out_a")(h), L.Dense(1, name="out_b")(h)])
+        model.compile(loss=["mse", "mae"], optimizer=keras.optimizers.SGD(0.1, momentum=0.9), loss_weights=[1.0, 0.25])
+    twin = from_keras(model)
+    assert twin.loss_weights == [1.0, 0.25] and isinstance(twin.optimizer, nm.optimizers.SGD)
+    rng = np.random.default_rng(0)
+    xs, ys = [rng.standard_normal((5, 3))], [rng.standard_normal((5, 2)), rng.standard_normal((5, 1))]
+    assert_all_passed(check_training_steps(model, twin, xs, ys, steps=3), "two outputs")
+
+
+def test_dtype_argument_casts_the_twin():
+    keras.utils.set_random_seed(0)
+    x = keras.Input((3,))
+    twin = from_keras(keras.Model(x, L.Dense(2, name="d")(x)), dtype="float64")
+    assert twin.dtype == "float64" and twin.weights["d/kernel"].dtype == np.float64

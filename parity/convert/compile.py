@@ -1,6 +1,4 @@
 """A compiled Keras loss and optimizer as their ``numpy_models`` twins, via ``get_config``; refuse the rest by name."""
-import numpy as np
-
 from numpy_models import losses, optimizers
 from parity.convert.support import UnsupportedModelError
 
@@ -65,7 +63,7 @@ def numpy_optimizer(optimizer):
                         f"is not carried over")
     if problems:
         raise UnsupportedModelError(problems)
-    config["learning_rate"] = float(np.float32(config["learning_rate"]))
+    config["learning_rate"] = float(config["learning_rate"])  # the value of Keras's variable, as Keras applies it
     try:
         return optimizers.KERAS_OPTIMIZERS[name](**config)
     except (TypeError, ValueError) as exc:

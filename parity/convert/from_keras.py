@@ -103,6 +103,14 @@ def _build(k_model, dtype):
     raise UnsupportedModelError(problems)
 
 
+def _loss_weights(k_model):
+    """Keras keeps compile(loss_weights=...) only on its private CompileLoss; a dict is refused."""
+    weights = getattr(getattr(k_model, "_compile_loss", None), "_user_loss_weights", None)
+    if isinstance(weights, dict):
+        raise UnsupportedModelError([f"loss_weights {weights!r}: a dict is not supported (use a list)"])
+    return list(weights) if weights is not None else None
+
+
 def from_keras(model_or_path, dtype=None):
     """The NumPy twin of a Keras model or ``.keras`` file, weights copied bit for bit.
 
@@ -129,7 +137,7 @@ def from_keras(model_or_path, dtype=None):
         twin.cast(dtype)
     compiled = getattr(k_model, "compiled", False)
     twin.loss = numpy_loss(getattr(k_model, "loss", None)) if compiled else None
-    twin.loss_weights = getattr(k_model, "_compile_loss", None) and getattr(k_model._compile_loss, "loss_weights", None)
+    twin.loss_weights = _loss_weights(k_model) if compiled else None
     twin.optimizer = numpy_optimizer(k_model.optimizer) if compiled and k_model.optimizer is not None else None
     return twin
 

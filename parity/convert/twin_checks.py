@@ -87,8 +87,10 @@ def check_training_steps(k_model, twin, xs, ys, steps=10):
     for step in range(1, steps + 1):
         ref = graph_compiled_gradients(k_model, xs, ys)
         y_pred = twin.forward(xs if len(xs) > 1 else xs[0], training=True)
-        value = twin.compute_loss(twin.loss, ys if len(ys) > 1 else ys[0], y_pred)
-        twin.backward_loss(twin.loss, ys if len(ys) > 1 else ys[0], y_pred)
+        y_true = ys if len(ys) > 1 else ys[0]
+        weighted = {"loss_weights": twin.loss_weights} if getattr(twin, "loss_weights", None) else {}
+        value = twin.compute_loss(twin.loss, y_true, y_pred, **weighted)
+        twin.backward_loss(twin.loss, y_true, y_pred, **weighted)
         result.append(_loss_comparison(step, value, ref))
         if step == 1:  # equal weights; later each side's weights differ by round-off (see the docstring)
             scales, grads = condition_scales(twin), twin.grads
