@@ -33,21 +33,24 @@ def map_graph(inputs, outputs):
         node = layer._inbound_nodes[node_index]
         if node in done:
             return
+        done.add(node)
+        if not node.is_input and any(tensor is t for t in inputs):
+            return  # an intermediate tensor given as a model input: its producer is not part of this model
         indices.setdefault(layer, len(indices))
-        if not node.is_input and all(tensor is not t for t in inputs):
+        if not node.is_input:
             for parent in node.inputs:
                 visit(parent)
-        done.add(node)
         order.append(node)
 
     for t in outputs:
         visit(t)
-    node_depth, layer_depth = {}, {}
+    node_depth, layer_depth, members = {}, {}, set(order)
     for node in reversed(order):
         depth = max(node_depth.setdefault(node, 0), layer_depth.get(node.layer, 0))
         layer_depth[node.layer] = node_depth[node] = depth
         for parent in node.parents:
-            node_depth[parent] = max(depth + 1, node_depth.get(parent, 0))
+            if parent in members:
+                node_depth[parent] = max(depth + 1, node_depth.get(parent, 0))
     input_nodes = {id(t.node) for t in inputs}
     for node in order:
         if node.is_input and id(node) not in input_nodes:

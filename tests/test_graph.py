@@ -182,3 +182,12 @@ def test_optimizer_updates_the_model_in_place(model_and_data):
     model.backward(douts)
     nm.optimizers.Adam(learning_rate=0.01).update(model.params, model.grads)
     assert all(not np.array_equal(before[k], v) for k, v in model.params.items())
+
+
+def test_an_intermediate_tensor_can_be_a_model_input():
+    x = nm.Input((3,), name="x")
+    hidden = nm.Dense(4, name="first")(x)
+    head = nm.Model(hidden, nm.Dense(2, name="second")(hidden), name="head")
+    assert [l.name for l in head.layers] == ["second"]
+    data = np.random.default_rng(0).standard_normal((2, 4)).astype("float32")
+    np.testing.assert_array_equal(head.forward(data), head.get_layer("second").forward(data))
