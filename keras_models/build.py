@@ -35,7 +35,12 @@ def keras_dtype(dtype):
 
 
 def model_dtype(model):
-    """The dtype a model computes in (its first layer's compute dtype): the one rule of this package."""
+    """The dtype a model computes in: its weights' dtype (the first layer's compute dtype when it has none).
+
+    The one rule of this package, for Sequential, Functional and nested models alike.
+    """
+    if model.weights:
+        return model.weights[0].dtype
     return model.layers[0].compute_dtype if model.layers else keras.config.floatx()
 
 

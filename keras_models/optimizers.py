@@ -30,9 +30,13 @@ def build_optimizer(class_name, kwargs, dtype):
         return getattr(keras.optimizers, class_name)(**kwargs)
 
 
-def apply_gradients(optimizer, model, grads):
-    """One Keras step on ``model``'s trainable variables; ``grads`` is {"layer/weight": array}."""
-    keyed = weight_keys(model)
+def apply_gradients(optimizer, model, grads, keyed=None):
+    """One Keras step on ``model``'s trainable variables; ``grads`` is {"layer/weight": array}.
+
+    ``keyed`` ([(key, variable)]) names the variables when the model's own layer walk does not
+    (nested functional models: ``keras_models.functional.keyed_variables``).
+    """
+    keyed = weight_keys(model) if keyed is None else keyed
     with keras_dtype(model_dtype(model)):
         optimizer.apply_gradients([(grads[key], variable) for key, variable in keyed])
 

@@ -18,8 +18,12 @@ from numpy_models.core import Activation, Dense, Flatten
 from numpy_models.normalization import BatchNormalization
 from numpy_models.pooling import AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D
 from numpy_models.regularization import Dropout, GaussianNoise, SpatialDropout2D
-from numpy_models.registry import LAYERS, build_sequential
+from numpy_models.registry import LAYERS, build_sequential, model_from_config
 from numpy_models.sequential import Sequential
+from numpy_models.functional import Model
+from numpy_models.merging import Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract
+from numpy_models.input_layer import Input
+from numpy_models.symbolic import KerasTensor
 
 __all__ = ["Activation", "AveragePooling2D", "BatchNormalization", "Conv2D", "Dense", "Dropout", "Flatten",
            "GlobalAveragePooling2D", "MaxPooling2D", "Layer", "LAYERS", "Sequential", "activations",
@@ -31,3 +35,5 @@ __all__ += ["AveragePooling1D", "GlobalAveragePooling1D", "GlobalMaxPooling1D", 
 __all__ += ["Embedding"]
 __all__ += ["GaussianNoise", "SpatialDropout2D"]
 __all__ += ["Maxout"]
+__all__ += ["Add", "Average", "Concatenate", "Input", "KerasTensor", "Maximum", "Minimum", "Model", "Multiply", "model_from_config",
+            "Subtract"]

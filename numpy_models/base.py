@@ -17,6 +17,7 @@ import numpy as np
 
 from numpy_models import initializers, regularizers
 from numpy_models._validation import as_float_array, check_shape, standardize_dtype
+from numpy_models.symbolic import call_symbolic, is_symbolic
 
 _NAME_COUNTS = collections.Counter()
 
@@ -71,6 +72,12 @@ class Layer:
         return tuple(input_shape)
 
     # -- computing ------------------------------------------------------------
+    def __call__(self, inputs, training=False):
+        """On KerasTensors: record a graph node (``numpy_models.symbolic``); on arrays: ``forward``."""
+        if is_symbolic(inputs):
+            return call_symbolic(self, inputs)
+        return self.forward(inputs, training=training)
+
     def forward(self, x, training=False):
         """Validate ``x`` (shape, dtype, finiteness), build if needed, then ``call``."""
         if not self.built:

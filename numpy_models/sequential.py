@@ -6,10 +6,11 @@ model.grads)`` updates the model in place.
 """
 import numpy as np
 
-from numpy_models._validation import as_float_array, check_shape, standardize_dtype
+from numpy_models._validation import as_float_array, check_shape
+from numpy_models.model_base import ModelBase
 
 
-class Sequential:
+class Sequential(ModelBase):
     """A linear stack of NumPy layers.
 
     Args:
@@ -17,11 +18,13 @@ class Sequential:
         name: model name.
         dtype: 'float32' (default) or 'float64'; every layer is built in it.
     Parity: keras.Sequential. ``get_weights``/``set_weights`` use Keras's order.
+    A special case of the functional graph: ``build`` also records the linear
+    graph (``inputs``, ``outputs``), and a Sequential can be called as a layer
+    inside a ``Model``; its own forward/backward walk the list directly.
     """
 
     def __init__(self, layers=None, name="sequential", dtype=None):
-        self.name = name
-        self.dtype = standardize_dtype(dtype, f"Sequential '{name}'") if dtype else None
+        self._init_model(name, dtype)
         self.layers = []
         for layer in layers or []:
             self.add(layer)
@@ -33,12 +36,6 @@ class Sequential:
         if any(l.name == layer.name for l in self.layers):
             raise ValueError(f"Sequential '{self.name}': duplicate layer name. Received: name={layer.name!r}")
         self.layers.append(layer)
-
-    def get_layer(self, name):
-        for layer in self.layers:
-            if layer.name == name:
-                return layer
-        raise KeyError(f"Sequential '{self.name}': no layer named {name!r}. Layers: {[l.name for l in self.layers]}")
 
     # -- building ---------------------------------------------------------------
     def build(self, input_shape, seed=None, rng=None):
@@ -53,11 +50,23 @@ class Sequential:
             shape = layer.output_shape
         self.output_shape = shape
         self.built = True
+        self._record_graph()
         return self
 
-    def _require_built(self):
-        if not self.built:
-            raise RuntimeError(f"Sequential '{self.name}': call build(input_shape) before using the model.")
+    def compute_output_shape(self, input_shape):
+        return self.output_shape
+
+    def _record_graph(self):
+        """The linear graph Input -> layer_0 -> ... (what keras.Sequential builds too)."""
+        from numpy_models.functional import map_graph
+        from numpy_models.input_layer import Input
+
+        h = Input(self.input_shape[1:], name=f"{self.name}_input", dtype=self.dtype)
+        self.inputs = [h]
+        for layer in self.layers:
+            h = layer(h)
+        self.outputs = [h]
+        self._nodes = map_graph(self.inputs, self.outputs)[0]
 
     # -- computing --------------------------------------------------------------
     def forward(self, x, training=False, return_activations=False):
@@ -72,11 +81,17 @@ class Sequential:
         self._output_shape_seen = x.shape
         return (x, outputs) if return_activations else x
 
-    def predict(self, x, batch_size=None):
-        """Inference-mode forward, optionally in batches (no cached state kept)."""
-        if batch_size is None:
-            return self.forward(x)
-        return np.concatenate([self.forward(x[i:i + batch_size]) for i in range(0, len(x), batch_size)])
+    def call(self, x, training=False):
+        """Forward as a layer of an enclosing model: keeps every layer's cache for ``backward_call``."""
+        for layer in self.layers:
+            x = layer.call(x, training=training)
+        self._cache = [layer._cache for layer in self.layers]
+        return x
+
+    def backward_call(self, dout):
+        for layer, cache in zip(self.layers, self._cache, strict=True):
+            layer._cache = cache
+        return self._backward_from(len(self.layers) - 1, dout, False, start_at_logits=False)
 
     def backward(self, dout, return_output_grads=False):
         """Backpropagate ``dout`` = dL/d(model output); fills grads, returns dx.
@@ -149,58 +164,6 @@ class Sequential:
             layer.add_regularization_gradients()
         return result
 
-    # -- weights ----------------------------------------------------------------
-    def _flat(self, attr):
-        return {f"{l.name}/{k}": v for l in self.layers for k, v in getattr(l, attr).items()}
-
-    @property
-    def params(self):
-        return self._flat("params")
-
-    @property
-    def grads(self):
-        return self._flat("grads")
-
-    @property
-    def state(self):
-        return self._flat("state")
-
-    @property
-    def weights(self):
-        """All weights, trainable and not, keyed "layer/weight" in Keras order."""
-        return {f"{l.name}/{n}": l._weight(n) for l in self.layers for n in l.weight_names}
-
-    def get_weights(self):
-        self._require_built()
-        return [w for layer in self.layers for w in layer.get_weights()]
-
-    def set_weights(self, weights):
-        """Set all weights from a list in Keras order; the model takes their dtype."""
-        self._require_built()
-        expected = [(k, v.shape) for k, v in self.weights.items()]
-        if len(weights) != len(expected):
-            raise ValueError(f"Sequential '{self.name}': expected {len(expected)} weight arrays {[k for k, _ in expected]}. Received: {len(weights)} arrays")
-        arrays = [np.asarray(w) for w in weights]
-        dtypes = {a.dtype.name for a in arrays}
-        if len(dtypes) > 1:
-            raise TypeError(f"Sequential '{self.name}': all weights must share one float dtype. Received: dtypes={sorted(dtypes)}")
-        for (key, shape), a in zip(expected, arrays, strict=True):
-            if a.shape != shape:
-                raise ValueError(f"Layer '{key.split('/')[0]}': weight '{key}' expects shape {shape}. Received: shape={a.shape}")
-        if dtypes and dtypes != {self.dtype}:
-            self.cast(dtypes.pop())
-        start = 0
-        for layer in self.layers:
-            n = len(layer.weight_names)
-            layer.set_weights(arrays[start:start + n])
-            start += n
-
-    def cast(self, dtype):
-        """Switch the model (weights and computation) to ``dtype``."""
-        self.dtype = standardize_dtype(dtype, f"Sequential '{self.name}'")
-        for layer in self.layers:
-            layer.cast(self.dtype)
-
     def get_config(self):
         return {"name": self.name, "dtype": self.dtype,
                 "layers": [{"class_name": type(l).__name__, "config": l.get_config()} for l in self.layers]}
@@ -210,6 +173,3 @@ class Sequential:
                 for l in self.layers]
         return "\n".join([f"Model: {self.name} ({self.dtype})"] + rows)
 
-    def kink_signature(self):
-        """Every layer's branch signature (ReLU sides, max-pool winners), for gradient checkers."""
-        return [s for layer in self.layers for s in getattr(layer, "kink_signature", lambda: [])()]

@@ -8,5 +8,19 @@ from parity.compare import Comparison, ParityError, assert_all_passed, compare
 from parity.gradcheck import GradcheckResult, assert_gradients_ok, check_against_keras, gradcheck, gradcheck_net
 from parity.tolerances import TOLERANCES, tolerance
 
+
+def from_keras(model_or_path, dtype=None):
+    """See ``parity.convert.from_keras`` (imports TensorFlow on first use)."""
+    from parity.convert import from_keras as convert
+    return convert(model_or_path, dtype=dtype)
+
+
+def to_keras(np_model):
+    """See ``parity.convert.to_keras`` (imports TensorFlow on first use)."""
+    from parity.convert import to_keras as convert
+    return convert(np_model)
+
+
 __all__ = ["Comparison", "GradcheckResult", "ParityError", "TOLERANCES", "assert_all_passed",
-           "assert_gradients_ok", "check_against_keras", "compare", "gradcheck", "gradcheck_net", "tolerance"]
+           "assert_gradients_ok", "check_against_keras", "compare", "from_keras", "gradcheck", "gradcheck_net", "to_keras",
+           "tolerance"]

@@ -17,8 +17,13 @@ class WeightTransferError(ValueError):
 
 
 def keras_variables(keras_model):
-    """{"layer/weight": variable} for every weight (trainable and not), model order."""
-    return {f"{layer.name}/{v.name}": v for layer in keras_model.layers for v in layer.weights}
+    """{"layer/weight": variable} for every weight (trainable and not), model order.
+
+    A nested model's weights are keyed by path: "model/layer/weight" (Keras's own
+    variable paths drop the model name, which would make two blocks collide).
+    """
+    from keras_models.functional import keyed_variables
+    return dict(keyed_variables(keras_model))
 
 
 def keras_weights(keras_model):

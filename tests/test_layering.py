@@ -12,13 +12,13 @@ KERAS = ("tensorflow", "keras")
 PARITY_LAYERS = [
     ("parity.tolerances", "parity.random_streams", "parity.report.plots", "parity.report.atomic"),
     ("parity.compare", "parity.specs"),
-    ("parity.weights", "parity.gradcheck", "parity"),
-    ("parity.twins",),
+    ("parity.weights", "parity.gradcheck"),
+    ("parity.twins", "parity.convert"),
     ("parity.checks",),
     ("parity.variants",),
     ("parity.training",),
     ("parity.report",),
-    ("parity.cli", "parity.__main__"),
+    ("parity.cli", "parity.__main__", "parity"),  # the package root re-exports the public API
 ]
 
 

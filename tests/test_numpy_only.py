@@ -13,14 +13,14 @@ def _run(args, **env):
 
 
 def test_numpy_models_never_imports_tensorflow():
-    code = ("import sys, numpy_models, parity, parity.gradcheck.finite_differences; "
+    code = ("import sys, numpy_models, parity, parity.gradcheck.finite_differences, parity.convert; "
             "assert not any(m.split('.')[0] in ('tensorflow', 'keras') for m in sys.modules), 'TF imported'")
     result = _run(["-c", code])
     assert result.returncode == 0, result.stderr
 
 
 def test_numpy_tests_pass_with_tensorflow_blocked():
-    files = ["tests/test_numpy_layers.py", "tests/test_initializers.py", "tests/test_errors.py"]
+    files = ["tests/test_numpy_layers.py", "tests/test_initializers.py", "tests/test_errors.py", "tests/test_graph.py"]
     result = _run(["-m", "pytest", "-q", "-p", "no:cacheprovider", *files], PARITY_BLOCK_TF="1")
     assert result.returncode == 0, result.stdout[-3000:]
     assert " passed" in result.stdout and "failed" not in result.stdout

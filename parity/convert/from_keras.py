@@ -1,0 +1,145 @@
+"""``from_keras``: the NumPy twin of a Keras Sequential or Functional model.
+
+The Keras config is translated layer by layer (``support.translate_layer``:
+every option checked, all problems collected into one
+``UnsupportedModelError``), rebuilt as a ``numpy_models`` graph, and every
+weight copied by name and read back bit for bit (``parity.weights``). The
+compiled loss and optimizer, when present, become ``twin.loss`` and
+``twin.optimizer`` (``None`` otherwise).
+"""
+import os
+
+import numpy as np
+
+import numpy_models as nm
+from parity.convert.support import UnsupportedModelError, check_input, dtype_of, translate_layer
+
+
+def _history(arg):
+    if isinstance(arg, dict):
+        return list(arg["config"]["keras_history"])
+    return [_history(a) for a in arg]
+
+
+def _io(histories):
+    return [histories] if histories and isinstance(histories[0], str) else histories
+
+
+def _inputs_entry(entry, dtype, problems):
+    config = entry["config"]
+    problems += check_input(config)
+    return {"class_name": "InputLayer", "name": entry["name"], "inbound_nodes": [],
+            "config": {"batch_shape": list(config["batch_shape"]), "dtype": dtype, "name": config["name"]}}
+
+
+def _layer_entry(entry, dtype, problems):
+    class_name, config = entry["class_name"], entry["config"]
+    if class_name == "Functional":
+        return {"class_name": "Functional", "config": _functional(config, dtype, problems)}
+    if class_name == "Sequential":
+        return {"class_name": "Sequential", "config": _sequential(config, dtype, problems)[0]}
+    kwargs, found = translate_layer(class_name, config)
+    problems += found
+    return {"class_name": class_name, "config": {**(kwargs or {}), "name": config["name"]}}
+
+
+def _functional(config, dtype, problems):
+    layers = []
+    for entry in config["layers"]:
+        if entry["class_name"] == "InputLayer":
+            layers.append(_inputs_entry(entry, dtype, problems))
+            continue
+        made = _layer_entry(entry, dtype, problems)
+        for node in entry.get("inbound_nodes", []):
+            # mask=None is the default; a recorded training flag is overridden by the model-level one
+            # whenever Keras 3 Functional runs with training given (fit, predict, the twin's forward).
+            if any(v is not None for k, v in node.get("kwargs", {}).items() if k != "training"):
+                problems.append(f"{entry['class_name']} '{entry['name']}': call arguments {node['kwargs']} "
+                                f"are not supported")
+        made.update(name=entry["name"], inbound_nodes=[{"args": [_history(n["args"][0])]}
+                                                       for n in entry.get("inbound_nodes", [])])
+        layers.append(made)
+    return {"name": config["name"], "trainable": True, "layers": layers,
+            "input_layers": _io(config["input_layers"]), "output_layers": _io(config["output_layers"])}
+
+
+def _sequential(config, dtype, problems):
+    """(NumPy Sequential config, input shape or None)."""
+    layers, shape = [], config.get("build_input_shape")
+    for entry in config["layers"]:
+        if entry["class_name"] == "InputLayer":
+            problems += check_input(entry["config"])
+            shape = entry["config"]["batch_shape"]
+            continue
+        layers.append(_layer_entry(entry, dtype, problems))
+    return {"name": config["name"], "dtype": dtype, "layers": layers}, shape
+
+
+def _keras_model(model_or_path):
+    if isinstance(model_or_path, (str, os.PathLike)):
+        from keras_models.functional import load_model
+        return load_model(model_or_path)
+    if not hasattr(model_or_path, "get_config") or not hasattr(model_or_path, "layers"):
+        raise TypeError(f"from_keras: expected a keras.Model or a path to a .keras file. Received: {model_or_path!r}")
+    return model_or_path
+
+
+def _build(k_model, dtype):
+    """The NumPy graph for ``k_model`` (weights not yet copied), or raise with every problem."""
+    problems = []
+    config = k_model.get_config()
+    if type(k_model).__name__ == "Sequential":
+        seq_config, shape = _sequential(config, dtype, problems)
+        if not problems:
+            twin = nm.model_from_config(seq_config)
+            return twin.build(tuple(shape)) if shape else twin
+    elif type(k_model).__name__ == "Functional" or "input_layers" in config:
+        graph = _functional(config, dtype, problems)
+        if not problems:
+            return nm.model_from_config(graph)
+    else:
+        problems.append(f"{type(k_model).__name__} '{k_model.name}': subclassed models are not supported "
+                        f"(only Sequential and Functional)")
+    raise UnsupportedModelError(problems)
+
+
+def _loss_weights(k_model):
+    """Keras keeps compile(loss_weights=...) only on its private CompileLoss; a dict is refused."""
+    weights = getattr(getattr(k_model, "_compile_loss", None), "_user_loss_weights", None)
+    if isinstance(weights, dict):
+        raise UnsupportedModelError([f"loss_weights {weights!r}: a dict is not supported (use a list)"])
+    return list(weights) if weights is not None else None
+
+
+def from_keras(model_or_path, dtype=None):
+    """The NumPy twin of a Keras model or ``.keras`` file, weights copied bit for bit.
+
+    Args:
+        model_or_path: a ``keras.Sequential``/functional ``keras.Model``, or a path to a saved one.
+        dtype: 'float32'/'float64' for the twin; default the Keras model's own weight dtype.
+    Returns:
+        numpy_models.Model (or Sequential) with ``loss``/``loss_weights``/``optimizer`` attributes.
+    Raises:
+        UnsupportedModelError listing every layer/option that cannot be reproduced exactly;
+        FileNotFoundError / ValueError for a missing or unreadable file.
+    """
+    from keras_models import model_dtype
+    from parity.convert.compile import numpy_loss, numpy_optimizer
+    from parity.weights import keras_to_numpy
+
+    k_model = _keras_model(model_or_path)
+    own = str(np.dtype(model_dtype(k_model)))
+    twin = _build(k_model, own)
+    if not twin.built:
+        raise UnsupportedModelError([f"Sequential '{k_model.name}': not built (no input shape)"])
+    keras_to_numpy(k_model, twin)
+    if dtype is not None and str(np.dtype(dtype)) != own:
+        twin.cast(dtype)
+    compiled = getattr(k_model, "compiled", False)
+    twin.loss = numpy_loss(getattr(k_model, "loss", None)) if compiled else None
+    twin.loss_weights = _loss_weights(k_model) if compiled else None
+    twin.optimizer = numpy_optimizer(k_model.optimizer) if compiled and k_model.optimizer is not None else None
+    return twin
+
+
+__all__ = ["UnsupportedModelError", "dtype_of", "from_keras"]
