@@ -16,3 +16,6 @@ from numpy_models.sequential import Sequential
 __all__ = ["Activation", "AveragePooling2D", "BatchNormalization", "Conv2D", "Dense", "Dropout", "Flatten",
            "GlobalAveragePooling2D", "MaxPooling2D", "Layer", "LAYERS", "Sequential", "activations",
            "build_sequential", "initializers", "losses", "optimizers", "regularizers"]
+from numpy_models.depthwise import DepthwiseConv2D  # noqa: E402
+
+__all__ += ["DepthwiseConv2D"]

@@ -26,3 +26,9 @@ def build_sequential(layer_configs, input_shape, dtype="float32", seed=0, name="
     """Build a NumPy Sequential from ``[(class_name, kwargs, name), ...]``."""
     layers = [layer_from_config(c, kw, n) for c, kw, n in layer_configs]
     return Sequential(layers, name=name, dtype=dtype).build((None,) + tuple(input_shape), seed=seed)
+
+# Convolution family (issue 13).
+from numpy_models import depthwise  # noqa: E402
+
+for _cls in (depthwise.DepthwiseConv2D,):
+    register(_cls)
