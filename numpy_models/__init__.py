@@ -16,6 +16,7 @@ from numpy_models.sequential import Sequential
 __all__ = ["Activation", "AveragePooling2D", "BatchNormalization", "Conv2D", "Dense", "Dropout", "Flatten",
            "GlobalAveragePooling2D", "MaxPooling2D", "Layer", "LAYERS", "Sequential", "activations",
            "build_sequential", "initializers", "losses", "optimizers", "regularizers"]
+from numpy_models.convolutional1d import Conv1D  # noqa: E402
 from numpy_models.depthwise import DepthwiseConv2D  # noqa: E402
 
-__all__ += ["DepthwiseConv2D"]
+__all__ += ["Conv1D", "DepthwiseConv2D"]
