@@ -18,5 +18,7 @@ __all__ = ["Activation", "AveragePooling2D", "BatchNormalization", "Conv2D", "De
            "build_sequential", "initializers", "losses", "optimizers", "regularizers"]
 from numpy_models.convolutional1d import Conv1D  # noqa: E402
 from numpy_models.depthwise import DepthwiseConv2D  # noqa: E402
+from numpy_models.separable import SeparableConv2D  # noqa: E402
+from numpy_models.transposed import Conv2DTranspose  # noqa: E402
 
-__all__ += ["Conv1D", "DepthwiseConv2D"]
+__all__ += ["Conv1D", "Conv2DTranspose", "DepthwiseConv2D", "SeparableConv2D"]

@@ -28,7 +28,7 @@ def build_sequential(layer_configs, input_shape, dtype="float32", seed=0, name="
     return Sequential(layers, name=name, dtype=dtype).build((None,) + tuple(input_shape), seed=seed)
 
 # Convolution family (issue 13).
-from numpy_models import convolutional1d, depthwise  # noqa: E402
+from numpy_models import convolutional1d, depthwise, separable, transposed  # noqa: E402
 
-for _cls in (depthwise.DepthwiseConv2D, convolutional1d.Conv1D):
+for _cls in (depthwise.DepthwiseConv2D, separable.SeparableConv2D, transposed.Conv2DTranspose, convolutional1d.Conv1D):
     register(_cls)
