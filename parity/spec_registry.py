@@ -135,3 +135,4 @@ register(ModelSpec(
            bias_regularizer={"class_name": "L2", "config": {"l2": 0.1}}),
      dense(3, "dense_l1l2", kernel_regularizer={"class_name": "L1L2", "config": {"l1": 0.003, "l2": 0.02}})),
     (4,), MSE, batch_size=8, description="L1, L2 (bias) and L1L2 penalties in the loss and the gradients"))
+from parity import spec_registry_convs  # noqa: E402,F401  (convolution family, issue 13)
