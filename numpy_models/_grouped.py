@@ -11,11 +11,11 @@ Shapes (KK = kh*kw, M = N*OH*OW, C = G*Cg, F = G*Fg):
 import numpy as np
 
 
-def group_columns(cols, kk, groups):
-    """(M, KK*C) im2col -> (G, M, KK*Cg): one contiguous GEMM operand per group (a copy)."""
-    m = cols.shape[0]
-    cg = cols.shape[1] // (kk * groups)
-    return np.ascontiguousarray(cols.reshape(m, kk, groups, cg).transpose(2, 0, 1, 3)).reshape(groups, m, kk * cg)
+def group_columns(view, groups):
+    """Window view (N, OH, OW, KH, KW, C) -> (G, M, KK*Cg): one contiguous GEMM operand per group, one copy."""
+    n, oh, ow, kh, kw, c = view.shape
+    per_group = view.reshape(n, oh, ow, kh, kw, groups, c // groups).transpose(5, 0, 1, 2, 3, 4, 6)
+    return np.ascontiguousarray(per_group).reshape(groups, n * oh * ow, kh * kw * (c // groups))
 
 
 def group_kernel(kernel, groups):
@@ -34,15 +34,22 @@ def forward(gcols, kernel, groups):
 def kernel_grad(gcols, dz2, kernel_shape, groups):
     """dkernel (kh, kw, Cg, F) = per-group gcols[g]^T @ dz_g."""
     kh, kw, cg, f = kernel_shape
-    dz3 = dz2.reshape(-1, groups, f // groups).transpose(1, 0, 2)  # (G, M, Fg)
+    dz3 = _per_group(dz2, groups)
     dk = np.matmul(gcols.transpose(0, 2, 1), dz3)  # (G, KK*Cg, Fg)
     return np.ascontiguousarray(dk.reshape(groups, kh * kw, cg, f // groups).transpose(1, 2, 0, 3)).reshape(kernel_shape)
 
 
-def offset_blocks(dz2, kernel, groups):
-    """Gradient reaching each kernel offset's input slice: (KK, M, C) = per-group dz_g @ kernel_g^T."""
-    kh, kw, cg, f = kernel.shape
-    dz3 = dz2.reshape(-1, groups, f // groups).transpose(1, 0, 2)  # (G, M, Fg)
-    dcols = np.matmul(dz3, group_kernel(kernel, groups).transpose(0, 2, 1))  # (G, M, KK*Cg)
-    m = dz2.shape[0]
-    return np.ascontiguousarray(dcols.reshape(groups, m, kh * kw, cg).transpose(2, 1, 0, 3)).reshape(kh * kw, m, -1)
+def offset_blocks(dz2, kernel, groups, out_nhw):
+    """Gradient reaching each kernel offset's input slice, per group: dz_g @ kernel_g^T.
+
+    Returns (KK, N, OH, OW, G, Cg), to scatter into a (N, H, W, G, Cg) buffer; made contiguous because
+    the scatter's strided adds are 3x slower on the transposed view than the copy costs.
+    """
+    kh, kw, cg, _ = kernel.shape
+    dcols = np.matmul(_per_group(dz2, groups), group_kernel(kernel, groups).transpose(0, 2, 1))  # (G, M, KK*Cg)
+    return np.ascontiguousarray(dcols.reshape((groups,) + tuple(out_nhw) + (kh * kw, cg)).transpose(4, 1, 2, 3, 0, 5))
+
+
+def _per_group(dz2, groups):
+    """(M, F) -> contiguous (G, M, Fg): NumPy's batched matmul only calls BLAS on contiguous-enough operands."""
+    return np.ascontiguousarray(dz2.reshape(dz2.shape[0], groups, -1).transpose(1, 0, 2))

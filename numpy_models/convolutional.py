@@ -114,10 +114,9 @@ class Conv2D(win.ChannelsFirstMixin, _ActivationMixin, Layer):
         if xp.shape[3] == 1:
             return win.offset_major_columns(xp, self.kernel_size, self.strides, self.dilation_rate, (oh, ow)), True
         view = win.windows(xp, self.kernel_size, self.strides, self.dilation_rate, (oh, ow))
-        cols = view.reshape(-1, int(np.prod(view.shape[3:])))
         if self.groups > 1:
-            return _grouped.group_columns(cols, self.kernel_size[0] * self.kernel_size[1], self.groups), None
-        return cols, False
+            return _grouped.group_columns(view, self.groups), None
+        return view.reshape(-1, int(np.prod(view.shape[3:]))), False
 
     def _kernel4d(self):
         """The kernel as (kh, kw, Cg, F): Conv1D and DepthwiseConv2D store the same numbers in their own layouts."""
@@ -159,12 +158,12 @@ class Conv2D(win.ChannelsFirstMixin, _ActivationMixin, Layer):
         if not self.compute_input_grad:
             return None
         oh, ow, ph, pw = self._plan
-        kh, kw = self.kernel_size
-        c_in = padded_shape[3]
-        blocks = (_grouped.offset_blocks(dz2, kernel, self.groups) if self.groups > 1
-                  else _offset_blocks(dz2, kernel))
-        blocks = blocks.reshape(kh * kw, x_shape[0], oh, ow, c_in)
-        dxp = win.scatter_offsets(blocks, padded_shape, self.kernel_size, self.strides, self.dilation_rate)
+        if self.groups > 1:  # scatter per (group, channel) into a (N, H, W, G, Cg) view of the buffer
+            blocks = _grouped.offset_blocks(dz2, kernel, self.groups, (x_shape[0], oh, ow))
+            shape = padded_shape[:3] + (self.groups, padded_shape[3] // self.groups)
+        else:
+            blocks, shape = _offset_blocks(dz2, kernel).reshape((-1, x_shape[0], oh, ow, padded_shape[3])), padded_shape
+        dxp = win.scatter_offsets(blocks, shape, self.kernel_size, self.strides, self.dilation_rate).reshape(padded_shape)
         return self._from_nhwc(win.unpad(dxp, ph, pw, x_shape[1:3]))
 
     def get_config(self):
