@@ -4,7 +4,10 @@ Parity: ``keras.layers.Conv2DTranspose`` (channels_last, kernel (kh, kw, filters
 C_in), bias (filters,)). TF computes it as ``conv2d_backprop_input`` of the
 conv that maps the (OH, OW) output back to the (H, W) input, so this layer is
 exactly Conv2D's backward pass run forwards, and its backward is Conv2D's
-forward (im2col + one GEMM).
+forward (im2col + one GEMM). Deliberate extra, as a named textbook variant:
+``padding="symmetric"`` crops p = d(k-1)//2 from the top/left of the full
+col2im output and p - output_padding from the bottom/right, the PyTorch /
+from-scratch convention ``out = (n-1)s - 2p + d(k-1) + 1 + output_padding``.
 """
 import numpy as np
 
@@ -23,9 +26,20 @@ def output_size(n, k, s, d, padding, output_padding):
     same: n*s when op is None, else (n-1)s + span % 2 + op.
     """
     span = d * (k - 1) + 1
+    if padding == "symmetric":
+        return (n - 1) * s + span - 2 * ((span - 1) // 2) + (output_padding or 0)
     if padding == "valid":
         return (n - 1) * s + span + (max(span, s) - span if output_padding is None else output_padding)
     return n * s if output_padding is None else (n - 1) * s + span % 2 + output_padding
+
+
+def _symmetric_crop(k, d, output_padding, who):
+    """(before, after) cropped from the full col2im output in the textbook convention."""
+    p = d * (k - 1) // 2
+    if (output_padding or 0) > p:
+        raise ValueError(f"{who}: padding='symmetric' needs output_padding <= (kernel span - 1) // 2 = {p}. "
+                         f"Received: output_padding={output_padding}")
+    return p, p - (output_padding or 0)
 
 
 class Conv2DTranspose(win.ChannelsFirstMixin, _ActivationMixin, Layer):
@@ -52,7 +66,7 @@ class Conv2DTranspose(win.ChannelsFirstMixin, _ActivationMixin, Layer):
         self.kernel_size = win.as_pair(kernel_size, "kernel_size", who)
         self.strides = win.as_pair(strides, "strides", who)
         self.dilation_rate = win.as_pair(dilation_rate, "dilation_rate", who)
-        self.padding = win.check_padding(padding, who, allowed=("valid", "same"))
+        self.padding = win.check_padding(padding, who, allowed=("valid", "same", "symmetric"))
         self.data_format = win.check_data_format(data_format, who)
         if max(self.strides) > 1 and max(self.dilation_rate) > 1:
             raise ValueError(f"{who}: strides > 1 cannot be combined with dilation_rate > 1 (as in Keras). "
@@ -89,6 +103,9 @@ class Conv2DTranspose(win.ChannelsFirstMixin, _ActivationMixin, Layer):
         for n, k, s, d, axis in zip(nhwc[1:3], self.kernel_size, self.strides, self.dilation_rate, (0, 1), strict=True):
             op = None if self.output_padding is None else self.output_padding[axis]
             out = output_size(n, k, s, d, self.padding, op)
+            if self.padding == "symmetric":
+                plan.append((out, _symmetric_crop(k, d, op, self._who())))
+                continue
             back, pads = win.output_and_padding(out, k, s, d, self.padding)
             if back != n:  # TF's conv2d_backprop_input refuses these too (e.g. 'same', even kernel, output_padding=0)
                 raise ValueError(

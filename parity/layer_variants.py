@@ -117,3 +117,28 @@ def PerActivationBatchNorm(dtype):
                          "textbook BN on 4-D input normalises each (h, w, c) activation over the batch with "
                          "momentum 0.9 and epsilon 1e-6; Keras normalises per channel over (N, H, W), momentum "
                          "0.99, epsilon 1e-3", "Reshape((H*W*C,)) + BatchNormalization(momentum=0.9, epsilon=1e-6) reproduces it")
+
+
+def _transpose_pair(dtype, np_kwargs, keras_kwargs, size=7):
+    """A NumPy Conv2DTranspose(**np_kwargs) and a Keras one (**keras_kwargs) with the same kernel, on one batch."""
+    import keras_models
+    import numpy_models
+    from parity.weights import numpy_to_keras
+
+    cfg = lambda kwargs: [("Conv2DTranspose", {"filters": 2, "kernel_size": 3, "strides": 2, **kwargs}, "deconv")]
+    ours = numpy_models.build_sequential(cfg(np_kwargs), (size, size, 1), dtype, seed=0)
+    theirs = keras_models.build_sequential(cfg(keras_kwargs), (size, size, 1), dtype)
+    numpy_to_keras(ours, theirs)
+    x = np.random.default_rng(0).uniform(0, 1, (2, size, size, 1)).astype(dtype)
+    return ours.forward(x), keras_models.forward(theirs, x)[-1]
+
+
+@variant
+def SymmetricTransposedPadding(dtype):
+    a, b = _transpose_pair(dtype, {"padding": "symmetric", "output_padding": 1}, {"padding": "same"})
+    max_abs, max_rel = relative_difference([a], [b])
+    return VariantResult("SymmetricTransposedPadding", dtype, max_abs, max_rel,
+                         "k=3, stride 2 on 7x7 -> 14x14: the textbook/PyTorch transposed conv (padding p=1, "
+                         "output_padding=1) crops the full 15x15 col2im output by (1, 0); Keras 'same' crops (0, 1), "
+                         "so the outputs are shifted by one pixel",
+                         "Conv2DTranspose(padding='valid') then drop the first row and column")
