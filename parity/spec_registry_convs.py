@@ -77,9 +77,12 @@ register(ModelSpec(
     "conv_transpose_output_padding",
     (layer("Conv2DTranspose", "deconv_same", filters=2, kernel_size=4, strides=2, padding="same",
            output_padding=1),
-     layer("Conv2DTranspose", "deconv_valid", filters=2, kernel_size=3, strides=3, padding="valid",
-           output_padding=(2, 1)), GAP, dense(3, "output")),
-    (4, 5, 3), MSE, batch_size=4,
+     layer("Conv2DTranspose", "deconv_valid", filters=2, kernel_size=3, strides=2, padding="valid",
+           output_padding=(1, 0)), FLATTEN, dense(3, "output")),
+    (3, 4, 3), MSE, batch_size=4,
+    # Flatten, not global pooling: pooling hands every pixel of a sample the same gradient, and a float32 sum
+    # of N*OH*OW equal terms (the bias gradient) then errs systematically by ~N*OH*OW*eps (measured 8.7e-6
+    # relative between Keras and NumPy with a 12x15 output, at the 1e-5 tolerance).
     description="output_padding with 'same' and an even kernel ((n-1)s + k%2 + op) and with 'valid'"))
 register(ModelSpec(
     "conv_transpose_c1_nondividing",
