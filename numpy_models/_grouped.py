@@ -36,7 +36,8 @@ def kernel_grad(gcols, dz2, kernel_shape, groups):
     kh, kw, cg, f = kernel_shape
     dz3 = _per_group(dz2, groups)
     dk = np.matmul(gcols.transpose(0, 2, 1), dz3)  # (G, KK*Cg, Fg)
-    return np.ascontiguousarray(dk.reshape(groups, kh * kw, cg, f // groups).transpose(1, 2, 0, 3)).reshape(kernel_shape)
+    per_offset = dk.reshape(groups, kh * kw, cg, f // groups).transpose(1, 2, 0, 3)  # (KK, Cg, G, Fg)
+    return np.ascontiguousarray(per_offset).reshape(kernel_shape)
 
 
 def offset_blocks(dz2, kernel, groups, out_nhw):

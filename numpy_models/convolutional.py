@@ -50,7 +50,8 @@ class Conv2D(win.ChannelsFirstMixin, _ActivationMixin, Layer):
         self.filters = _positive_int(filters, "filters", who)
         self.groups = _positive_int(groups, "groups", who)
         if self.filters % self.groups:
-            raise ValueError(f"{who}: filters must be divisible by groups. Received: filters={filters}, groups={groups}")
+            raise ValueError(f"{who}: filters must be divisible by groups. "
+                             f"Received: filters={filters}, groups={groups}")
         self._init_geometry(kernel_size, strides, padding, data_format, dilation_rate)
         if max(self.strides) > 1 and max(self.dilation_rate) > 1:
             raise ValueError(f"{who}: strides > 1 cannot be combined with dilation_rate > 1 (as in Keras). "
@@ -163,13 +164,15 @@ class Conv2D(win.ChannelsFirstMixin, _ActivationMixin, Layer):
             shape = padded_shape[:3] + (self.groups, padded_shape[3] // self.groups)
         else:
             blocks, shape = _offset_blocks(dz2, kernel).reshape((-1, x_shape[0], oh, ow, padded_shape[3])), padded_shape
-        dxp = win.scatter_offsets(blocks, shape, self.kernel_size, self.strides, self.dilation_rate).reshape(padded_shape)
+        dxp = win.scatter_offsets(blocks, shape, self.kernel_size, self.strides, self.dilation_rate)
+        dxp = dxp.reshape(padded_shape)
         return self._from_nhwc(win.unpad(dxp, ph, pw, x_shape[1:3]))
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size,
                 "strides": self.strides, "padding": self.padding, "data_format": self.data_format,
-                "dilation_rate": self.dilation_rate, "groups": self.groups, "activation": self.activation, "use_bias": self.use_bias,
+                "dilation_rate": self.dilation_rate, "groups": self.groups, "activation": self.activation,
+                "use_bias": self.use_bias,
                 "kernel_initializer": _ser_init(self.kernel_initializer),
                 "bias_initializer": _ser_init(self.bias_initializer),
                 "kernel_regularizer": serialize_regularizer(self, "kernel"),

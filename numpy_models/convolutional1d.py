@@ -13,9 +13,9 @@ from numpy_models.convolutional import Conv2D
 
 def _single(value, name, who):
     """Keras accepts an int or a 1-tuple for the 1-D kernel_size / strides / dilation_rate."""
-    single = value if isinstance(value, (int, np.integer)) else (tuple(value) if isinstance(value, (tuple, list)) else None)
-    if isinstance(single, tuple) and len(single) == 1:
-        single = single[0]
+    single = value
+    if isinstance(value, (tuple, list)) and len(value) == 1:
+        single = value[0]
     if not isinstance(single, (int, np.integer)) or isinstance(single, bool) or single < 1:
         raise ValueError(f"{who}: {name} must be an int or a 1-tuple of an int >= 1. Received: {name}={value!r}")
     return int(single)
@@ -67,7 +67,8 @@ class Conv1D(Conv2D):
         return (n, 1, length, c)
 
     def _from_nhwc_shape(self, shape):
-        return (shape[0], shape[3], shape[2]) if self.data_format == "channels_first" else (shape[0], shape[2], shape[3])
+        n, _, length, c = shape
+        return (n, c, length) if self.data_format == "channels_first" else (n, length, c)
 
     def _to_nhwc(self, x):
         return (x.transpose(0, 2, 1) if self.data_format == "channels_first" else x)[:, None]

@@ -58,8 +58,10 @@ def test_depthwise_and_separable_match_keras(h, w, c, multiplier, kh, kw, stride
     assume(_fits(h, kh, stride, dilation, padding) and _fits(w, kw, stride, dilation, padding))
     kwargs = {"kernel_size": (kh, kw), "strides": stride, "padding": padding, "dilation_rate": dilation,
               "depth_multiplier": multiplier}
-    layer = ("SeparableConv2D", {**kwargs, "filters": filters}, "sep") if separable else ("DepthwiseConv2D", kwargs, "dw")
-    _agree(layer, (h, w, c), seed, dtype)
+    if separable:
+        _agree(("SeparableConv2D", {**kwargs, "filters": filters}, "sep"), (h, w, c), seed, dtype)
+    else:
+        _agree(("DepthwiseConv2D", kwargs, "dw"), (h, w, c), seed, dtype)
 
 
 @SETTINGS
