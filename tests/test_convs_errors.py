@@ -75,3 +75,34 @@ def test_config_rebuilds_the_same_layer(class_name):
     config = layer.get_config()
     rebuilt = nm.LAYERS[class_name](**{k: v for k, v in config.items() if k not in ("dtype",)})
     assert rebuilt.get_config() == config
+
+
+def test_separable_cast_and_set_weights_keep_the_depthwise_stage_linked():
+    model = nm.build_sequential([("SeparableConv2D", {"filters": 2, "kernel_size": 3}, "sep")], (6, 6, 2), seed=0)
+    layer = model.get_layer("sep")
+    layer.cast("float64")
+    layer.set_weight("depthwise_kernel", np.ones((3, 3, 2, 1)))
+    layer.set_weight("pointwise_kernel", np.ones((1, 1, 2, 2)))
+    y = layer.forward(np.ones((1, 6, 6, 2)))
+    np.testing.assert_array_equal(y, np.full((1, 4, 4, 2), 18.0))  # 2 channels x 9 taps of ones
+
+
+NCHW_CASES = [("Conv2D", {"filters": 4, "kernel_size": 3, "groups": 2}, (5, 6, 4)),
+              ("DepthwiseConv2D", {"kernel_size": 2, "depth_multiplier": 2, "strides": 2}, (5, 6, 3)),
+              ("SeparableConv2D", {"filters": 2, "kernel_size": 3, "padding": "same"}, (5, 6, 3)),
+              ("Conv2DTranspose", {"filters": 2, "kernel_size": 3, "strides": 2}, (5, 6, 3)),
+              ("Conv1D", {"filters": 2, "kernel_size": 3, "padding": "causal"}, (7, 3))]
+
+
+@pytest.mark.parametrize("class_name, kwargs, shape", NCHW_CASES, ids=[c[0] for c in NCHW_CASES])
+def test_channels_first_is_channels_last_transposed(class_name, kwargs, shape):
+    """Textbook NCHW data through data_format='channels_first' (no Keras twin on CPU): same numbers, moved axes."""
+    last = nm.build_sequential([(class_name, kwargs, "a")], shape, "float64", seed=0)
+    first = nm.build_sequential([(class_name, {**kwargs, "data_format": "channels_first"}, "a")],
+                                (shape[-1],) + shape[:-1], "float64", seed=0)
+    to_first = lambda a: np.moveaxis(a, -1, 1)
+    x = np.random.default_rng(0).standard_normal((2,) + shape)
+    y = last.forward(x)
+    np.testing.assert_array_equal(first.forward(to_first(x)), to_first(y))
+    dout = np.random.default_rng(1).standard_normal(y.shape)
+    np.testing.assert_array_equal(first.backward(to_first(dout)), to_first(last.backward(dout)))
