@@ -1,9 +1,11 @@
 """Grouped, depthwise, separable, transposed and 1-D convolutions: hypothesis over configurations vs Keras."""
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
 import keras_models
 import numpy_models as nm
+from numpy_models import convolutional
 from parity import compare, tolerance
 from parity.weights import numpy_to_keras
 
@@ -92,3 +94,16 @@ def test_conv1d_matches_keras(length, groups, cg, fg, k, stride, dilation, paddi
     kwargs = {"filters": groups * fg, "kernel_size": k, "strides": stride, "padding": padding,
               "dilation_rate": dilation, "groups": groups}
     _agree(("Conv1D", kwargs, "conv1d"), (length, groups * cg), seed, dtype)
+
+
+@pytest.mark.parametrize("layer, shape", [
+    (("Conv2D", {"filters": 6, "kernel_size": 3, "strides": 2, "padding": "same", "groups": 3}, "conv"), (7, 6, 6)),
+    (("DepthwiseConv2D", {"kernel_size": (2, 3), "depth_multiplier": 2, "dilation_rate": 2}, "dw"), (7, 8, 3)),
+    (("SeparableConv2D", {"filters": 3, "kernel_size": 3, "strides": 2}, "sep"), (8, 7, 4)),
+    (("Conv1D", {"filters": 4, "kernel_size": 3, "padding": "causal", "groups": 2}, "c1"), (9, 4)),
+], ids=["conv2d", "depthwise", "separable", "conv1d"])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_batched_group_path_matches_keras(layer, shape, dtype, monkeypatch):
+    """Few groups take the block-diagonal dense GEMM; force the per-group batched GEMM used for many groups."""
+    monkeypatch.setattr(convolutional, "DENSE_GROUPS", 0)
+    _agree(layer, shape, 0, dtype)
