@@ -14,6 +14,10 @@ from numpy_models.pooling1d import (AveragePooling1D, GlobalAveragePooling1D, Gl
 from numpy_models.reshaping import Cropping2D, Permute, RepeatVector, Reshape, ZeroPadding2D
 from numpy_models.upsampling import UpSampling2D
 from numpy_models.convolutional import Conv2D
+from numpy_models.convolutional1d import Conv1D
+from numpy_models.depthwise import DepthwiseConv2D
+from numpy_models.separable import SeparableConv2D
+from numpy_models.transposed import Conv2DTranspose
 from numpy_models.core import Activation, Dense, Flatten
 from numpy_models.normalization import BatchNormalization
 from numpy_models.pooling import AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D
@@ -37,3 +41,4 @@ __all__ += ["GaussianNoise", "SpatialDropout2D"]
 __all__ += ["Maxout"]
 __all__ += ["Add", "Average", "Concatenate", "Input", "KerasTensor", "Maximum", "Minimum", "Model", "Multiply", "model_from_config",
             "Subtract"]
+__all__ += ["Conv1D", "Conv2DTranspose", "DepthwiseConv2D", "SeparableConv2D"]

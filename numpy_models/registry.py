@@ -5,7 +5,7 @@ and ``model_from_config`` rebuilds a ``Model.get_config()`` / ``Sequential.get_c
 """
 from numpy_models import activation_layers, embedding, layer_normalization, maxout, pooling1d, reshaping, upsampling
 from numpy_models import convolutional, core, normalization, pooling, regularization
-from numpy_models import merging
+from numpy_models import convolutional1d, depthwise, merging, separable, transposed
 from numpy_models.functional import Model
 from numpy_models.input_layer import Input
 from numpy_models.sequential import Sequential
@@ -25,6 +25,8 @@ LAYERS.update({cls.__name__: cls for cls in (
 LAYERS.update({cls.__name__: cls for cls in (
     merging.Add, merging.Subtract, merging.Multiply, merging.Average, merging.Maximum, merging.Minimum,
     merging.Concatenate)})
+LAYERS.update({cls.__name__: cls for cls in (
+    depthwise.DepthwiseConv2D, separable.SeparableConv2D, transposed.Conv2DTranspose, convolutional1d.Conv1D)})
 
 
 def layer_from_config(class_name, kwargs, name):

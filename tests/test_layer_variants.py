@@ -6,7 +6,7 @@ import keras_models
 import numpy_models as nm
 from parity import compare, tolerance
 from parity.gradcheck import layouts
-from parity.variants.layers import _bn_outputs, _conv_pair
+from parity.variants.layers import _bn_outputs, _conv_pair, _transpose_pair
 from parity.variants import VARIANTS
 
 
@@ -69,3 +69,17 @@ def test_per_activation_batch_norm_is_reproduced_by_keras_reshape_then_batch_nor
     for ours, theirs in zip(a, ref, strict=True):
         assert compare(ours, theirs, "bn", tolerance("float64")).passed
     assert VARIANTS["PerActivationBatchNorm"]("float64").max_rel > 0.1  # vs Keras's per-channel default
+
+
+def test_textbook_transposed_padding_is_shifted_from_keras_same():
+    assert VARIANTS["SymmetricTransposedPadding"]("float64").max_rel > 0.1
+
+
+def test_textbook_transposed_padding_is_keras_valid_cropped_top_left():
+    ours, keras_valid = _transpose_pair("float64", {"padding": "symmetric", "output_padding": 1}, {"padding": "valid"})
+    assert compare(ours, keras_valid[:, 1:, 1:], "deconv", tolerance("float64")).passed
+
+
+def test_textbook_transposed_padding_equals_keras_same_at_stride_one():
+    ours, keras_same = _transpose_pair("float64", {"padding": "symmetric", "strides": 1}, {"padding": "same", "strides": 1})
+    assert compare(ours, keras_same, "deconv", tolerance("float64")).passed

@@ -1,5 +1,6 @@
 """The registered specs (``SPECS``). Each oddity carries a comment saying why it is there."""
 from numpy_models.activations import ACTIVATIONS
+from parity.specs.convolutions import CONV_SPECS
 from parity.specs.layers import LAYER_SPECS
 from parity.specs.model_spec import ModelSpec, dense, layer
 
@@ -154,4 +155,6 @@ register(ModelSpec(
     (4,), MSE, batch_size=8, description="L1, L2 (bias) and L1L2 penalties in the loss and the gradients"))
 
 for _spec in LAYER_SPECS:  # activations, normalisation, shape, pooling, embedding and noise layers
+    register(_spec)
+for _spec in CONV_SPECS:  # grouped, depthwise, separable, transposed and 1-D convolutions
     register(_spec)

@@ -105,5 +105,25 @@ def PerActivationBatchNorm(dtype):
                                   "Reshape((H*W*C,)) + BatchNormalization(momentum=0.9, epsilon=1e-6) reproduces it")
 
 
+def _transpose_pair(dtype, np_kwargs, keras_kwargs, size=7):
+    """A NumPy Conv2DTranspose(**np_kwargs) and a Keras one (**keras_kwargs) with the same kernel, on one batch."""
+    import keras_models  # imports TensorFlow
+
+    cfg = lambda kwargs: [("Conv2DTranspose", {"filters": 2, "kernel_size": 3, "strides": 2, **kwargs}, "deconv")]
+    ours, theirs = twins_from_layers(cfg(np_kwargs), (size, size, 1), dtype, keras_configs=cfg(keras_kwargs))
+    x = np.random.default_rng(0).uniform(0, 1, (2, size, size, 1)).astype(dtype)
+    return ours.forward(x), keras_models.forward(theirs, x)[-1]
+
+
+def SymmetricTransposedPadding(dtype):
+    a, b = _transpose_pair(dtype, {"padding": "symmetric", "output_padding": 1}, {"padding": "same"})
+    return VariantResult.measured("SymmetricTransposedPadding", dtype, [a], [b],
+                                  "k=3, stride 2 on 7x7 -> 14x14: the textbook/PyTorch transposed conv (padding p=1, "
+                                  "output_padding=1) crops the full 15x15 col2im output by (1, 0); Keras 'same' crops "
+                                  "(0, 1), so the outputs are shifted by one pixel",
+                                  "Conv2DTranspose(padding='valid') then drop the first row and column")
+
+
 VARIANTS = [NCHWThroughTheBridge, NCHWWithoutRowPermutation, SymmetricSamePadding, NonInvertedDropout,
-            PerActivationBatchNorm]
+            PerActivationBatchNorm,
+            SymmetricTransposedPadding]
