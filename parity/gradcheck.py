@@ -27,12 +27,16 @@ import copy
 import numpy as np
 
 from parity import gradcheck_subject as subj
-from parity.finite_differences import (probe_coordinate, probe_direction, resolution, sample_coordinates,
-                                       step_sweep)
+from parity.finite_differences import probe_coordinate, resolution, sample_coordinates, step_sweep
+from parity.gradcheck_causes import Evidence, diagnose, shape_cause
+from parity.gradcheck_kinks import check_kink, direction_probe
+from parity.gradcheck_modes import (TEXTBOOK_EPSILON, cross_entropy_log_gap, loss_kwargs, mode_note,
+                                    softmax_loss_layer)
 from parity.gradcheck_report import ElementError, GradcheckResult, ParamReport
 from parity.tolerances import tolerance
 
-DEFAULTS = {"training": True, "seed": 0, "max_coords": 30, "step": 1e-3, "rtol": None, "params": None}
+DEFAULTS = {"training": True, "seed": 0, "max_coords": 30, "step": 1e-3, "rtol": None, "params": None, "strict": False}
+FULL_NUMERIC_MAX = 512  # a failing parameter this small gets every element probed to test routing causes
 
 
 def _options(options, kind="finite_difference"):
@@ -56,25 +60,23 @@ class _Objective:
         return self.run_once(twin)
 
 
-def _check_param(name, objective, array, analytic, opts, rng, f0):
-    if analytic is None or np.shape(analytic) != array.shape:
-        got = None if analytic is None else np.shape(analytic)
-        return ParamReport(name, array.shape, False, 0, np.inf, np.inf, 1.0,
-                           shape_error=f"gradient has shape {got}, parameter has shape {array.shape}")
-    analytic = np.asarray(analytic, dtype=np.float64)
-    scale = float(np.abs(analytic).max(initial=0.0))
-    errors, kinks = [], []
-    for j in sample_coordinates(analytic, opts["max_coords"], rng):
-        numeric, kink = probe_coordinate(objective, array, j, opts["step"], f0)
-        index = tuple(int(i) for i in np.unravel_index(j, array.shape))
+def _probe_all(objective, array, indices, step, f0):
+    """Coordinate probes: ([(flat, index, numeric)] without kinks, [flat] straddling a kink at every step)."""
+    smooth, kinked = [], []
+    for j in indices:
+        numeric, kink = probe_coordinate(objective, array, j, step, f0)
         if kink:
-            kinks.append(index)
+            kinked.append(int(j))
         else:
-            errors.append((j, index, float(analytic.flat[j]), float(numeric)))
-    scale = max(scale, max((abs(n) for *_, n in errors), default=0.0), np.finfo(np.float64).tiny)
-    bound = max(opts["rtol"] * scale, resolution(f0, opts["step"]))
+            smooth.append((int(j), tuple(int(i) for i in np.unravel_index(j, array.shape)), float(numeric)))
+    return smooth, kinked
+
+
+def _failing(objective, array, analytic, smooth, bound):
+    """Elements no step of the sweep brings within ``bound``; the sweep of the worst one."""
     failing, sweep = [], []
-    for j, index, a, n in sorted(errors, key=lambda e: -abs(e[2] - e[3])):
+    for j, index, n in sorted(smooth, key=lambda e: -abs(analytic.flat[e[0]] - e[2])):
+        a = float(analytic.flat[j])
         if abs(a - n) <= bound:
             continue
         trial = step_sweep(objective, array, j)
@@ -82,29 +84,54 @@ def _check_param(name, objective, array, analytic, opts, rng, f0):
             sweep = [(h, num, abs(a - num)) for h, num in trial]
         if min(abs(a - num) for _, num in trial) > bound:
             failing.append((index, a, n))
-    worst = [ElementError(i, a, n, abs(a - n), abs(a - n) / max(abs(a), abs(n), 1e-300))
-             for _, i, a, n in sorted(errors, key=lambda e: -abs(e[2] - e[3]))[:5]]
-    report = ParamReport(name, array.shape, not failing, len(errors) + len(kinks),
-                         max((e.abs_err for e in worst), default=0.0),
-                         max((e.abs_err for e in worst), default=0.0) / scale,
-                         len(failing) / max(len(errors), 1), worst=worst, kinks=kinks, sweep=sweep if failing else [])
-    if array.size > opts["max_coords"]:
-        report.direction = _direction(objective, array, analytic, opts, rng, f0)
-        report.ok = report.ok and report.direction["ok"]
+    return failing, sweep
+
+
+def _check_param(name, objective, array, analytic, opts, rng, f0, evidence=None):
+    if analytic is None or np.shape(analytic) != array.shape:
+        got = None if analytic is None else np.shape(analytic)
+        return ParamReport(name, array.shape, False, 0, np.inf, np.inf, 1.0, likely_cause=shape_cause(got, array.shape),
+                           shape_error=f"gradient has shape {got}, parameter has shape {array.shape}")
+    analytic = np.asarray(analytic, dtype=np.float64)
+    smooth, kinked = _probe_all(objective, array, sample_coordinates(analytic, opts["max_coords"], rng), opts["step"], f0)
+    scale = max(float(np.abs(analytic).max(initial=0.0)), max((abs(n) for *_, n in smooth), default=0.0),
+                np.finfo(np.float64).tiny)
+    bound = max(opts["rtol"] * scale, resolution(f0, opts["step"]))
+    failing, sweep = _failing(objective, array, analytic, smooth, bound)
+    kink_checks = [check_kink(objective, array, j, analytic.flat[j], opts["step"], f0, bound) for j in kinked]
+    direction = _direction(objective, array, analytic, opts, rng, f0, bound) if array.size > opts["max_coords"] else {}
+    errs = sorted(((i, float(analytic.flat[j]), n) for j, i, n in smooth), key=lambda e: -abs(e[1] - e[2]))
+    worst = [ElementError(i, a, n, abs(a - n), abs(a - n) / max(abs(a), abs(n), 1e-300)) for i, a, n in errs[:5]]
+    max_abs = max((e.abs_err for e in worst), default=0.0)
+    ok = not failing and all(k["ok"] for k in kink_checks) and direction.get("ok", True)
+    report = ParamReport(name, array.shape, ok, len(smooth) + len(kinked), max_abs, max_abs / scale,
+                         len(failing) / max(len(smooth), 1), worst=worst, kinks=[k["index"] for k in kink_checks],
+                         kink_checks=kink_checks, sweep=sweep if failing else [], direction=direction)
+    if not ok and evidence is not None:
+        report.likely_cause = diagnose(analytic, array, [j for j, *_ in smooth], [n for *_, n in smooth],
+                                       evidence(array))
+        report.ok = report.likely_cause.explains_away
     return report
 
 
-def _direction(objective, array, analytic, opts, rng, f0):
-    """d f(w + t v)/dt vs analytic . v for a random unit direction v (the whole tensor at once)."""
+def _direction(objective, array, analytic, opts, rng, f0, bound):
+    """d f(w + t v)/dt vs analytic . v for a random unit direction v (the whole tensor at once), kink-aware."""
     v = rng.standard_normal(array.shape)
     v /= np.linalg.norm(v)
-    numeric, kink = probe_direction(objective, array, v, opts["step"])
-    expected = float(np.sum(analytic * v))
+    probe = direction_probe(objective, array, analytic, v, opts["step"], f0)
+    if probe is None:  # kinks not isolated: more coordinates instead, each with the interval rule
+        extra = rng.choice(array.size, min(array.size, opts["max_coords"]), replace=False)
+        smooth, kinked = _probe_all(objective, array, extra, opts["step"], f0)
+        ok = not _failing(objective, array, analytic, smooth, bound)[0] and all(
+            check_kink(objective, array, j, analytic.flat[j], opts["step"], f0, bound)["ok"] for j in kinked)
+        return {"analytic": float("nan"), "numeric": float("nan"), "rel": float("nan"), "ok": bool(ok), "kink": True,
+                "kink_handling": "coordinate_fallback", "extra_coordinates": len(extra)}
+    expected, numeric, handling, removed = probe
     norm = max(float(np.linalg.norm(analytic)), np.finfo(np.float64).tiny)
     h = opts["step"] * max(1.0, float(np.abs(array).max(initial=0.0)))
-    ok = kink or abs(expected - numeric) <= max(opts["rtol"] * norm, resolution(f0, h))
-    return {"analytic": expected, "numeric": float(numeric), "rel": abs(expected - numeric) / norm, "ok": bool(ok),
-            "kink": kink}
+    ok = abs(expected - numeric) <= max(opts["rtol"] * norm, resolution(f0, h))
+    return {"analytic": expected, "numeric": numeric, "rel": abs(expected - numeric) / norm, "ok": bool(ok),
+            "kink": handling != "none", "kink_handling": handling, "removed_coordinates": removed}
 
 
 # -- public API --------------------------------------------------------------------------
@@ -128,8 +155,12 @@ def gradcheck(layer, x, **options):
         params: {"W": "dW"} or ["W"] to name parameters; {} checks dx only.
         seed, max_coords, step, rtol: sampling seed, coordinates per parameter,
             base step, tolerance (default: the float64 finite-difference entry of the table).
+        strict: also fail on hazards (a backward writing into ``dout`` or its saved input).
     Returns:
-        GradcheckResult.
+        GradcheckResult: ``ok`` is the verdict on the gradients; hazards are listed
+        apart (``result.hazards``) and fail it only with ``strict=True``: the
+        textbook ReLU's ``dout[mask] = 0`` is a correct gradient that breaks callers
+        reusing ``dout``. A failing parameter carries ``likely_cause``.
     """
     subj.require_layer(layer)
     opts = _options(options)
@@ -146,26 +177,53 @@ def gradcheck(layer, x, **options):
     dout_sent, x_saved = dout.copy(), x_given.copy()
     dx = run.backward(dout_sent)
     refs = subj.find_params(run, opts["params"], ids)  # after backward: textbook layers set dW there
+    hazards = []
     if not np.array_equal(dout_sent, dout):
-        errors.append("backward() wrote into its input gradient dout (callers may reuse it): return a new array")
+        hazards.append("backward() wrote into its input gradient dout (callers may reuse it): return a new array")
     if not np.array_equal(x_given, x_saved):
-        errors.append("backward() modified the saved input x in place")
+        hazards.append("backward() modified the saved input x in place")
     analytic = {r.name: _copy(r.gradient(run)) for r in refs}
     x_eval = x.copy()
 
-    def run_once(twin):
-        out = subj.call_forward(twin, x_eval.copy(), opts["training"])
-        return float(np.sum(np.asarray(out, dtype=np.float64) * dout)), subj.kink_signature(twin)
+    def run_once_in(training):
+        def run_once(twin):
+            out = subj.call_forward(twin, x_eval.copy(), training)
+            return float(np.sum(np.asarray(out, dtype=np.float64) * dout)), subj.kink_signature(twin)
+        return run_once
 
-    objective = _Objective(pristine, run_once, rng_state)
+    objective = _Objective(pristine, run_once_in(opts["training"]), rng_state)
     f0 = objective()[0]
     rng = np.random.default_rng(opts["seed"] + 1)
-    reports = [_check_param(r.name, objective, r.value(pristine), analytic[r.name], opts, rng, f0) for r in refs]
-    reports.append(_check_param("dx", objective, x_eval, dx, opts, rng, f0))
+    other = _Objective(pristine, run_once_in(not opts["training"]), rng_state) if subj.forward_kwargs(
+        pristine, True) else None
+
+    def evidence(name):
+        act = {"x": x, "y": y, "dout": dout} if name == "dx" and y.shape == x.shape else {}
+        return lambda array: _evidence(array, objective, f0, opts, x.shape, other, not opts["training"], activation=act)
+
+    reports = [_check_param(r.name, objective, r.value(pristine), analytic[r.name], opts, rng, f0, evidence(r.name))
+               for r in refs]
+    reports.append(_check_param("dx", objective, x_eval, dx, opts, rng, f0, evidence("dx")))
     subj.restore_rng(rng_state)
     if not refs:
         notes.append("no parameters found (params/grads dicts or X/dX attribute pairs); checked dx only")
-    return _result(type(layer).__name__, reports, errors, notes, opts)
+    return _result(type(layer).__name__, reports, errors, notes, opts, hazards)
+
+
+def _numeric_at(objective, array, opts):
+    f0 = objective()[0]
+    return lambda j: float(probe_coordinate(objective, array, j, opts["step"], f0)[0])
+
+
+def _evidence(array, objective, f0, opts, x_shape, other=None, other_training=False, **extra):
+    """What diagnose() may test for a failing parameter (other-mode numeric gradient, every element if small)."""
+    numeric = _numeric_at(objective, array, opts)
+    full = (lambda: np.array([numeric(j) for j in range(array.size)]).reshape(array.shape)) \
+        if array.size <= FULL_NUMERIC_MAX else None
+    mode = ("training" if other_training else "inference") if other is not None else ""
+    return Evidence(batch=int(x_shape[0]), axis_sizes=tuple(int(d) for d in x_shape[1:]), full_numeric=full,
+                    other_mode_numeric=_numeric_at(other, array, opts) if other is not None else None,
+                    other_mode=mode, **extra)
 
 
 def _forward_problems(x, x_given, y):
@@ -182,14 +240,24 @@ def _copy(value):
     return None if value is None else np.array(value, dtype=np.float64, copy=True)
 
 
-def _result(subject, reports, errors, notes, opts):
-    ok = all(r.ok for r in reports) and not errors
+def _result(subject, reports, errors, notes, opts, hazards=()):
+    ok = all(r.ok for r in reports) and not errors and not (opts["strict"] and hazards)
     shown = {k: v for k, v in opts.items() if k != "params"}
-    return GradcheckResult(subject=subject, ok=ok, params=reports, errors=errors, notes=notes, options=shown)
+    notes = notes + [f"{r.name}: {r.likely_cause.evidence}" for r in reports
+                     if r.ok and r.likely_cause is not None and r.likely_cause.explains_away]
+    return GradcheckResult(subject=subject, ok=ok, params=reports, errors=errors, hazards=list(hazards), notes=notes,
+                           options=shown)
 
 
 def gradcheck_net(net, x, t, **options):
-    """Check ``net.gradient(x, t)`` against finite differences of ``net.loss(x, t)`` for every entry of ``net.params``."""
+    """Check ``net.gradient(x, t)`` against finite differences of ``net.loss(x, t)`` for every entry of ``net.params``.
+
+    The loss is evaluated in the mode the gradient used: ``train_flg=True`` (or
+    ``training=True``) when ``loss`` takes it, on deep copies with NumPy's RNG
+    replayed (moving statistics untouched, dropout masks fixed); a note says so.
+    A mismatch explained by the textbook ``-log(y + 1e-7)`` epsilon is reported
+    as ``likely_cause.name == "loss_epsilon"`` and does not fail the gradient.
+    """
     subj.require_net(net)
     opts = _options(options, "finite_difference_net")
     x, t = _float64_input(x, "gradcheck_net"), np.asarray(t)
@@ -203,28 +271,45 @@ def gradcheck_net(net, x, t, **options):
         raise ValueError(f"gradcheck_net: gradient(x, t) returned no entry for {missing}. "
                          f"Expected one per key of params: {sorted(pristine.params)}")
 
-    def run_once(twin):
-        value = np.asarray(twin.loss(x.copy(), t.copy()), dtype=np.float64)
-        return float(value), subj.kink_signature(twin)
+    mode = loss_kwargs(pristine, opts["training"])
+    notes.append(mode_note(mode))
 
-    objective = _Objective(pristine, run_once, rng_state)
+    def run_once_in(kwargs, plain=False):
+        def run_once(twin):
+            value = float(np.asarray(twin.loss(x.copy(), t.copy(), **kwargs), dtype=np.float64))
+            layer = softmax_loss_layer(twin) if plain else None
+            return value + (cross_entropy_log_gap(layer.y, layer.t) if layer else 0.0), subj.kink_signature(twin)
+        return run_once
+
+    objective = _Objective(pristine, run_once_in(mode), rng_state)
     f0 = objective()[0]
     rng = np.random.default_rng(opts["seed"] + 1)
-    reports = [_check_param(k, objective, pristine.params[k], _copy(grads[k]), opts, rng, f0) for k in pristine.params]
+    other = _Objective(pristine, run_once_in({k: not v for k, v in mode.items()}), rng_state) if mode else None
+    plain = _Objective(pristine, run_once_in(mode, plain=True), rng_state)
+    has_epsilon = plain()[0] != f0
+
+    def evidence(array):
+        return _evidence(array, objective, f0, opts, x.shape, other, not opts["training"], epsilon=TEXTBOOK_EPSILON,
+                         plain_loss_numeric=_numeric_at(plain, array, opts) if has_epsilon else None)
+
+    reports = [_check_param(k, objective, pristine.params[k], _copy(grads[k]), opts, rng, f0, evidence)
+               for k in pristine.params]
     subj.restore_rng(rng_state)
-    errors = [] if np.asarray(f0).dtype == np.float64 else ["loss is not float64"]
-    return _result(type(net).__name__, reports, errors, notes, opts)
+    return _result(type(net).__name__, reports, [], notes, opts)
 
 
 def assert_gradients_ok(target, *args, **options):
     """Raise AssertionError (message: the full report) unless the gradients check out.
 
     ``target`` is a GradcheckResult (or Keras check result), a network (``gradient``
-    and ``params``: args are x, t) or a layer (args: x).
+    and ``params``: args are x, t) or a layer (args: x). ``strict=True`` also
+    fails on hazards (a backward writing into ``dout`` or its saved input).
     """
     from parity.gradcheck_report import GradcheckResult
     if isinstance(target, GradcheckResult) or type(target).__name__ == "KerasCheckResult":
         result = target
+        if options.get("strict") and getattr(result, "hazards", None):
+            raise AssertionError(f"strict: hazards fail the check\n{result}")
     elif callable(getattr(target, "gradient", None)) and isinstance(getattr(target, "params", None), dict):
         result = gradcheck_net(target, *args, **options)
     else:
