@@ -228,11 +228,15 @@ def _numeric_at(objective, array, opts):
     return lambda j: float(probe_coordinate(objective, array, j, opts["step"], f0)[0])
 
 
+def _full_numeric(objective, array, opts, f0):
+    """Numeric gradient of every element, NaN where a kink is straddled at every step."""
+    probes = [probe_coordinate(objective, array, j, opts["step"], f0) for j in range(array.size)]
+    return np.array([np.nan if kink else n for n, kink in probes]).reshape(array.shape)
+
+
 def _evidence(array, objective, f0, opts, x_shape, other=None, other_training=False, **extra):
     """What diagnose() may test for a failing parameter (other-mode numeric gradient, every element if small)."""
-    numeric = _numeric_at(objective, array, opts)
-    full = (lambda: np.array([numeric(j) for j in range(array.size)]).reshape(array.shape)) \
-        if array.size <= FULL_NUMERIC_MAX else None
+    full = (lambda: _full_numeric(objective, array, opts, f0)) if array.size <= FULL_NUMERIC_MAX else None
     mode = ("training" if other_training else "inference") if other is not None else ""
     return Evidence(batch=int(x_shape[0]), axis_sizes=tuple(int(d) for d in x_shape[1:]), full_numeric=full,
                     other_mode_numeric=_numeric_at(other, array, opts) if other is not None else None,

@@ -37,7 +37,7 @@ class Evidence:
 
     batch: int = 0
     axis_sizes: tuple = ()
-    full_numeric: object = None  # () -> numeric gradient of every element (small tensors only)
+    full_numeric: object = None  # () -> numeric gradient of every element, NaN at kinks (small tensors only)
     other_mode_numeric: object = None  # (flat index) -> numeric gradient with the other training flag
     other_mode: str = ""
     plain_loss_numeric: object = None  # (flat index) -> numeric gradient of the loss without its log epsilon
@@ -101,7 +101,8 @@ def _regularisation(a, n, w):
 
 
 def _routing(analytic, full):
-    a, n = analytic.reshape(-1), full.reshape(-1)
+    keep = ~np.isnan(full.reshape(-1))  # kinked elements: any subgradient choice would do there
+    a, n = analytic.reshape(-1)[keep], full.reshape(-1)[keep]
     if np.array_equal(a != 0, n != 0) or _fit(np.sort(a), np.sort(n)) > FIT:
         return None
     moved = int(np.count_nonzero((np.abs(a - n) > FIT * np.abs(n).max(initial=1e-300))))
