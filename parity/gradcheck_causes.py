@@ -59,15 +59,16 @@ def _ratio(a, n, ev):
     err = _fit(k * n, a)
     if err > FIT or abs(k - 1) < 1e-3 or not np.isfinite(k):
         return None
+    also = f" (N = {ev.batch}: also a factor {k:.6g})" if ev.batch == 2 else ""
+    if ev.batch > 1 and abs(k - ev.batch) <= 1e-3 * ev.batch:
+        return LikelyCause("missing_1/N", f"analytic = N x numeric with N = {ev.batch} (the batch size): the "
+                           f"loss takes the mean over the batch, the gradient does not divide by N{also}", err, k)
+    if ev.batch > 1 and abs(k * ev.batch - 1) <= 1e-3:
+        return LikelyCause("extra_1/N", f"analytic = numeric / N with N = {ev.batch} (the batch size): the "
+                           f"gradient divides by N once more than the loss{also}", err, k)
     for target, (name, text) in RATIO_NAMES.items():
         if abs(k - target) <= 1e-3 * abs(target):
             return LikelyCause(name, f"{text}: analytic = {k:.6g} x numeric on every probed element", err, k)
-    if ev.batch > 1 and abs(k - ev.batch) <= 1e-3 * ev.batch:
-        return LikelyCause("missing_1/N", f"analytic = N x numeric with N = {ev.batch} (the batch size): the "
-                           "loss takes the mean over the batch, the gradient does not divide by N", err, k)
-    if ev.batch > 1 and abs(k * ev.batch - 1) <= 1e-3:
-        return LikelyCause("extra_1/N", f"analytic = numeric / N with N = {ev.batch} (the batch size): the "
-                           "gradient divides by N once more than the loss", err, k)
     for size in sorted({int(np.prod(c)) for r in range(1, len(ev.axis_sizes) + 1)
                         for c in itertools.combinations(ev.axis_sizes, r)} - {1}):
         if abs(k - size) <= 1e-3 * size or abs(k * size - 1) <= 1e-3:
@@ -149,7 +150,12 @@ def diagnose(analytic, value, idx, numeric, ev):
     """The likely cause of a failing parameter from its probed elements (flat ``idx``, ``numeric``)."""
     idx, n = np.asarray(idx, dtype=np.int64), np.asarray(numeric, dtype=np.float64)
     a, w = analytic.reshape(-1)[idx], np.asarray(value, dtype=np.float64).reshape(-1)[idx]
-    tests = [lambda: ev.plain_loss_numeric and _epsilon(a, idx, ev), lambda: _ratio(a, n, ev),
+    cause = ev.plain_loss_numeric and len(idx) and _epsilon(a, idx, ev)
+    if cause:
+        return cause
+    if ev.plain_loss_numeric:  # the other hypotheses are about the backward: test them without the epsilon's effect
+        n = np.array([ev.plain_loss_numeric(int(j)) for j in idx])
+    tests = [lambda: _ratio(a, n, ev),
              lambda: _transposed(analytic, idx, n), lambda: _regularisation(a, n, w),
              lambda: ev.full_numeric and _routing(analytic, ev.full_numeric()),
              lambda: ev.activation and _derivative_point(analytic, idx, ev.activation),

@@ -50,8 +50,11 @@ class ParamReport:
                        f"rel={d['rel']:.3e} {'ok' if d['ok'] else 'FAILED'} (kinks: {d['kink_handling']})")
         if self.kinks:
             bad = sum(not k["ok"] for k in self.kink_checks)
+            unresolved = [k["index"] for k in self.kink_checks if not k["resolved"]]
             out.append(f"    kinks (checked by the subgradient interval rule, {bad} outside): {len(self.kinks)} "
                        f"element(s) at {self.kinks[:8]}" + (" ..." if len(self.kinks) > 8 else ""))
+            if unresolved:
+                out.append(f"    kinks excluded (one-sided slopes not resolvable above round-off): {unresolved[:8]}")
         return out + cause
 
 

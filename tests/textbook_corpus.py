@@ -116,6 +116,7 @@ class BatchNormalization:
     def forward(self, x, train_flg=True):
         if self.running_mean is None:
             self.running_mean, self.running_var = np.zeros(x.shape[1]), np.ones(x.shape[1])
+        self.train_flg = train_flg
         if train_flg:
             mu = x.mean(axis=0)
             self.xc = x - mu
@@ -125,7 +126,8 @@ class BatchNormalization:
             self.running_mean = self.momentum * self.running_mean + (1 - self.momentum) * mu
             self.running_var = self.momentum * self.running_var + (1 - self.momentum) * var
         else:
-            self.xn = (x - self.running_mean) / np.sqrt(self.running_var + 1e-7)
+            self.std = np.sqrt(self.running_var + 1e-7)
+            self.xn = (x - self.running_mean) / self.std
         return self.gamma * self.xn + self.beta
 
     def backward(self, dout):
@@ -133,6 +135,8 @@ class BatchNormalization:
         self.dbeta, self.dgamma = dout.sum(axis=0), np.sum(self.xn * dout, axis=0)
         dxn = self.gamma * dout
         dxc = dxn / self.std
+        if not self.train_flg:  # running statistics are constants
+            return dxc
         dvar = 0.5 * -np.sum(dxn * self.xc / self.std ** 2, axis=0) / self.std
         dxc = dxc + (2.0 / n) * self.xc * dvar
         return dxc - dxc.sum(axis=0) / n
