@@ -260,8 +260,8 @@ def _copy(value):
 def _result(subject, reports, errors, notes, opts, hazards=()):
     ok = all(r.ok for r in reports) and not errors and not (opts["strict"] and hazards)
     shown = {k: v for k, v in opts.items() if k != "params"}
-    notes = notes + [f"{r.name}: {r.likely_cause.evidence}" for r in reports
-                     if r.ok and r.likely_cause is not None and r.likely_cause.explains_away]
+    explained = [r for r in reports if r.ok and r.likely_cause is not None and r.likely_cause.explains_away]
+    notes = notes + ([f"{', '.join(r.name for r in explained)}: {explained[0].likely_cause.evidence}"] if explained else [])
     return GradcheckResult(subject=subject, ok=ok, params=reports, errors=errors, hazards=list(hazards), notes=notes,
                            options=shown)
 

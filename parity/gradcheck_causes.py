@@ -137,24 +137,24 @@ def _mode(a, idx, ev):
 
 
 def _epsilon(a, idx, ev):
-    plain = np.array([ev.plain_loss_numeric(int(j)) for j in idx[:MODE_PROBES]])
-    err = _fit(plain, a[:MODE_PROBES])
+    plain = np.array([ev.plain_loss_numeric(int(j)) for j in idx])  # every probed element: it clears the gradient
+    err = _fit(plain, a)
     if err > tolerance("float64", "finite_difference_net").rtol:  # as tight as the check itself: it clears the gradient
-        return None
+        return None, plain
     return LikelyCause("loss_epsilon", f"the analytic gradient is exact for the loss without the epsilon inside its "
                        f"log (-log(y + {ev.epsilon:g})); the numeric gradient differs only through that epsilon "
-                       "(tiny true-class probabilities). Not a bug in the backward.", err, ev.epsilon, True)
+                       "(tiny true-class probabilities). Not a bug in the backward.", err, ev.epsilon, True), plain
 
 
 def diagnose(analytic, value, idx, numeric, ev):
     """The likely cause of a failing parameter from its probed elements (flat ``idx``, ``numeric``)."""
     idx, n = np.asarray(idx, dtype=np.int64), np.asarray(numeric, dtype=np.float64)
     a, w = analytic.reshape(-1)[idx], np.asarray(value, dtype=np.float64).reshape(-1)[idx]
-    cause = ev.plain_loss_numeric and len(idx) and _epsilon(a, idx, ev)
-    if cause:
-        return cause
-    if ev.plain_loss_numeric:  # the other hypotheses are about the backward: test them without the epsilon's effect
-        n = np.array([ev.plain_loss_numeric(int(j)) for j in idx])
+    if ev.plain_loss_numeric and len(idx):
+        cause, plain = _epsilon(a, idx, ev)
+        if cause:
+            return cause
+        n = plain  # the other hypotheses are about the backward: test them without the epsilon's effect
     tests = [lambda: _ratio(a, n, ev),
              lambda: _transposed(analytic, idx, n), lambda: _regularisation(a, n, w),
              lambda: ev.full_numeric and _routing(analytic, ev.full_numeric()),

@@ -32,13 +32,15 @@ class ParamReport:
     likely_cause: object = None  # parity.gradcheck_causes.LikelyCause for a failing (or explained) parameter
 
     def lines(self):
-        status = "ok" if self.ok else "FAILED"
+        explained = self.likely_cause is not None and self.likely_cause.explains_away
+        status = f"ok (numeric differs, explained: {self.likely_cause.name})" if explained else (
+            "ok" if self.ok else "FAILED")
         cause = [f"    likely cause: {self.likely_cause.name}: {self.likely_cause.evidence}"] if self.likely_cause else []
         if self.shape_error:
             return [f"{self.name}: FAILED ({self.shape_error})"] + cause
         out = [f"{self.name}: {status}  shape={self.shape} checked={self.checked} max_abs={self.max_abs:.3e} "
                f"max_rel={self.max_rel:.3e} failing={100 * self.frac_failed:.1f}%"]
-        if not self.ok:
+        if not self.ok or explained:
             out += [f"    at {e.index}: analytic={e.analytic:.10g} numeric={e.numeric:.10g} "
                     f"abs={e.abs_err:.3e} rel={e.rel_err:.3e}" for e in self.worst]
         if self.sweep:
@@ -47,7 +49,8 @@ class ParamReport:
         if self.direction:
             d = self.direction
             out.append(f"    random direction: analytic={d['analytic']:.10g} numeric={d['numeric']:.10g} "
-                       f"rel={d['rel']:.3e} {'ok' if d['ok'] else 'FAILED'} (kinks: {d['kink_handling']})")
+                       f"rel={d['rel']:.3e} {'ok' if d['ok'] else 'differs' if explained else 'FAILED'} "
+                       f"(kinks: {d['kink_handling']})")
         if self.kinks:
             bad = sum(not k["ok"] for k in self.kink_checks)
             unresolved = [k["index"] for k in self.kink_checks if not k["resolved"]]
