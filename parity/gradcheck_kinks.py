@@ -33,6 +33,7 @@ def one_sided_interval(objective, array, index, step, f0, slack):
     """
     w = float(array.flat[index])
     h = step / 10 ** KINK_RETRIES * max(1.0, abs(w))
+    slack = max(slack, resolution(f0, h / 2))  # the smallest retry step is always tried
     while resolution(f0, h / 2) <= slack:
         f = {t: evaluate_at(objective, array, index, w + t)[0] for t in (h, h / 2, -h / 2, -h)}
         right_h, right_h2 = (f[h] - f0) / h, (f[h / 2] - f0) / (h / 2)
@@ -50,8 +51,9 @@ def check_kink(objective, array, index, analytic, step, f0, bound):
     interval = one_sided_interval(objective, array, index, step, f0, bound)
     if interval is None:
         return {"index": where, "analytic": float(analytic), "left_right": None, "ok": True, "resolved": False}
-    lo, hi, _ = interval
-    ok = lo - bound <= analytic <= hi + bound
+    lo, hi, h = interval
+    slack = max(bound, resolution(f0, h / 2))
+    ok = lo - slack <= analytic <= hi + slack
     return {"index": where, "analytic": float(analytic), "left_right": (float(lo), float(hi)), "ok": bool(ok),
             "resolved": True}
 
