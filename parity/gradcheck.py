@@ -10,8 +10,10 @@ How it avoids both missed bugs and false alarms:
 - Richardson-extrapolated central differences, h = 1e-3 * max(1, |w|);
 - kinks (a ReLU or max switching branch within +-h) are detected from the layer's
   branch signature when it has one, else from the curvature of f; the probe is
-  retried with steps 10x, 100x and 1000x smaller, and excluded (and listed) only
-  if every step straddles a kink;
+  retried with steps 10x, 100x and 1000x smaller; a coordinate that still straddles
+  a kink is checked by the subgradient interval rule (the analytic value must lie
+  between the one-sided derivatives; parity.gradcheck_kinks); a direction probe that
+  does is re-probed without the kinked coordinates or replaced by more coordinates;
 - differences below the resolution of finite differences (~eps * |f| / h) are
   not failures: a gradient that is exactly zero (a bias before BatchNorm) is
   computed as round-off by both sides;
@@ -20,7 +22,11 @@ How it avoids both missed bugs and false alarms:
   bug is wrong at every h); the sweep is printed for the worst failing element;
 - all elements of small parameters, otherwise a sample (always including the
   largest-gradient element) plus a random-direction check of the whole tensor;
-- writes into ``dout`` or into the saved input during backward are errors.
+- writes into ``dout`` or into the saved input during backward are hazards: listed
+  first in the report, failing the result only with ``strict=True`` (``ok`` is about
+  the gradient);
+- a failing parameter carries ``likely_cause`` (parity.gradcheck_causes); nets are
+  checked in the mode their gradient used (parity.gradcheck_modes).
 """
 import copy
 import functools
