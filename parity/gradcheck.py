@@ -36,7 +36,7 @@ from threadpoolctl import threadpool_limits
 
 from parity import gradcheck_subject as subj
 from parity.finite_differences import probe_coordinate, resolution, sample_coordinates, step_sweep
-from parity.gradcheck_causes import Evidence, diagnose, shape_cause
+from parity.gradcheck_causes import diagnose, evidence_for, numeric_at, shape_cause
 from parity.gradcheck_kinks import check_kink, direction_probe
 from parity.gradcheck_modes import (TEXTBOOK_EPSILON, cross_entropy_log_gap, loss_kwargs, mode_note,
                                     softmax_loss_layer)
@@ -44,7 +44,6 @@ from parity.gradcheck_report import ElementError, GradcheckResult, ParamReport
 from parity.tolerances import tolerance
 
 DEFAULTS = {"training": True, "seed": 0, "max_coords": 30, "step": 1e-3, "rtol": None, "params": None, "strict": False}
-FULL_NUMERIC_MAX = 512  # a failing parameter this small gets every element probed to test routing causes
 
 
 def _options(options, kind="finite_difference"):
@@ -218,7 +217,8 @@ def gradcheck(layer, x, **options):
 
     def evidence(name):
         act = {"x": x, "y": y, "dout": dout} if name == "dx" and y.shape == x.shape else {}
-        return lambda array: _evidence(array, objective, f0, opts, x.shape, other, not opts["training"], activation=act)
+        return lambda array: evidence_for(array, objective, f0, opts["step"], x.shape, other, not opts["training"],
+                                          activation=act)
 
     reports = [_check_param(r.name, objective, r.value(pristine), analytic[r.name], opts, rng, f0, evidence(r.name))
                for r in refs]
@@ -227,26 +227,6 @@ def gradcheck(layer, x, **options):
     if not refs:
         notes.append("no parameters found (params/grads dicts or X/dX attribute pairs); checked dx only")
     return _result(type(layer).__name__, reports, errors, notes, opts, hazards)
-
-
-def _numeric_at(objective, array, opts):
-    f0 = objective()[0]
-    return lambda j: float(probe_coordinate(objective, array, j, opts["step"], f0)[0])
-
-
-def _full_numeric(objective, array, opts, f0):
-    """Numeric gradient of every element, NaN where a kink is straddled at every step."""
-    probes = [probe_coordinate(objective, array, j, opts["step"], f0) for j in range(array.size)]
-    return np.array([np.nan if kink else n for n, kink in probes]).reshape(array.shape)
-
-
-def _evidence(array, objective, f0, opts, x_shape, other=None, other_training=False, **extra):
-    """What diagnose() may test for a failing parameter (other-mode numeric gradient, every element if small)."""
-    full = (lambda: _full_numeric(objective, array, opts, f0)) if array.size <= FULL_NUMERIC_MAX else None
-    mode = ("training" if other_training else "inference") if other is not None else ""
-    return Evidence(batch=int(x_shape[0]), axis_sizes=tuple(int(d) for d in x_shape[1:]), full_numeric=full,
-                    other_mode_numeric=_numeric_at(other, array, opts) if other is not None else None,
-                    other_mode=mode, **extra)
 
 
 def _forward_problems(x, x_given, y):
@@ -313,8 +293,9 @@ def gradcheck_net(net, x, t, **options):
     has_epsilon = plain()[0] != f0
 
     def evidence(array):
-        return _evidence(array, objective, f0, opts, x.shape, other, not opts["training"], epsilon=TEXTBOOK_EPSILON,
-                         plain_loss_numeric=_numeric_at(plain, array, opts) if has_epsilon else None)
+        return evidence_for(array, objective, f0, opts["step"], x.shape, other, not opts["training"],
+                            epsilon=TEXTBOOK_EPSILON,
+                            plain_loss_numeric=numeric_at(plain, array, opts["step"]) if has_epsilon else None)
 
     reports = [_check_param(k, objective, pristine.params[k], _copy(grads[k]), opts, rng, f0, evidence)
                for k in pristine.params]

@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from parity.finite_differences import probe_coordinate
 from parity.tolerances import tolerance
 
 FIT = tolerance("float64", "gradcheck_cause_fit").rtol
 MODE_PROBES = 8  # coordinates re-probed in the other mode (each costs a few evaluations)
+FULL_NUMERIC_MAX = 512  # a failing parameter this small gets every element probed to test routing causes
 
 
 @dataclass
@@ -43,6 +45,27 @@ class Evidence:
     plain_loss_numeric: object = None  # (flat index) -> numeric gradient of the loss without its log epsilon
     epsilon: float = 0.0
     activation: dict = field(default_factory=dict)  # {"x", "y", "dout"} for an elementwise layer's dx
+
+
+def numeric_at(objective, array, step):
+    """(flat index) -> numeric derivative of ``objective`` (evaluated lazily, for a failing parameter only)."""
+    f0 = objective()[0]
+    return lambda j: float(probe_coordinate(objective, array, j, step, f0)[0])
+
+
+def _full_numeric(objective, array, step, f0):
+    """Numeric gradient of every element, NaN where a kink is straddled at every step."""
+    probes = [probe_coordinate(objective, array, j, step, f0) for j in range(array.size)]
+    return np.array([np.nan if kink else n for n, kink in probes]).reshape(array.shape)
+
+
+def evidence_for(array, objective, f0, step, x_shape, other=None, other_training=False, **extra):
+    """The Evidence for one failing parameter: other-mode numeric gradient, every element if small."""
+    full = (lambda: _full_numeric(objective, array, step, f0)) if array.size <= FULL_NUMERIC_MAX else None
+    mode = ("training" if other_training else "inference") if other is not None else ""
+    return Evidence(batch=int(x_shape[0]), axis_sizes=tuple(int(d) for d in x_shape[1:]), full_numeric=full,
+                    other_mode_numeric=numeric_at(other, array, step) if other is not None else None,
+                    other_mode=mode, **extra)
 
 
 def _fit(predicted, observed):
