@@ -6,6 +6,7 @@ import pytest
 from keras_models import keras_dtype
 from parity import check_against_keras
 from tests import textbook_corpus as tc
+from tests import textbook_twins as tw
 
 
 def _keras(cls, *args, **kwargs):
@@ -31,7 +32,7 @@ def test_textbook_nchw_pooling_matches_keras_max_pooling_with_the_layout_named_o
 
 def test_a_swapped_kernel_gradient_is_reported_in_the_users_layout():
     rng = np.random.default_rng(2)
-    layer = tc.ConvKernelAxesSwapped(rng.standard_normal((2, 1, 5, 5)), rng.standard_normal(2))
+    layer = tw.ConvKernelAxesSwapped(rng.standard_normal((2, 1, 5, 5)), rng.standard_normal(2))
     result = check_against_keras(layer, _keras(keras.layers.Conv2D, 2, 5), rng.standard_normal((2, 1, 7, 7)))
     assert result.failed == ["kernel"], str(result)
 

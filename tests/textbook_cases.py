@@ -9,6 +9,7 @@ import numpy as np
 from parity import gradcheck, gradcheck_net
 from tests import textbook_corpus as tc
 from tests import textbook_layers as tb
+from tests import textbook_twins as tw
 
 
 @dataclass
@@ -112,90 +113,90 @@ def _layer_twin(layer, x, must, cause):
 
 
 def relu_doubled(rng):
-    return _layer_twin(tc.ReluDoubled(), relu_after_relu(rng).args[0], "dx", "factor_2")
+    return _layer_twin(tw.ReluDoubled(), relu_after_relu(rng).args[0], "dx", "factor_2")
 
 
 def pool_routes_to_min(rng):
     p = int(rng.integers(2, 4))
     x = _relu_output(rng, (int(rng.integers(1, 3)), int(rng.integers(1, 3)), 2 * p, 2 * p))
-    return _layer_twin(tc.PoolingRoutesToMin(p, p), x, "dx", "wrong_routing")
+    return _layer_twin(tw.PoolingRoutesToMin(p, p), x, "dx", "wrong_routing")
 
 
 def two_layer_net_784_missing_mean(rng):
     case = two_layer_net_784(rng)
-    net = tc.two_layer_net(784, 50, 10, seed=int(rng.integers(1 << 30)), cls=tc.MissingOneOverN)
+    net = tc.two_layer_net(784, 50, 10, seed=int(rng.integers(1 << 30)), cls=tw.MissingOneOverN)
     return Case(net, case.args, must_fail=("W1", "b1", "W2", "b2"), cause="missing_1/N")
 
 
 def two_layer_net_scaled_twice(rng):
     case = two_layer_net_small(rng)
     d, h, k = case.subject.params["W1"].shape + case.subject.params["W2"].shape[1:]
-    net = tc.two_layer_net(d, h, k, seed=int(rng.integers(1 << 30)), std=0.5, cls=tc.BatchSizeScaledTwice)
+    net = tc.two_layer_net(d, h, k, seed=int(rng.integers(1 << 30)), std=0.5, cls=tw.BatchSizeScaledTwice)
     return Case(net, case.args, must_fail=("W1", "W2"), cause="extra_1/N")
 
 
 def weight_decay_missing_in_gradient(rng):
-    net, args = _mlp(rng, cls=tc.NoWeightDecayGradient, weight_decay=float(rng.uniform(0.05, 0.5)))
+    net, args = _mlp(rng, cls=tw.NoWeightDecayGradient, weight_decay=float(rng.uniform(0.05, 0.5)))
     return Case(net, args, must_fail=tuple(k for k in net.params if k.startswith("W")), cause=net.CAUSE)
 
 
 def weight_decay_missing_in_loss(rng):
-    net, args = _mlp(rng, cls=tc.WeightDecayOnlyInGradient, weight_decay=float(rng.uniform(0.05, 0.5)))
+    net, args = _mlp(rng, cls=tw.WeightDecayOnlyInGradient, weight_decay=float(rng.uniform(0.05, 0.5)))
     return Case(net, args, must_fail=tuple(k for k in net.params if k.startswith("W")), cause=net.CAUSE)
 
 
 def bn_net_beta_mean(rng):
     case = bn_dropout_net(rng)
-    return Case(tc.plant(case.subject, "BatchNorm1", tc.BatchNormBetaMean), case.args, must_fail=("beta1",),
+    return Case(tc.plant(case.subject, "BatchNorm1", tw.BatchNormBetaMean), case.args, must_fail=("beta1",),
                 cause="extra_1/N")
 
 
 def dropout_inference_backward(rng):
-    return _layer_twin(tc.DropoutInferenceBackward(float(rng.uniform(0.2, 0.6))), rng.standard_normal((4, 6)), "dx",
+    return _layer_twin(tw.DropoutInferenceBackward(float(rng.uniform(0.2, 0.6))), rng.standard_normal((4, 6)), "dx",
                        "wrong_mode")
 
 
 def cnn_kernel_axes_swapped(rng):
     case = im2col_cnn(rng)
-    return Case(tc.plant(case.subject, "Conv1", tc.ConvKernelAxesSwapped), case.args, must_fail=("W1",),
+    return Case(tc.plant(case.subject, "Conv1", tw.ConvKernelAxesSwapped), case.args, must_fail=("W1",),
                 cause="transposed")
 
 
 def cnn_bias_sign(rng):
     case = im2col_cnn(rng)
     case.subject.params["b1"][...] = rng.standard_normal(case.subject.params["b1"].shape)  # all units active somewhere
-    return Case(tc.plant(case.subject, "Conv1", tc.ConvBiasSignFlipped), case.args, must_fail=("b1",), cause="sign")
+    return Case(tc.plant(case.subject, "Conv1", tw.ConvBiasSignFlipped), case.args, must_fail=("b1",), cause="sign")
 
 
 def conv_bias_sign(rng):
     case = conv_layer(rng)
-    layer = tc.ConvBiasSignFlipped(case.subject.W, case.subject.b, case.subject.stride, case.subject.pad)
+    layer = tw.ConvBiasSignFlipped(case.subject.W, case.subject.b, case.subject.stride, case.subject.pad)
     return _layer_twin(layer, case.args[0], "b", "sign")
 
 
 def sigmoid_at_output(rng):
-    return _layer_twin(tc.SigmoidAtOutput(), rng.standard_normal((int(rng.integers(2, 6)), 5)), "dx",
+    return _layer_twin(tw.SigmoidAtOutput(), rng.standard_normal((int(rng.integers(2, 6)), 5)), "dx",
                        "derivative_at_wrong_point")
 
 
 def square_half(rng):
-    return _layer_twin(tc.SquareHalf(), rng.standard_normal((3, int(rng.integers(2, 8)))), "dx", "factor_0.5")
+    return _layer_twin(tw.SquareHalf(), rng.standard_normal((3, int(rng.integers(2, 8)))), "dx", "factor_0.5")
 
 
 def affine_transposed(rng):
     d = int(rng.integers(2, 6))
-    return _layer_twin(tc.AffineTransposed(rng.standard_normal((d, d)), rng.standard_normal(d)),
+    return _layer_twin(tw.AffineTransposed(rng.standard_normal((d, d)), rng.standard_normal(d)),
                        rng.standard_normal((4, d)), "W", "transposed")
 
 
 def global_average_without_mean(rng):
     x = rng.standard_normal((int(rng.integers(1, 3)), int(rng.integers(1, 3)), int(rng.integers(3, 6)), int(rng.integers(3, 6))))
-    return _layer_twin(tc.GlobalAverageWithoutMean(), x, "dx", "sum_vs_mean")
+    return _layer_twin(tw.GlobalAverageWithoutMean(), x, "dx", "sum_vs_mean")
 
 
 def bn_layer_beta_mean(rng):
     d = int(rng.integers(1, 7))
-    layer = tc.BatchNormBetaMean(rng.uniform(0.5, 2.0, d), rng.standard_normal(d))
+    layer = tw.BatchNormBetaMean(rng.uniform(0.5, 2.0, d), rng.standard_normal(d))
     return _layer_twin(layer, rng.standard_normal((int(rng.integers(2, 9)), d)), "beta", "extra_1/N")
 
 
