@@ -43,23 +43,26 @@ def sweep_correct(seeds, only=None):
 
 
 def sweep_planted(seeds, only=None):
-    from tests.textbook_cases import PLANTED, planted_verdict
+    from tests.textbook_cases import PLANTED, planted_verdict, stated_first
 
     rows = {}
     for name, make in PLANTED.items():
         if only and name not in only:
             continue
-        flagged, cause_right, wrong = 0, 0, []
+        flagged, cause_right, first, wrong = 0, 0, 0, []
         for seed in range(seeds):
             case = make(np.random.default_rng([seed, len(name), 7]))
             result = case.run(seed)
             ok_flag, ok_cause = planted_verdict(case, result)
             flagged += ok_flag
             cause_right += ok_cause
+            first += stated_first(case, result)
             if not ok_cause:
                 wrong.append((seed, {n: getattr(result[n].likely_cause, "name", None) for n in case.must_fail}))
-        rows[name] = {"cases": seeds, "flagged": flagged, "cause_right": cause_right, "wrong": wrong[:3]}
-        print(f"planted {name:34s} cases={seeds} flagged={flagged} cause_right={cause_right} {wrong[:3]}", flush=True)
+        rows[name] = {"cases": seeds, "flagged": flagged, "cause_right": cause_right, "stated_first": first,
+                      "wrong": wrong[:3]}
+        print(f"planted {name:34s} cases={seeds} flagged={flagged} cause_right={cause_right} stated_first={first} "
+              f"{wrong[:3]}", flush=True)
     return rows
 
 
@@ -90,7 +93,8 @@ def main(argv=None):
     n = max(sum(r["cases"] for r in planted.values()), 1)
     print(f"planted cases: {n}, flagged: {sum(r['flagged'] for r in planted.values())}, "
           f"cause right: {sum(r['cause_right'] for r in planted.values())} "
-          f"({100 * sum(r['cause_right'] for r in planted.values()) / n:.1f}%)")
+          f"({100 * sum(r['cause_right'] for r in planted.values()) / n:.1f}%), stated first: "
+          f"{sum(r['stated_first'] for r in planted.values())}")
     seconds = time_784() if not args.no_timing else [float("nan")]
     print(f"gradcheck_net 784-50-10, batch 100: median {statistics.median(seconds):.2f}s, max {max(seconds):.2f}s")
     return 0 if alarms == 0 else 1

@@ -31,6 +31,7 @@ class LikelyCause:
     fit_rel_err: float = float("nan")  # max |prediction - observed| / scale of the fitted hypothesis
     value: float = float("nan")  # the fitted factor, regularisation strength or epsilon
     explains_away: bool = False  # True when the analytic gradient is right (the loss is off, not the gradient)
+    alternatives: list = field(default_factory=list)  # other causes the same numbers fit equally (N = 2: 1/N or 0.5)
 
 
 @dataclass
@@ -82,13 +83,15 @@ def _ratio(a, n, ev):
     err = _fit(k * n, a)
     if err > FIT or abs(k - 1) < 1e-3 or not np.isfinite(k):
         return None
-    also = f" (N = {ev.batch}: also a factor {k:.6g})" if ev.batch == 2 else ""
+    also = f" (N = {ev.batch}: equally a factor {k:.6g})" if ev.batch == 2 else ""
     if ev.batch > 1 and abs(k - ev.batch) <= 1e-3 * ev.batch:
         return LikelyCause("missing_1/N", f"analytic = N x numeric with N = {ev.batch} (the batch size): the "
-                           f"loss takes the mean over the batch, the gradient does not divide by N{also}", err, k)
+                           f"loss takes the mean over the batch, the gradient does not divide by N{also}", err, k,
+                           alternatives=["factor_2"] if also else [])
     if ev.batch > 1 and abs(k * ev.batch - 1) <= 1e-3:
         return LikelyCause("extra_1/N", f"analytic = numeric / N with N = {ev.batch} (the batch size): the "
-                           f"gradient divides by N once more than the loss{also}", err, k)
+                           f"gradient divides by N once more than the loss{also}", err, k,
+                           alternatives=["factor_0.5"] if also else [])
     for target, (name, text) in RATIO_NAMES.items():
         if abs(k - target) <= 1e-3 * abs(target):
             return LikelyCause(name, f"{text}: analytic = {k:.6g} x numeric on every probed element", err, k)
