@@ -21,6 +21,7 @@ class Case:
     cause: str = ""  # the likely cause the checker must state for them
 
     def run(self, seed):
+        np.random.seed(seed)  # textbook Dropout draws from the global RNG: same seed, same masks, same verdict
         check = gradcheck_net if len(self.args) == 2 else gradcheck
         return check(self.subject, *self.args, seed=seed, **self.options)
 
