@@ -19,6 +19,7 @@ from parity.tolerances import tolerance
 
 FIT = tolerance("float64", "gradcheck_cause_fit").rtol
 MODE_PROBES = 8  # coordinates re-probed in the other mode (each costs a few evaluations)
+QUANTILE = 0.9  # share of probed elements a stated cause must fit
 FULL_NUMERIC_MAX = 512  # a failing parameter this small gets every element probed to test routing causes
 
 
@@ -69,9 +70,15 @@ def evidence_for(array, objective, f0, step, x_shape, other=None, other_training
                     other_mode=mode, **extra)
 
 
-def _fit(predicted, observed):
+def _fit(predicted, observed, quantile=QUANTILE):
+    """Relative misfit of a hypothesis: the ``quantile`` of |predicted - observed| over the larger magnitude.
+
+    Below 1 a few elements may miss (a numeric value biased by a kink too small to detect): a cause is
+    stated when it fits 90% of the probed elements. 1.0 (every element) where a verdict depends on it.
+    """
     scale = max(float(np.abs(observed).max(initial=0.0)), float(np.abs(predicted).max(initial=0.0)), 1e-300)
-    return float(np.abs(predicted - observed).max(initial=0.0)) / scale
+    misfit = np.abs(np.asarray(predicted) - np.asarray(observed)).reshape(-1)
+    return float(np.quantile(misfit, quantile)) / scale if misfit.size else 0.0
 
 
 RATIO_NAMES = {-1.0: ("sign", "the sign is flipped"), 2.0: ("factor_2", "analytic is twice the numeric gradient"),
@@ -79,7 +86,8 @@ RATIO_NAMES = {-1.0: ("sign", "the sign is flipped"), 2.0: ("factor_2", "analyti
 
 
 def _ratio(a, n, ev):
-    k = float(a @ n) / max(float(n @ n), 1e-300)
+    big = np.abs(n) > 0.1 * np.abs(n).max(initial=0.0)
+    k = float(np.median(a[big] / n[big])) if big.any() else float("nan")  # robust to a few biased elements
     err = _fit(k * n, a)
     if err > FIT or abs(k - 1) < 1e-3 or not np.isfinite(k):
         return None
@@ -164,7 +172,7 @@ def _mode(a, idx, ev):
 
 def _epsilon(a, idx, ev):
     plain = np.array([ev.plain_loss_numeric(int(j)) for j in idx])  # every probed element: it clears the gradient
-    err = _fit(plain, a)
+    err = _fit(plain, a, quantile=1.0)
     if err > tolerance("float64", "finite_difference_net").rtol:  # as tight as the check itself: it clears the gradient
         return None, plain
     return LikelyCause("loss_epsilon", f"the analytic gradient is exact for the loss without the epsilon inside its "
