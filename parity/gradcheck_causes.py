@@ -189,6 +189,10 @@ def diagnose(analytic, value, idx, numeric, ev):
         if cause:
             return cause
         n = plain  # the other hypotheses are about the backward: test them without the epsilon's effect
+    scale = max(float(np.abs(a).max(initial=0.0)), float(np.abs(n).max(initial=0.0)), 1e-300)
+    differ = np.abs(a - n) > FIT * scale  # a cause must explain the elements that disagree, not the ones that agree
+    if differ.any():
+        idx, a, n, w = idx[differ], a[differ], n[differ], w[differ]
     tests = [lambda: _ratio(a, n, ev),
              lambda: _transposed(analytic, idx, n), lambda: _regularisation(a, n, w),
              lambda: ev.full_numeric and _routing(analytic, ev.full_numeric()),
