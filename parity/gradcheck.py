@@ -80,8 +80,8 @@ def _probe_all(objective, array, indices, step, f0):
     return smooth, kinked
 
 
-def _failing(objective, array, analytic, smooth, bound):
-    """Elements no step of the sweep brings within ``bound``; the sweep of the worst one."""
+def _failing(objective, array, analytic, smooth, bound, f0):
+    """Elements no step of the sweep brings within ``bound`` (or that step's round-off); the worst one's sweep."""
     failing, sweep = [], []
     for j, index, n in sorted(smooth, key=lambda e: -abs(analytic.flat[e[0]] - e[2])):
         a = float(analytic.flat[j])
@@ -90,7 +90,8 @@ def _failing(objective, array, analytic, smooth, bound):
         trial = step_sweep(objective, array, j)
         if not sweep:
             sweep = [(h, num, abs(a - num)) for h, num in trial]
-        if min(abs(a - num) for _, num in trial) > bound:
+        scale = max(1.0, abs(float(array.flat[j])))
+        if all(abs(a - num) > max(bound, resolution(f0, h * scale)) for h, num in trial):
             failing.append((index, a, n))
     return failing, sweep
 
@@ -105,7 +106,7 @@ def _check_param(name, objective, array, analytic, opts, rng, f0, evidence=None)
     scale = max(float(np.abs(analytic).max(initial=0.0)), max((abs(n) for *_, n in smooth), default=0.0),
                 np.finfo(np.float64).tiny)
     bound = max(opts["rtol"] * scale, resolution(f0, opts["step"]))
-    failing, sweep = _failing(objective, array, analytic, smooth, bound)
+    failing, sweep = _failing(objective, array, analytic, smooth, bound, f0)
     kink_checks = [check_kink(objective, array, j, analytic.flat[j], opts["step"], f0, bound) for j in kinked]
     direction = _direction(objective, array, analytic, opts, rng, f0, bound) if array.size > opts["max_coords"] else {}
     errs = sorted(((i, float(analytic.flat[j]), n) for j, i, n in smooth), key=lambda e: -abs(e[1] - e[2]))
@@ -130,7 +131,7 @@ def _direction(objective, array, analytic, opts, rng, f0, bound):
     if probe is None:  # kinks not isolated: more coordinates instead, each with the interval rule
         extra = rng.choice(array.size, min(array.size, opts["max_coords"]), replace=False)
         smooth, kinked = _probe_all(objective, array, extra, opts["step"], f0)
-        ok = not _failing(objective, array, analytic, smooth, bound)[0] and all(
+        ok = not _failing(objective, array, analytic, smooth, bound, f0)[0] and all(
             check_kink(objective, array, j, analytic.flat[j], opts["step"], f0, bound)["ok"] for j in kinked)
         return {"analytic": float("nan"), "numeric": float("nan"), "rel": float("nan"), "ok": bool(ok), "kink": True,
                 "kink_handling": "coordinate_fallback", "extra_coordinates": len(extra)}

@@ -89,7 +89,7 @@ def _ratio(a, n, ev):
     big = np.abs(n) > 0.1 * np.abs(n).max(initial=0.0)
     k = float(np.median(a[big] / n[big])) if big.any() else float("nan")  # robust to a few biased elements
     err = _fit(k * n, a)
-    if err > FIT or abs(k - 1) < 1e-3 or not np.isfinite(k):
+    if err > FIT or abs(k - 1) < 1e-3 or abs(k) < 1e-3 or not np.isfinite(k):
         return None
     also = f" (N = {ev.batch}: equally a factor {k:.6g})" if ev.batch == 2 else ""
     if ev.batch > 1 and abs(k - ev.batch) <= 1e-3 * ev.batch:
