@@ -44,6 +44,11 @@ TOLERANCES = {
         "an exact implementation is off by ~1e-7/p_true relative (measured up to 2.3e-6 on the test nets); "
         "real bugs (a missing 1/N, a transposed or doubly scaled gradient) are off by 1e-2..1. Pass rtol=1e-6 "
         "for losses without such an epsilon."),
+    ("float64", "gradcheck_cause_fit"): Tolerance(
+        1e-3,
+        "how closely a hypothesis about a failing gradient (a factor 2, a missing 1/N, a transposition, ...) must "
+        "predict the observed values to be stated as the likely cause: finite differences are good to ~1e-8 "
+        "relative, and the hypotheses differ from each other by factors of order 1."),
     ("float64", "training"): Tolerance(
         1e-9,
         "per-step loss of a whole training run, relative: each step adds round-off ~1e-16 that later steps can "

@@ -1,6 +1,10 @@
 """The gradient checker: hand-written layers and networks against finite differences (NumPy only).
 
     checker             gradcheck, gradcheck_net, assert_gradients_ok
+    probing             one parameter probed: sampled elements (interval rule at kinks) and a random direction
+    kinks               kinks: one-sided derivative intervals, kink-aware direction probes
+    causes              the likely cause of a mismatch (ratios, transposes, sum/mean, routing, epsilon, ...)
+    modes               nets checked in the mode their gradient used (train_flg / training)
     subject             how the checker sees a user's layer or network (copies, parameters, RNG)
     finite_differences  the probes: Richardson central differences, kinks, step sweeps
     result              GradcheckResult and its per-parameter reports

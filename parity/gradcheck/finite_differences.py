@@ -74,8 +74,11 @@ def probe_coordinate(objective, array, index, step=DEFAULT_STEP, f0=None):
     return numeric, kink
 
 
-def probe_direction(objective, array, direction, step=DEFAULT_STEP):
-    """(d f(array + t * direction) / dt at t = 0, kink?), retried like ``probe_coordinate``."""
+def probe_direction(objective, array, direction, step=DEFAULT_STEP, f0=None):
+    """(d f(array + t * direction) / dt at t = 0, kink?), retried like ``probe_coordinate``.
+
+    With ``f0`` (f at t = 0) a kink is also detected from the curvature of f along the probe.
+    """
     original = array.copy()
 
     def along(t):
@@ -87,7 +90,7 @@ def probe_direction(objective, array, direction, step=DEFAULT_STEP):
 
     scale = max(1.0, float(np.abs(original).max(initial=0.0)))
     for attempt in range(KINK_RETRIES + 1):
-        numeric, kink = _richardson(along, step / 10 ** attempt * scale, None)
+        numeric, kink = _richardson(along, step / 10 ** attempt * scale, f0)
         if not kink:
             break
     return numeric, kink

@@ -24,18 +24,23 @@ class ParamReport:
     max_rel: float  # max |a - n| / the parameter's largest analytic magnitude
     frac_failed: float
     worst: list = field(default_factory=list)
-    kinks: list = field(default_factory=list)  # indices excluded because f has a kink within +-h
+    kinks: list = field(default_factory=list)  # indices where f has a kink within +-h at every step
+    kink_checks: list = field(default_factory=list)  # subgradient interval rule at those: {index, analytic, left_right, ok}
     sweep: list = field(default_factory=list)  # [(h, numeric, |a - n|)] for the worst failing element
     direction: dict = field(default_factory=dict)  # random-direction check {analytic, numeric, rel, ok}
     shape_error: str = ""
+    likely_cause: object = None  # parity.gradcheck.causes.LikelyCause for a failing (or explained) parameter
 
     def lines(self):
-        status = "ok" if self.ok else "FAILED"
+        explained = self.likely_cause is not None and self.likely_cause.explains_away
+        status = f"ok (numeric differs, explained: {self.likely_cause.name})" if explained else (
+            "ok" if self.ok else "FAILED")
+        cause = [f"    likely cause: {self.likely_cause.name}: {self.likely_cause.evidence}"] if self.likely_cause else []
         if self.shape_error:
-            return [f"{self.name}: FAILED ({self.shape_error})"]
+            return [f"{self.name}: FAILED ({self.shape_error})"] + cause
         out = [f"{self.name}: {status}  shape={self.shape} checked={self.checked} max_abs={self.max_abs:.3e} "
                f"max_rel={self.max_rel:.3e} failing={100 * self.frac_failed:.1f}%"]
-        if not self.ok:
+        if not self.ok or explained:
             out += [f"    at {e.index}: analytic={e.analytic:.10g} numeric={e.numeric:.10g} "
                     f"abs={e.abs_err:.3e} rel={e.rel_err:.3e}" for e in self.worst]
         if self.sweep:
@@ -44,21 +49,33 @@ class ParamReport:
         if self.direction:
             d = self.direction
             out.append(f"    random direction: analytic={d['analytic']:.10g} numeric={d['numeric']:.10g} "
-                       f"rel={d['rel']:.3e} {'ok' if d['ok'] else 'FAILED'}")
+                       f"rel={d['rel']:.3e} {'ok' if d['ok'] else 'differs' if explained else 'FAILED'} "
+                       f"(kinks: {d['kink_handling']})")
         if self.kinks:
-            out.append(f"    kinks (excluded, not failures): {len(self.kinks)} element(s) at {self.kinks[:8]}"
-                       + (" ..." if len(self.kinks) > 8 else ""))
-        return out
+            bad = sum(not k["ok"] for k in self.kink_checks)
+            unresolved = [k["index"] for k in self.kink_checks if not k["resolved"]]
+            out.append(f"    kinks (checked by the subgradient interval rule, {bad} outside): {len(self.kinks)} "
+                       f"element(s) at {self.kinks[:8]}" + (" ..." if len(self.kinks) > 8 else ""))
+            if unresolved:
+                out.append(f"    kinks excluded (one-sided slopes not resolvable above round-off): {unresolved[:8]}")
+        return out + cause
 
 
 @dataclass
 class GradcheckResult:
-    """Everything the checker found. ``ok`` is False if any parameter failed or a warning is an error."""
+    """Everything the checker found.
+
+    ``ok`` is the verdict on the gradients (and on errors such as a silent float32
+    downcast). Hazards -- a backward that writes into ``dout`` or its saved input --
+    do not make a correct gradient wrong, so they are listed first in the report
+    but fail the result only with ``strict=True``.
+    """
 
     subject: str
     ok: bool
     params: list
-    errors: list = field(default_factory=list)  # problems that make the result fail (in-place writes, ...)
+    errors: list = field(default_factory=list)  # problems that make the result fail (a silent downcast, ...)
+    hazards: list = field(default_factory=list)  # in-place writes: reported prominently, fail only when strict
     notes: list = field(default_factory=list)  # information (float64 conversion, sampling, ...)
     options: dict = field(default_factory=dict)
 
@@ -77,7 +94,9 @@ class GradcheckResult:
         head = f"gradcheck {self.subject}: {'ok' if self.ok else 'FAILED'}"
         if self.failed:
             head += f" (failing: {', '.join(self.failed)})"
-        lines = [head] + [f"  error: {e}" for e in self.errors] + [f"  note: {n}" for n in self.notes]
+        if self.hazards:
+            head += f" -- {len(self.hazards)} HAZARD(S)" + (" (strict: failing)" if self.options.get("strict") else "")
+        lines = [head] + [f"  HAZARD: {h}" for h in self.hazards] + [f"  error: {e}" for e in self.errors] + [f"  note: {n}" for n in self.notes]
         for p in self.params:
             lines += ["  " + line for line in p.lines()]
         return "\n".join(lines)

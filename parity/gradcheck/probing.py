@@ -1,0 +1,107 @@
+"""Probing one parameter: every sampled element (with the interval rule at kinks) and one random direction.
+
+Shared by ``gradcheck`` (layers) and ``gradcheck_net`` (networks) in ``parity.gradcheck.checker``.
+"""
+import copy
+
+import numpy as np
+
+from parity.gradcheck import subject as subj
+from parity.gradcheck.causes import diagnose, shape_cause
+from parity.gradcheck.finite_differences import (KINK_RETRIES, probe_coordinate, probe_direction, resolution,
+                                                 sample_coordinates, step_sweep)
+from parity.gradcheck.kinks import check_kink, direction_probe
+from parity.gradcheck.result import ElementError, ParamReport
+
+
+class Objective:
+    """f(params) = evaluate a fresh copy of ``pristine``; perturbations go into pristine's arrays."""
+
+    def __init__(self, pristine, run_once, rng_state):
+        self.pristine, self.run_once, self.rng_state = pristine, run_once, rng_state
+
+    def __call__(self):
+        twin = copy.deepcopy(self.pristine)
+        subj.restore_rng(self.rng_state)
+        return self.run_once(twin)
+
+
+def _probe_all(objective, array, indices, step, f0):
+    """Coordinate probes: ([(flat, index, numeric)] without kinks, [flat] straddling a kink at every step)."""
+    smooth, kinked = [], []
+    for j in indices:
+        numeric, kink = probe_coordinate(objective, array, j, step, f0)
+        if kink:
+            kinked.append(int(j))
+        else:
+            smooth.append((int(j), tuple(int(i) for i in np.unravel_index(j, array.shape)), float(numeric)))
+    return smooth, kinked
+
+
+def _failing(objective, array, analytic, smooth, bound, f0):
+    """Elements no step of the sweep brings within ``bound`` (or that step's round-off); the worst one's sweep."""
+    failing, sweep = [], []
+    for j, index, n in sorted(smooth, key=lambda e: -abs(analytic.flat[e[0]] - e[2])):
+        a = float(analytic.flat[j])
+        if abs(a - n) <= bound:
+            continue
+        trial = step_sweep(objective, array, j)
+        if not sweep:
+            sweep = [(h, num, abs(a - num)) for h, num in trial]
+        scale = max(1.0, abs(float(array.flat[j])))
+        if all(abs(a - num) > max(bound, resolution(f0, h * scale)) for h, num in trial):
+            failing.append((index, a, n))
+    return failing, sweep
+
+
+def check_param(name, objective, array, analytic, opts, rng, f0, evidence=None):
+    if analytic is None or np.shape(analytic) != array.shape:
+        got = None if analytic is None else np.shape(analytic)
+        return ParamReport(name, array.shape, False, 0, np.inf, np.inf, 1.0, likely_cause=shape_cause(got, array.shape),
+                           shape_error=f"gradient has shape {got}, parameter has shape {array.shape}")
+    analytic = np.asarray(analytic, dtype=np.float64)
+    smooth, kinked = _probe_all(objective, array, sample_coordinates(analytic, opts["max_coords"], rng), opts["step"], f0)
+    scale = max(float(np.abs(analytic).max(initial=0.0)), max((abs(n) for *_, n in smooth), default=0.0),
+                np.finfo(np.float64).tiny)
+    bound = max(opts["rtol"] * scale, resolution(f0, opts["step"]))
+    failing, sweep = _failing(objective, array, analytic, smooth, bound, f0)
+    kink_checks = [check_kink(objective, array, j, analytic.flat[j], opts["step"], f0, bound) for j in kinked]
+    direction = _direction(objective, array, analytic, opts, rng, f0, bound) if array.size > opts["max_coords"] else {}
+    errs = sorted(((i, float(analytic.flat[j]), n) for j, i, n in smooth), key=lambda e: -abs(e[1] - e[2]))
+    worst = [ElementError(i, a, n, abs(a - n), abs(a - n) / max(abs(a), abs(n), 1e-300)) for i, a, n in errs[:5]]
+    max_abs = max((e.abs_err for e in worst), default=0.0)
+    ok = not failing and all(k["ok"] for k in kink_checks) and direction.get("ok", True)
+    report = ParamReport(name, array.shape, ok, len(smooth) + len(kinked), max_abs, max_abs / scale,
+                         len(failing) / max(len(smooth), 1), worst=worst, kinks=[k["index"] for k in kink_checks],
+                         kink_checks=kink_checks, sweep=sweep if failing else [], direction=direction)
+    if not ok and evidence is not None:
+        report.likely_cause = diagnose(analytic, array, [j for j, *_ in smooth], [n for *_, n in smooth],
+                                       evidence(array))
+        report.ok = report.likely_cause.explains_away
+    return report
+
+
+def _direction(objective, array, analytic, opts, rng, f0, bound):
+    """d f(w + t v)/dt vs analytic . v for a random unit direction v (the whole tensor at once), kink-aware."""
+    v = rng.standard_normal(array.shape)
+    v /= np.linalg.norm(v)
+    probe = direction_probe(objective, array, analytic, v, opts["step"], f0)
+    if probe is None:  # kinks not isolated: more coordinates instead, each with the interval rule
+        extra = rng.choice(array.size, min(array.size, opts["max_coords"]), replace=False)
+        smooth, kinked = _probe_all(objective, array, extra, opts["step"], f0)
+        ok = not _failing(objective, array, analytic, smooth, bound, f0)[0] and all(
+            check_kink(objective, array, j, analytic.flat[j], opts["step"], f0, bound)["ok"] for j in kinked)
+        return {"analytic": float("nan"), "numeric": float("nan"), "rel": float("nan"), "ok": bool(ok), "kink": True,
+                "kink_handling": "coordinate_fallback", "extra_coordinates": len(extra)}
+    expected, numeric, handling, removed, v = probe
+    norm = max(float(np.linalg.norm(analytic)), np.finfo(np.float64).tiny)
+    h = opts["step"] * max(1.0, float(np.abs(array).max(initial=0.0)))
+    ok = abs(expected - numeric) <= max(opts["rtol"] * norm, resolution(f0, h))
+    for attempt in range(1, KINK_RETRIES + 1):  # like an element: a real bug is wrong at every step
+        if ok:
+            break
+        retry = probe_direction(objective, array, v, opts["step"] / 10 ** attempt, f0)[0]
+        if abs(expected - retry) <= max(opts["rtol"] * norm, resolution(f0, h / 10 ** attempt)):
+            ok, numeric, handling = True, float(retry), "smaller_step" if handling == "none" else handling
+    return {"analytic": expected, "numeric": numeric, "rel": abs(expected - numeric) / norm, "ok": bool(ok),
+            "kink": handling != "none", "kink_handling": handling, "removed_coordinates": removed}
