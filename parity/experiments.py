@@ -39,6 +39,7 @@ class ExperimentResult:
     runs: list = field(default_factory=list)  # TrainingRuns (curves, summary rows)
     extra_rows: list = field(default_factory=list)  # rows for non-training experiments
     figures: list = field(default_factory=list)  # (caption, png bytes)
+    tables: list = field(default_factory=list)  # (caption, [row dicts]): shown as they are, no verdict
     notes: list = field(default_factory=list)
 
 
@@ -149,3 +150,4 @@ def cnn(ctx):
 
 
 from parity import study_experiments  # noqa: E402,F401  (registers init_study and optimizer_paths)
+from parity import filter_experiments, lr_plan_experiments, seed_experiments  # noqa: E402,F401  (register theirs)

@@ -7,7 +7,11 @@ see the same batches in the same order (one permutation per epoch, drawn from
 has Dropout, the same masks (Keras's SeedGenerator stream replayed in NumPy).
 Per step both losses are recorded (pre-update weights, regularization
 included, as ``train_on_batch`` reports it); per epoch both sides are evaluated
-on the train and test sets in inference mode.
+on the train and test sets in inference mode. Learning-rate callbacks
+(``parity.callback_settings``) run on both sides in ``fit``'s order: Keras's own
+callback on the Keras model, its NumPy twin on the NumPy optimizer, each fed its
+own twin's logs ("loss", "val_loss", "val_accuracy"; the test set is the validation set).
+A MeanSquaredError model is a regression: real targets, no accuracy.
 """
 import time
 from dataclasses import dataclass, field
@@ -23,7 +27,9 @@ class TwinHistory:
     test_loss: list = field(default_factory=list)
     test_acc: list = field(default_factory=list)
     seconds: list = field(default_factory=list)  # training time per epoch
+    learning_rate: list = field(default_factory=list)  # the rate in use during each epoch
     test_probabilities: np.ndarray = None
+    final_weights: dict = None  # {"layer/weight": array} after the last step
 
 
 @dataclass
@@ -36,6 +42,8 @@ class TrainingRun:
     optimizer: str
     numpy: TwinHistory
     keras: TwinHistory
+    task: str = "classification"  # or "regression" (MeanSquaredError: test_loss is the test MSE)
+    callbacks: str = ""
 
 
 def _targets(loss_name, labels, num_outputs, dtype):
@@ -43,6 +51,8 @@ def _targets(loss_name, labels, num_outputs, dtype):
         return labels.reshape(-1, 1).astype(dtype)
     if loss_name == "CategoricalCrossentropy":
         return np.eye(num_outputs, dtype=dtype)[labels]
+    if loss_name == "MeanSquaredError":
+        return labels.reshape(len(labels), -1).astype(dtype)
     return labels
 
 
@@ -54,6 +64,8 @@ def predicted_classes(probabilities):
 
 
 def _accuracy(probabilities, labels):
+    if labels.dtype.kind == "f":  # regression targets: no accuracy
+        return None
     return float(np.mean(predicted_classes(probabilities) == labels))
 
 
@@ -102,11 +114,12 @@ def build_trained_twins(spec, setting, dtype, seed):
 EVALUATIONS_PER_RUN = 20
 
 
-def train_both(name, spec, setting, data, epochs, batch_size, dtype, seed=0, progress=False):
+def train_both(name, spec, setting, data, epochs, batch_size, dtype, seed=0, progress=False, callbacks=()):
     """Train both twins; returns a ``TrainingRun`` with per-step losses and periodic evaluations.
 
     Both twins are evaluated on the train and test sets about ``EVALUATIONS_PER_RUN``
-    times (every epoch for short runs) and always after the last epoch.
+    times (every epoch for short runs or with ``callbacks``) and always after the last epoch.
+    ``callbacks``: ``CallbackSetting``s built on both sides (learning-rate plans).
     """
     from tqdm.auto import tqdm
 
@@ -118,7 +131,11 @@ def train_both(name, spec, setting, data, epochs, batch_size, dtype, seed=0, pro
     y_train = _targets(spec.loss[0], data.y_train, outputs, dtype)
     y_test = _targets(spec.loss[0], data.y_test, outputs, dtype)
     ours, theirs = TwinHistory(), TwinHistory()
+    np_cbs, k_cbs = _attach_callbacks(callbacks, optimizer, k_model, dtype)
+    evaluators = ((ours, lambda x, y, l: _numpy_evaluate(np_model, loss, x, y, l), np_cbs),
+                  (theirs, lambda x, y, l: _keras_evaluate(k_model, x, y, l, dtype), k_cbs))
     for epoch in tqdm(range(epochs), desc=name, disable=not progress, leave=False):
+        _begin_epoch(epoch, np_cbs, k_cbs, ours, theirs, optimizer, k_model, dtype)
         order = np.random.default_rng([seed, epoch]).permutation(len(data.x_train))
         spent = [0.0, 0.0]
         for start in range(0, len(order), batch_size):
@@ -136,10 +153,9 @@ def train_both(name, spec, setting, data, epochs, batch_size, dtype, seed=0, pro
             spent[1] += time.perf_counter() - t1
         ours.seconds.append(spent[0])
         theirs.seconds.append(spent[1])
-        if (epoch + 1) % max(1, epochs // EVALUATIONS_PER_RUN) and epoch != epochs - 1:
+        if (epoch + 1) % max(1, epochs // EVALUATIONS_PER_RUN) and epoch != epochs - 1 and not callbacks:
             continue
-        for hist, evaluate in ((ours, lambda x, y, l: _numpy_evaluate(np_model, loss, x, y, l)),
-                               (theirs, lambda x, y, l: _keras_evaluate(k_model, x, y, l, dtype))):
+        for hist, evaluate, cbs in evaluators:
             tr_loss, tr_acc, _ = evaluate(data.x_train, y_train, data.y_train)
             te_loss, te_acc, probs = evaluate(data.x_test, y_test, data.y_test)
             hist.train_loss.append(tr_loss)
@@ -147,7 +163,49 @@ def train_both(name, spec, setting, data, epochs, batch_size, dtype, seed=0, pro
             hist.test_loss.append(te_loss)
             hist.test_acc.append(te_acc)
             hist.test_probabilities = probs
-    return TrainingRun(name, data.name, dtype, epochs, batch_size, f"{setting.class_name}{setting.kwargs}", ours, theirs)
+            _end_epoch(epoch, cbs, hist, len(data.x_train), batch_size, dtype)
+    ours.final_weights = {k: v.copy() for k, v in np_model.params.items()}
+    theirs.final_weights = {f"{l.name}/{v.name}": v.numpy() for l in k_model.layers for v in l.trainable_weights}
+    return TrainingRun(name, data.name, dtype, epochs, batch_size, f"{setting.class_name}{setting.kwargs}", ours, theirs,
+                       "regression" if spec.loss[0] == "MeanSquaredError" else "classification",
+                       "; ".join(c.describe() for c in callbacks))
+
+
+def _attach_callbacks(callbacks, optimizer, k_model, dtype):
+    """Both twins of every callback, after ``on_train_begin`` (as ``fit`` starts them)."""
+    from parity.callback_settings import keras_callback, numpy_callback
+
+    np_cbs = [numpy_callback(c, optimizer, dtype) for c in callbacks]
+    k_cbs = [keras_callback(c, k_model) for c in callbacks]
+    for cb in np_cbs + k_cbs:
+        cb.on_train_begin()
+    return np_cbs, k_cbs
+
+
+def _begin_epoch(epoch, np_cbs, k_cbs, ours, theirs, optimizer, k_model, dtype):
+    """Callbacks' ``on_epoch_begin``, then record the rate each twin will train this epoch with."""
+    import keras
+
+    for cb in np_cbs + k_cbs:
+        cb.on_epoch_begin(epoch)
+    ours.learning_rate.append(float(optimizer.current_learning_rate(dtype)))
+    theirs.learning_rate.append(float(keras.ops.convert_to_numpy(k_model.optimizer.learning_rate)))
+
+
+def _end_epoch(epoch, cbs, hist, n_train, batch_size, dtype):
+    """``on_epoch_end`` with ``fit``'s logs: loss = batch-size-weighted mean step loss, val_* = test set."""
+    from keras_models import keras_dtype
+
+    if not cbs:
+        return
+    sizes = np.diff(np.append(np.arange(0, n_train, batch_size), n_train))
+    loss = float(np.dot(hist.step_loss[-len(sizes):], sizes) / n_train)
+    logs = {"loss": loss, "val_loss": hist.test_loss[-1]}
+    if hist.test_acc[-1] is not None:
+        logs["val_accuracy"] = hist.test_acc[-1]
+    with keras_dtype(dtype):
+        for cb in cbs:
+            cb.on_epoch_end(epoch, logs)
 
 
 def step_drift(run):
