@@ -48,8 +48,9 @@ def learning_rates(runs):
     fig, axes = plt.subplots(len(runs), 2, figsize=(11, 3.2 * len(runs)), squeeze=False)
     for (ax_lr, ax_loss), run in zip(axes, runs, strict=True):
         epochs = np.arange(1, len(run.numpy.learning_rate) + 1)
-        ax_lr.step(epochs, run.numpy.learning_rate, where="post", **NUMPY_STYLE)
-        ax_lr.step(epochs, run.keras.learning_rate, where="post", **KERAS_STYLE)
+        edges = np.arange(1, len(epochs) + 2)  # epoch e's rate spans [e, e + 1)
+        ax_lr.step(edges, run.numpy.learning_rate + run.numpy.learning_rate[-1:], where="post", **NUMPY_STYLE)
+        ax_lr.step(edges, run.keras.learning_rate + run.keras.learning_rate[-1:], where="post", **KERAS_STYLE)
         ax_lr.set(title=f"{run.name}: learning rate per epoch", xlabel="epoch", ylabel="learning rate", yscale="log")
         ax_lr.legend()
         ax_loss.plot(epochs, run.numpy.test_loss, marker=".", **NUMPY_STYLE)

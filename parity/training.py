@@ -165,7 +165,8 @@ def train_both(name, spec, setting, data, epochs, batch_size, dtype, seed=0, pro
             hist.test_probabilities = probs
             _end_epoch(epoch, cbs, hist, len(data.x_train), batch_size, dtype)
     ours.final_weights = {k: v.copy() for k, v in np_model.params.items()}
-    theirs.final_weights = {f"{l.name}/{v.name}": v.numpy() for l in k_model.layers for v in l.trainable_weights}
+    theirs.final_weights = {f"{lay.name}/{v.name}": v.numpy() for lay in k_model.layers
+                            for v in lay.trainable_weights}
     return TrainingRun(name, data.name, dtype, epochs, batch_size, f"{setting.class_name}{setting.kwargs}", ours, theirs,
                        "regression" if spec.loss[0] == "MeanSquaredError" else "classification",
                        "; ".join(c.describe() for c in callbacks))
