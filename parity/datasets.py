@@ -26,10 +26,10 @@ class DataError(ValueError):
 class Dataset:
     name: str
     x_train: np.ndarray
-    y_train: np.ndarray  # integer labels
+    y_train: np.ndarray  # integer labels (float targets for a regression set)
     x_test: np.ndarray
     y_test: np.ndarray
-    num_classes: int
+    num_classes: int  # None for a regression set
 
     @property
     def checksum(self):
