@@ -26,7 +26,7 @@ def single_layer_regression(ctx):
     data = load_diabetes(ctx.seed)
     spec = ModelSpec("linear_10_1", (dense(1, "output"),), (10,), ("MeanSquaredError", {}),
                      description="Dense(1), linear, MSE")
-    run = _train(ctx, "diabetes_dense_1", spec, _sgd(0.2), data, ctx.epochs or 100, 64)
+    run = _train(ctx, "diabetes_dense_1", spec, _sgd(0.2), data, ctx.epochs or 50, 64)
     result.runs.append(run)
     result.tables.append(("Diabetes regression: MSE and R^2 after training", [
         {"twin": twin, "train_mse": hist.train_loss[-1], "test_mse": hist.test_loss[-1],
@@ -37,7 +37,7 @@ def single_layer_regression(ctx):
                                              run.keras.test_probabilities[:, 0])))
     result.notes.append("scikit-learn's diabetes data (442 patients, 10 features scaled to [0, 1] by MinMaxScaler "
                         "fitted on the 353 training rows; target = disease progression, left in its units). One "
-                        "Dense unit, MSE, SGD(0.2), batch 64, 100 epochs; least squares reaches R^2 0.55 / 0.33.")
+                        "Dense unit, MSE, SGD(0.2), batch 64, 50 epochs; least squares reaches R^2 0.55 / 0.33.")
     return result
 
 
