@@ -100,6 +100,8 @@ def image_filters(ctx):
     photo = load_photo(ctx.dtype)
     _sobel(result, photo)
     _colour(result, photo, ctx.seed)
+    result.tables.append(("Filters three ways: max |difference| / max |output| for each pair",
+                          [{k: v for k, v in row.items() if k != "tolerance_kind"} for row in result.extra_rows]))
     result.notes.append("scikit-learn's china.jpg (427 x 640 RGB, scaled to [0, 1]; grey = BT.601 luma). Sobel "
                         "kernels [[-1,0,1],[-2,0,2],[-1,0,1]] and its transpose, valid 3x3, no bias; magnitude "
                         f"sqrt(h^2 + v^2). Then {RANDOM_FILTERS} standard-normal 3x3x3 filters on the RGB image. Each "
