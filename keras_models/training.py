@@ -29,6 +29,25 @@ def train_on_batch(model, x, y):
         return float(model.train_on_batch(x, y, return_dict=True)["loss"])
 
 
+def build_callback(class_name, kwargs, model):
+    """``keras.callbacks.<class_name>(**kwargs)`` attached to the compiled ``model`` (as fit() attaches it)."""
+    callback = getattr(keras.callbacks, class_name)(**kwargs)
+    callback.set_model(model)
+    return callback
+
+
+def learning_rate(model):
+    """The rate the compiled model's optimizer will use next, as a float."""
+    return float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+
+
+def callbacks_epoch_end(model, callbacks, epoch, logs):
+    """``on_epoch_end`` of Keras callbacks, in the model's dtype (ReduceLROnPlateau assigns the rate)."""
+    with keras_dtype(model_dtype(model)):
+        for callback in callbacks:
+            callback.on_epoch_end(epoch, logs)
+
+
 def evaluate(model, x, y, batch=1000):
     """(mean loss incl. penalties, weighted like evaluate(), and the predictions) over chunks of ``batch``."""
     probs, total = [], 0.0

@@ -124,7 +124,10 @@ def _write_experiments(args, dtypes, experiments, data, results, parity_note):
     failing = [f"experiment {r['experiment']} {r['run']} ({r['dtype']})" for r in rows if not r["passed"]]
     print(f"experiments: {len(rows) - len(failing)} of {len(rows)} rows passed; wrote {args.out}/{run_name}/index.html")
     for r in rows:
-        if "numpy_test_acc" in r:
+        if r.get("numpy_test_acc") is None and "test_mse_rel_diff" in r:
+            print(f"  {r['dtype']} {r['run']:<28} test MSE rel diff {r['test_mse_rel_diff']:.1e}"
+                  f"  max rel loss diff {r['max_rel_loss_diff']:.1e}")
+        elif r.get("numpy_test_acc") is not None:
             print(f"  {r['dtype']} {r['run']:<28} test acc NumPy {r['numpy_test_acc']:.4f} Keras {r['keras_test_acc']:.4f}"
                   f"  max rel loss diff {r['max_rel_loss_diff']:.1e}")
     return failing

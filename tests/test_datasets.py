@@ -98,3 +98,20 @@ def test_logic_gates():
     assert datasets.logic_gate("NAND").y_train.tolist() == [1, 1, 1, 0]
     with pytest.raises(DataError, match="Unknown logic gate"):
         datasets.logic_gate("XNOR")
+
+
+@pytest.mark.parametrize("loader, shape, classes", [
+    (datasets.load_diabetes, (353, 10), None),
+    (datasets.load_iris, (120, 4), 3),
+    (datasets.load_iris_binary, (80, 2), 2),
+], ids=["diabetes", "iris", "iris_binary"])
+def test_bundled_tables_are_min_max_scaled_on_the_training_split(loader, shape, classes):
+    d = loader()
+    assert d.x_train.shape == shape and d.num_classes == classes
+    np.testing.assert_array_equal(d.x_train.min(axis=0), 0.0)
+    np.testing.assert_array_max_ulp(d.x_train.max(axis=0), np.ones(shape[1]), maxulp=2)  # MinMaxScaler: x * scale - min * scale
+    assert d.checksum == loader().checksum  # deterministic
+    if classes:
+        assert set(d.y_train) == set(range(classes)) and d.y_train.dtype == np.int64
+    else:
+        assert d.y_train.dtype == np.float64 and d.y_train.min() >= 25

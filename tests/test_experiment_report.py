@@ -101,3 +101,14 @@ def test_failure_while_writing_leaves_the_previous_report_intact(tmp_path, monke
                   "--out", str(tmp_path)])
     assert (run / "index.html").read_text() == "previous"
     assert [p.name for p in tmp_path.iterdir()] == ["digits"]
+
+
+def test_experiment_tables_render_as_captioned_html_and_markdown_tables():
+    tables = [("Rates (float64)", [{"epoch": 1, "numpy_lr": 0.5}, {"epoch": 2, "numpy_lr": 0.2, "keras_lr": 0.2}])]
+    html_text = experiment_report.page([], [], [], {}, "note", tables)
+    page = _Page()
+    page.feed(html_text)
+    assert page.tables == ["summary", None] and html_text.count("<td>") == 2 * 3  # 2 rows x 3 columns
+    assert "<h3>Rates (float64)</h3>" in html_text and "<th>keras_lr</th>" in html_text
+    md = experiment_report.markdown([], {}, "note", tables)
+    assert "### Rates (float64)" in md and "| 2 | 0.2000 | 0.2000 |" in md and "| 1 | 0.5000 | none |" in md

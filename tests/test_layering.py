@@ -10,7 +10,8 @@ KERAS = ("tensorflow", "keras")
 
 # parity's layers, lowest first: a module may import from its own layer or below, never above.
 PARITY_LAYERS = [
-    ("parity.tolerances", "parity.random_streams", "parity.report.plots", "parity.report.atomic"),
+    ("parity.tolerances", "parity.random_streams", "parity.report.plots", "parity.report.experiment_plots",
+     "parity.report.atomic"),
     ("parity.compare", "parity.specs"),
     ("parity.weights", "parity.gradcheck"),
     ("parity.twins", "parity.convert"),

@@ -30,10 +30,13 @@ def training_figure(run):
     axes[1].semilogy(steps, np.maximum(diff, 1e-20), color="tab:red")
     axes[1].set(title="|NumPy - Keras| loss per step", xlabel="step", ylabel="abs difference (1e-20 = equal)")
     epochs = np.arange(1, len(run.numpy.test_acc) + 1)
+    metric = "MSE" if run.task == "regression" else "accuracy"  # a regression's loss is its MSE
     for hist, style in ((run.numpy, NUMPY_STYLE), (run.keras, KERAS_STYLE)):
-        axes[2].plot(epochs, hist.train_acc, marker=".", **{**style, "label": style["label"] + " train"})
-        axes[2].plot(epochs, hist.test_acc, marker="x", **{**style, "label": style["label"] + " test", "alpha": 0.7})
-    axes[2].set(title="accuracy per evaluation", xlabel="evaluation", ylabel="accuracy", ylim=(0, 1.02))
+        train, test = (hist.train_loss, hist.test_loss) if metric == "MSE" else (hist.train_acc, hist.test_acc)
+        axes[2].plot(epochs, train, marker=".", **{**style, "label": style["label"] + " train"})
+        axes[2].plot(epochs, test, marker="x", **{**style, "label": style["label"] + " test", "alpha": 0.7})
+    axes[2].set(title=f"{metric} per evaluation", xlabel="evaluation", ylabel=metric,
+                **({"yscale": "log"} if metric == "MSE" else {"ylim": (0, 1.02)}))
     axes[2].legend(fontsize=7)
     return png(fig)
 

@@ -5,6 +5,8 @@
   (x_train, y_train, x_test, y_test) or a folder of IDX files
   (train-images-idx3-ubyte[.gz], ...), validated and scaled to [0, 1].
 - ``logic_gate(name)``: the AND / OR / NAND / XOR truth tables.
+- ``load_diabetes()``, ``load_iris()``, ``load_iris_binary()``: scikit-learn's bundled tables
+  with features scaled to [0, 1] by ``MinMaxScaler`` (fitted on the training split).
 Every loader returns a ``Dataset`` with a deterministic train/test split and a checksum.
 """
 import gzip
@@ -26,10 +28,10 @@ class DataError(ValueError):
 class Dataset:
     name: str
     x_train: np.ndarray
-    y_train: np.ndarray  # integer labels
+    y_train: np.ndarray  # integer labels (float targets for a regression set)
     x_test: np.ndarray
     y_test: np.ndarray
-    num_classes: int
+    num_classes: int  # None for a regression set
 
     @property
     def checksum(self):
@@ -165,6 +167,49 @@ def logic_gate(name):
     x = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float64)
     y = np.array(GATES[name], dtype=np.int64)
     return Dataset(name, x, y, x.copy(), y.copy(), 2)
+
+
+# -- small tables bundled with scikit-learn ----------------------------------------------------
+def _min_max_scaled(name, x_tr, y_tr, x_te, y_te, num_classes):
+    """Features scaled to [0, 1] with the training split's min and max (test values may fall outside)."""
+    from sklearn.preprocessing import MinMaxScaler
+
+    scaler = MinMaxScaler().fit(x_tr)
+    return Dataset(name, check_scaled(scaler.transform(x_tr), name), y_tr, scaler.transform(x_te), y_te, num_classes)
+
+
+def load_diabetes(seed=0, test_fraction=0.2):
+    """Regression: 442 patients, 10 features, y = disease progression after one year (25..346, float)."""
+    from sklearn.datasets import load_diabetes as sk_diabetes
+    from sklearn.model_selection import train_test_split
+
+    d = sk_diabetes(scaled=False)
+    x_tr, x_te, y_tr, y_te = train_test_split(d.data, d.target.astype(np.float64), test_size=test_fraction,
+                                              random_state=seed)
+    return _min_max_scaled("diabetes", x_tr, y_tr, x_te, y_te, None)
+
+
+def load_iris(seed=0, test_fraction=0.2):
+    """Three classes of iris, 4 features (sepal/petal length and width), stratified split."""
+    from sklearn.datasets import load_iris as sk_iris
+
+    d = sk_iris()
+    raw = _split("iris", d.data, d.target, test_fraction, seed, 3)
+    return _min_max_scaled("iris", raw.x_train, raw.y_train, raw.x_test, raw.y_test, 3)
+
+
+IRIS_BINARY_FEATURES = ("petal length (cm)", "petal width (cm)")
+
+
+def load_iris_binary(seed=0, test_fraction=0.2):
+    """Two features (petal length, petal width), versicolor (0) vs virginica (1): not quite separable."""
+    from sklearn.datasets import load_iris as sk_iris
+
+    d = sk_iris()
+    keep = d.target > 0
+    columns = [d.feature_names.index(f) for f in IRIS_BINARY_FEATURES]
+    raw = _split("iris_binary", d.data[keep][:, columns], d.target[keep] - 1, test_fraction, seed, 2)
+    return _min_max_scaled("iris_binary", raw.x_train, raw.y_train, raw.x_test, raw.y_test, 2)
 
 
 def load(dataset, data_path=None, seed=0):

@@ -18,7 +18,7 @@ from parity.training.loop import train_both
 
 @dataclass
 class Context:
-    data: object  # parity.datasets.Dataset (digits or MNIST-like), NHWC in [0, 1]
+    data: object  # parity.training.datasets.Dataset (digits or MNIST-like), NHWC in [0, 1]
     dtype: str = "float64"
     seed: int = 0
     epochs: int = None  # overrides every preset's epochs
@@ -40,6 +40,7 @@ class ExperimentResult:
     runs: list = field(default_factory=list)  # TrainingRuns (curves, summary rows)
     extra_rows: list = field(default_factory=list)  # rows for non-training experiments
     figures: list = field(default_factory=list)  # (caption, png bytes)
+    tables: list = field(default_factory=list)  # (caption, [row dicts]): shown as they are, no verdict
     notes: list = field(default_factory=list)
 
 

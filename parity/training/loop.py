@@ -7,7 +7,11 @@ see the same batches in the same order (one permutation per epoch,
 has Dropout, the same masks (Keras's SeedGenerator stream replayed in NumPy).
 Per step both losses are recorded (pre-update weights, regularization
 included, as ``train_on_batch`` reports it); per epoch both sides are evaluated
-on the train and test sets in inference mode.
+on the train and test sets in inference mode. Learning-rate callbacks
+(``parity.training.callbacks``) run on both sides in ``fit``'s order: Keras's own
+callback on the Keras model, its NumPy twin on the NumPy optimizer, each fed its
+own twin's logs ("loss", "val_loss", "val_accuracy"; the test set is the validation set).
+Float targets make a regression: no accuracy is computed.
 """
 import time
 from dataclasses import dataclass, field
@@ -17,6 +21,7 @@ from tqdm.auto import tqdm
 
 from parity import random_streams
 from parity.checks.optimizer_settings import keras_optimizer, numpy_optimizer
+from parity.training.callbacks import keras_callback, numpy_callback
 from parity.twins import build_twins, keras_loss, numpy_loss
 
 
@@ -28,7 +33,9 @@ class TwinHistory:
     test_loss: list = field(default_factory=list)
     test_acc: list = field(default_factory=list)
     seconds: list = field(default_factory=list)  # training time per epoch
+    learning_rate: list = field(default_factory=list)  # the rate in use during each epoch
     test_probabilities: np.ndarray = None
+    final_weights: dict = None  # {"layer/weight": array} after the last step
 
 
 @dataclass
@@ -41,9 +48,13 @@ class TrainingRun:
     optimizer: str
     numpy: TwinHistory
     keras: TwinHistory
+    task: str = "classification"  # or "regression" (float targets; with MSE, test_loss is the test MSE)
+    callbacks: str = ""
 
 
 def _targets(loss_name, labels, num_outputs, dtype):
+    if labels.dtype.kind == "f":  # a regression's real-valued targets, one column per output
+        return labels.reshape(len(labels), -1).astype(dtype)
     if loss_name == "BinaryCrossentropy":
         return labels.reshape(-1, 1).astype(dtype)
     if loss_name == "CategoricalCrossentropy":
@@ -59,6 +70,8 @@ def predicted_classes(probabilities):
 
 
 def _accuracy(probabilities, labels):
+    if labels.dtype.kind == "f":  # regression targets: no accuracy
+        return None
     return float(np.mean(predicted_classes(probabilities) == labels))
 
 
@@ -93,11 +106,12 @@ def build_trained_twins(spec, setting, dtype, seed):
 EVALUATIONS_PER_RUN = 20
 
 
-def train_both(name, spec, setting, data, epochs, batch_size, dtype, seed=0, progress=False):
+def train_both(name, spec, setting, data, epochs, batch_size, dtype, seed=0, progress=False, callbacks=()):
     """Train both twins; returns a ``TrainingRun`` with per-step losses and periodic evaluations.
 
     Both twins are evaluated on the train and test sets about ``EVALUATIONS_PER_RUN``
-    times (every epoch for short runs) and always after the last epoch.
+    times (every epoch for short runs or with ``callbacks``) and always after the last epoch.
+    ``callbacks``: ``CallbackSetting``s built on both sides (learning-rate plans).
     """
     from keras_models import train_on_batch  # imports TensorFlow
 
@@ -107,7 +121,11 @@ def train_both(name, spec, setting, data, epochs, batch_size, dtype, seed=0, pro
     y_train = _targets(spec.loss[0], data.y_train, outputs, dtype)
     y_test = _targets(spec.loss[0], data.y_test, outputs, dtype)
     ours, theirs = TwinHistory(), TwinHistory()
+    np_cbs, k_cbs = _attach_callbacks(callbacks, optimizer, k_model, dtype)
+    evaluators = ((ours, lambda x, y, l: _numpy_evaluate(np_model, loss, x, y, l), np_cbs, None),
+                  (theirs, lambda x, y, l: _keras_evaluate(k_model, x, y, l), k_cbs, k_model))
     for epoch in tqdm(range(epochs), desc=name, disable=not progress, leave=False):
+        _begin_epoch(epoch, np_cbs, k_cbs, ours, theirs, optimizer, k_model, dtype)
         order = random_streams.epoch_order(seed, epoch, len(data.x_train))
         spent = [0.0, 0.0]
         for start in range(0, len(order), batch_size):
@@ -124,10 +142,9 @@ def train_both(name, spec, setting, data, epochs, batch_size, dtype, seed=0, pro
             spent[1] += time.perf_counter() - t1
         ours.seconds.append(spent[0])
         theirs.seconds.append(spent[1])
-        if (epoch + 1) % max(1, epochs // EVALUATIONS_PER_RUN) and epoch != epochs - 1:
+        if (epoch + 1) % max(1, epochs // EVALUATIONS_PER_RUN) and epoch != epochs - 1 and not callbacks:
             continue
-        for hist, evaluate in ((ours, lambda x, y, l: _numpy_evaluate(np_model, loss, x, y, l)),
-                               (theirs, lambda x, y, l: _keras_evaluate(k_model, x, y, l))):
+        for hist, evaluate, cbs, keras_twin in evaluators:
             tr_loss, tr_acc, _ = evaluate(data.x_train, y_train, data.y_train)
             te_loss, te_acc, probs = evaluate(data.x_test, y_test, data.y_test)
             hist.train_loss.append(tr_loss)
@@ -135,7 +152,52 @@ def train_both(name, spec, setting, data, epochs, batch_size, dtype, seed=0, pro
             hist.test_loss.append(te_loss)
             hist.test_acc.append(te_acc)
             hist.test_probabilities = probs
-    return TrainingRun(name, data.name, dtype, epochs, batch_size, f"{setting.class_name}{setting.kwargs}", ours, theirs)
+            _end_epoch(epoch, cbs, hist, len(data.x_train), batch_size, keras_twin)
+    ours.final_weights = {k: v.copy() for k, v in np_model.params.items()}
+    theirs.final_weights = {f"{lay.name}/{v.name}": v.numpy() for lay in k_model.layers
+                            for v in lay.trainable_weights}
+    return TrainingRun(name, data.name, dtype, epochs, batch_size, f"{setting.class_name}{setting.kwargs}", ours, theirs,
+                       "regression" if data.y_train.dtype.kind == "f" else "classification",
+                       "; ".join(c.describe() for c in callbacks))
+
+
+def _attach_callbacks(callbacks, optimizer, k_model, dtype):
+    """Both twins of every callback, after ``on_train_begin`` (as ``fit`` starts them)."""
+    np_cbs = [numpy_callback(c, optimizer, dtype) for c in callbacks]
+    k_cbs = [keras_callback(c, k_model) for c in callbacks]
+    for cb in np_cbs + k_cbs:
+        cb.on_train_begin()
+    return np_cbs, k_cbs
+
+
+def _begin_epoch(epoch, np_cbs, k_cbs, ours, theirs, optimizer, k_model, dtype):
+    """Callbacks' ``on_epoch_begin``, then record the rate each twin will train this epoch with."""
+    from keras_models import learning_rate  # imports TensorFlow
+
+    for cb in np_cbs + k_cbs:
+        cb.on_epoch_begin(epoch)
+    ours.learning_rate.append(float(optimizer.current_learning_rate(dtype)))
+    theirs.learning_rate.append(learning_rate(k_model))
+
+
+def _end_epoch(epoch, cbs, hist, n_train, batch_size, k_model=None):
+    """``on_epoch_end`` with ``fit``'s logs: loss = batch-size-weighted mean step loss, val_* = test set.
+
+    ``k_model`` is given for the Keras twin's callbacks (run in its dtype by ``keras_models``)."""
+    from keras_models import callbacks_epoch_end  # imports TensorFlow
+
+    if not cbs:
+        return
+    sizes = np.diff(np.append(np.arange(0, n_train, batch_size), n_train))
+    loss = float(np.dot(hist.step_loss[-len(sizes):], sizes) / n_train)
+    logs = {"loss": loss, "val_loss": hist.test_loss[-1]}
+    if hist.test_acc[-1] is not None:
+        logs["val_accuracy"] = hist.test_acc[-1]
+    if k_model is not None:
+        callbacks_epoch_end(k_model, cbs, epoch, logs)
+        return
+    for cb in cbs:
+        cb.on_epoch_end(epoch, logs)
 
 
 def step_drift(run):
