@@ -2,9 +2,12 @@
 
     parity report   parity checks (reports/parity.md|json) and the training experiments (reports/<run>/)
     parity list     the experiments and the registered specs
+    parity sweep    experiments over many seeds on a Dask cluster (reports/sweep/)
 """
 import argparse
 import sys
+
+from parity.sweep import cli as sweep_cli
 
 DTYPES = ("float32", "float64")
 SECTIONS = ("checks", "optimizers", "variants", "experiments")
@@ -30,6 +33,7 @@ def _parser():
                         help=f"use the whole MNIST-like dataset (default: first {QUICK_MNIST[0]} / {QUICK_MNIST[1]} images)")
     report.add_argument("--progress", action="store_true", help="show progress bars")
     sub.add_parser("list", help="list the experiments and the registered specs")
+    sweep_cli.add_parser(sub)
     return parser
 
 
@@ -168,11 +172,11 @@ def main(argv=None):
     from parity.datasets import DataError
 
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] not in ("report", "list", "-h", "--help"):
+    if not argv or argv[0] not in ("report", "list", "sweep", "-h", "--help"):
         argv = ["report"] + argv
     args = _parser().parse_args(argv)
     try:
-        return {"report": cmd_report, "list": cmd_list}[args.command](args)
+        return {"report": cmd_report, "list": cmd_list, "sweep": sweep_cli.cmd_sweep}[args.command](args)
     except (KeyError, ValueError, FileNotFoundError, DataError) as exc:
         print(f"parity: error: {exc}", file=sys.stderr)
         return 2
