@@ -72,7 +72,7 @@ def connect(scheduler=None, workers=None):
         return
     with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES}):
         cluster = LocalCluster(n_workers=workers or available_cores(), threads_per_worker=1, processes=True,
-                               dashboard_address=None, env=PINNED_ENV, silence_logs=logging.ERROR)
+                               dashboard_address=":0", env=PINNED_ENV, silence_logs=logging.ERROR)
     with cluster, Client(cluster) as client:
         client.register_plugin(_plugin())
         yield client
