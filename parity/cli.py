@@ -32,6 +32,7 @@ def _parser():
     report.add_argument("--full", action="store_true",
                         help=f"use the whole MNIST-like dataset (default: first {QUICK_MNIST[0]} / {QUICK_MNIST[1]} images)")
     report.add_argument("--progress", action="store_true", help="show progress bars")
+    report.add_argument("--workers", type=int, help="worker processes for the independent parts (default: one per core)")
     sub.add_parser("list", help="list the experiments and the registered specs")
     sweep_cli.add_parser(sub)
     return parser
@@ -60,6 +61,8 @@ def _plan(args):
         raise ValueError(f"Unknown experiment(s) {unknown}. Expected some of {sorted(EXPERIMENTS)}")
     if args.epochs is not None and args.epochs <= 0:
         raise ValueError(f"--epochs must be positive. Received: {args.epochs}")
+    if getattr(args, "workers", None) is not None and args.workers <= 0:
+        raise ValueError(f"--workers must be positive. Received: {args.workers}")
     sections = set(args.section or SECTIONS)
     data = datasets.load(args.dataset, args.data_path, args.seed) if "experiments" in sections else None
     if data is not None and data.name != "digits" and not args.full:
@@ -77,17 +80,6 @@ def _quiet_tensorflow():
     import tensorflow as tf
     tf.get_logger().setLevel("ERROR")
     return tf
-
-
-def _worker_init():
-    """Each report worker gets one core: one BLAS thread, one TF intra-op thread (set before TF starts)."""
-    import os
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    from threadpoolctl import threadpool_limits
-    threadpool_limits(1)
-    tf = _quiet_tensorflow()
-    tf.config.threading.set_intra_op_parallelism_threads(1)
-    tf.config.threading.set_inter_op_parallelism_threads(1)
 
 
 def _experiment_job(args, dtype):
@@ -128,7 +120,8 @@ def _write_experiments(args, dtypes, experiments, data, results, parity_note):
 
     run_name = args.dataset + ("-full" if args.full else "") + (f"-seed{args.seed}" if args.seed else "")
     info = manifest(args.seed, {"dtypes": list(dtypes), "epochs_override": args.epochs, "full": args.full,
-                                "workers": "2 processes, 1 thread each (seconds per epoch measured under that load)"})
+                                "workers": f"{args.workers or 1} Dask worker processes, 1 thread each "
+                                           "(seconds per epoch measured under that load)"})
     info.update({"dataset": data.name, "dataset_checksum": data.checksum, "train_size": len(data.x_train),
                  "test_size": len(data.x_test), "experiments": [fn.id for fn in experiments],
                  "batch_order": "np.random.default_rng([seed, epoch]).permutation(n_train), shared by both twins"})
@@ -143,17 +136,17 @@ def _write_experiments(args, dtypes, experiments, data, results, parity_note):
 
 
 def cmd_report(args):
-    """Validate, then run the parity tables and each dtype's experiments in two worker processes."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
+    """Validate, then run the parity tables and each dtype's experiments as tasks on a local Dask cluster."""
     sections, dtypes, specs, experiments, data = _plan(args)
     tables = bool({"checks", "optimizers", "variants"} & sections)
     jobs = ([(_parity_tables, (args, sections, dtypes, specs))] if tables else []) + \
         ([(_experiment_job, (args, d)) for d in dtypes] if "experiments" in sections else [])
-    if len(jobs) > 1:  # independent parts: two processes use both cores
-        with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_init) as pool:
-            outputs = [f.result() for f in [pool.submit(fn, *a) for fn, a in jobs]]
+    if len(jobs) > 1:  # independent parts: one single-threaded worker process each, up to --workers
+        from parity.sweep.cluster import available_cores, connect
+        from parity.sweep.runner import map_calls
+        args.workers = min(len(jobs), args.workers or available_cores())
+        with connect(workers=args.workers) as client:
+            outputs = map_calls(client, jobs)
     else:
         _quiet_tensorflow()
         outputs = [fn(*a) for fn, a in jobs]

@@ -200,3 +200,19 @@ def test_an_unreachable_scheduler_is_one_error_line(tmp_path, capsys):
     started = time.monotonic()
     assert _sweep(tmp_path, "--seeds", "0", "--scheduler", f"tcp://127.0.0.1:{_free_port()}") == 2
     assert "Cannot reach a Dask scheduler" in capsys.readouterr().err and time.monotonic() - started < 60
+
+
+# -- parity report runs its independent parts on the same task layer -----------------------------------
+@pytest.mark.keras
+@pytest.mark.cluster
+def test_report_runs_each_dtype_as_a_task(tmp_path):
+    argv = ["report", "--section", "experiments", "--experiment", "two_layer_net", "--epochs", "1"]
+    assert cli.main([*argv, "--workers", "2", "--out", str(tmp_path)]) == 0
+    rows = pd.read_csv(tmp_path / "digits" / "results.csv")
+    assert sorted(set(rows["dtype"])) == ["float32", "float64"] and rows["passed"].all()
+    assert json.loads((tmp_path / "digits" / "manifest.json").read_text())["flags"]["workers"].startswith("2 Dask")
+
+
+def test_report_refuses_a_bad_worker_count(tmp_path, capsys):
+    assert cli.main(["report", "--workers", "0", "--out", str(tmp_path)]) == 2
+    assert "--workers must be positive" in capsys.readouterr().err and list(tmp_path.iterdir()) == []

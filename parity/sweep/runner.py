@@ -36,7 +36,7 @@ def run_tasks(client, keys, settings, store, on_record=None):
     return records
 
 
-def map_tasks(client, fn, arg_tuples):
-    """``[fn(*args) for args in arg_tuples]``, each call a Dask task on its own worker process; in order."""
-    futures = [client.submit(fn, *args, pure=False, retries=RETRIES) for args in arg_tuples]
+def map_calls(client, calls):
+    """``[fn(*args) for fn, args in calls]``, each call a Dask task (retried once); results in order."""
+    futures = [client.submit(fn, *args, pure=False, retries=RETRIES) for fn, args in calls]
     return client.gather(futures)
