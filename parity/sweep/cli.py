@@ -57,7 +57,7 @@ def plan(args):
 
 
 def _manifest(args, keys, settings, seconds, executed):
-    from parity.environment import manifest
+    from parity.sweep.tasks import manifest
 
     info = manifest(None, {"settings": settings.as_dict()})
     info.update({"experiments": args.experiment, "seeds": args.seeds, "tasks": len(keys),
@@ -74,7 +74,8 @@ def cmd_sweep(args, on_record=None):
     from parity.sweep.runner import run_tasks
 
     keys, settings, store = plan(args)
-    todo = [k for k in keys if k not in set(store.finished(keys, settings))]
+    done = set(store.finished(keys, settings))
+    todo = [k for k in keys if k not in done]
     start = time.perf_counter()
     if todo:
         with connect(args.scheduler, args.workers) as client:

@@ -4,9 +4,13 @@ import numpy as np
 
 def distribution_figure(df, group, metrics):
     """One panel per metric; the drift axis is logarithmic (zero drift is drawn at 1e-20)."""
+    import matplotlib
     import pandas as pd
 
-    from parity.plots import plt, png
+    matplotlib.use("Agg")  # files only, no display
+    import matplotlib.pyplot as plt
+
+    from parity.sweep.tasks import png
 
     ok = df[df["status"] == "ok"]
     groups = list(ok.groupby(group, sort=True))

@@ -24,10 +24,10 @@ def run_tasks(client, keys, settings, store, on_record=None):
     records = []
     for future in as_completed(list(futures)):
         key = futures[future]
-        if future.status == "finished":
+        try:
             record = future.result()
-        else:
-            record = failure_record(key, settings, future.exception())
+        except Exception as exc:  # the task's own error after its retry, KilledWorker, or a cancelled future
+            record = failure_record(key, settings, exc)
         future.release()
         store.write(key, record)
         records.append(record)

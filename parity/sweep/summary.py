@@ -13,7 +13,7 @@ import json
 
 import numpy as np
 
-from parity.atomic import atomic_directory
+from parity.sweep.tasks import atomic_directory
 
 KEY = ["experiment", "dataset", "dtype", "backend", "seed"]
 GROUP = ["experiment", "run", "dataset", "dtype", "backend"]
