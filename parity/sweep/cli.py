@@ -59,10 +59,14 @@ def plan(args):
 def _manifest(args, keys, settings, seconds, executed):
     from parity.sweep.tasks import manifest
 
+    from parity.sweep.cluster import available_cores
+
     info = manifest(None, {"settings": settings.as_dict()})
+    info.pop("seed")  # each task has its own
     info.update({"experiments": args.experiment, "seeds": args.seeds, "tasks": len(keys),
                  "executed_now": executed, "resumed": args.resume, "scheduler": args.scheduler or "local",
-                 "workers": args.workers, "wall_seconds": round(seconds, 1),
+                 "workers": "the scheduler's" if args.scheduler else args.workers or available_cores(),
+                 "wall_seconds": round(seconds, 1),
                  "seeding": "each task's seed seeds its weights, data split and batch order; nothing else does"})
     return info
 
