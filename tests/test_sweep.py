@@ -192,8 +192,9 @@ def test_sweep_on_a_separately_started_scheduler_and_worker(tmp_path, scheduler_
     assert _sweep(tmp_path, "--seeds", "0-1", "--dtype", "float32", "--scheduler", scheduler_address) == 0
     runs = pd.read_csv(tmp_path / "results.csv")
     assert len(runs) == 4 and set(runs["status"]) == {"ok"} and set(runs["seed"]) == {0, 1}
-    workers = {json.loads(p.read_text())["worker"]["pid"] for p in (tmp_path / "tasks").glob("*.json")}
-    assert os.getpid() not in workers
+    workers = [json.loads(p.read_text())["worker"] for p in (tmp_path / "tasks").glob("*.json")]
+    assert all(w["pid"] != os.getpid() for w in workers)  # computed in the worker process, not here
+    assert all(w["blas_threads"] == w["tf_intra_op_threads"] == w["tf_inter_op_threads"] == 1 for w in workers)
 
 
 def test_an_unreachable_scheduler_is_one_error_line(tmp_path, capsys):
