@@ -32,7 +32,7 @@ def _parser():
     report.add_argument("--full", action="store_true",
                         help=f"use the whole MNIST-like dataset (default: first {QUICK_MNIST[0]} / {QUICK_MNIST[1]} images)")
     report.add_argument("--progress", action="store_true", help="show progress bars")
-    report.add_argument("--workers", type=int, help="worker processes for the independent parts (default: one per core)")
+    report.add_argument("--workers", type=int, help="processes for the independent parts (default: one per core)")
     sub.add_parser("list", help="list the experiments and the registered specs")
     sweep_cli.add_parser(sub)
     return parser

@@ -88,7 +88,7 @@ def cmd_sweep(args, on_record=None):
     records = [store.read(k) for k in keys]
     df = summary.write(args.out, records, _manifest(args, keys, settings, seconds, len(todo)))
     failed = df[df["status"] != "ok"]
-    breaking = df[df["passed"] == False]  # noqa: E712  (None for failed tasks)
+    breaking = df[df["passed"].eq(False)]  # None for failed tasks
     print(f"sweep: {len(keys)} tasks ({len(todo)} run now, {len(keys) - len(todo)} already done) in {seconds:.1f} s; "
           f"{len(failed)} failed, {len(breaking)} of {len(df) - len(failed)} runs break the pass rule; "
           f"wrote {args.out}/index.html")

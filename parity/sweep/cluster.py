@@ -64,7 +64,7 @@ def connect(scheduler=None, workers=None):
         try:
             client = Client(scheduler, timeout=CONNECT_TIMEOUT)
         except OSError as exc:
-            raise ValueError(f"Cannot reach a Dask scheduler there ({exc}). Received: --scheduler={scheduler}") from None
+            raise ValueError(f"Cannot reach a Dask scheduler ({exc}). Received: --scheduler={scheduler}") from None
         with client:
             _check_one_thread(client, scheduler)
             client.register_plugin(_plugin())

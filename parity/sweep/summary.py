@@ -85,7 +85,7 @@ def markdown(df, dist, manifest):
     failed = df[df["status"] != "ok"]
     lines = ["# NumPy vs Keras over seeds", "",
              f"{df[df['status'] == 'ok']['seed'].nunique()} seeds, {len(df) - len(failed)} runs, "
-             f"{int((df['passed'] == False).sum())} breaking the pass rule, {len(failed)} failed tasks.", "",  # noqa: E712
+             f"{int(df['passed'].eq(False).sum())} breaking the pass rule, {len(failed)} failed tasks.", "",
              "Pass rule (as in `parity report`): float64 runs agree at every step within the float64 training "
              "tolerance and on every test prediction; float32 runs agree on test accuracy within the accuracy "
              "tolerance. first_step_over_tol counts steps from 1; '-' where no run went over.", ""]
@@ -106,8 +106,8 @@ def _html_tables(dist, failed):
     verdicts = dist[["runs", "runs_breaking_rule", "never_over_tol"]].set_axis(labels)
     parts = ["<h2>Pass rule</h2>", verdicts.to_html(border=0)]
     for metric, title in METRICS.items():
-        table = pd.DataFrame([[_fmt(r[f"{metric}_q{int(q * 100):02d}"]) for q in QUANTILES] for _, r in dist.iterrows()],
-                             index=labels, columns=names)
+        cells = [[_fmt(r[f"{metric}_q{int(q * 100):02d}"]) for q in QUANTILES] for _, r in dist.iterrows()]
+        table = pd.DataFrame(cells, index=labels, columns=names)
         parts += [f"<h2>{html.escape(title)}</h2>", table.to_html(border=0)]
     if len(failed):
         parts += ["<h2>Failed tasks</h2>", failed[KEY + ["error"]].to_html(border=0, index=False)]

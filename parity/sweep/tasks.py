@@ -58,7 +58,8 @@ def validate(experiments, dtypes, datasets, backends, data_path):
 
     unknown = [e for e in experiments if e not in experiment_ids()]
     if unknown:
-        raise ValueError(f"Unknown experiment(s). Expected some of {experiment_ids()}. Received: --experiment={unknown}")
+        raise ValueError(f"Unknown experiment(s). Expected some of {experiment_ids()}. "
+                         f"Received: --experiment={unknown}")
     bad = [d for d in dtypes if d not in DTYPES]
     if bad:
         raise ValueError(f"Unknown dtype(s). Expected some of {list(DTYPES)}. Received: --dtype={bad}")
