@@ -2,12 +2,11 @@
 
     parity report   parity checks (reports/parity.md|json) and the training experiments (reports/<run>/)
     parity list     the experiments and the registered specs
+    parity sweep    experiments over many seeds on a Dask cluster (reports/sweep/)
 """
 import argparse
-import multiprocessing
 import os
 import sys
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from parity.report.environment import manifest
@@ -15,13 +14,15 @@ from parity.report.experiment_report import write_run
 from parity.report.optimizer_report import optimizer_rows, render_optimizer_table, render_variant_table, variant_rows
 from parity.report.parity_report import run_parity, write_parity_report
 from parity.specs import SPECS, get_spec
+from parity.sweep import cli as sweep_cli
+from parity.sweep.cluster import available_cores, connect
+from parity.sweep.runner import map_calls
 from parity.training import EXPERIMENTS, Context, datasets
 
 DTYPES = ("float32", "float64")
 SECTIONS = ("checks", "optimizers", "variants", "experiments")
 # Models the optimizer table runs on: a Dense net and a CNN.
 OPTIMIZER_MODELS = ("net_2_3_1_sigmoid_mse", "lenet_digits_8")
-QUICK_MNIST = (10000, 2000)  # train / test images used without --full
 
 
 def _parser():
@@ -38,9 +39,11 @@ def _parser():
     report.add_argument("--data-path", help="MNIST/Fashion-MNIST: a Keras-layout .npz or a folder of IDX files")
     report.add_argument("--epochs", type=int, help="override every experiment's epoch count")
     report.add_argument("--full", action="store_true",
-                        help=f"use the whole MNIST-like dataset (default: first {QUICK_MNIST[0]} / {QUICK_MNIST[1]} images)")
+                        help=f"use the whole MNIST-like dataset (default: first {datasets.QUICK_MNIST[0]} / {datasets.QUICK_MNIST[1]} images)")
     report.add_argument("--progress", action="store_true", help="show progress bars")
+    report.add_argument("--workers", type=int, help="processes for the independent parts (default: one per core)")
     sub.add_parser("list", help="list the experiments and the registered specs")
+    sweep_cli.add_parser(sub)
     return parser
 
 
@@ -61,11 +64,11 @@ def _plan(args):
         raise ValueError(f"Unknown experiment(s) {unknown}. Expected some of {sorted(EXPERIMENTS)}")
     if args.epochs is not None and args.epochs <= 0:
         raise ValueError(f"--epochs must be positive. Received: {args.epochs}")
+    if getattr(args, "workers", None) is not None and args.workers <= 0:
+        raise ValueError(f"--workers must be positive. Received: {args.workers}")
     sections = set(args.section or SECTIONS)
-    data = datasets.load(args.dataset, args.data_path, args.seed) if "experiments" in sections else None
-    if data is not None and data.name != "digits" and not args.full:
-        data = datasets.Dataset(data.name, data.x_train[:QUICK_MNIST[0]], data.y_train[:QUICK_MNIST[0]],
-                                data.x_test[:QUICK_MNIST[1]], data.y_test[:QUICK_MNIST[1]], data.num_classes)
+    data = datasets.load_for_run(args.dataset, args.data_path, args.seed, args.full) \
+        if "experiments" in sections else None
     specs = [get_spec(s) for s in args.spec] if args.spec else list(SPECS.values())
     experiments = [EXPERIMENTS[e] for e in args.experiment] if args.experiment else list(EXPERIMENTS.values())
     return sections, tuple(args.dtype or DTYPES), specs, experiments, data
@@ -77,16 +80,6 @@ def _quiet_tensorflow():
     import tensorflow as tf  # after the environment variable above
     tf.get_logger().setLevel("ERROR")
     return tf
-
-
-def _worker_init():
-    """Each report worker gets one core: one BLAS thread, one TF intra-op thread (set before TF starts)."""
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    from threadpoolctl import threadpool_limits  # after OMP_NUM_THREADS is set
-    threadpool_limits(1)
-    tf = _quiet_tensorflow()
-    tf.config.threading.set_intra_op_parallelism_threads(1)
-    tf.config.threading.set_inter_op_parallelism_threads(1)
 
 
 def _experiment_job(args, dtype):
@@ -116,7 +109,8 @@ def _parity_tables(args, sections, dtypes, specs):
 def _write_experiments(args, dtypes, experiments, data, results, parity_note):
     run_name = args.dataset + ("-full" if args.full else "") + (f"-seed{args.seed}" if args.seed else "")
     info = manifest(args.seed, {"dtypes": list(dtypes), "epochs_override": args.epochs, "full": args.full,
-                                "workers": "2 processes, 1 thread each (seconds per epoch measured under that load)"})
+                                "workers": f"{args.workers or 1} Dask worker processes, 1 thread each "
+                                           "(seconds per epoch measured under that load)"})
     info.update({"dataset": data.name, "dataset_checksum": data.checksum, "train_size": len(data.x_train),
                  "test_size": len(data.x_test), "experiments": [fn.id for fn in experiments],
                  "batch_order": "np.random.default_rng([seed, epoch]).permutation(n_train), shared by both twins"})
@@ -134,14 +128,15 @@ def _write_experiments(args, dtypes, experiments, data, results, parity_note):
 
 
 def cmd_report(args):
-    """Validate, then run the parity tables and each dtype's experiments in two worker processes."""
+    """Validate, then run the parity tables and each dtype's experiments as tasks on a local Dask cluster."""
     sections, dtypes, specs, experiments, data = _plan(args)
     tables = bool({"checks", "optimizers", "variants"} & sections)
     jobs = ([(_parity_tables, (args, sections, dtypes, specs))] if tables else []) + \
         ([(_experiment_job, (args, d)) for d in dtypes] if "experiments" in sections else [])
-    if len(jobs) > 1:  # independent parts: two processes use both cores
-        with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_init) as pool:
-            outputs = [f.result() for f in [pool.submit(fn, *a) for fn, a in jobs]]
+    if len(jobs) > 1:  # independent parts: one single-threaded worker process each, up to --workers
+        args.workers = min(len(jobs), args.workers or available_cores())
+        with connect(workers=args.workers) as client:
+            outputs = map_calls(client, jobs)
     else:
         _quiet_tensorflow()
         outputs = [fn(*a) for fn, a in jobs]
@@ -158,11 +153,11 @@ def cmd_report(args):
 
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] not in ("report", "list", "-h", "--help"):
+    if not argv or argv[0] not in ("report", "list", "sweep", "-h", "--help"):
         argv = ["report"] + argv
     args = _parser().parse_args(argv)
     try:
-        return {"report": cmd_report, "list": cmd_list}[args.command](args)
+        return {"report": cmd_report, "list": cmd_list, "sweep": sweep_cli.cmd_sweep}[args.command](args)
     except (KeyError, ValueError, FileNotFoundError, datasets.DataError) as exc:
         print(f"parity: error: {exc}", file=sys.stderr)
         return 2

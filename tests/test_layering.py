@@ -19,6 +19,7 @@ PARITY_LAYERS = [
     ("parity.variants",),
     ("parity.training",),
     ("parity.report",),
+    ("parity.sweep",),
     ("parity.cli", "parity.__main__", "parity"),  # the package root re-exports the public API
 ]
 

@@ -222,3 +222,16 @@ def load(dataset, data_path=None, seed=0):
                             "nothing is downloaded.")
         return load_mnist(data_path, dataset)
     raise DataError(f"Unknown dataset. Expected digits, mnist or fashion_mnist. Received: {dataset!r}")
+
+
+QUICK_MNIST = (10000, 2000)  # train / test images a report or sweep uses from MNIST-like files without --full
+
+
+def load_for_run(dataset, data_path=None, seed=0, full=False):
+    """The data a report or sweep trains on: digits whole; MNIST-like files cut to ``QUICK_MNIST`` unless ``full``."""
+    data = load(dataset, data_path, seed)
+    if data.name == "digits" or full:
+        return data
+    n_train, n_test = QUICK_MNIST
+    return Dataset(data.name, data.x_train[:n_train], data.y_train[:n_train], data.x_test[:n_test],
+                   data.y_test[:n_test], data.num_classes)

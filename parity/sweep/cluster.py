@@ -1,0 +1,76 @@
+"""Where tasks run: a ``LocalCluster`` sized to this machine, or an existing Dask scheduler.
+
+Every worker computes with one thread: one task per worker process (Keras's
+dtype state is process-global, so two tasks must never share a process), one
+BLAS thread and one TensorFlow intra/inter-op thread. Besides using each core
+once, this makes float32 results independent of where a task runs: the thread
+count changes the order of floating-point sums.
+"""
+import contextlib
+import logging
+import os
+
+import dask
+from distributed import Client, LocalCluster, WorkerPlugin
+from threadpoolctl import threadpool_limits
+
+PINNED_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+              "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
+ALLOWED_FAILURES = 1  # a task whose worker dies is rerun once, then reported as failed (KilledWorker)
+CONNECT_TIMEOUT = "10s"
+
+
+def available_cores():
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def pin_threads():
+    """One BLAS thread and one TF thread in this process (idempotent; TF's must come before its first op)."""
+    for name, value in PINNED_ENV.items():
+        os.environ.setdefault(name, value)
+    threadpool_limits(1)
+    import tensorflow as tf  # after the environment above: TF reads it at import
+    tf.get_logger().setLevel("ERROR")  # retracing notices for partial last batches are noise here
+    with contextlib.suppress(RuntimeError):  # already initialised: the environment variables above applied
+        tf.config.threading.set_intra_op_parallelism_threads(1)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+
+
+def _plugin():
+    class PinThreads(WorkerPlugin):
+        """Runs ``pin_threads`` on every worker, including workers that join or restart later."""
+        name = "parity-pin-threads"
+
+        def setup(self, worker):
+            pin_threads()
+
+    return PinThreads()
+
+
+def _check_one_thread(client, address):
+    workers = client.scheduler_info(n_workers=-1)["workers"]
+    threaded = {w: info["nthreads"] for w, info in workers.items() if info["nthreads"] != 1}
+    if threaded:
+        raise ValueError(f"Every worker must run one thread (start them with `dask worker {address} --nthreads 1`); "
+                         f"Keras's dtype state is per process. Received: nthreads={threaded}")
+
+
+@contextlib.contextmanager
+def connect(scheduler=None, workers=None):
+    """Yield a ``distributed.Client``: to ``scheduler`` if given, else to a new local cluster of ``workers``."""
+    if scheduler:
+        try:
+            client = Client(scheduler, timeout=CONNECT_TIMEOUT)
+        except OSError as exc:
+            raise ValueError(f"Cannot reach a Dask scheduler ({exc}). Received: --scheduler={scheduler}") from None
+        with client:
+            _check_one_thread(client, scheduler)
+            client.register_plugin(_plugin())
+            yield client
+        return
+    with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES}):
+        cluster = LocalCluster(n_workers=workers or available_cores(), threads_per_worker=1, processes=True,
+                               dashboard_address=":0", env=PINNED_ENV, silence_logs=logging.ERROR)
+    with cluster, Client(cluster) as client:
+        client.register_plugin(_plugin())
+        yield client

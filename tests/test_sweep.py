@@ -1,0 +1,219 @@
+"""parity sweep: results independent of workers, no task lost to a dead worker, resume redoes nothing finished,
+and the same sweep on a scheduler and worker started as separate processes."""
+import base64
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from parity import cli
+from parity.sweep import cli as sweep_cli
+from parity.sweep import summary
+from parity.sweep.cluster import connect
+from parity.sweep.runner import run_tasks
+from parity.sweep.store import Store
+from parity.sweep.tasks import Settings, TaskKey, task_keys
+
+ROOT = Path(__file__).resolve().parents[1]
+QUICK = ["--experiment", "two_layer_net", "--epochs", "1"]  # 2 runs x 15 steps per task
+
+
+def _sweep(out, *argv):
+    return cli.main(["sweep", *QUICK, "--out", str(out), *argv])
+
+
+def _runs(out):
+    """Per-run results without the timing columns (the only ones that differ between identical runs)."""
+    return pd.read_csv(out / "results.csv").drop(columns=list(summary.TIMING))
+
+
+def _step_losses(out):
+    return {p.name: json.loads(p.read_text())["step_loss"] for p in sorted((out / "tasks").glob("*.json"))}
+
+
+# -- arguments -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("text, seeds", [("3", [3]), ("0-3", [0, 1, 2, 3]), ("5,1-2,2", [1, 2, 5])])
+def test_seed_ranges(text, seeds):
+    assert sweep_cli.parse_seeds(text) == seeds
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--seeds", "1..4"], "--seeds must be N, N-M"),
+    (["--seeds", "5-2"], "runs backwards"),
+    (["--experiment", "nope"], "Unknown experiment(s)"),
+    (["--dtype", "float16"], "Unknown dtype(s)"),
+    (["--backend", "jax"], "Only the tensorflow backend"),
+    (["--dataset", "mnist"], "needs --data-path"),
+    (["--epochs", "0"], "--epochs must be positive"),
+    (["--workers", "0"], "--workers sizes the local cluster"),
+    (["--workers", "2", "--scheduler", "tcp://127.0.0.1:1"], "--workers sizes the local cluster"),
+])
+def test_bad_arguments_give_one_error_line_and_write_nothing(tmp_path, capsys, argv, message):
+    assert _sweep(tmp_path / "out", *argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0]
+    assert not (tmp_path / "out").exists()
+
+
+# -- the report, on records written by hand --------------------------------------------------------
+def _record(seed, dtype, diff_pp, drift, passed):
+    key = TaskKey("two_layer_net", seed, dtype)
+    row = {**key.__dict__, "run": "two_layer_sgd", "passed": passed, "test_acc_diff_pp": diff_pp,
+           "max_rel_loss_diff": drift, "first_step_over_tol": None, "numpy_sec_per_epoch": 0.1}
+    return {"key": key.__dict__, "settings": Settings().as_dict(), "status": "ok", "rows": [row]}
+
+
+def test_summary_counts_rule_breakers_and_quantiles_match_numpy(tmp_path):
+    diffs = [0.0, 0.3, -0.8, 1.1, 0.0]
+    records = [_record(s, "float32", d, 1e-6, abs(d) <= 0.5) for s, d in enumerate(diffs)]
+    records.append({"key": TaskKey("two_layer_net", 9, "float32").__dict__, "settings": Settings().as_dict(),
+                    "status": "failed", "rows": [], "error": "KilledWorker: gone"})
+    summary.write(tmp_path, records, {"note": "test"})
+    dist = summary.distributions(summary.frame(records)).iloc[0]
+    assert dist["runs"] == 5 and dist["runs_breaking_rule"] == 2 and dist["never_over_tol"] == 5
+    assert dist["test_acc_diff_pp_q50"] == np.median(diffs) and dist["test_acc_diff_pp_q100"] == max(diffs)
+    csv = pd.read_csv(tmp_path / "results.csv")
+    assert list(csv["status"]).count("failed") == 1 and csv["passed"].eq(False).sum() == 2
+    assert "KilledWorker: gone" in (tmp_path / "summary.md").read_text()
+
+
+# -- on a local cluster ----------------------------------------------------------------------------
+@pytest.mark.keras
+@pytest.mark.cluster
+def test_results_do_not_depend_on_the_worker_count(tmp_path):
+    assert _sweep(tmp_path / "two", "--seeds", "0-2", "--workers", "2") == 0
+    assert _sweep(tmp_path / "one", "--seeds", "0-2", "--workers", "1") == 0
+    pd.testing.assert_frame_equal(_runs(tmp_path / "two"), _runs(tmp_path / "one"))
+    assert _step_losses(tmp_path / "two") == _step_losses(tmp_path / "one")
+    page = (tmp_path / "two" / "index.html").read_text()
+    png = page.split("data:image/png;base64,", 1)[1].split("'", 1)[0]
+    assert base64.b64decode(png)[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def local_client():
+    with connect(workers=2) as client:
+        yield client
+
+
+@pytest.mark.keras
+@pytest.mark.cluster
+def test_a_killed_worker_loses_no_task(tmp_path, local_client):
+    keys = task_keys(["two_layer_net"], range(4), ["float64"])
+    killed = {}
+
+    def kill_a_busy_worker(record):
+        if not killed:  # after the first result: the other tasks are running or queued
+            worker, dask_keys = max(local_client.processing().items(), key=lambda item: len(item[1]))
+            killed.update(pid=local_client.run(os.getpid, workers=[worker])[worker], keys=dask_keys)
+            os.kill(killed["pid"], signal.SIGKILL)  # the worker process dies mid-task; its nanny starts a new one
+
+    records = run_tasks(local_client, keys, Settings(epochs=1), Store(tmp_path), kill_a_busy_worker)
+    assert sorted(TaskKey(**r["key"]).name for r in records) == sorted(k.name for k in keys)
+    assert all(r["status"] == "ok" for r in records) and killed["keys"]
+    rerun = [r for r in records if any(TaskKey(**r["key"]).name in k for k in killed["keys"])]
+    assert rerun and all(r["worker"]["pid"] != killed["pid"] for r in rerun)
+
+
+@pytest.mark.keras
+@pytest.mark.cluster
+def test_a_failing_task_is_recorded_with_its_error(tmp_path, local_client):
+    keys = [TaskKey("no_such_experiment", 0, "float64"), TaskKey("two_layer_net", 0, "float64")]
+    records = {r["key"]["experiment"]: r for r in run_tasks(local_client, keys, Settings(epochs=1), Store(tmp_path))}
+    assert records["two_layer_net"]["status"] == "ok"
+    assert records["no_such_experiment"] == {**records["no_such_experiment"], "status": "failed",
+                                             "error": "KeyError: 'no_such_experiment'"}
+    assert Store(tmp_path).read(keys[0])["status"] == "failed"
+
+
+class _Interrupt(Exception):
+    pass
+
+
+@pytest.mark.keras
+@pytest.mark.cluster
+def test_resume_redoes_nothing_that_finished(tmp_path, capsys):
+    out = tmp_path / "sweep"
+    args = cli._parser().parse_args(["sweep", *QUICK, "--seeds", "0-2", "--dtype", "float64", "--out", str(out)])
+
+    def stop_after_two(record):
+        if len(list((out / "tasks").glob("*.json"))) == 2:
+            raise _Interrupt
+
+    with pytest.raises(_Interrupt):
+        sweep_cli.cmd_sweep(args, stop_after_two)
+    finished = {p: p.stat().st_mtime_ns for p in (out / "tasks").glob("*.json")}
+    assert len(finished) == 2 and not (out / "results.csv").exists()
+    assert _sweep(out, "--seeds", "0-2", "--dtype", "float64") == 2  # no silent overwrite without --resume
+    assert _sweep(out, "--seeds", "0-2", "--dtype", "float64", "--resume") == 0
+    assert {p: p.stat().st_mtime_ns for p in finished} == finished
+    assert json.loads((out / "manifest.json").read_text())["executed_now"] == 1
+    assert len(list((out / "tasks").glob("*.json"))) == 3 and len(pd.read_csv(out / "results.csv")) == 6
+
+
+# -- on a scheduler and a worker started as separate processes ----------------------------------------
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def scheduler_address():
+    dask_cli = str(Path(sys.executable).parent / "dask")
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    procs = [subprocess.Popen([dask_cli, "scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1],
+                               "--no-dashboard"], env=env, stderr=subprocess.DEVNULL)]
+    procs.append(subprocess.Popen([dask_cli, "worker", address, "--nthreads", "1", "--no-dashboard"], env=env,
+                                  cwd=ROOT, stderr=subprocess.DEVNULL))
+    try:
+        from distributed import Client
+        with Client(address, timeout="60s") as client:
+            client.wait_for_workers(1, timeout=120)
+        yield address
+    finally:
+        for proc in reversed(procs):
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
+@pytest.mark.keras
+@pytest.mark.cluster
+def test_sweep_on_a_separately_started_scheduler_and_worker(tmp_path, scheduler_address):
+    assert _sweep(tmp_path, "--seeds", "0-1", "--dtype", "float32", "--scheduler", scheduler_address) == 0
+    runs = pd.read_csv(tmp_path / "results.csv")
+    assert len(runs) == 4 and set(runs["status"]) == {"ok"} and set(runs["seed"]) == {0, 1}
+    workers = [json.loads(p.read_text())["worker"] for p in (tmp_path / "tasks").glob("*.json")]
+    assert all(w["pid"] != os.getpid() for w in workers)  # computed in the worker process, not here
+    assert all(w["blas_threads"] == w["tf_intra_op_threads"] == w["tf_inter_op_threads"] == 1 for w in workers)
+
+
+def test_an_unreachable_scheduler_is_one_error_line(tmp_path, capsys):
+    started = time.monotonic()
+    assert _sweep(tmp_path, "--seeds", "0", "--scheduler", f"tcp://127.0.0.1:{_free_port()}") == 2
+    assert "Cannot reach a Dask scheduler" in capsys.readouterr().err and time.monotonic() - started < 60
+
+
+# -- parity report runs its independent parts on the same task layer -----------------------------------
+@pytest.mark.keras
+@pytest.mark.cluster
+def test_report_runs_each_dtype_as_a_task(tmp_path):
+    argv = ["report", "--section", "experiments", "--experiment", "two_layer_net", "--epochs", "1"]
+    assert cli.main([*argv, "--workers", "2", "--out", str(tmp_path)]) == 0
+    rows = pd.read_csv(tmp_path / "digits" / "results.csv")
+    assert sorted(set(rows["dtype"])) == ["float32", "float64"] and rows["passed"].all()
+    assert json.loads((tmp_path / "digits" / "manifest.json").read_text())["flags"]["workers"].startswith("2 Dask")
+
+
+def test_report_refuses_a_bad_worker_count(tmp_path, capsys):
+    assert cli.main(["report", "--workers", "0", "--out", str(tmp_path)]) == 2
+    assert "--workers must be positive" in capsys.readouterr().err and list(tmp_path.iterdir()) == []
