@@ -9,7 +9,7 @@ from parity.compare import compare
 from parity.gradcheck.finite_differences import probe_parameter
 from parity.specs import make_inputs
 from parity.tolerances import tolerance
-from parity.twins import build_twins
+from parity.twins import shared_twins
 
 
 def _hold_masks(source, target):
@@ -40,7 +40,7 @@ def check_gradients_three_way(spec, dtype="float64", seed=0, training=False, max
     """
     from keras_models import forward_backward  # imports TensorFlow
 
-    np_model, k_model = build_twins(spec, dtype, seed)
+    np_model, k_model = shared_twins(spec, dtype, seed)
     x = make_inputs(spec, dtype, seed)
     dout = upstream_gradient(spec, np_model, dtype, seed)
     pristine = copy.deepcopy(np_model)  # before any forward: same RNG and moving statistics as below
