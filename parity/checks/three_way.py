@@ -24,10 +24,10 @@ def frozen_copy(model):
 
     Stateless layers only overwrite their own cache, so sharing them (and their
     parameter arrays, which finite differences perturb in place) is safe and
-    avoids copying every weight for every evaluation.
+    avoids copying every weight, or even the layer object, for every evaluation.
     """
     twin = copy.copy(model)
-    twin.layers = [copy.deepcopy(l) if l.state or hasattr(l, "rng") else copy.copy(l) for l in model.layers]
+    twin.layers = [copy.deepcopy(l) if l.state or hasattr(l, "rng") else l for l in model.layers]
     return twin
 
 
