@@ -12,7 +12,12 @@ thread per core, like TensorFlow's default intra-op pool: the like-for-like
 comparison) and with one BLAS thread (threadpoolctl), the configuration that
 docs/performance.md recommends on a noisy shared machine. Keras keeps its defaults.
 
-Usage: python -m benchmarks.bench [--reps 7] [--quick] [--out reports]
+Then the roofline of the NumPy LeNet step (``benchmarks.roofline``), the
+gradient checker's timings, and the wall times of the default report and of
+the test suite (``benchmarks.walltimes``). Every target is a row with its
+measured number, never a timed test.
+
+Usage: python -m benchmarks.bench [--reps 7] [--quick] [--no-walltimes] [--no-suite] [--out reports]
 """
 import argparse
 import statistics
@@ -24,6 +29,9 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.roofline import render_roofline, roofline  # noqa: E402  (after the path fix above)
+from benchmarks.walltimes import render_walltimes, walltimes  # noqa: E402
 
 
 def _time(fn, iterations):
@@ -146,18 +154,16 @@ def gradcheck_timings(quick):
     spec = SPECS["lenet_28"]
     model = numpy_models.build_sequential(spec.layer_tuples(), spec.input_shape, "float32", seed=0)
     rows = []
-    for layer in model.layers:
-        if not layer.params:
-            continue
+    for layer in [l for l in model.layers if l.params] + [model]:  # each layer, then the whole network
         x = np.random.default_rng(0).uniform(0, 1, (8 if quick else 128,) + tuple(layer.input_shape[1:]))
         start = time.perf_counter()
         result = gradcheck(layer, x)
-        rows.append({"layer": layer.name, "weights": sum(p.size for p in layer.params.values()),
-                     "seconds": time.perf_counter() - start, "ok": result.ok})
+        rows.append({"layer": "whole model" if layer is model else layer.name, "seconds": time.perf_counter() - start,
+                     "weights": sum(p.size for p in layer.params.values()), "ok": result.ok})
     return rows
 
 
-def render(rows, manifest, gradcheck_rows=()):
+def render(rows, manifest, gradcheck_rows=(), sections=()):
     lines = ["# NumPy vs Keras benchmarks", "",
              "Ratios are NumPy time / Keras time, per interleaved repetition; median and minimum over repetitions.", "",
              "| workload | NumPy BLAS threads | NumPy ms | Keras ms | ratio (median) | ratio (min) | target | met |",
@@ -166,9 +172,11 @@ def render(rows, manifest, gradcheck_rows=()):
         lines.append(f"| {r['workload']} | {r['numpy_blas_threads']} | {r['numpy_ms']:.2f} | {r['keras_ms']:.2f} | {r['ratio_median']:.2f} | "
                      f"{r['ratio_min']:.2f} | {r['target']} | {'yes' if r['meets_target'] else 'NO'} |")
     if gradcheck_rows:
-        lines += ["", "## parity.gradcheck on the LeNet-style CNN's layers (batch 128)", "",
+        lines += ["", "## parity.gradcheck on the LeNet-style CNN (batch 128; target: whole model < 2 s)", "",
                   "| layer | weights | seconds | ok |", "|---|---|---|---|"]
         lines += [f"| {r['layer']} | {r['weights']} | {r['seconds']:.2f} | {r['ok']} |" for r in gradcheck_rows]
+    for section in sections:
+        lines += ["", section]
     lines += ["", "## Run", ""] + [f"- {k}: {v}" for k, v in manifest.items()]
     return "\n".join(lines) + "\n"
 
@@ -178,6 +186,8 @@ def main(argv=None):
     parser.add_argument("--reps", type=int, default=7)
     parser.add_argument("--quick", action="store_true", help="tiny sizes, for a smoke test")
     parser.add_argument("--out", default="reports")
+    parser.add_argument("--no-walltimes", action="store_true", help="skip the report and suite wall times")
+    parser.add_argument("--no-suite", action="store_true", help="time the report but not the test suite")
     args = parser.parse_args(argv)
     from parity.report.atomic import atomic_directory
     from parity.report.environment import manifest
@@ -185,9 +195,13 @@ def main(argv=None):
     rows = run(args.reps, args.quick)
     from threadpoolctl import threadpool_info
 
+    with threadpool_limits(1):
+        sections = [render_roofline(roofline(args.quick), 1)]
+    if not (args.quick or args.no_walltimes):  # --quick is the suite's own smoke test: it must not run the suite
+        sections.append(render_walltimes(walltimes(suite=not args.no_suite)))
     blas = [f"{i['internal_api']} {i['version']} ({i['num_threads']} threads)" for i in threadpool_info()]
     text = render(rows, manifest(seed=0, flags={"numpy_blas": blas, "quick": args.quick, "reps": args.reps}),
-                  gradcheck_timings(args.quick))
+                  gradcheck_timings(args.quick), sections)
     with atomic_directory(args.out) as tmp:
         (tmp / "benchmarks.md").write_text(text)
     print(text)

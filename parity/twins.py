@@ -6,7 +6,13 @@ Keras side may get its own configs where a textbook variant differs). The
 NumPy side is initialised from the ``weights`` stream of ``seed``; its
 weights are copied into Keras and read back; seeded Dropout layers replay
 Keras's masks. Keras is imported on first use.
+
+``shared_twins`` is ``build_twins`` built once per process for the checks:
+building a Keras model costs 50-250 ms, restoring its variables about 1 ms.
 """
+import copy
+from collections import OrderedDict
+
 import numpy_models
 from numpy_models import losses
 from parity import random_streams
@@ -36,6 +42,32 @@ def twins_from_layers(layer_configs, input_shape, dtype, seed=0, keras_configs=N
 def build_twins(spec, dtype, seed=0):
     """NumPy model initialised from ``seed``, Keras twin holding the same weights and dropout masks."""
     return twins_from_layers(spec.layer_tuples(), spec.input_shape, dtype, seed)
+
+
+_SHARED = OrderedDict()  # key -> (pristine NumPy twin, Keras twin, [(variable, initial value)])
+SHARED_CAPACITY = 4  # pytest-xdist's loadgroup runs a spec's checks together (parity.checks.testing)
+
+
+def shared_twins(spec, dtype, seed=0):
+    """``build_twins(spec, dtype, seed)``, with the Keras twin built once per process and reset on reuse.
+
+    Every call gets a fresh copy of the NumPy twin as built and the cached Keras
+    twin with every variable (weights, moving statistics, seed-generator states)
+    restored bit for bit to its value after ``build_twins``: the same numbers as a
+    fresh build, for callers that neither compile nor restructure the model.
+    """
+    key = (spec.id, repr(spec.layer_tuples()), tuple(spec.input_shape), dtype, seed)
+    if key in _SHARED:
+        _SHARED.move_to_end(key)
+        pristine, k_model, initial = _SHARED[key]
+        for variable, value in initial:
+            variable.assign(value)
+        return copy.deepcopy(pristine), k_model
+    np_model, k_model = build_twins(spec, dtype, seed)
+    _SHARED[key] = (copy.deepcopy(np_model), k_model, [(v, v.numpy().copy()) for v in k_model.variables])
+    if len(_SHARED) > SHARED_CAPACITY:
+        _SHARED.popitem(last=False)
+    return np_model, k_model
 
 
 def install_keras_masks(numpy_model):

@@ -74,3 +74,6 @@ def test_benchmark_script_runs_and_writes_its_table(tmp_path):
     for workload in ("cnn_train_step", "cnn_predict_10k", "mlp_train_step"):
         assert text.count(f"| {workload} |") == 2  # default and single-thread BLAS
     assert "| dense | 24704 |" in text  # gradcheck timing of LeNet's largest layer
+    assert "| whole model | 27962 |" in text  # and of the whole network
+    for layer in ("conv1", "pool1", "conv2", "dense", "output"):  # the roofline: forward and backward per layer
+        assert f"| {layer} | forward |" in text and f"| {layer} | backward |" in text

@@ -13,7 +13,7 @@ from parity import random_streams
 from parity.compare import compare
 from parity.specs import make_inputs, make_targets
 from parity.tolerances import tolerance
-from parity.twins import build_twins, keras_loss, numpy_loss
+from parity.twins import keras_loss, numpy_loss, shared_twins
 from parity.weights import keras_to_numpy, keras_weights
 
 
@@ -39,7 +39,7 @@ def upstream_gradient(spec, np_model, dtype, seed):
 
 def check_weight_roundtrip(spec, dtype, seed=0):
     """NumPy -> Keras -> fresh NumPy model reproduces every weight bit for bit."""
-    np_model, k_model = build_twins(spec, dtype, seed)
+    np_model, k_model = shared_twins(spec, dtype, seed)
     fresh = numpy_models.build_sequential(spec.layer_tuples(), spec.input_shape, dtype,
                                           random_streams.seed_for("roundtrip_weights", seed))
     keras_to_numpy(k_model, fresh)
@@ -52,7 +52,7 @@ def check_forward(spec, dtype, seed=0, training=False):
     """Every layer's output agrees, in layer order."""
     from keras_models import forward  # imports TensorFlow
 
-    np_model, k_model = build_twins(spec, dtype, seed)
+    np_model, k_model = shared_twins(spec, dtype, seed)
     x = make_inputs(spec, dtype, seed)
     _, np_outs = np_model.forward(x, training=training, return_activations=True)
     k_outs = forward(k_model, x, training=training)
@@ -85,7 +85,7 @@ def check_backward(spec, dtype, seed=0, training=False):
     """Every parameter gradient and every layer's input gradient for a random upstream gradient, output first."""
     from keras_models import forward_backward  # imports TensorFlow
 
-    np_model, k_model = build_twins(spec, dtype, seed)
+    np_model, k_model = shared_twins(spec, dtype, seed)
     x = make_inputs(spec, dtype, seed)
     dout = upstream_gradient(spec, np_model, dtype, seed)
     np_model.forward(x, training=training)
@@ -100,7 +100,7 @@ def check_loss(spec, dtype, seed=0, training=False):
     """Loss value (incl. regularization), then every gradient from the output down (see ``backward_order``)."""
     from keras_models import loss_and_gradients  # imports TensorFlow
 
-    np_model, k_model = build_twins(spec, dtype, seed)
+    np_model, k_model = shared_twins(spec, dtype, seed)
     x = make_inputs(spec, dtype, seed)
     y = np_model.forward(x, training=training)
     y_true = make_targets(spec, y.shape, dtype, seed)
@@ -118,7 +118,7 @@ def check_moving_statistics(spec, dtype, seed=0, steps=5):
     """BatchNormalization moving mean/variance after several training-mode calls on fresh batches."""
     from keras_models import forward  # imports TensorFlow
 
-    np_model, k_model = build_twins(spec, dtype, seed)
+    np_model, k_model = shared_twins(spec, dtype, seed)
     for step in range(steps):
         x = make_inputs(spec, dtype, random_streams.seed_for("moving_statistics_batch", seed, step))
         np_model.forward(x, training=True)

@@ -11,7 +11,7 @@ from parity.checks.optimizer_settings import keras_optimizer, numpy_optimizer
 from parity.compare import compare
 from parity.specs import make_inputs, make_targets
 from parity.tolerances import tolerance
-from parity.twins import build_twins, keras_loss, numpy_loss
+from parity.twins import keras_loss, numpy_loss, shared_twins
 
 
 def _compare_state(step, np_model, np_opt, k_model, k_opt, tol):
@@ -42,7 +42,7 @@ def check_optimizer_trajectory(setting, spec, dtype, steps=20, seed=0):
     """Feed the same gradients to both optimizers; compare params, slots and iterations after every step."""
     from keras_models.optimizers import apply_gradients  # imports TensorFlow
 
-    np_model, k_model = build_twins(spec, dtype, seed)
+    np_model, k_model = shared_twins(spec, dtype, seed)
     np_opt, k_opt = numpy_optimizer(setting), keras_optimizer(setting, dtype)
     tol = tolerance(dtype)
     result = []
@@ -74,7 +74,7 @@ def check_training_steps(setting, spec, dtype, steps=20, seed=0):
     from keras_models.optimizers import apply_gradients  # imports TensorFlow
     from keras_models.runtime import loss_and_gradients
 
-    np_model, k_model = build_twins(spec, dtype, seed)
+    np_model, k_model = shared_twins(spec, dtype, seed)
     np_opt, loss = numpy_optimizer(setting), numpy_loss(spec)
     k_opt, k_loss = keras_optimizer(setting, dtype), keras_loss(spec, dtype)
     tol, state_tol = tolerance(dtype), _state_tolerance(setting, dtype)

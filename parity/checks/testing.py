@@ -5,11 +5,18 @@ from parity.checks import yield_checks
 
 
 def check_params(specs, dtypes=("float32", "float64")):
-    """pytest.param(CheckCase) entries with ids "<spec id>-<check>(kwargs)"; known divergences are strict xfails."""
+    """pytest.param(CheckCase) entries with ids "<spec id>-<check>(kwargs)"; known divergences are strict xfails.
+
+    A spec's cases form one pytest-xdist group: with ``--dist loadgroup`` (pyproject's
+    addopts) one worker runs them all and builds the spec's twins once
+    (``parity.twins.shared_twins``) instead of once per worker.
+    """
     params = []
     for spec in specs:
         for case in yield_checks(spec, dtypes):
-            marks = [pytest.mark.xfail(strict=True, reason=case.expected_failure)] if case.expected_failure is not None else []
+            marks = [pytest.mark.xdist_group(spec.id)]
+            if case.expected_failure is not None:
+                marks.append(pytest.mark.xfail(strict=True, reason=case.expected_failure))
             params.append(pytest.param(case, marks=marks, id=f"{spec.id}-{case.id}"))
     return params
 

@@ -9,7 +9,7 @@ from parity.compare import compare
 from parity.gradcheck.finite_differences import probe_parameter
 from parity.specs import make_inputs
 from parity.tolerances import tolerance
-from parity.twins import build_twins
+from parity.twins import shared_twins
 
 
 def _hold_masks(source, target):
@@ -24,10 +24,10 @@ def frozen_copy(model):
 
     Stateless layers only overwrite their own cache, so sharing them (and their
     parameter arrays, which finite differences perturb in place) is safe and
-    avoids copying every weight for every evaluation.
+    avoids copying every weight, or even the layer object, for every evaluation.
     """
     twin = copy.copy(model)
-    twin.layers = [copy.deepcopy(l) if l.state or hasattr(l, "rng") else copy.copy(l) for l in model.layers]
+    twin.layers = [copy.deepcopy(l) if l.state or hasattr(l, "rng") else l for l in model.layers]
     return twin
 
 
@@ -40,7 +40,7 @@ def check_gradients_three_way(spec, dtype="float64", seed=0, training=False, max
     """
     from keras_models import forward_backward  # imports TensorFlow
 
-    np_model, k_model = build_twins(spec, dtype, seed)
+    np_model, k_model = shared_twins(spec, dtype, seed)
     x = make_inputs(spec, dtype, seed)
     dout = upstream_gradient(spec, np_model, dtype, seed)
     pristine = copy.deepcopy(np_model)  # before any forward: same RNG and moving statistics as below

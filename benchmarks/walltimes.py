@@ -1,0 +1,59 @@
+"""Wall and CPU seconds of the default ``parity report`` (whole, then each section alone) and of the test suite.
+
+Each command runs in a fresh process, as a user runs it, so TensorFlow's
+import is included. CPU seconds are the children's user + system time
+(``resource.getrusage``): on a shared machine they move much less than the
+wall time, so they tell whether a change made the work itself smaller.
+"""
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SECTIONS = ("checks", "optimizers", "variants", "experiments")
+REPORT_TARGET_S, SUITE_TARGET_S = 60, 90
+
+
+def _children_cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(command):
+    """(wall seconds, CPU seconds, exit code) of ``command`` run from the repository root."""
+    cpu, start = _children_cpu(), time.perf_counter()
+    done = subprocess.run(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    return time.perf_counter() - start, _children_cpu() - cpu, done.returncode
+
+
+def walltimes(suite=True):
+    """Rows {what, wall_s, cpu_s, exit_code, target}: the report, its sections one by one, then the suite."""
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        report = [sys.executable, "-m", "parity", "report", "--out", tmp]
+        commands = [("parity report (default)", report, f"< {REPORT_TARGET_S} s")]
+        commands += [(f"  section {s} alone", report + ["--section", s], "") for s in SECTIONS]
+        if suite:
+            commands.append(("pytest -n auto", [sys.executable, "-m", "pytest", "-n", "auto", "-q", "-p",
+                                                "no:cacheprovider"], f"< {SUITE_TARGET_S} s"))
+        for what, command, target in commands:
+            wall, cpu, code = timed(command)
+            rows.append({"what": what, "wall_s": wall, "cpu_s": cpu, "exit_code": code, "target": target})
+    return rows
+
+
+def render_walltimes(rows):
+    lines = ["## Report and test-suite wall times", "",
+             "Fresh processes, TensorFlow's import included; a section alone runs in one process (the default "
+             "report runs the tables and each dtype's experiments in two). CPU s: user + system of the command's "
+             "processes.", "",
+             "| command | wall s | CPU s | exit code | target | met |", "|---|---|---|---|---|---|"]
+    for r in rows:
+        limit = float(r["target"].split()[1]) if r["target"] else None
+        met = "" if limit is None else ("yes" if r["wall_s"] < limit and r["exit_code"] == 0 else "NO")
+        lines.append(f"| {r['what']} | {r['wall_s']:.1f} | {r['cpu_s']:.1f} | {r['exit_code']} | {r['target']} "
+                     f"| {met} |")
+    return "\n".join(lines)
