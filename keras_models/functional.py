@@ -101,6 +101,16 @@ def tapped(model):
     return names, keras.Model(model.inputs, tensors + list(model.outputs), name=f"{model.name}_tapped")
 
 
+def graph_node_outputs(model, xs, training=False):
+    """{node name: output} for every node of ``model`` (see ``tapped``), in the model's dtype."""
+    dtype = model_dtype(model)
+    with keras_dtype(dtype):
+        names, runner = tapped(model)
+        outs = runner([tf.convert_to_tensor(np.asarray(x, dtype=dtype)) for x in xs] if len(xs) > 1
+                      else tf.convert_to_tensor(np.asarray(xs[0], dtype=dtype)), training=training)
+    return {n: o.numpy() for n, o in zip(names, outs, strict=False)}
+
+
 def _run(model, xs, objective, training, tap=False):
     """Run under a tape; ``tap`` adds every node's output and dL/d(it), keyed by node name."""
     dtype = model_dtype(model)
