@@ -20,10 +20,10 @@ def conv(filters, kernel, name, inputs=None, **kwargs):
     return node("Conv2D", name, inputs, **entry) if inputs else layer("Conv2D", name, **entry)
 
 
-def conv_bn(filters, kernel, prefix, inputs=None, relu=True, **kwargs):
-    """conv (no bias: BatchNormalization's beta replaces it) -> BN [-> ReLU], ResNet's unit."""
+def conv_bn(filters, kernel, prefix, inputs=None, relu=True, bn=None, **kwargs):
+    """conv (no bias: BatchNormalization's beta replaces it) -> BN(**bn) [-> ReLU], ResNet's unit."""
     entries = (conv(filters, kernel, f"{prefix}_conv", inputs, use_bias=False, **kwargs),
-               layer("BatchNormalization", f"{prefix}_bn"))
+               layer("BatchNormalization", f"{prefix}_bn", **(bn or {})))
     return entries + ((layer("Activation", f"{prefix}_relu", activation="relu"),) if relu else ())
 
 
@@ -77,3 +77,24 @@ register(ModelSpec(
      node("Dense", "shared", ("shared",)), node("Subtract", "diff", ("shared@1", "pre")), dense(3, "output")),
     (5,), MSE, batch_size=4,
     description="one Dense called twice (shared weights: its gradient is the sum over both calls)"))
+
+
+def residual(filters, prefix, inputs, strides=1, bn=None):
+    """A basic block on ``inputs``; a 1x1 projection shortcut when it downsamples (and widens: ResNet does both)."""
+    body = (conv_bn(filters, 3, f"{prefix}a", (inputs,), strides=strides, bn=bn)
+            + conv_bn(filters, 3, f"{prefix}b", relu=False, bn=bn))
+    shortcut, short = (), inputs
+    if strides != 1:
+        shortcut = conv_bn(filters, 1, f"{prefix}_proj", (inputs,), relu=False, bn=bn, strides=strides)
+        short = f"{prefix}_proj_bn"
+    return body + shortcut + (node("Add", f"{prefix}_add", (f"{prefix}b_bn", short)),
+                              layer("Activation", f"{prefix}_out", activation="relu"))
+
+
+FAST_BN = {"momentum": 0.9}  # moving statistics settle within the few hundred steps of the digits experiment
+register(ModelSpec(
+    "resnet_digits_8",
+    conv_bn(8, 3, "stem", ("input",), bn=FAST_BN) + residual(8, "block1", "stem_relu", bn=FAST_BN)
+    + residual(16, "block2", "block1_out", 2, bn=FAST_BN) + head(("block2_out",), classes=10),
+    (8, 8, 1), ("SparseCategoricalCrossentropy", {}), batch_size=4, inputs="unit",
+    description="small ResNet on 8x8x1 digits: conv stem, an identity block, a stride-2 projection block, GAP, 10"))
