@@ -84,34 +84,67 @@ def keyed_variables(model, trainable_only=False):
     return out
 
 
-def _run(model, xs, objective, training):
+def tapped(model):
+    """(node names, a keras.Model giving every node's output and then the model's outputs).
+
+    A node is one call of a layer: named by the layer, ``@k`` added for the k-th call of a shared layer
+    (``numpy_models`` names its nodes the same way). Only the model's own calls are counted, so the model's
+    layers must not have been called outside it (true of a model built by ``build_functional``).
+    """
+    names, tensors = [], []
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.InputLayer):
+            continue
+        for k, node in enumerate(layer._inbound_nodes):
+            names.append(layer.name if k == 0 else f"{layer.name}@{k}")
+            tensors.append(node.output_tensors[0])
+    return names, keras.Model(model.inputs, tensors + list(model.outputs), name=f"{model.name}_tapped")
+
+
+def graph_node_outputs(model, xs, training=False):
+    """{node name: output} for every node of ``model`` (see ``tapped``), in the model's dtype."""
+    dtype = model_dtype(model)
+    with keras_dtype(dtype):
+        names, runner = tapped(model)
+        outs = runner([tf.convert_to_tensor(np.asarray(x, dtype=dtype)) for x in xs] if len(xs) > 1
+                      else tf.convert_to_tensor(np.asarray(xs[0], dtype=dtype)), training=training)
+    return {n: o.numpy() for n, o in zip(names, outs, strict=False)}
+
+
+def _run(model, xs, objective, training, tap=False):
+    """Run under a tape; ``tap`` adds every node's output and dL/d(it), keyed by node name."""
     dtype = model_dtype(model)
     with keras_dtype(dtype):
         xts = [tf.convert_to_tensor(np.asarray(x, dtype=dtype)) for x in xs]
         keyed = keyed_variables(model, trainable_only=True)
+        names, runner = tapped(model) if tap else ([], model)
         with tf.GradientTape(persistent=True) as tape:
             tape.watch(xts)
-            outs = model(xts if len(xts) > 1 else xts[0], training=training)
+            outs = runner(xts if len(xts) > 1 else xts[0], training=training)
             outs = list(outs) if isinstance(outs, (list, tuple)) else [outs]
+            nodes, outs = outs[:len(names)], outs[len(names):]
             target = objective(outs)
         grads = tape.gradient(target, [v for _, v in keyed])
         dxs = tape.gradient(target, xts)
+        node_grads = tape.gradient(target, nodes)
         del tape
     return {"outputs": [o.numpy() for o in outs], "value": float(target.numpy()), "value_dtype": target.dtype.name,
             "dxs": [np.zeros_like(x) if d is None else d.numpy() for x, d in zip(xs, dxs, strict=True)],
             "grads": {k: np.zeros(v.shape, v.dtype) if g is None else tf.convert_to_tensor(g).numpy()
-                      for (k, v), g in zip(keyed, grads, strict=True)}}
+                      for (k, v), g in zip(keyed, grads, strict=True)},
+            "node_outputs": {n: o.numpy() for n, o in zip(names, nodes, strict=True)},
+            "node_grads": {n: None if g is None else g.numpy() for n, g in zip(names, node_grads, strict=True)}}
 
 
-def graph_forward_backward(model, xs, douts, training=False):
+def graph_forward_backward(model, xs, douts, training=False, tap=False):
     """Outputs, dL/d(inputs) and every weight gradient for ``L = sum_i sum(output_i * dout_i)``."""
     dtype = model_dtype(model)
     douts_t = [tf.constant(np.asarray(d, dtype=dtype)) for d in douts]
     return _run(model, xs, lambda outs: tf.add_n([tf.reduce_sum(o * d) for o, d in zip(outs, douts_t, strict=True)]),
-                training)
+                training, tap)
 
 
-def graph_loss_and_gradients(model, loss_fn, xs, ys, training=False):
+def graph_loss_and_gradients(model, loss_fn, xs, ys, training=False, tap=False):
     """Gradients of ``sum_i loss_fn(y_i, output_i) + sum(model.losses)``, as fit() computes them."""
     dtype = model_dtype(model)
     ys_t = [tf.constant(np.asarray(y, dtype=dtype)) for y in ys]
@@ -122,7 +155,7 @@ def graph_loss_and_gradients(model, loss_fn, xs, ys, training=False):
             total = total + penalty
         return total
 
-    return _run(model, xs, objective, training)
+    return _run(model, xs, objective, training, tap)
 
 
 def fresh_optimizer(optimizer, dtype):

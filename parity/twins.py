@@ -5,7 +5,9 @@
 Keras side may get its own configs where a textbook variant differs). The
 NumPy side is initialised from the ``weights`` stream of ``seed``; its
 weights are copied into Keras and read back; seeded Dropout layers replay
-Keras's masks. Keras is imported on first use.
+Keras's masks. A graph spec is built as a ``numpy_models.Model`` and its
+Keras twin is ``parity.convert.to_keras`` of it (weights copied by name, read
+back). Keras is imported on first use.
 
 ``shared_twins`` is ``build_twins`` built once per process for the checks:
 building a Keras model costs 50-250 ms, restoring its variables about 1 ms.
@@ -13,9 +15,13 @@ building a Keras model costs 50-250 ms, restoring its variables about 1 ms.
 import copy
 from collections import OrderedDict
 
+import numpy as np
+
 import numpy_models
 from numpy_models import losses
+from numpy_models.registry import layer_from_config
 from parity import random_streams
+from parity.convert import to_keras
 from parity.weights import numpy_to_keras
 
 
@@ -41,7 +47,37 @@ def twins_from_layers(layer_configs, input_shape, dtype, seed=0, keras_configs=N
 
 def build_twins(spec, dtype, seed=0):
     """NumPy model initialised from ``seed``, Keras twin holding the same weights and dropout masks."""
-    return twins_from_layers(spec.layer_tuples(), spec.input_shape, dtype, seed)
+    if not spec.is_graph:
+        return twins_from_layers(spec.layer_tuples(), spec.input_shape, dtype, seed)
+    np_model = numpy_twin(spec, dtype, seed)
+    k_model = to_keras(np_model)
+    install_keras_masks(np_model)
+    return np_model, k_model
+
+
+def numpy_twin(spec, dtype, seed=0, stream="weights"):
+    """The NumPy model of ``spec`` (Sequential or graph), initialised from the ``stream`` of ``seed``."""
+    if not spec.is_graph:
+        return numpy_models.build_sequential(spec.layer_tuples(), spec.input_shape, dtype,
+                                             random_streams.seed_for(stream, seed))
+    return numpy_graph(spec, dtype, np.random.default_rng(random_streams.seed_for(stream, seed)))
+
+
+def numpy_graph(spec, dtype, rng):
+    """A ``numpy_models.Model`` from a graph spec; each layer is built from ``rng`` in call order."""
+    tensors, layers = {"input": numpy_models.Input(spec.input_shape, name="input", dtype=dtype)}, {}
+    last = "input"
+    for entry in spec.layers:
+        args = [tensors[name] for name in entry.inputs or (last,)]
+        args = args if len(args) > 1 else args[0]
+        if entry.name not in layers:  # a repeated name calls the same layer again (shared weights)
+            layers[entry.name] = layer_from_config(entry.class_name, entry.kwargs, entry.name)
+            layers[entry.name].dtype = dtype
+            layers[entry.name].build([a.shape for a in args] if isinstance(args, list) else args.shape, rng=rng)
+        out = layers[entry.name](args)
+        last = out.node.name
+        tensors[last] = out
+    return numpy_models.Model(tensors["input"], tensors[last], name=spec.id)
 
 
 _SHARED = OrderedDict()  # key -> (pristine NumPy twin, Keras twin, [(variable, initial value)])
@@ -56,7 +92,7 @@ def shared_twins(spec, dtype, seed=0):
     restored bit for bit to its value after ``build_twins``: the same numbers as a
     fresh build, for callers that neither compile nor restructure the model.
     """
-    key = (spec.id, repr(spec.layer_tuples()), tuple(spec.input_shape), dtype, seed)
+    key = (spec.id, repr(spec.layers), tuple(spec.input_shape), dtype, seed)
     if key in _SHARED:
         _SHARED.move_to_end(key)
         pristine, k_model, initial = _SHARED[key]

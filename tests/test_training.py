@@ -36,3 +36,13 @@ def test_single_neuron_cannot_learn_xor():
     run = train_both("xor", SPECS["logic_gate_neuron"], OptimizerSetting("s", "SGD", {"learning_rate": 0.1}),
                      logic_gate("XOR"), 200, 4, "float64")
     assert run.numpy.train_acc[-1] <= 0.75 and run.numpy.train_acc == run.keras.train_acc
+
+
+def test_graph_twins_train_identically_in_float64():
+    """A ResNet graph (identity and projection shortcuts, BatchNormalization) through the same training loop."""
+    d = load_digits()
+    d.x_train, d.y_train = d.x_train[:256], d.y_train[:256]
+    run = train_both("resnet", SPECS["resnet_digits_8"], SGD, d, 1, 64, "float64")
+    assert len(run.numpy.step_loss) == 4
+    assert step_drift(run).max() <= tolerance("float64", "training").rtol
+    np.testing.assert_array_equal(run.numpy.test_probabilities.argmax(1), run.keras.test_probabilities.argmax(1))

@@ -1,6 +1,8 @@
 """Parity checks and the registry that picks them for a spec.
 
-    model_checks        weight round trip, forward, backward, loss, moving statistics
+    model_checks        weight round trip, forward, backward, loss, moving statistics (Sequential and graph specs)
+    nodes               both twins node by node (a node is one layer call): outputs, output gradients, backward
+    graph_checks        gradients and training steps of any Keras model against its twin (parity.convert)
     three_way           NumPy backward vs Keras GradientTape vs finite differences
     optimizer_settings  the optimizer settings checked, and both twins' optimizer from one setting
     optimizer_checks    optimizer trajectories and training steps, parameters and slots after every step

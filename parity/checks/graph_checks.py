@@ -13,19 +13,35 @@ from parity.tolerances import tolerance
 
 
 def condition_scales(twin, prefix=""):
-    """{"layer/bias" or "layer/beta": max over units of sum(|terms|)} from the last backward's output gradients."""
+    """{"layer/bias", "layer/beta" or "layer/gamma": max over units of sum(|terms|)} from the last backward."""
     scales = {}
+    caches = twin._cache[1] if getattr(twin, "_cache", None) else {}
     for node, grad in getattr(twin, "output_grads", {}).items():
         layer = node.layer
         if hasattr(layer, "output_grads") and hasattr(layer, "_nodes"):
-            for k, v in condition_scales(layer, f"{prefix}{layer.name}/").items():
-                scales[k] = scales.get(k, 0.0) + v
-            continue
-        key = "bias" if "bias" in layer.params and getattr(layer, "activation", None) == "linear" else "beta"
-        if key in layer.params and grad is not None and not getattr(layer, "per_activation", False):
-            name = f"{prefix}{layer.name}/{key}"
-            scales[name] = scales.get(name, 0.0) + float(np.abs(grad).reshape(-1, grad.shape[-1]).sum(axis=0).max())
+            found = condition_scales(layer, f"{prefix}{layer.name}/")
+        else:
+            found = {f"{prefix}{k}": v for k, v in sum_scales(layer, grad, caches.get(node)).items()}
+        for k, v in found.items():  # a shared layer's gradient sums over its calls, and so do the scales
+            scales[k] = scales.get(k, 0.0) + v
     return scales
+
+
+def sum_scales(layer, grad, cache):
+    """{"layer/weight": max over units of sum(|terms|)} for the layer's sum-over-the-batch gradients.
+
+    ``grad`` is dL/d(the layer's output) and ``cache`` the layer's cache of that
+    call. The bias of a layer with a linear output and BatchNormalization's beta
+    sum ``grad``; BatchNormalization's gamma sums ``grad * x_hat`` (channels last only).
+    """
+    if grad is None or getattr(layer, "per_activation", False):
+        return {}
+    key = "bias" if "bias" in layer.params and getattr(layer, "activation", None) == "linear" else "beta"
+    terms = {key: grad} if key in layer.params else {}
+    if type(layer).__name__ == "BatchNormalization" and "gamma" in layer.params and cache is not None \
+            and layer._channel_axis == grad.ndim - 1:
+        terms["gamma"] = grad * cache[0]  # cache[0]: x_hat of this call
+    return {f"{layer.name}/{k}": float(np.abs(t).reshape(-1, t.shape[-1]).sum(axis=0).max()) for k, t in terms.items()}
 
 
 def _as_list(x):

@@ -10,25 +10,12 @@ import numpy as np
 
 import numpy_models
 from parity import random_streams
+from parity.checks.nodes import graph_backward_order, keras_backward, keras_outputs, node_outputs, numpy_backward
 from parity.compare import compare
 from parity.specs import make_inputs, make_targets
 from parity.tolerances import tolerance
-from parity.twins import keras_loss, numpy_loss, shared_twins
+from parity.twins import keras_loss, numpy_loss, numpy_twin, shared_twins
 from parity.weights import keras_to_numpy, keras_weights
-
-
-def condition_scales(np_model, output_grads):
-    """sum(|terms|) of each bias-like gradient (see ``tolerances.CONDITION_SCALE``).
-
-    The bias of a layer with a linear output and BatchNormalization's beta are
-    sums over every axis but the last of the layer's output gradient.
-    """
-    scales = {}
-    for layer, grad in zip(np_model.layers, output_grads, strict=True):
-        key = "bias" if "bias" in layer.params and getattr(layer, "activation", None) == "linear" else "beta"
-        if key in layer.params and grad is not None and not getattr(layer, "per_activation", False):
-            scales[f"{layer.name}/{key}"] = float(np.abs(grad).reshape(-1, grad.shape[-1]).sum(axis=0).max())
-    return scales
 
 
 def upstream_gradient(spec, np_model, dtype, seed):
@@ -40,8 +27,7 @@ def upstream_gradient(spec, np_model, dtype, seed):
 def check_weight_roundtrip(spec, dtype, seed=0):
     """NumPy -> Keras -> fresh NumPy model reproduces every weight bit for bit."""
     np_model, k_model = shared_twins(spec, dtype, seed)
-    fresh = numpy_models.build_sequential(spec.layer_tuples(), spec.input_shape, dtype,
-                                          random_streams.seed_for("roundtrip_weights", seed))
+    fresh = numpy_twin(spec, dtype, seed, stream="roundtrip_weights")
     keras_to_numpy(k_model, fresh)
     tol = tolerance(dtype, "roundtrip")
     return [compare(fresh.weights[k], v, k, tol, labels=("roundtrip", "original"), kind="weight")
@@ -49,16 +35,12 @@ def check_weight_roundtrip(spec, dtype, seed=0):
 
 
 def check_forward(spec, dtype, seed=0, training=False):
-    """Every layer's output agrees, in layer order."""
-    from keras_models import forward  # imports TensorFlow
-
+    """Every node's (layer call's) output agrees, in run order."""
     np_model, k_model = shared_twins(spec, dtype, seed)
     x = make_inputs(spec, dtype, seed)
-    _, np_outs = np_model.forward(x, training=training, return_activations=True)
-    k_outs = forward(k_model, x, training=training)
     tol = tolerance(dtype)
-    return [compare(a, b, f"{layer.name}:output", tol, tensor=layer.name, kind="output")
-            for layer, a, b in zip(np_model.layers, np_outs, k_outs, strict=True)]
+    return [compare(a, b, f"{name}:output", tol, tensor=name, kind="output")
+            for name, a, b in node_outputs(np_model, k_model, x, training)]
 
 
 def backward_order(np_model, np_grads, ref_grads, np_input_grads, ref_input_grads, tol, floors):
@@ -81,48 +63,47 @@ def input_grads(dx, output_grads):
     return [dx] + list(output_grads[:-1])
 
 
+def gradient_order(np_model, dx, out_grads, floors, ref, tol):
+    """The gradient comparisons from the output down (``backward_order``; ``graph_backward_order`` for graphs)."""
+    if isinstance(np_model, numpy_models.Model):
+        return graph_backward_order(np_model, ref, dx, tol, floors)
+    return backward_order(np_model, np_model.grads, ref["grads"], input_grads(dx, out_grads),
+                          input_grads(ref["dx"], ref["output_grads"]), tol, floors)
+
+
 def check_backward(spec, dtype, seed=0, training=False):
     """Every parameter gradient and every layer's input gradient for a random upstream gradient, output first."""
-    from keras_models import forward_backward  # imports TensorFlow
-
     np_model, k_model = shared_twins(spec, dtype, seed)
     x = make_inputs(spec, dtype, seed)
     dout = upstream_gradient(spec, np_model, dtype, seed)
     np_model.forward(x, training=training)
-    dx, out_grads = np_model.backward(dout, return_output_grads=True)
-    ref = forward_backward(k_model, x, dout, training=training)
-    return backward_order(np_model, np_model.grads, ref["grads"], input_grads(dx, out_grads),
-                          input_grads(ref["dx"], ref["output_grads"]), tolerance(dtype),
-                          condition_scales(np_model, out_grads))
+    dx, out_grads, floors = numpy_backward(np_model, dout)
+    ref = keras_backward(k_model, x, dout, training=training)
+    return gradient_order(np_model, dx, out_grads, floors, ref, tolerance(dtype))
 
 
 def check_loss(spec, dtype, seed=0, training=False):
     """Loss value (incl. regularization), then every gradient from the output down (see ``backward_order``)."""
-    from keras_models import loss_and_gradients  # imports TensorFlow
-
     np_model, k_model = shared_twins(spec, dtype, seed)
     x = make_inputs(spec, dtype, seed)
     y = np_model.forward(x, training=training)
     y_true = make_targets(spec, y.shape, dtype, seed)
     loss = numpy_loss(spec)
     value = np_model.compute_loss(loss, y_true, y)
-    dx, out_grads = np_model.backward_loss(loss, y_true, y, return_output_grads=True)
-    ref = loss_and_gradients(k_model, keras_loss(spec, dtype), x, y_true, training=training)
+    dx, out_grads, floors = numpy_backward(np_model, loss=loss, y_true=y_true, y_pred=y)
+    ref = keras_backward(k_model, x, training=training, loss_fn=keras_loss(spec, dtype), y_true=y_true)
     tol = tolerance(dtype)
-    return [compare(np.asarray(value), np.asarray(ref["value"], dtype), "loss", tol, kind="loss")] + backward_order(
-        np_model, np_model.grads, ref["grads"], input_grads(dx, out_grads),
-        input_grads(ref["dx"], ref["output_grads"]), tol, condition_scales(np_model, out_grads))
+    return ([compare(np.asarray(value), np.asarray(ref["value"], dtype), "loss", tol, kind="loss")]
+            + gradient_order(np_model, dx, out_grads, floors, ref, tol))
 
 
 def check_moving_statistics(spec, dtype, seed=0, steps=5):
     """BatchNormalization moving mean/variance after several training-mode calls on fresh batches."""
-    from keras_models import forward  # imports TensorFlow
-
     np_model, k_model = shared_twins(spec, dtype, seed)
     for step in range(steps):
         x = make_inputs(spec, dtype, random_streams.seed_for("moving_statistics_batch", seed, step))
         np_model.forward(x, training=True)
-        forward(k_model, x, training=True)
+        keras_outputs(k_model, x, training=True)
     k_state = keras_weights(k_model)
     tol = tolerance(dtype)
     return [compare(v, k_state[k], f"after {steps} steps: {k}", tol, tensor=k, kind="state", step=steps)

@@ -3,8 +3,10 @@ import copy
 
 import numpy as np
 
+import numpy_models
 from parity import random_streams
-from parity.checks.model_checks import condition_scales, upstream_gradient
+from parity.checks.model_checks import upstream_gradient
+from parity.checks.nodes import keras_backward, numpy_backward
 from parity.compare import compare
 from parity.gradcheck.finite_differences import probe_parameter
 from parity.specs import make_inputs
@@ -24,8 +26,12 @@ def frozen_copy(model):
 
     Stateless layers only overwrite their own cache, so sharing them (and their
     parameter arrays, which finite differences perturb in place) is safe and
-    avoids copying every weight, or even the layer object, for every evaluation.
+    avoids copying every weight, or even the layer object, for every evaluation. A graph's nodes hold its
+    layers, so a graph with state or randomness is deep-copied whole.
     """
+    if isinstance(model, numpy_models.Model):  # its nodes, not ``layers``, are what runs
+        stateful = any(l.state or hasattr(l, "rng") for l in model.layers)
+        return copy.deepcopy(model) if stateful else model
     twin = copy.copy(model)
     twin.layers = [copy.deepcopy(l) if l.state or hasattr(l, "rng") else l for l in model.layers]
     return twin
@@ -38,17 +44,14 @@ def check_gradients_three_way(spec, dtype="float64", seed=0, training=False, max
     of them for small tensors) plus one random direction per parameter; the
     forward itself is checked against Keras by ``check_forward``.
     """
-    from keras_models import forward_backward  # imports TensorFlow
-
     np_model, k_model = shared_twins(spec, dtype, seed)
     x = make_inputs(spec, dtype, seed)
     dout = upstream_gradient(spec, np_model, dtype, seed)
     pristine = copy.deepcopy(np_model)  # before any forward: same RNG and moving statistics as below
     np_model.forward(x, training=training)
-    dx, out_grads = np_model.backward(dout, return_output_grads=True)
-    floors = condition_scales(np_model, out_grads)
+    dx, _, floors = numpy_backward(np_model, dout)
     analytic = {**{k: v.copy() for k, v in np_model.grads.items()}, "dx": dx}
-    ref = forward_backward(k_model, x, dout, training=training)
+    ref = keras_backward(k_model, x, dout, training=training)
     keras_grads = {**ref["grads"], "dx": ref["dx"]}
     arrays = {**pristine.params, "dx": x}
     _hold_masks(np_model, pristine)

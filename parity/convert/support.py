@@ -6,6 +6,8 @@ implements (e.g. ``kernel_constraint=None``, ``data_format='channels_last'``),
 or is refused. An option missing from the table is refused too, so a newer
 Keras option can never be silently approximated.
 """
+import inspect
+
 from numpy_models import activations, initializers, regularizers
 
 
@@ -49,10 +51,16 @@ def _strip_keras(identifier):
 _ALIAS_OF = {cls.__name__: alias for alias, cls in initializers.ALIASES.items() if isinstance(cls, type)}
 
 
+def _has_defaults(identifier):
+    """True when every option of an initializer's config holds the NumPy class's default (e.g. RandomUniform(-0.05, 0.05))."""
+    parameters = inspect.signature(initializers.CLASSES[identifier["class_name"]]).parameters
+    return all(k in parameters and parameters[k].default == v for k, v in identifier["config"].items())
+
+
 def _initializer(value):
     value = _strip_keras(value) if isinstance(value, dict) else value
     initializers.get(value, "initializer")  # raises for anything NumPy does not implement
-    if isinstance(value, dict) and value["class_name"] in _ALIAS_OF and not any(value["config"].values()):
+    if isinstance(value, dict) and value["class_name"] in _ALIAS_OF and _has_defaults(value):
         return _ALIAS_OF[value["class_name"]]
     return value
 
@@ -66,7 +74,18 @@ def _regularizer(value):
 
 
 def _pair(value):
-    return tuple(value) if isinstance(value, (list, tuple)) else value
+    """Tuples all the way down: a JSON-loaded config has lists where Keras keeps tuples."""
+    return tuple(_pair(v) for v in value) if isinstance(value, (list, tuple)) else value
+
+
+def _axis(value):
+    """LayerNormalization: Keras keeps ``axis`` as a list, ``[-1]`` for the default -1."""
+    return value[0] if isinstance(value, (list, tuple)) and len(value) == 1 else _pair(value)
+
+
+def _single(value):
+    """A 1-D pooling window or stride: Keras keeps ``(k,)``, the NumPy layer ``k``."""
+    return value[0] if isinstance(value, (list, tuple)) and len(value) == 1 else value
 
 
 NONE = _equals(None)
@@ -82,15 +101,51 @@ WEIGHTED = {"use_bias": _pass, "activation": _activation, "kernel_initializer": 
             "bias_initializer": _initializer, "kernel_regularizer": _regularizer, "bias_regularizer": _regularizer,
             "activity_regularizer": NONE, "kernel_constraint": NONE, "bias_constraint": NONE,
             "lora_rank": NONE, "lora_alpha": NONE, "quantization_config": NONE}
-POOL = {"pool_size": _pair, "strides": _pair, "padding": _pass, "data_format": _equals("channels_last")}
+CHANNELS_LAST = {"data_format": _equals("channels_last")}
+POOL = {"pool_size": _pair, "strides": _pair, "padding": _pass, **CHANNELS_LAST}
+POOL_1D = {"pool_size": _single, "strides": _single, "padding": _pass, **CHANNELS_LAST}
+GLOBAL_POOL = {"keepdims": _pass, **CHANNELS_LAST}
+WINDOW = {"kernel_size": _pair, "strides": _pair, "padding": _pass, "dilation_rate": _pair, **CHANNELS_LAST}
+DEPTHWISE = {"depth_multiplier": _pass, "depthwise_initializer": _initializer, "depthwise_regularizer": _regularizer,
+             "depthwise_constraint": NONE}
+CONV = {"filters": _pass, "groups": _pass, **WINDOW, **WEIGHTED}
 RULES = {
     "Dense": {"units": _pass, **WEIGHTED},
-    "Conv2D": {"filters": _pass, "kernel_size": _pair, "strides": _pair, "padding": _pass,
-               "data_format": _equals("channels_last"), "dilation_rate": _pair, "groups": _equals(1), **WEIGHTED},
+    "Conv2D": CONV,
+    "Conv1D": CONV,
+    "Conv2DTranspose": {"filters": _pass, "output_padding": _pair, **WINDOW, **WEIGHTED},
+    "DepthwiseConv2D": {**WINDOW, **{k: v for k, v in WEIGHTED.items() if not k.startswith("kernel")}, **DEPTHWISE},
+    "SeparableConv2D": {"filters": _pass, **WINDOW, **{k: v for k, v in WEIGHTED.items() if not k.startswith("kernel")},
+                        **DEPTHWISE, "pointwise_initializer": _initializer, "pointwise_regularizer": _regularizer,
+                        "pointwise_constraint": NONE},
     "MaxPooling2D": POOL,
     "AveragePooling2D": POOL,
-    "GlobalAveragePooling2D": {"data_format": _equals("channels_last"), "keepdims": _pass},
-    "BatchNormalization": {"axis": _equals(-1), "momentum": _pass, "epsilon": _pass, "center": _pass,
+    "MaxPooling1D": POOL_1D,
+    "AveragePooling1D": POOL_1D,
+    **{c: GLOBAL_POOL for c in ("GlobalAveragePooling2D", "GlobalMaxPooling2D", "GlobalAveragePooling1D",
+                                "GlobalMaxPooling1D")},
+    "ReLU": {"max_value": _pass, "negative_slope": _pass, "threshold": _pass},
+    "LeakyReLU": {"negative_slope": _pass},
+    "ELU": {"alpha": _pass},
+    "Softmax": {"axis": _pass},
+    "PReLU": {"alpha_initializer": _initializer, "alpha_regularizer": _regularizer, "alpha_constraint": NONE,
+              "shared_axes": _pass},
+    "LayerNormalization": {"axis": _axis, "epsilon": _pass, "center": _pass, "scale": _pass,
+                           "rms_scaling": _equals(False), "beta_initializer": _initializer,
+                           "gamma_initializer": _initializer, "beta_regularizer": _regularizer,
+                           "gamma_regularizer": _regularizer, "beta_constraint": NONE, "gamma_constraint": NONE},
+    "ZeroPadding2D": {"padding": _pair, **CHANNELS_LAST},
+    "Cropping2D": {"cropping": _pair, **CHANNELS_LAST},
+    "Reshape": {"target_shape": _pair},
+    "Permute": {"dims": _pair},
+    "RepeatVector": {"n": _pass},
+    "UpSampling2D": {"size": _pair, "interpolation": _pass, **CHANNELS_LAST},
+    "Embedding": {"input_dim": _pass, "output_dim": _pass, "embeddings_initializer": _initializer,
+                  "embeddings_regularizer": _regularizer, "activity_regularizer": NONE, "embeddings_constraint": NONE,
+                  "mask_zero": _equals(False), "quantization_config": NONE, "lora_rank": NONE, "lora_alpha": NONE},
+    "SpatialDropout2D": {"rate": _pass, "seed": _pass, **CHANNELS_LAST},
+    "GaussianNoise": {"stddev": _pass, "seed": _pass},
+    "BatchNormalization": {"axis": _pass, "momentum": _pass, "epsilon": _pass, "center": _pass,
                            "scale": _pass, "beta_initializer": _initializer, "gamma_initializer": _initializer,
                            "moving_mean_initializer": _initializer, "moving_variance_initializer": _initializer,
                            "beta_regularizer": _regularizer, "gamma_regularizer": _regularizer,
@@ -156,4 +211,6 @@ def check_input(config):
 
 
 # NumPy-only options (textbook variants) that stock Keras does not have: to_keras refuses them.
-NUMPY_ONLY = {"per_activation": False, "inverted": True}
+NUMPY_ONLY = {"per_activation": False, "inverted": True, "compute_in_float32": True}
+# Options a stock Keras class does not take (its config omits them): to_keras drops them at these values.
+KERAS_LACKS = {"SpatialDropout2D": {"trainable": True}}

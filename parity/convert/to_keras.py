@@ -6,7 +6,7 @@ The NumPy config becomes a graph description for ``keras_models.functional``
 textbook initializers/regularizers) are refused. Weights are then copied by
 name and read back bit for bit.
 """
-from parity.convert.support import NUMPY_ONLY, UnsupportedModelError
+from parity.convert.support import KERAS_LACKS, NUMPY_ONLY, RULES, UnsupportedModelError
 
 
 def _identifier_problem(option, value):
@@ -17,7 +17,10 @@ def _identifier_problem(option, value):
 def _keras_kwargs(class_name, config, problems):
     kwargs = {k: v for k, v in config.items() if k not in ("name", "dtype")}
     who = f"{class_name} '{config.get('name')}'"
-    for option, supported in NUMPY_ONLY.items():
+    if class_name not in RULES:
+        problems.append(f"{who}: a NumPy layer with no stock Keras class (convertible: {sorted(RULES)})")
+        return kwargs
+    for option, supported in {**NUMPY_ONLY, **KERAS_LACKS.get(class_name, {})}.items():
         if option in kwargs and kwargs.pop(option) != supported:
             problems.append(f"{who}: {option}={config[option]!r} has no stock Keras equivalent")
     if kwargs.get("data_format") not in (None, "channels_last"):

@@ -3,6 +3,13 @@
 A ``ModelSpec`` lists ``LayerConfig(class_name, kwargs, name)`` entries whose
 kwargs are valid for both ``numpy_models`` and ``keras.layers`` (Keras names
 and serialisation formats), plus the loss and how to draw test data.
+
+A graph spec (``spec.is_graph``) is the same list in call order, each entry
+naming the tensors it is called on (``inputs``: "input" for the model input,
+else a node name; None: the previous entry's output). An entry repeating an
+earlier name calls that layer again (a shared layer; its kwargs stay empty);
+its node is named ``name@k`` for the k-th call, as ``numpy_models`` names it.
+The last entry's output is the model output.
 """
 from dataclasses import dataclass, field
 
@@ -16,6 +23,7 @@ class LayerConfig:
     class_name: str
     kwargs: dict
     name: str
+    inputs: tuple = None  # graph specs: the tensors this call consumes (see the module docstring)
 
     def as_tuple(self):
         return (self.class_name, dict(self.kwargs), self.name)
@@ -51,6 +59,10 @@ class ModelSpec:
         return [layer.as_tuple() for layer in self.layers]
 
     @property
+    def is_graph(self):
+        return any(l.inputs is not None for l in self.layers)
+
+    @property
     def has_training_behaviour(self):
         return any(l.class_name in ("Dropout", "BatchNormalization", "SpatialDropout2D", "GaussianNoise") for l in self.layers)
 
@@ -61,6 +73,11 @@ def dense(units, name, activation=None, **kwargs):
 
 def layer(class_name, name, **kwargs):
     return LayerConfig(class_name, kwargs, name)
+
+
+def node(class_name, name, inputs, **kwargs):
+    """A graph spec entry: ``class_name(**kwargs, name=name)`` called on the tensors named in ``inputs``."""
+    return LayerConfig(class_name, kwargs, name, tuple(inputs))
 
 
 # -- data for checks -------------------------------------------------------------

@@ -1,6 +1,7 @@
 """The registered specs (``SPECS``). Each oddity carries a comment saying why it is there."""
 from numpy_models.activations import ACTIVATIONS
 from parity.specs.convolutions import CONV_SPECS
+from parity.specs.graphs import GRAPH_SPECS
 from parity.specs.layers import LAYER_SPECS
 from parity.specs.model_spec import ModelSpec, dense, layer
 
@@ -157,4 +158,6 @@ register(ModelSpec(
 for _spec in LAYER_SPECS:  # activations, normalisation, shape, pooling, embedding and noise layers
     register(_spec)
 for _spec in CONV_SPECS:  # grouped, depthwise, separable, transposed and 1-D convolutions
+    register(_spec)
+for _spec in GRAPH_SPECS:  # residual, bottleneck and Inception blocks, fan-out, a shared layer (seed 003)
     register(_spec)

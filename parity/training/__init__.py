@@ -2,7 +2,7 @@
 
     datasets     the embedded digits, MNIST-like files, logic gates
     loop         train_both: same weights, batches and dropout masks; per-step losses, periodic evaluations
-    experiments  the textbook training presets (logic gates, two-layer net, deeper MLPs, CNN)
+    experiments  the textbook training presets (logic gates, two-layer net, deeper MLPs, CNN, ResNet)
     studies      the initialisation study and the optimizer paths (activations and trajectories)
     single_layer one linear, sigmoid or softmax layer: regression, decision boundary, iris (seed 003)
     filters      Sobel and random filters on a real photograph, three ways (seed 000)

@@ -8,6 +8,7 @@ Epoch counts are per dataset: digits has 1,437 training images (15 batches of
 100 per epoch where MNIST has 600), so its presets run more epochs or a larger
 Adam step to see a comparable number of updates.
 """
+import dataclasses
 from dataclasses import dataclass, field
 
 from parity.checks.optimizer_settings import OptimizerSetting
@@ -147,5 +148,17 @@ def cnn(ctx):
     return result
 
 
+@experiment("resnet", "A small ResNet: conv stem, an identity block and a stride-2 projection block")
+def resnet(ctx):
+    result = ExperimentResult(resnet.id, resnet.title)
+    spec = SPECS["resnet_digits_8"]
+    if not ctx.is_digits:  # global average pooling makes the same blocks fit 28x28 images
+        spec = dataclasses.replace(spec, input_shape=ctx.data.x_train.shape[1:])
+    result.runs.append(_train(ctx, spec.id, spec, _adam(0.003), ctx.data, ctx.epochs_for(6, 1), 64))
+    result.notes.append("Graph twins (numpy_models.Model and its keras.Model from parity.convert.to_keras): stem conv "
+                        "8@3x3-BN-ReLU, a basic block (8), a stride-2 block (16) with a 1x1 projection shortcut, "
+                        "global average pooling, softmax 10; Adam(0.003), batch 64, 6 epochs on digits; BatchNormalization momentum 0.9.")
+    return result
 
-TRAINING_EXPERIMENTS = [logic_gates, two_layer_net, deep_mlps, cnn]
+
+TRAINING_EXPERIMENTS = [logic_gates, two_layer_net, deep_mlps, cnn, resnet]
