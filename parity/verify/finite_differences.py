@@ -3,7 +3,8 @@
 Keras autodiff and the twin could share a mistake (a convention both got
 wrong); finite differences of ``L = sum(output * dout)`` cannot. A float64 copy
 of the twin is probed (``parity.gradcheck.finite_differences``: Richardson
-central differences, kinks retried and then skipped) at ``per_tensor``
+central differences; a probe across a kink, seen from the layers' branch
+signatures, is retried with smaller steps and then skipped) at ``per_tensor``
 coordinates of every weight, the largest gradient element among them.
 """
 import copy
@@ -20,7 +21,8 @@ def _objective(twin, xs, douts):
     def objective():
         outs = twin.forward(xs if len(xs) > 1 else xs[0], training=False)
         outs = list(outs) if len(douts) > 1 else [outs]
-        return float(sum(np.sum(o * d) for o, d in zip(outs, douts, strict=True))), ()
+        value = float(sum(np.sum(o * d) for o, d in zip(outs, douts, strict=True)))
+        return value, twin.kink_signature()  # ReLU sides and max-pool winners: a probe across a kink is retried
     return objective
 
 
