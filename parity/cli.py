@@ -2,6 +2,7 @@
 
     parity report   parity checks (reports/parity.md|json) and the training experiments (reports/<run>/)
     parity list     the experiments and the registered specs
+    parity verify   check a saved Keras model against its NumPy twin (parity.verify.cli)
 """
 import argparse
 import multiprocessing
@@ -16,6 +17,7 @@ from parity.report.optimizer_report import optimizer_rows, render_optimizer_tabl
 from parity.report.parity_report import run_parity, write_parity_report
 from parity.specs import SPECS, get_spec
 from parity.training import EXPERIMENTS, Context, datasets
+from parity.verify import cli as verify_cli
 
 DTYPES = ("float32", "float64")
 SECTIONS = ("checks", "optimizers", "variants", "experiments")
@@ -41,6 +43,7 @@ def _parser():
                         help=f"use the whole MNIST-like dataset (default: first {QUICK_MNIST[0]} / {QUICK_MNIST[1]} images)")
     report.add_argument("--progress", action="store_true", help="show progress bars")
     sub.add_parser("list", help="list the experiments and the registered specs")
+    verify_cli.add_parser(sub)
     return parser
 
 
@@ -155,11 +158,11 @@ def cmd_report(args):
 
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] not in ("report", "list", "-h", "--help"):
+    if not argv or argv[0] not in ("report", "list", "verify", "-h", "--help"):
         argv = ["report"] + argv
     args = _parser().parse_args(argv)
     try:
-        return {"report": cmd_report, "list": cmd_list}[args.command](args)
+        return {"report": cmd_report, "list": cmd_list, "verify": verify_cli.cmd_verify}[args.command](args)
     except (KeyError, ValueError, FileNotFoundError, datasets.DataError) as exc:
         print(f"parity: error: {exc}", file=sys.stderr)
         return 2

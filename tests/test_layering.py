@@ -15,7 +15,7 @@ PARITY_LAYERS = [
     ("parity.weights", "parity.gradcheck"),
     ("parity.twins", "parity.convert"),
     ("parity.checks",),
-    ("parity.variants",),
+    ("parity.variants", "parity.verify"),
     ("parity.training",),
     ("parity.report",),
     ("parity.cli", "parity.__main__", "parity"),  # the package root re-exports the public API
