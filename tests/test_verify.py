@@ -97,3 +97,13 @@ def test_slot_perturbed_at_step_five_is_reported_at_step_five_phase_slot(saved64
     assert (found["step"], found["phase"], found["tensor"]) == (5, "slot", "head/kernel"), found
     assert result.bisection[0]["step"] == 10 and len(result.bisection) >= 3  # last step first, then bisection
     assert result.divergence["layers"] == {}  # forward and gradients of the start state still hold
+
+
+def test_sequential_model_with_softmax_crossentropy_and_sgd_passes():
+    with keras_dtype("float64"):
+        model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(4, activation="relu", name="d1"),
+                                  keras.layers.Dense(3, activation="softmax", name="d2")])
+        model.compile(loss="categorical_crossentropy", optimizer=keras.optimizers.SGD(0.1, momentum=0.9))
+    result = verify(model, steps=3)
+    assert result.passed, str(result)
+    assert [r["node"] for r in result.layers] == ["d1", "d2"] and result.settings["loss"] == "CategoricalCrossentropy"

@@ -62,7 +62,7 @@ def _layer_divergence(twin, ref, rows, mode, training_flag):
     if row is None:
         return None, None
     rel = row["output_rel"] if quantity == "output" else row["d_input_rel"]
-    node = layers.twin_nodes(twin)[row["node"]]
+    node = layers.twin_nodes(layers.as_graph(twin))[row["node"]]
     k = ref[row["node"]]
     payload = repro.payload(row["node"], node.layer, k["layer"], k["inputs"], k["d_outputs"], training_flag,
                             node.list_input, tolerance(twin.dtype).rtol)

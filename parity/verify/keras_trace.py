@@ -17,6 +17,7 @@ def node_name(node):
 
 
 def _nodes(model):
+    model = getattr(model, "_functional", None) or model  # a keras.Sequential runs through its own Functional
     return [n for d in sorted(model._nodes_by_depth, reverse=True) for n in model._nodes_by_depth[d]
             if n.operation is not None and not n.is_input]
 
@@ -35,9 +36,10 @@ def trace(model, xs, douts, training=False):
     from keras_models.build import keras_dtype, model_dtype
 
     dtype = model_dtype(model)
+    graph = getattr(model, "_functional", None) or model
     with keras_dtype(dtype):
         xts = [tf.convert_to_tensor(np.asarray(x, dtype=dtype)) for x in xs]
-        tensors = {id(k): t for k, t in zip(model.inputs, xts, strict=True)}
+        tensors = {id(k): t for k, t in zip(graph.inputs, xts, strict=True)}
         records = {}
         with tf.GradientTape(persistent=True) as tape:
             tape.watch(xts)
@@ -48,7 +50,7 @@ def trace(model, xs, douts, training=False):
                     tensors[id(k)] = t
                 records[node_name(node)] = (node, [tensors[id(k)] for k in node.input_tensors], outs)
             target = tf.add_n([tf.reduce_sum(tensors[id(o)] * tf.constant(np.asarray(d, dtype=dtype)))
-                               for o, d in zip(model.outputs, douts, strict=True)])
+                               for o, d in zip(graph.outputs, douts, strict=True)])
         out = {}
         for name, (node, ins, outs) in records.items():
             d_ins, d_outs = tape.gradient(target, ins), tape.gradient(target, outs)

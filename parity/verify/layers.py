@@ -13,6 +13,8 @@ import copy
 
 import numpy as np
 
+import numpy_models as nm
+
 from parity.compare import compare
 from parity.tolerances import tolerance
 
@@ -29,13 +31,27 @@ def row(name, layer, mode, outputs, d_inputs):
             "passed": out.passed and (dx is None or dx.passed)}
 
 
+def as_graph(twin):
+    """A copy of the twin as a functional ``numpy_models.Model`` (a Sequential's layers rewired into one)."""
+    twin = copy.deepcopy(twin)  # the checks move BatchNormalization statistics and rewire layers: never the user's
+    if isinstance(twin, nm.Model):
+        return twin
+    for layer in twin.layers:
+        layer._inbound_nodes = []  # the Sequential's own record; the graph below starts its nodes at index 0
+    x = nm.Input(tuple(twin.input_shape[1:]), name=f"{twin.name}_input")
+    h = x
+    for layer in twin.layers:
+        h = layer(h)
+    return nm.Model(x, h, name=twin.name)
+
+
 def twin_nodes(twin):
     return {n.name: n for n in twin._nodes}
 
 
 def chained_rows(twin, ref, xs, douts, training=False):
     """Rows of the chained mode; ``ref`` is ``keras_trace.trace`` on the same ``xs``/``douts``."""
-    twin = copy.deepcopy(twin)  # training-mode BatchNormalization moves its statistics
+    twin = as_graph(twin)
     _, acts = twin.forward(xs if len(xs) > 1 else xs[0], training=training, return_activations=True)
     dxs = twin.backward(douts if len(douts) > 1 else douts[0])
     dxs = list(dxs) if len(xs) > 1 else [dxs]

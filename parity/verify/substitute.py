@@ -7,18 +7,16 @@ output, against the Keras layer's own vector-Jacobian product on the same
 inputs (``keras_trace.node_vjp``). When the two modes name different first
 divergences, the report shows both.
 """
-import copy
-
 from parity.compare import compare
 from parity.tolerances import tolerance
-from parity.verify.layers import row, twin_nodes
+from parity.verify.layers import as_graph, row, twin_nodes
 
 
 def substitute_rows(twin, ref, training=False):
     """Rows of the substitute mode: each twin layer on the Keras inputs and upstream gradients of its node."""
     from parity.verify.keras_trace import node_vjp
 
-    twin = copy.deepcopy(twin)
+    twin = as_graph(twin)
     nodes, tol = twin_nodes(twin), tolerance(twin.dtype)
     rows = []
     for name, k in ref.items():
