@@ -9,20 +9,22 @@ optimizer, then names the first divergence: layer, step and phase.
 import time
 
 from parity.checks.graph_checks import check_gradients
+from parity.convert import from_keras, to_keras
+from parity.convert.compile import numpy_loss, numpy_optimizer
 from parity.tolerances import tolerance
 from parity.verify import data, divergence, layers, repro, substitute, training
 from parity.verify.finite_differences import check_finite_differences
+from parity.verify.keras_trace import trace
 from parity.verify.result import VerifyResult, comparison_row
 
 
 def keras_model(model, dtype=None, loss=None, optimizer=None):
     """The Keras model to verify, in ``dtype``, compiled with ``loss``/``optimizer`` (or its own, or mse/adam)."""
-    import keras
+    import keras  # imports TensorFlow
 
-    from keras_models import model_dtype
-    from keras_models.build import keras_dtype
-    from keras_models.functional import load_model
-    from parity.convert import from_keras, to_keras
+    from keras_models import model_dtype  # imports TensorFlow
+    from keras_models.build import keras_dtype  # imports TensorFlow
+    from keras_models.functional import load_model  # imports TensorFlow
 
     k_model = load_model(str(model)) if isinstance(model, (str, bytes)) or hasattr(model, "__fspath__") else model
     twin = from_keras(k_model)  # raises UnsupportedModelError naming every unsupported layer
@@ -44,9 +46,6 @@ def keras_model(model, dtype=None, loss=None, optimizer=None):
 
 
 def _twin(k_model, twin):
-    from parity.convert import from_keras
-    from parity.convert.compile import numpy_loss, numpy_optimizer
-
     twin = from_keras(k_model) if twin is None else twin
     if getattr(twin, "loss", None) is None:
         twin.loss = numpy_loss(k_model.loss)
@@ -70,8 +69,6 @@ def _layer_divergence(twin, ref, rows, mode, training_flag):
 
 
 def _layer_checks(result, k_model, twin, xs, douts, use_substitute):
-    from parity.verify.keras_trace import trace
-
     ref = trace(k_model, xs, douts, training=False)
     result.layers = layers.chained_rows(twin, ref, xs, douts)
     found = {"chained": _layer_divergence(twin, ref, result.layers, "chained", False)}
@@ -87,8 +84,6 @@ def _layer_checks(result, k_model, twin, xs, douts, use_substitute):
 
 
 def _training_checks(result, k_model, twin, xs, ys, douts, steps):
-    from parity.verify.keras_trace import trace
-
     run = training.run_steps(training.start(k_model, twin, xs, ys), steps)
     try:
         step, result.bisection = divergence.first_step(run, steps)
@@ -100,7 +95,7 @@ def _training_checks(result, k_model, twin, xs, ys, douts, steps):
         found = {"step": step, "phase": phase, "tensor": worst.tensor if worst else None,
                  "max_rel": worst.max_rel if worst else 0.0, "layer": None}
         if phase in ("forward", "gradient"):
-            training._restore(run, step - 1)
+            training.restore(run, step - 1)
             ref = trace(run.k_model, xs, douts, training=True)
             rows = layers.chained_rows(run.twin, ref, xs, douts, training=True)
             layer, payload = _layer_divergence(run.twin, ref, rows, f"training step {step}", True)

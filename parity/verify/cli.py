@@ -12,8 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
+from parity.convert import UnsupportedModelError
 from parity.report.atomic import atomic_directory
 from parity.verify import repro
+from parity.verify.api import verify
 
 DTYPES = ("float32", "float64")
 
@@ -66,7 +68,6 @@ def write(result, out):
 
 
 def _one_line(exc):
-    from parity.convert import UnsupportedModelError
     if isinstance(exc, UnsupportedModelError):
         return "unsupported model: " + "; ".join(p.split(" (supported:")[0] for p in exc.problems)
     return " ".join(str(exc).split())
@@ -81,8 +82,8 @@ def _import_tensorflow_quietly():
     saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
     try:
         os.dup2(null, 2)
-        import keras  # noqa: F401 (imported for its side effect: TensorFlow starts here, silenced)
-        import tensorflow as tf
+        import keras  # noqa: F401  imports TensorFlow (here, silenced: the side effect is the point)
+        import tensorflow as tf  # imports TensorFlow
         tf.constant(0.0) + 1.0  # the first op starts the runtime (its oneDNN notice)
     finally:
         os.dup2(saved, 2)
@@ -93,7 +94,6 @@ def _import_tensorflow_quietly():
 def cmd_verify(args):
     """Validate everything (model, data, flags) before any file is written; see the module docstring."""
     _import_tensorflow_quietly()
-    from parity.verify.api import verify
 
     try:
         if args.steps < 0 or (args.batch is not None and args.batch <= 0):

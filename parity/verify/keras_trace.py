@@ -31,9 +31,9 @@ def _call(node, tensor_dict, training):
 
 def trace(model, xs, douts, training=False):
     """{name: {"inputs", "outputs", "d_outputs", "d_inputs", "layer"}} in run order (arrays, lists per tensor)."""
-    import tensorflow as tf
+    import tensorflow as tf  # imports TensorFlow
 
-    from keras_models.build import keras_dtype, model_dtype
+    from keras_models.build import keras_dtype, model_dtype  # imports TensorFlow
 
     dtype = model_dtype(model)
     graph = getattr(model, "_functional", None) or model
@@ -63,15 +63,15 @@ def trace(model, xs, douts, training=False):
 
 
 def _np(grad, like):
-    import tensorflow as tf
+    import tensorflow as tf  # imports TensorFlow
     return np.zeros(like.shape, like.dtype.name) if grad is None else tf.convert_to_tensor(grad).numpy()
 
 
 def node_vjp(layer, inputs, d_outputs, training=False, list_input=False):
     """(outputs, d_inputs, {weight name: gradient}) of one Keras layer on ``inputs`` for upstream ``d_outputs``."""
-    import tensorflow as tf
+    import tensorflow as tf  # imports TensorFlow
 
-    from keras_models.build import keras_dtype
+    from keras_models.build import keras_dtype  # imports TensorFlow
 
     dtype = inputs[0].dtype.name
     with keras_dtype(dtype):

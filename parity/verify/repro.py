@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 import numpy_models
+from parity.verify.keras_trace import node_vjp
 
 SCRIPT = '''"""Reproduces: {title}. Run: python repro.py (exit 1 while the mismatch persists)."""
 import json
@@ -55,8 +56,6 @@ sys.exit(1 if failed else 0)
 
 def payload(node_name, layer, k_layer, inputs, d_outputs, training, list_input, rtol):
     """The arrays and metadata of a repro, Keras's results computed now (``node_vjp``)."""
-    from parity.verify.keras_trace import node_vjp
-
     outs, d_ins, _ = node_vjp(k_layer, inputs, d_outputs, training, list_input)
     weights = {**layer.params, **layer.state}
     config = {k: v for k, v in layer.get_config().items() if k != "name"}

@@ -9,13 +9,12 @@ divergences, the report shows both.
 """
 from parity.compare import compare
 from parity.tolerances import tolerance
+from parity.verify.keras_trace import node_vjp
 from parity.verify.layers import as_graph, row, twin_nodes
 
 
 def substitute_rows(twin, ref, training=False):
     """Rows of the substitute mode: each twin layer on the Keras inputs and upstream gradients of its node."""
-    from parity.verify.keras_trace import node_vjp
-
     twin = as_graph(twin)
     nodes, tol = twin_nodes(twin), tolerance(twin.dtype)
     rows = []

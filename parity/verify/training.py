@@ -44,7 +44,7 @@ def _keras_state(run):
     return ([v.numpy() for v in run.k_model.weights], [v.numpy() for v in run.k_opt.variables])
 
 
-def _restore(run, s):
+def restore(run, s):
     twin_state, (weights, opt_vars) = run.snapshots[s]
     run.twin = copy.deepcopy(twin_state)
     for v, a in zip(run.k_model.weights, weights, strict=True):
@@ -55,7 +55,7 @@ def _restore(run, s):
 
 def _forward_backward(run):
     """The twin's loss value and gradients, and Keras's compiled-loss result, at the current states."""
-    from keras_models.functional import graph_compiled_gradients
+    from keras_models.functional import graph_compiled_gradients  # imports TensorFlow
 
     twin, xs, ys = run.twin, run.xs, run.ys
     ref = graph_compiled_gradients(run.k_model, xs, ys)
@@ -68,10 +68,10 @@ def _forward_backward(run):
 
 
 def _apply(run, ref):
-    import tensorflow as tf
+    import tensorflow as tf  # imports TensorFlow
 
-    from keras_models.functional import keyed_variables
-    from keras_models.optimizers import apply_gradients
+    from keras_models.functional import keyed_variables  # imports TensorFlow
+    from keras_models.optimizers import apply_gradients  # imports TensorFlow
 
     run.twin.optimizer.update(run.twin.params, run.twin.grads)
     keyed = keyed_variables(run.k_model, trainable_only=True)
@@ -80,7 +80,7 @@ def _apply(run, ref):
 
 def start(k_model, twin, xs, ys):
     """A Run at step 0 with a fresh Keras optimizer (built, so that its variables can be snapshot)."""
-    from keras_models.functional import fresh_optimizer, keyed_variables
+    from keras_models.functional import fresh_optimizer, keyed_variables  # imports TensorFlow
 
     run = Run(k_model, copy.deepcopy(twin), list(xs), list(ys))
     run.k_opt = fresh_optimizer(k_model.optimizer, twin.dtype)
@@ -100,8 +100,8 @@ def run_steps(run, steps):
 
 
 def _slot_and_weight_comparisons(run, step, twin):
-    from keras_models.functional import keyed_variables
-    from keras_models.optimizers import slots
+    from keras_models.functional import keyed_variables  # imports TensorFlow
+    from keras_models.optimizers import slots  # imports TensorFlow
 
     tol = state_tolerance(twin.optimizer, twin.dtype)
     keyed = keyed_variables(run.k_model, trainable_only=True)
@@ -115,14 +115,14 @@ def _slot_and_weight_comparisons(run, step, twin):
 
 def state_comparisons(run, step):
     """Slots and weights of snapshot ``step`` (both sides restored there), plus the loss of that step."""
-    _restore(run, step)
+    restore(run, step)
     found = _slot_and_weight_comparisons(run, step, run.twin)
     return [run.losses[step - 1]] + found["slot"] + found["update"]
 
 
 def replay_step(run, step):
     """{phase: [Comparison]} for ``step`` rerun from the snapshot before it."""
-    _restore(run, step - 1)
+    restore(run, step - 1)
     value, ref = _forward_backward(run)
     tol = tolerance(run.twin.dtype) if step == 1 else state_tolerance(run.twin.optimizer, run.twin.dtype)
     scales, grads = condition_scales(run.twin), run.twin.grads
@@ -135,4 +135,4 @@ def replay_step(run, step):
 
 def finish(run):
     """Put the Keras model's weights back to where the run started (the caller's model is left as it was)."""
-    _restore(run, 0)
+    restore(run, 0)
