@@ -25,9 +25,9 @@ def first_layer(rows):
 
 def _probe(run, step, probes):
     found = state_comparisons(run, step)
-    worst = max(found, key=lambda c: (not c.passed, c.max_rel))
+    worst = max(found, key=lambda c: (not c.passed, c.max_rel / c.rtol if c.rtol else c.max_rel))  # nearest its limit
     passed = all(c.passed for c in found)
-    probes.append({"step": step, "passed": passed, "worst": worst.name, "max_rel": worst.max_rel})
+    probes.append({"step": step, "passed": passed, "worst": worst.name, "max_rel": worst.max_rel, "rtol": worst.rtol})
     return passed
 
 

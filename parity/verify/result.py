@@ -90,7 +90,7 @@ def _divergence_lines(div):
 
 COLUMNS = {"layers": ["node", "layer", "output_rel", "d_input_rel", "passed"],
            "gradients": ["name", "max_rel", "rtol", "passed"], "steps": ["step", "max_rel", "rtol", "passed"],
-           "bisection": ["step", "worst", "max_rel", "passed"], "phases": ["phase", "name", "max_rel", "rtol", "passed"]}
+           "bisection": ["step", "worst", "max_rel", "rtol", "passed"], "phases": ["phase", "name", "max_rel", "rtol", "passed"]}
 
 
 def to_markdown(result):
