@@ -21,6 +21,12 @@ def to_keras(np_model):
     return convert(np_model)
 
 
+def verify(model, x=None, y=None, steps=10, twin=None, **kwargs):
+    """See ``parity.verify.verify`` (imports TensorFlow on first use)."""
+    from parity.verify.api import verify as run
+    return run(model, x, y, steps=steps, twin=twin, **kwargs)
+
+
 __all__ = ["Comparison", "GradcheckResult", "ParityError", "TOLERANCES", "assert_all_passed",
            "assert_gradients_ok", "check_against_keras", "compare", "from_keras", "gradcheck", "gradcheck_net", "to_keras",
-           "tolerance"]
+           "tolerance", "verify"]

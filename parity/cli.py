@@ -3,6 +3,7 @@
     parity report   parity checks (reports/parity.md|json) and the training experiments (reports/<run>/)
     parity list     the experiments and the registered specs
     parity sweep    experiments over many seeds on a Dask cluster (reports/sweep/)
+    parity verify   check a saved Keras model against its NumPy twin (parity.verify.cli)
 """
 import argparse
 import os
@@ -18,6 +19,7 @@ from parity.sweep import cli as sweep_cli
 from parity.sweep.cluster import available_cores, connect
 from parity.sweep.runner import map_calls
 from parity.training import EXPERIMENTS, Context, datasets
+from parity.verify import cli as verify_cli
 
 DTYPES = ("float32", "float64")
 SECTIONS = ("checks", "optimizers", "variants", "experiments")
@@ -44,6 +46,7 @@ def _parser():
     report.add_argument("--workers", type=int, help="processes for the independent parts (default: one per core)")
     sub.add_parser("list", help="list the experiments and the registered specs")
     sweep_cli.add_parser(sub)
+    verify_cli.add_parser(sub)
     return parser
 
 
@@ -153,11 +156,12 @@ def cmd_report(args):
 
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] not in ("report", "list", "sweep", "-h", "--help"):
+    if not argv or argv[0] not in ("report", "list", "sweep", "verify", "-h", "--help"):
         argv = ["report"] + argv
     args = _parser().parse_args(argv)
     try:
-        return {"report": cmd_report, "list": cmd_list, "sweep": sweep_cli.cmd_sweep}[args.command](args)
+        commands = {"report": cmd_report, "list": cmd_list, "sweep": sweep_cli.cmd_sweep, "verify": verify_cli.cmd_verify}
+        return commands[args.command](args)
     except (KeyError, ValueError, FileNotFoundError, datasets.DataError) as exc:
         print(f"parity: error: {exc}", file=sys.stderr)
         return 2

@@ -14,29 +14,10 @@ from keras_models.functional import keyed_variables  # noqa: E402
 from parity import assert_all_passed, compare, from_keras, to_keras, tolerance  # noqa: E402
 from parity.convert import UnsupportedModelError  # noqa: E402
 from parity.checks.graph_checks import check_gradients, check_training_steps  # noqa: E402
+from tests.graph_models import residual_inception_model  # noqa: E402
 
 L = keras.layers
 DTYPES = ["float64", "float32"]
-
-
-def residual_inception_model():
-    """Residual block (conv-BN-ReLU-conv-BN + identity, ReLU), Inception concat, fan-out, shared Dense, 2 inputs."""
-    img, vec = keras.Input((6, 6, 3), name="img"), keras.Input((4,), name="vec")
-    stem = L.Conv2D(4, 3, padding="same", name="stem")(img)
-    h = L.Activation("relu", name="r1")(L.BatchNormalization(name="bn1")(
-        L.Conv2D(4, 3, padding="same", use_bias=False, name="c1")(stem)))
-    h = L.BatchNormalization(name="bn2")(L.Conv2D(4, 3, padding="same", use_bias=False, name="c2")(h))
-    h = L.Activation("relu", name="r2")(L.Add(name="add")([h, stem]))
-    pooled = L.Conv2D(2, 1, name="bp")(L.MaxPooling2D(3, strides=1, padding="same", name="pool")(h))
-    branches = [L.Conv2D(2, 1, name="b1")(h), L.Conv2D(2, 3, padding="same", name="b3")(h),
-                L.Conv2D(2, 5, padding="same", name="b5")(h), pooled]
-    features = L.GlobalAveragePooling2D(name="gap")(L.Concatenate(name="cat")(branches))
-    shared = L.Dense(4, activation="tanh", name="shared")
-    a, b = shared(L.Dense(4, name="proj")(features)), shared(vec)
-    out = L.Dense(3, name="head")(L.Concatenate(name="cat2")([a, b, L.Dense(2, name="fan")(b)]))
-    model = keras.Model([img, vec], out, name="net")
-    model.compile(loss="mse", optimizer=keras.optimizers.Adam(learning_rate=0.01))
-    return model
 
 
 def _data(dtype, seed=0):

@@ -16,7 +16,7 @@ PARITY_LAYERS = [
     ("parity.weights", "parity.gradcheck"),
     ("parity.twins", "parity.convert"),
     ("parity.checks",),
-    ("parity.variants",),
+    ("parity.variants", "parity.verify"),
     ("parity.training",),
     ("parity.report",),
     ("parity.sweep",),

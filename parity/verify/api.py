@@ -1,0 +1,140 @@
+"""``parity.verify``: does a NumPy twin agree with its Keras model, and if not, where does it first go wrong?
+
+One call checks every layer's output and input gradient (chained and, with
+``substitute=True``, each layer on the Keras inputs), the outputs, input and
+weight gradients of the whole model (Keras autodiff, and finite differences on
+a sample), and ``steps`` training steps with the compiled (or given) loss and
+optimizer, then names the first divergence: layer, step and phase.
+"""
+import time
+
+from parity.checks.graph_checks import check_gradients
+from parity.convert import from_keras, to_keras
+from parity.convert.compile import numpy_loss, numpy_optimizer
+from parity.tolerances import tolerance
+from parity.verify import data, divergence, layers, repro, substitute, training
+from parity.verify.finite_differences import check_finite_differences
+from parity.verify.keras_trace import trace
+from parity.verify.result import VerifyResult, comparison_row
+
+
+def keras_model(model, dtype=None, loss=None, optimizer=None):
+    """The Keras model to verify, in ``dtype``, compiled with ``loss``/``optimizer`` (or its own, or mse/adam)."""
+    import keras  # imports TensorFlow
+
+    from keras_models import model_dtype  # imports TensorFlow
+    from keras_models.build import keras_dtype  # imports TensorFlow
+    from keras_models.functional import load_model  # imports TensorFlow
+
+    k_model = load_model(str(model)) if isinstance(model, (str, bytes)) or hasattr(model, "__fspath__") else model
+    twin = from_keras(k_model)  # raises UnsupportedModelError naming every unsupported layer
+    compiled = getattr(k_model, "compiled", False)
+    own = model_dtype(k_model)
+    dtype = str(dtype or own)
+    if dtype == own and compiled and loss is None and optimizer is None:
+        return k_model
+    loss = loss or (k_model.loss if compiled else "mse")
+    old = k_model.optimizer if compiled else None
+    if dtype != own:
+        twin.cast(dtype)
+        k_model = to_keras(twin)
+    with keras_dtype(dtype):
+        opt = keras.optimizers.get(optimizer) if optimizer else \
+            (type(old).from_config(old.get_config()) if old is not None else keras.optimizers.Adam())
+        k_model.compile(loss=loss, optimizer=opt)
+    return k_model
+
+
+def _twin(k_model, twin):
+    twin = from_keras(k_model) if twin is None else twin
+    if getattr(twin, "loss", None) is None:
+        twin.loss = numpy_loss(k_model.loss)
+    if getattr(twin, "optimizer", None) is None:
+        twin.optimizer = numpy_optimizer(k_model.optimizer)
+    twin.loss_weights = getattr(twin, "loss_weights", None)
+    return twin
+
+
+def _layer_divergence(twin, ref, rows, mode, training_flag):
+    """({node, layer, quantity, max_rel}, repro payload) of the first diverging node, or (None, None)."""
+    row, quantity = divergence.first_layer(rows)
+    if row is None:
+        return None, None
+    rel = row["output_rel"] if quantity == "output" else row["d_input_rel"]
+    node = layers.twin_nodes(layers.as_graph(twin))[row["node"]]
+    k = ref[row["node"]]
+    payload = repro.payload(row["node"], node.layer, k["layer"], k["inputs"], k["d_outputs"], training_flag,
+                            node.list_input, tolerance(twin.dtype).rtol)
+    return {"node": row["node"], "layer": row["layer"], "quantity": quantity, "max_rel": rel, "mode": mode}, payload
+
+
+def _layer_checks(result, k_model, twin, xs, douts, use_substitute):
+    ref = trace(k_model, xs, douts, training=False)
+    result.layers = layers.chained_rows(twin, ref, xs, douts)
+    found = {"chained": _layer_divergence(twin, ref, result.layers, "chained", False)}
+    if use_substitute:
+        result.substitute_layers = substitute.substitute_rows(twin, ref)
+        found["substitute"] = _layer_divergence(twin, ref, result.substitute_layers, "substitute", False)
+    found = {m: f for m, f in found.items() if f[0] is not None}
+    result.divergence["layers"] = {m: f[0] for m, f in found.items()}
+    names = {f[0]["node"] for f in found.values()}
+    result.divergence["layers_disagree"] = len(names) > 1 or (use_substitute and len(found) == 1)
+    chosen = found.get("substitute", found.get("chained"))
+    result.repro = chosen[1] if chosen else None
+
+
+def _training_checks(result, k_model, twin, xs, ys, douts, steps):
+    run = training.run_steps(training.start(k_model, twin, xs, ys), steps)
+    try:
+        step, result.bisection = divergence.first_step(run, steps)
+        result.steps = [{**comparison_row(c), "step": i + 1} for i, c in enumerate(run.losses)]
+        if step is None:
+            return
+        phase, worst, phases = divergence.first_phase(run, step)
+        result.phases = [{"phase": p, **comparison_row(c)} for p in training.PHASES for c in phases[p]]
+        found = {"step": step, "phase": phase, "tensor": worst.tensor if worst else None,
+                 "max_rel": worst.max_rel if worst else 0.0, "layer": None}
+        if phase in ("forward", "gradient"):
+            training.restore(run, step - 1)
+            ref = trace(run.k_model, xs, douts, training=True)
+            rows = layers.chained_rows(run.twin, ref, xs, douts, training=True)
+            layer, payload = _layer_divergence(run.twin, ref, rows, f"training step {step}", True)
+            found["layer"] = layer["node"] if layer else None
+            result.repro = result.repro or payload
+        elif worst is not None:
+            found["layer"] = worst.tensor.rsplit("/", 1)[0]
+        result.divergence["training"] = found
+    finally:
+        training.finish(run)
+
+
+def verify(model, x=None, y=None, steps=10, twin=None, dtype=None, loss=None, optimizer=None, batch=None,
+           substitute=False, seed=0):
+    """Check a NumPy twin against a Keras model (or ``.keras`` file) and find the first divergence.
+
+    Args:
+        model: a keras.Model (Sequential or Functional) or a path to a ``.keras`` file.
+        x, y: arrays (lists for several inputs/outputs); default random, seeded by ``seed``.
+        steps: training steps to compare (0: none).
+        twin: the NumPy model to verify (default ``parity.from_keras(model)``), e.g. one you edited.
+        dtype: 'float32'/'float64' (default the model's); loss, optimizer: override the compiled ones.
+        batch: rows of ``x`` used (default all; 4 random rows when ``x`` is None).
+        substitute: also judge each layer on the Keras input of its node.
+    Returns:
+        VerifyResult (``passed``, ``divergence``, tables, ``str()`` Markdown, ``to_json()``).
+    """
+    start = time.perf_counter()
+    k_model = keras_model(model, dtype, loss, optimizer)
+    twin = _twin(k_model, twin)
+    xs, ys, douts = data.arrays(k_model, twin.loss, twin.dtype, x, y, batch, seed)
+    result = VerifyResult(model=k_model.name, dtype=twin.dtype)
+    result.settings = {"batch": len(xs[0]), "steps": steps, "loss": type(twin.loss).__name__,
+                       "optimizer": type(twin.optimizer).__name__, "substitute": substitute, "seed": seed,
+                       "data": "random" if x is None else "given"}
+    _layer_checks(result, k_model, twin, xs, douts, substitute)
+    result.gradients = [comparison_row(c) for c in check_gradients(k_model, twin, xs, douts)]
+    result.finite_differences = [comparison_row(c) for c in check_finite_differences(twin, xs, douts, seed)]
+    if steps:
+        _training_checks(result, k_model, twin, xs, ys, douts, steps)
+    result.seconds = time.perf_counter() - start
+    return result

@@ -1,0 +1,110 @@
+"""``parity verify MODEL``: the command line of ``parity.verify``.
+
+Exit codes: 0 every check held, 1 a check failed (DIR/verify.md|json name the
+first divergence; DIR/repro.py|npz reproduce a failing layer), 2 bad input: an
+unsupported layer, a missing or unreadable model or data file, a bad flag; one
+line on stderr and nothing written.
+"""
+import os
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from parity.convert import UnsupportedModelError
+from parity.report.atomic import atomic_directory
+from parity.verify import repro
+from parity.verify.api import verify
+
+DTYPES = ("float32", "float64")
+
+
+def add_parser(sub):
+    """Register the ``verify`` subcommand on an argparse subparsers object."""
+    p = sub.add_parser("verify", help="check a saved Keras model against its NumPy twin; find the first divergence")
+    p.add_argument("model", help="a .keras file (Sequential or Functional)")
+    p.add_argument("--data", help="an .npz with x (and y) arrays (x_0, x_1, ... / y_0, ... for several)")
+    p.add_argument("--batch", type=int, help="rows used (default: all of --data, else 4 random rows)")
+    p.add_argument("--steps", type=int, default=10, help="training steps compared (default: 10)")
+    p.add_argument("--dtype", choices=DTYPES, help="default: the model's own")
+    p.add_argument("--loss", help="Keras loss name (default: the compiled one, else mse)")
+    p.add_argument("--optimizer", help="Keras optimizer name (default: the compiled one, else adam)")
+    p.add_argument("--substitute", action="store_true", help="also judge each layer on the Keras input of its node")
+    p.add_argument("--out", default="verify", help="output directory (default: verify)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random data (default: 0)")
+    return p
+
+
+def _arrays(data, prefix):
+    if prefix in data.files:
+        return data[prefix]
+    many = sorted((f for f in data.files if f.startswith(prefix + "_")), key=lambda f: int(f.split("_")[1]))
+    return [data[f] for f in many] or None
+
+
+def load_data(path):
+    """(x, y) from an .npz; y may be None. One clear error for a missing, unreadable or x-less file."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"No data file. Received: data={str(path)!r}")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            x, y = _arrays(data, "x"), _arrays(data, "y")
+    except Exception as exc:  # zip and format errors all mean "cannot read this file"
+        raise ValueError(f"Could not read the data file ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}). "
+                         f"Received: data={str(path)!r}") from None
+    if x is None:
+        raise ValueError(f"The data file has no 'x' array (nor x_0, x_1, ...). Received: data={str(path)!r}")
+    return x, y
+
+
+def write(result, out):
+    """DIR/verify.md and DIR/verify.json, plus DIR/repro.py|npz when a layer failed; all or nothing."""
+    with atomic_directory(out) as tmp:
+        (tmp / "verify.md").write_text(str(result))
+        (tmp / "verify.json").write_text(result.to_json())
+        if not result.passed and result.repro is not None:
+            repro.write(tmp, *result.repro)
+
+
+def _one_line(exc):
+    if isinstance(exc, UnsupportedModelError):
+        return "unsupported model: " + "; ".join(p.split(" (supported:")[0] for p in exc.problems)
+    return " ".join(str(exc).split())
+
+
+def _import_tensorflow_quietly():
+    """TensorFlow's C++ start-up notices go to file descriptor 2 whatever TF_CPP_MIN_LOG_LEVEL says; an error
+    must stay one line on stderr, so fd 2 points at /dev/null while TensorFlow and Keras load."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")  # verify uses fresh ones
+    sys.stderr.flush()
+    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 2)
+        import keras  # noqa: F401  imports TensorFlow (here, silenced: the side effect is the point)
+        import tensorflow as tf  # imports TensorFlow
+        tf.constant(0.0) + 1.0  # the first op starts the runtime (its oneDNN notice)
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
+
+
+def cmd_verify(args):
+    """Validate everything (model, data, flags) before any file is written; see the module docstring."""
+    _import_tensorflow_quietly()
+
+    try:
+        if args.steps < 0 or (args.batch is not None and args.batch <= 0):
+            raise ValueError(f"--steps must be >= 0 and --batch > 0. Received: steps={args.steps}, batch={args.batch}")
+        x, y = load_data(args.data) if args.data else (None, None)
+        result = verify(args.model, x, y, steps=args.steps, dtype=args.dtype, loss=args.loss,
+                        optimizer=args.optimizer, batch=args.batch, substitute=args.substitute, seed=args.seed)
+    except (ValueError, TypeError, KeyError, FileNotFoundError) as exc:
+        print(f"parity verify: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    write(result, args.out)
+    status = "PASSED" if result.passed else "FAILED"
+    print(f"parity verify: {status} in {result.seconds:.1f} s; wrote {Path(args.out) / 'verify.md'}")
+    return 0 if result.passed else 1

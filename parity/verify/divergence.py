@@ -1,0 +1,64 @@
+"""The first-divergence finder: the first layer, the first training step and the first phase out of tolerance.
+
+Layers: errors flow forward through outputs and backward through input
+gradients, so the first divergence is the first node in topological order whose
+*output* leaves tolerance, or, when every output holds, the first node in
+reverse topological order (the order backward runs) whose *input gradient* does.
+Steps: both runs are recorded with a snapshot after every step
+(``parity.verify.training``); the first step whose state (loss, weights, slots)
+leaves tolerance is found by bisection over the snapshots, each probe recorded,
+and that one step is replayed phase by phase (forward, gradient, slot, update).
+"""
+from parity.verify.training import PHASES, replay_step, state_comparisons
+
+
+def first_layer(rows):
+    """(row, "output" | "input gradient") of the first diverging node, or (None, None)."""
+    for row in rows:
+        if not row["output_passed"]:
+            return row, "output"
+    for row in reversed(rows):
+        if not row["d_input_passed"]:
+            return row, "input gradient"
+    return None, None
+
+
+def _probe(run, step, probes):
+    found = state_comparisons(run, step)
+    worst = max(found, key=lambda c: (not c.passed, c.max_rel / c.rtol if c.rtol else c.max_rel))  # nearest its limit
+    passed = all(c.passed for c in found)
+    probes.append({"step": step, "passed": passed, "worst": worst.name, "max_rel": worst.max_rel, "rtol": worst.rtol})
+    return passed
+
+
+def first_step(run, steps):
+    """(first step over tolerance or None, [probe records]) by bisection over ``run``'s snapshots.
+
+    The last step is probed first: a state that holds after ``steps`` steps is
+    taken to have held throughout (a difference, once made, persists in the
+    weights or slots); the loss of every step is checked as well.
+    """
+    probes = []
+    last_ok = _probe(run, steps, probes)
+    bad_losses = [i + 1 for i, c in enumerate(run.losses) if not c.passed]
+    if last_ok and not bad_losses:
+        return None, probes
+    # the state after `low` holds (step 0: weights copied bit for bit); the probe of `high` fails
+    low, high = 0, bad_losses[0] if bad_losses else steps
+    while high - low > 1:
+        mid = (low + high) // 2
+        if _probe(run, mid, probes):
+            low = mid
+        else:
+            high = mid
+    return high, probes
+
+
+def first_phase(run, step):
+    """(phase, first failing Comparison, {phase: [Comparison]}) of ``step`` replayed phase by phase."""
+    phases = replay_step(run, step)
+    for phase in PHASES:
+        failing = [c for c in phases[phase] if not c.passed]
+        if failing:
+            return phase, failing[0], phases
+    return None, None, phases

@@ -1,0 +1,112 @@
+"""VerifyResult: what ``parity.verify`` found, printable (Markdown), JSON, and a pandas DataFrame per table.
+
+Tables (lists of plain dicts, JSON as they are): ``layers`` (one row per node in
+topological order, chained mode), ``substitute_layers`` (the same with each
+layer fed the Keras input; present with ``substitute=True``), ``gradients``
+(outputs, input gradients and every weight gradient), ``finite_differences``,
+``steps`` (the loss of every training step), ``bisection`` (each snapshot
+probed while looking for the first failing step) and ``phases`` (that step
+replayed phase by phase). ``divergence`` names where things first went wrong.
+"""
+import json
+from dataclasses import asdict, dataclass, field
+
+TABLES = ("layers", "substitute_layers", "gradients", "finite_differences", "steps", "bisection", "phases")
+
+
+def comparison_row(c):
+    """The JSON row of a ``parity.compare.Comparison``."""
+    return {"name": c.name, "kind": c.kind, "tensor": c.tensor, "step": c.step, "max_rel": c.max_rel,
+            "rtol": c.rtol, "passed": bool(c.passed)}
+
+
+@dataclass
+class VerifyResult:
+    """The outcome of ``parity.verify``; ``passed`` is True when every check held."""
+
+    model: str
+    dtype: str
+    settings: dict = field(default_factory=dict)
+    layers: list = field(default_factory=list)
+    substitute_layers: list = None
+    gradients: list = field(default_factory=list)
+    finite_differences: list = field(default_factory=list)
+    steps: list = field(default_factory=list)
+    bisection: list = field(default_factory=list)
+    phases: list = field(default_factory=list)
+    divergence: dict = field(default_factory=dict)
+    seconds: float = 0.0
+    repro: dict = field(default=None, repr=False)  # (meta, arrays) of the failing node; not in the JSON
+
+    @property
+    def passed(self):
+        rows = self.layers + (self.substitute_layers or []) + self.gradients + self.finite_differences + \
+            self.steps + self.bisection
+        return all(r["passed"] for r in rows)
+
+    def to_dict(self):
+        d = asdict(self)
+        d.pop("repro")
+        return {"passed": self.passed, **d}
+
+    def to_json(self, indent=2):
+        return json.dumps(self.to_dict(), indent=indent, default=float)
+
+    def tables(self):
+        """{table name: pandas.DataFrame} for every table that has rows."""
+        import pandas as pd
+        return {name: pd.DataFrame(getattr(self, name)) for name in TABLES if getattr(self, name)}
+
+    def __str__(self):
+        return to_markdown(self)
+
+
+def _fmt(value):
+    if isinstance(value, float):
+        return f"{value:.2e}"
+    if isinstance(value, bool):
+        return "ok" if value else "FAIL"
+    return "" if value is None else str(value)
+
+
+def _table(rows, columns):
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    return lines + ["| " + " | ".join(_fmt(r.get(c)) for c in columns) + " |" for r in rows]
+
+
+def _divergence_lines(div):
+    lines = []
+    for mode, found in div.get("layers", {}).items():
+        lines.append(f"- first diverging layer ({mode}): `{found['node']}` ({found['layer']}), its "
+                     f"{found['quantity']} at max_rel {found['max_rel']:.2e}")
+    if div.get("layers_disagree"):
+        lines.append("- the chained and substitute modes name different layers: an early error may hide a later one")
+    if "training" in div:
+        t = div["training"]
+        lines.append(f"- first diverging training step: {t['step']}, phase \"{t['phase']}\" (`{t['tensor']}`, "
+                     f"max_rel {t['max_rel']:.2e})" + (f", layer `{t['layer']}`" if t.get("layer") else ""))
+    return lines or ["- none: every check held"]
+
+
+COLUMNS = {"layers": ["node", "layer", "output_rel", "d_input_rel", "passed"],
+           "gradients": ["name", "max_rel", "rtol", "passed"], "steps": ["step", "max_rel", "rtol", "passed"],
+           "bisection": ["step", "worst", "max_rel", "rtol", "passed"], "phases": ["phase", "name", "max_rel", "rtol", "passed"]}
+
+
+def to_markdown(result):
+    """The report: verdict, divergence, then every table."""
+    s = result.settings
+    head = [f"# parity verify: {result.model}", "",
+            f"**{'PASSED' if result.passed else 'FAILED'}** ({result.dtype}, batch {s.get('batch')}, "
+            f"{s.get('steps')} steps of {s.get('optimizer')} on {s.get('loss')}, data: {s.get('data')}, "
+            f"{result.seconds:.1f} s)", "", "## First divergence", ""] + _divergence_lines(result.divergence)
+    body = []
+    for name in TABLES:
+        rows = getattr(result, name)
+        if rows:
+            columns = COLUMNS.get(name.replace("substitute_", ""), COLUMNS["gradients"])
+            failing = [r for r in rows if not r["passed"]]
+            shown = rows if len(rows) <= 40 else failing[:40]
+            body += ["", f"## {name.replace('_', ' ')} ({len(rows) - len(failing)} of {len(rows)} hold)", ""]
+            body += _table(shown, columns) if shown else ["(all hold)"]
+    return "\n".join(head + body) + "\n"

@@ -1,0 +1,36 @@
+"""``--substitute``: each twin layer fed the Keras input of its node, so an early small error hides nothing.
+
+In the chained mode (``parity.verify.layers``) an error made early reaches every
+later node; here each node is judged alone: the NumPy layer runs on the Keras
+inputs of that node and is differentiated with the Keras upstream gradient at its
+output, against the Keras layer's own vector-Jacobian product on the same
+inputs (``keras_trace.node_vjp``). When the two modes name different first
+divergences, the report shows both.
+"""
+from parity.compare import compare
+from parity.tolerances import tolerance
+from parity.verify.keras_trace import node_vjp
+from parity.verify.layers import as_graph, row, twin_nodes
+
+
+def substitute_rows(twin, ref, training=False):
+    """Rows of the substitute mode: each twin layer on the Keras inputs and upstream gradients of its node."""
+    twin = as_graph(twin)
+    nodes, tol = twin_nodes(twin), tolerance(twin.dtype)
+    rows = []
+    for name, k in ref.items():
+        node = nodes[name]
+        mine, dxs = layer_forward_backward(node.layer, k["inputs"], k["d_outputs"], training, node.list_input)
+        _, ref_dxs, _ = node_vjp(k["layer"], k["inputs"], k["d_outputs"], training, node.list_input)
+        outputs = [compare(a, b, f"{name} output", tol) for a, b in zip(mine, k["outputs"], strict=True)]
+        d_inputs = [compare(a, b, f"{name} d input", tol) for a, b in zip(dxs, ref_dxs, strict=True)]
+        rows.append(row(name, node.layer, "substitute", outputs, d_inputs))
+    return rows
+
+
+def layer_forward_backward(layer, inputs, d_outputs, training=False, list_input=False):
+    """(outputs, d_inputs) of one NumPy layer, as ``numpy_models.Model`` calls it inside a graph."""
+    out = layer.call(list(inputs) if list_input else inputs[0], training=training)
+    outs = list(out) if isinstance(out, (list, tuple)) else [out]
+    dx = layer.backward_call(list(d_outputs) if len(d_outputs) > 1 else d_outputs[0])
+    return outs, list(dx) if list_input else [dx]

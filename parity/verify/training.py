@@ -1,0 +1,138 @@
+"""N training steps of a twin and its Keras model, with snapshots to bisect and a per-phase replay.
+
+``run_steps`` runs both sides ``steps`` times with the compiled loss and
+optimizer (each side its own gradients, as ``parity.checks.graph_checks``),
+keeping after every step a snapshot of both states (weights, optimizer slots and
+iteration counters) and the loss comparison. ``state_comparisons`` compares one
+snapshot; ``replay_step`` restores the snapshot before a step and reruns it on
+both sides phase by phase: "forward" (the loss), "gradient" (each weight
+gradient), "slot" (each optimizer slot after the update) and "update" (each
+weight after it). Keras imports happen on first use.
+"""
+import copy
+from dataclasses import dataclass, field
+
+from parity.checks.graph_checks import _loss_comparison, condition_scales
+from parity.checks.optimizer_checks import ADAPTIVE
+from parity.compare import compare
+from parity.tolerances import tolerance
+
+PHASES = ("forward", "gradient", "slot", "update")
+
+
+def state_tolerance(optimizer, dtype):
+    """See TOLERANCES[("float32", "adaptive_own_gradients")]; a user's subclass of Adam counts as Adam."""
+    if dtype == "float32" and any(cls.__name__ in ADAPTIVE for cls in type(optimizer).__mro__):
+        return tolerance("float32", "adaptive_own_gradients")
+    return tolerance(dtype)
+
+
+@dataclass
+class Run:
+    """Both sides of a training run: models, optimizers, data and the snapshot after every step."""
+
+    k_model: object
+    twin: object
+    xs: list
+    ys: list
+    k_opt: object = None
+    snapshots: list = field(default_factory=list)  # index s: the state after step s (0: the start)
+    losses: list = field(default_factory=list)  # Comparison of the loss at step s (index s - 1)
+
+
+def _keras_state(run):
+    return ([v.numpy() for v in run.k_model.weights], [v.numpy() for v in run.k_opt.variables])
+
+
+def restore(run, s):
+    twin_state, (weights, opt_vars) = run.snapshots[s]
+    run.twin = copy.deepcopy(twin_state)
+    for v, a in zip(run.k_model.weights, weights, strict=True):
+        v.assign(a)
+    for v, a in zip(run.k_opt.variables, opt_vars, strict=True):
+        v.assign(a)
+
+
+def _forward_backward(run):
+    """The twin's loss value and gradients, and Keras's compiled-loss result, at the current states."""
+    from keras_models.functional import graph_compiled_gradients  # imports TensorFlow
+
+    twin, xs, ys = run.twin, run.xs, run.ys
+    ref = graph_compiled_gradients(run.k_model, xs, ys)
+    y_pred = twin.forward(xs if len(xs) > 1 else xs[0], training=True)
+    y_true = ys if len(ys) > 1 else ys[0]
+    weighted = {"loss_weights": twin.loss_weights} if getattr(twin, "loss_weights", None) else {}
+    value = twin.compute_loss(twin.loss, y_true, y_pred, **weighted)
+    twin.backward_loss(twin.loss, y_true, y_pred, **weighted)
+    return value, ref
+
+
+def _apply(run, ref):
+    import tensorflow as tf  # imports TensorFlow
+
+    from keras_models.functional import keyed_variables  # imports TensorFlow
+    from keras_models.optimizers import apply_gradients  # imports TensorFlow
+
+    run.twin.optimizer.update(run.twin.params, run.twin.grads)
+    keyed = keyed_variables(run.k_model, trainable_only=True)
+    apply_gradients(run.k_opt, run.k_model, {k: tf.constant(ref["grads"][k]) for k, _ in keyed}, keyed)
+
+
+def start(k_model, twin, xs, ys):
+    """A Run at step 0 with a fresh Keras optimizer (built, so that its variables can be snapshot)."""
+    from keras_models.functional import fresh_optimizer, keyed_variables  # imports TensorFlow
+
+    run = Run(k_model, copy.deepcopy(twin), list(xs), list(ys))
+    run.k_opt = fresh_optimizer(k_model.optimizer, twin.dtype)
+    run.k_opt.build([v for _, v in keyed_variables(k_model, trainable_only=True)])
+    run.snapshots.append((copy.deepcopy(run.twin), _keras_state(run)))
+    return run
+
+
+def run_steps(run, steps):
+    """Advance both sides ``steps`` steps, recording the loss comparison and a snapshot after each."""
+    for step in range(len(run.snapshots), len(run.snapshots) + steps):
+        value, ref = _forward_backward(run)
+        run.losses.append(_loss_comparison(step, value, ref))
+        _apply(run, ref)
+        run.snapshots.append((copy.deepcopy(run.twin), _keras_state(run)))
+    return run
+
+
+def _slot_and_weight_comparisons(run, step, twin):
+    from keras_models.functional import keyed_variables  # imports TensorFlow
+    from keras_models.optimizers import slots  # imports TensorFlow
+
+    tol = state_tolerance(twin.optimizer, twin.dtype)
+    keyed = keyed_variables(run.k_model, trainable_only=True)
+    slot = [compare(twin.optimizer.slots[name][k], a, f"step {step}: {k} [{name}]", tol, kind="slot", step=step,
+                    slot=name, tensor=k) for name, per_key in slots(run.k_opt, keyed).items() for k, a in per_key.items()]
+    current = twin.weights
+    update = [compare(current[k], v.numpy(), f"step {step}: {k}", tol, kind="weight", step=step, tensor=k)
+              for k, v in keyed_variables(run.k_model)]
+    return {"slot": slot, "update": update}
+
+
+def state_comparisons(run, step):
+    """Slots and weights of snapshot ``step`` (both sides restored there), plus the loss of that step."""
+    restore(run, step)
+    found = _slot_and_weight_comparisons(run, step, run.twin)
+    return [run.losses[step - 1]] + found["slot"] + found["update"]
+
+
+def replay_step(run, step):
+    """{phase: [Comparison]} for ``step`` rerun from the snapshot before it."""
+    restore(run, step - 1)
+    value, ref = _forward_backward(run)
+    tol = tolerance(run.twin.dtype) if step == 1 else state_tolerance(run.twin.optimizer, run.twin.dtype)
+    scales, grads = condition_scales(run.twin), run.twin.grads
+    out = {"forward": [_loss_comparison(step, value, ref)],
+           "gradient": [compare(grads[k], g, f"step {step}: d {k}", tol, floor=scales.get(k, 0.0), kind="param",
+                                step=step, tensor=k) for k, g in ref["grads"].items()]}
+    _apply(run, ref)
+    return {**out, **_slot_and_weight_comparisons(run, step, run.twin)}
+
+
+def finish(run):
+    """Put the Keras model's weights back to where the run started (the caller's model is left as it was)."""
+    restore(run, 0)

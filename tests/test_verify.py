@@ -1,0 +1,109 @@
+"""parity.verify: a saved Functional model passes; planted divergences are found at their layer, step and phase."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+
+import numpy_models as nm  # noqa: E402
+from keras_models.build import keras_dtype  # noqa: E402
+from parity import from_keras, tolerance, verify  # noqa: E402
+from parity.verify.cli import write  # noqa: E402
+from tests.graph_models import residual_inception_model  # noqa: E402
+
+pytestmark = pytest.mark.filterwarnings("ignore:Skipping variable loading for optimizer")  # verify uses fresh ones
+PERTURBATION = 1e-6  # far above float64 round-off (tolerance 1e-12), as a real slip in a user's layer would be
+
+
+@pytest.fixture(scope="module", params=["float64", "float32"])
+def saved(request, tmp_path_factory):
+    path = tmp_path_factory.mktemp(request.param) / "net.keras"
+    keras.utils.set_random_seed(0)
+    with keras_dtype(request.param):
+        residual_inception_model().save(path)
+    return request.param, path
+
+
+@pytest.fixture(scope="module")
+def saved64(tmp_path_factory):
+    path = tmp_path_factory.mktemp("perturbed") / "net.keras"
+    keras.utils.set_random_seed(0)
+    with keras_dtype("float64"):
+        residual_inception_model().save(path)
+    return path
+
+
+def test_saved_functional_model_passes_layers_gradients_and_ten_adam_steps(saved):
+    dtype, path = saved
+    result = verify(path, steps=10, substitute=True)
+    assert result.passed, str(result)
+    assert result.settings["optimizer"] == "Adam" and len(result.steps) == 10
+    assert {r["rtol"] for r in result.gradients} == {tolerance(dtype).rtol}
+    assert len(result.layers) == len(result.substitute_layers) == 21  # every node, the shared layer's two calls too
+    assert {"divergence"} <= set(json.loads(result.to_json())) and set(result.tables()) >= {"layers", "steps"}
+
+
+class SlotBump(nm.optimizers.Adam):
+    """Adam that adds PERTURBATION to one momentum slot right after its 5th update."""
+
+    def update(self, params, grads):
+        super().update(params, grads)
+        if self.iterations == 5:
+            self.slots["momentum"]["head/kernel"] += PERTURBATION
+
+
+def _perturbed_twin(path, layer="b3"):
+    twin = from_keras(path)
+    twin.get_layer(layer).params["kernel"][...] += PERTURBATION
+    return twin
+
+
+def _run_repro(directory):
+    return subprocess.run([sys.executable, str(directory / "repro.py")], capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("substitute", [False, True], ids=["chained", "substitute"])
+def test_perturbed_weight_is_reported_at_its_layer_and_reproduced(saved64, substitute, tmp_path):
+    result = verify(saved64, steps=2, twin=_perturbed_twin(saved64), substitute=substitute)
+    assert not result.passed
+    modes = ["chained", "substitute"] if substitute else ["chained"]
+    assert {m: result.divergence["layers"][m]["node"] for m in modes} == dict.fromkeys(modes, "b3")
+    assert result.divergence["training"]["step"] == 1 and result.divergence["training"]["layer"] == "b3"
+    if substitute:  # each layer judged alone: only b3 fails
+        assert [r["node"] for r in result.substitute_layers if not r["passed"]] == ["b3"]
+    write(result, tmp_path)
+    done = _run_repro(tmp_path)
+    assert done.returncode == 1 and "b3" in done.stdout and "MISMATCH" in done.stdout, done.stdout + done.stderr
+
+
+def test_repro_passes_once_the_layer_is_fixed(saved64, tmp_path):
+    result = verify(saved64, steps=0, twin=_perturbed_twin(saved64))
+    write(result, tmp_path)
+    data = dict(np.load(tmp_path / "repro.npz"))
+    data["weight_kernel"] = from_keras(saved64).get_layer("b3").params["kernel"]  # the fix: Keras's own kernel
+    np.savez(tmp_path / "repro.npz", **data)
+    done = _run_repro(tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_slot_perturbed_at_step_five_is_reported_at_step_five_phase_slot(saved64):
+    twin = from_keras(saved64)
+    twin.optimizer.__class__ = SlotBump  # the converted Adam (its exact learning rate), bumped at step 5
+    result = verify(saved64, steps=10, twin=twin)
+    found = result.divergence["training"]
+    assert (found["step"], found["phase"], found["tensor"]) == (5, "slot", "head/kernel"), found
+    assert result.bisection[0]["step"] == 10 and len(result.bisection) >= 3  # last step first, then bisection
+    assert result.divergence["layers"] == {}  # forward and gradients of the start state still hold
+
+
+def test_sequential_model_with_softmax_crossentropy_and_sgd_passes():
+    with keras_dtype("float64"):
+        model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(4, activation="relu", name="d1"),
+                                  keras.layers.Dense(3, activation="softmax", name="d2")])
+        model.compile(loss="categorical_crossentropy", optimizer=keras.optimizers.SGD(0.1, momentum=0.9))
+    result = verify(model, steps=3)
+    assert result.passed, str(result)
+    assert [r["node"] for r in result.layers] == ["d1", "d2"] and result.settings["loss"] == "CategoricalCrossentropy"

@@ -1,0 +1,62 @@
+"""``parity verify`` on the command line: exit codes, written files, one-line errors that write nothing."""
+import json
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+
+from keras_models.build import keras_dtype  # noqa: E402
+from parity.cli import main  # noqa: E402
+from tests.graph_models import residual_inception_model  # noqa: E402
+
+pytestmark = pytest.mark.filterwarnings("ignore:Skipping variable loading for optimizer")
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cli")
+    keras.utils.set_random_seed(0)
+    with keras_dtype("float32"):
+        residual_inception_model().save(root / "net.keras")
+        x = keras.Input((5, 3), name="x")
+        keras.Model(x, keras.layers.Dense(2)(keras.layers.LSTM(4, name="rnn")(x))).save(root / "lstm.keras")
+    (root / "corrupt.keras").write_bytes(b"not a zip file")
+    (root / "corrupt.npz").write_bytes(b"not an npz file")
+    return root
+
+
+def test_float32_model_passes_and_writes_the_report(files, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["verify", str(files / "net.keras"), "--steps", "3", "--substitute", "--out", str(out)]) == 0
+    report = json.loads((out / "verify.json").read_text())
+    assert report["passed"] and report["dtype"] == "float32" and report["settings"]["steps"] == 3
+    assert "PASSED" in (out / "verify.md").read_text() and not (out / "repro.py").exists()
+
+
+@pytest.mark.parametrize("model, data, expected", [
+    ("lstm.keras", None, "LSTM 'rnn'"),
+    ("corrupt.keras", None, "corrupt.keras"),
+    ("missing.keras", None, "missing.keras"),
+    ("net.keras", "corrupt.npz", "corrupt.npz"),
+    ("net.keras", "missing.npz", "missing.npz"),
+], ids=["unsupported-layer", "corrupt-model", "missing-model", "corrupt-data", "missing-data"])
+def test_bad_input_exits_2_with_one_line_and_writes_nothing(files, tmp_path, capsys, model, data, expected):
+    out = tmp_path / "out"
+    argv = ["verify", str(files / model), "--out", str(out)] + (["--data", str(files / data)] if data else [])
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and expected in err, err
+    assert not out.exists()
+
+
+def test_user_data_file_with_two_inputs(files, tmp_path):
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "data.npz", x_0=rng.standard_normal((3, 6, 6, 3)), x_1=rng.standard_normal((3, 4)),
+             y=rng.standard_normal((3, 3)))
+    out = tmp_path / "out"
+    argv = ["verify", str(files / "net.keras"), "--data", str(tmp_path / "data.npz"), "--batch", "2", "--steps", "1",
+            "--out", str(out)]
+    assert main(argv) == 0
+    report = json.loads((out / "verify.json").read_text())
+    assert report["settings"]["data"] == "given" and report["settings"]["batch"] == 2
