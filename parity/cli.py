@@ -102,10 +102,11 @@ def _experiment_job(args, dtype):
 
 def _backend_matrix(args, sections, dtypes, specs):
     """(markdown section, json, failing lines) of the backend matrix; empty for the default TensorFlow-only run."""
-    if args.backend == "tensorflow" or "checks" not in sections:
+    if args.backend == "tensorflow" or not {"checks", "optimizers"} & sections:
         return "", {}, []
     backends = BACKENDS if args.backend == "all" else ("tensorflow", args.backend)
-    results = run_backends(backends, [s.id for s in specs], dtypes)
+    results = run_backends(backends, [s.id for s in specs] if "checks" in sections else [], dtypes,
+                           optimizer_spec_ids=OPTIMIZER_MODELS if "optimizers" in sections else ())
     failing = [f"{r['backend']} {r['spec']} {r['check']}" for r in backend_rows(results)
                if not r["passed"] and not r["explanation"] and not r.get("expected_failure")]
     return render_backend_matrix(results), {"backends": backend_json(results)}, failing
