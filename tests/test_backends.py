@@ -9,11 +9,10 @@ import pytest
 from parity.checks.backends import BACKENDS, explain, run_backends
 from parity.cli import _parser
 
-# Dense + loss, a strided 'same' conv with an even kernel, dropout (mask replay), BatchNorm, approximate gelu.
-SPEC_IDS = ("xor_2_2_1", "conv_stride2_same_even_kernel", "dense_dropout", "conv_bn_relu_pool",
-            "activation_gelu_tanh")
-CHECKS = ("check_forward", "check_backward", "check_loss", "check_moving_statistics")
-SETTINGS = ("sgd_momentum", "adam", "rmsprop")
+# Dense + loss, dropout (mask replay), conv + BatchNorm + pooling (moving statistics). Kept small: JAX runs eagerly.
+SPEC_IDS = ("xor_2_2_1", "dense_dropout", "conv_bn_relu_pool")
+CHECKS = ("check_forward", "check_loss", "check_moving_statistics")
+SETTINGS = ("sgd_momentum", "adam")
 
 
 @pytest.fixture(scope="module", params=["jax", "torch"])
