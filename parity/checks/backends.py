@@ -36,6 +36,12 @@ TORCH_MOMENT_FORMULA = ("Keras's PyTorch optimizers update moments as b*m + (1-b
                         "generic ones and the NumPy twin as m + (g - m)*(1-b): slots differ by float32 round-off "
                         "where a moment cancels; parameters stay within tolerance (read from Keras's source, "
                         "not re-run as a variant)")
+# keras/src/backend/torch/nn.py _apply_same_padding: an uneven 'same' split in pooling is padded with
+# mode="replicate" and averaged with no padding, so border windows average repeated edge values where
+# TensorFlow (and the NumPy twin) average only the window's valid elements.
+TORCH_SAME_AVERAGE_POOL = ("padding split: Keras's PyTorch backend pads an uneven 'same' average-pooling window by "
+                           "replicating the edge and averages the padded window; TensorFlow averages the valid "
+                           "elements only (read from Keras's source, not re-run as a variant)")
 
 
 def available(backend):
@@ -129,10 +135,20 @@ def run_backends(backends, spec_ids, dtypes=("float32", "float64"), checks=None,
             pool.shutdown()
 
 
-def explain(row):
-    """The known convention that explains a failing row, or None (measured: see FLOAT64_DEMOTION)."""
+def _same_average_pool(spec_id, layer_name):
+    layer = next((l for l in SPECS[spec_id].layers if l.name == layer_name), None)
+    return layer is not None and layer.class_name.startswith("AveragePooling") and layer.kwargs.get("padding") == "same"
+
+
+def explain(row, forward_first=None):
+    """The known convention that explains a failing row, or None (measured: see FLOAT64_DEMOTION).
+
+    ``forward_first``: the first failing layer of the same spec's forward check on that backend and dtype.
+    """
     if row["passed"] or row["max_rel"] is None:
         return None
+    if row["backend"] == "torch" and forward_first and _same_average_pool(row["spec"], forward_first):
+        return TORCH_SAME_AVERAGE_POOL
     if row["backend"] in ("jax", "torch") and row["dtype"] == "float64" \
             and row["max_rel"] <= tolerance("float32").rtol:
         return FLOAT64_DEMOTION

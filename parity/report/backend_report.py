@@ -8,13 +8,19 @@ def _cell(row):
     text = f"{row['max_rel']:.1e}"
     if row["passed"]:
         return text
-    why = explain(row)
-    return f"{text} {'explained' if why else '**FAIL**'} at {row['first_failing']}"
+    return f"{text} {'explained' if row['explanation'] else '**FAIL**'} at {row['first_failing']}"
 
 
 def backend_rows(results):
-    """Every worker row, each failing one with its explanation (None: unexplained)."""
-    return [{**row, "explanation": explain(row)} for result in results.values() for row in result["rows"]]
+    """Every worker row, each failing one with its explanation (None: unexplained).
+
+    A spec's rows are read together: the first layer its inference forward check fails at explains them all.
+    """
+    rows = [row for result in results.values() for row in result["rows"]]
+    first = {(r["backend"], r["spec"], r["dtype"]): r["first_failing"] for r in rows
+             if r["check"].startswith("check_forward") and "training=False" in r["check"]}
+    return [{**row, "explanation": explain(row, first.get((row["backend"], row["spec"], row["dtype"])))}
+            for row in rows]
 
 
 def render_backend_matrix(results):
