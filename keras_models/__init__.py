@@ -1,7 +1,8 @@
 """Keras twins built from the same layer configs as the NumPy models.
 
 Stock Keras only: this package translates configs into ``keras.layers`` calls
-and runs them under ``tf.GradientTape``; it holds no math of its own. It owns
+and differentiates them with the running backend's autodiff (``autodiff``: TensorFlow,
+JAX or PyTorch, fixed per process by ``KERAS_BACKEND``); it holds no math of its own. It owns
 Keras's global state: every helper runs in the model's dtype (``keras_dtype``).
 """
 from keras_models.build import build_sequential, keras_dtype, model_dtype

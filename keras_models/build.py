@@ -1,14 +1,9 @@
 """Build a ``keras.Sequential`` from ``[(class_name, kwargs, name), ...]``."""
 import contextlib
 import functools
-import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from keras_models import backend  # noqa: F401  before keras: sets up the backend (TF32 off, JAX x64)
 import keras  # noqa: E402
-import tensorflow as tf  # noqa: E402
-
-# Correctness runs: TF32 would lower float32 matmul/conv precision on Ampere+ GPUs.
-tf.config.experimental.enable_tensor_float_32_execution(False)
 
 # NumPy activation names that Keras spells as a function with arguments.
 _ACTIVATION_FUNCTIONS = {

@@ -37,8 +37,9 @@ def apply_gradients(optimizer, model, grads, keyed=None):
     (nested functional models: ``keras_models.functional.keyed_variables``).
     """
     keyed = weight_keys(model) if keyed is None else keyed
-    with keras_dtype(model_dtype(model)):
-        optimizer.apply_gradients([(grads[key], variable) for key, variable in keyed])
+    with keras_dtype(model_dtype(model)):  # tensors of the running backend: PyTorch's optimizers refuse arrays
+        optimizer.apply_gradients([(keras.ops.convert_to_tensor(grads[key], dtype=variable.dtype), variable)
+                                   for key, variable in keyed])
 
 
 def slots(optimizer, keyed_variables):

@@ -10,6 +10,8 @@ import os
 import sys
 from pathlib import Path
 
+from parity.checks.backends import BACKENDS, run_backends
+from parity.report.backend_report import backend_json, backend_rows, render_backend_matrix
 from parity.report.environment import manifest
 from parity.report.experiment_report import write_run
 from parity.report.optimizer_report import optimizer_rows, render_optimizer_table, render_variant_table, variant_rows
@@ -44,6 +46,9 @@ def _parser():
                         help=f"use the whole MNIST-like dataset (default: first {datasets.QUICK_MNIST[0]} / {datasets.QUICK_MNIST[1]} images)")
     report.add_argument("--progress", action="store_true", help="show progress bars")
     report.add_argument("--workers", type=int, help="processes for the independent parts (default: one per core)")
+    report.add_argument("--backend", choices=BACKENDS + ("all",), default="tensorflow",
+                        help="Keras backend(s) the checks also run on, each in its own process, in a backend matrix "
+                             "beside TensorFlow (default: tensorflow, no matrix)")
     sub.add_parser("list", help="list the experiments and the registered specs")
     sweep_cli.add_parser(sub)
     verify_cli.add_parser(sub)
@@ -91,7 +96,19 @@ def _experiment_job(args, dtype):
     return [(dtype, fn(ctx)) for fn in experiments]
 
 
-def _parity_tables(args, sections, dtypes, specs):
+def _backend_matrix(args, sections, dtypes, specs):
+    """(markdown section, json, failing lines) of the backend matrix; empty for the default TensorFlow-only run."""
+    if args.backend == "tensorflow" or not {"checks", "optimizers"} & sections:
+        return "", {}, []
+    backends = BACKENDS if args.backend == "all" else ("tensorflow", args.backend)
+    results = run_backends(backends, [s.id for s in specs] if "checks" in sections else [], dtypes,
+                           optimizer_spec_ids=OPTIMIZER_MODELS if "optimizers" in sections else ())
+    failing = [f"{r['backend']} {r['spec']} {r['check']}" for r in backend_rows(results)
+               if not r["passed"] and not r["explanation"] and not r.get("expected_failure")]
+    return render_backend_matrix(results), {"backends": backend_json(results)}, failing
+
+
+def _parity_tables(args, sections, dtypes, specs, matrix=("", {}, [])):
     rows = run_parity(specs, dtypes) if "checks" in sections else []
     opt_rows = optimizer_rows([get_spec(s) for s in OPTIMIZER_MODELS], dtypes) if "optimizers" in sections else []
     var_rows = variant_rows(dtypes) if "variants" in sections else []
@@ -99,11 +116,12 @@ def _parity_tables(args, sections, dtypes, specs):
         return []
     write_parity_report(args.out, rows, manifest(args.seed, {"dtypes": list(dtypes)}),
                         extra_sections=[render_optimizer_table(opt_rows) if opt_rows else "",
-                                        render_variant_table(var_rows) if var_rows else ""],
-                        extra_json={"optimizers": opt_rows, "variants": var_rows})
+                                        render_variant_table(var_rows) if var_rows else "", matrix[0]],
+                        extra_json={"optimizers": opt_rows, "variants": var_rows, **matrix[1]})
     failing = [f"{r['spec']} {r['check']}: {(r['error'] or '').splitlines()[0]}" for r in rows
                if not r["passed"] and not r.get("expected_failure")]
     failing += [f"optimizer {r['model']} {r['setting']} ({r['dtype']})" for r in opt_rows if not r["passed"]]
+    failing += matrix[2]
     total = len(rows) + len(opt_rows)
     print(f"parity: {total - len(failing)} of {total} checks passed; wrote {args.out}/parity.md and {args.out}/parity.json")
     return failing
@@ -134,7 +152,8 @@ def cmd_report(args):
     """Validate, then run the parity tables and each dtype's experiments as tasks on a local Dask cluster."""
     sections, dtypes, specs, experiments, data = _plan(args)
     tables = bool({"checks", "optimizers", "variants"} & sections)
-    jobs = ([(_parity_tables, (args, sections, dtypes, specs))] if tables else []) + \
+    matrix = _backend_matrix(args, sections, dtypes, specs)
+    jobs = ([(_parity_tables, (args, sections, dtypes, specs, matrix))] if tables else []) + \
         ([(_experiment_job, (args, d)) for d in dtypes] if "experiments" in sections else [])
     if len(jobs) > 1:  # independent parts: one single-threaded worker process each, up to --workers
         args.workers = min(len(jobs), args.workers or available_cores())

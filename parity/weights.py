@@ -27,7 +27,8 @@ def keras_variables(keras_model):
 
 
 def keras_weights(keras_model):
-    return {k: v.numpy() for k, v in keras_variables(keras_model).items()}
+    """{"layer/weight": a NumPy copy}: PyTorch's ``.numpy()`` shares the variable's memory."""
+    return {k: np.array(v.numpy()) for k, v in keras_variables(keras_model).items()}
 
 
 def _check_names(src, dst, src_label, dst_label):
@@ -72,7 +73,7 @@ def numpy_to_keras(numpy_model, keras_model, transforms=None):
         value = (transforms or {}).get(key, lambda a: a)(value)
         var = dst[key]
         _check_fit(key, value, var.shape, var.dtype, "numpy", "keras")
-        var.assign(value)
+        var.assign(np.array(value))  # a copy: JAX may alias a NumPy buffer, which the NumPy twin updates in place
         _check_readback(key, value, var.numpy(), "keras")
 
 

@@ -7,6 +7,7 @@
     optimizer_settings  the optimizer settings checked, and both twins' optimizer from one setting
     optimizer_checks    optimizer trajectories and training steps, parameters and slots after every step
     testing             ``parametrize_with_checks`` for pytest
+    backends            the checks on JAX and PyTorch: ``run_backends``, one spawned process per Keras backend
 
 ``yield_checks(spec)`` yields a ``CheckCase`` per check that applies; pytest
 and the report both run them (scikit-learn's estimator-checks design).

@@ -1,0 +1,171 @@
+"""Run parity checks on each Keras backend, one worker process per backend.
+
+Keras fixes its backend when it is first imported, so each backend gets a
+spawned process with ``KERAS_BACKEND`` set before anything imports Keras. A
+worker runs ``yield_checks`` for the specs it is given and returns rows (plain
+data), the precision switches its backend set (``keras_models.backend``) and
+the Keras arrays of one forward/backward pass per spec and dtype, from which
+the parent measures backend-vs-backend differences. The NumPy twin is rebuilt
+in each worker from the same seed (same numbers; not shared memory).
+"""
+import multiprocessing
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+
+from parity.checks import yield_checks
+from parity.checks.model_checks import upstream_gradient
+from parity.checks.optimizer_checks import check_optimizer_trajectory
+from parity.checks.optimizer_settings import OPTIMIZER_SETTINGS
+from parity.compare import relative_difference
+from parity.specs import SPECS, make_inputs
+from parity.tolerances import tolerance
+from parity.twins import build_twins
+
+BACKENDS = ("tensorflow", "jax", "torch")
+BACKEND_MODULES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
+# Keras 3 promotes float64 to float32 on JAX and PyTorch (keras.src.backend.common.dtypes.BIT64_TO_BIT32_DTYPE,
+# "to be aligned with JAX's default behavior"): ops that go through result_type compute a float64 model in float32.
+FLOAT64_DEMOTION = ("Keras demotes float64 to float32 in its type promotion on JAX and PyTorch "
+                    "(BIT64_TO_BIT32_DTYPE); the error is float32 round-off: within the float32 tolerance")
+
+# Keras's PyTorch optimizers (keras/src/backend/torch/optimizers) update moments as b*m + (1-b)*g with
+# torch._foreach ops; the generic optimizers (TensorFlow, JAX) and the NumPy twin use m + (g - m)*(1-b).
+TORCH_MOMENT_FORMULA = ("Keras's PyTorch optimizers update moments as b*m + (1-b)*g (torch._foreach ops), the "
+                        "generic ones and the NumPy twin as m + (g - m)*(1-b): slots differ by float32 round-off "
+                        "where a moment cancels; parameters stay within tolerance (read from Keras's source, "
+                        "not re-run as a variant)")
+# keras/src/backend/torch/nn.py _apply_same_padding: an uneven 'same' split in pooling is padded with
+# mode="replicate" and averaged with no padding, so border windows average repeated edge values where
+# TensorFlow (and the NumPy twin) average only the window's valid elements.
+TORCH_SAME_AVERAGE_POOL = ("padding split: Keras's PyTorch backend pads an uneven 'same' average-pooling window by "
+                           "replicating the edge and averages the padded window; TensorFlow averages the valid "
+                           "elements only (read from Keras's source, not re-run as a variant)")
+
+
+def available(backend):
+    """Whether ``backend``'s package is installed (without importing it)."""
+    import importlib.util
+
+    return importlib.util.find_spec(BACKEND_MODULES[backend]) is not None
+
+
+def _start_worker(backend):
+    """Spawned-worker initializer: the backend is chosen before anything imports Keras."""
+    if "keras" in sys.modules:
+        raise RuntimeError(f"Keras was imported before the backend was set. Received: backend={backend!r}")
+    os.environ["KERAS_BACKEND"] = backend
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def case_row(case, backend):
+    """One row for a ``CheckCase`` on ``backend``: worst comparison, first failing tensor, the error."""
+    start = time.perf_counter()
+    try:
+        comparisons = case.run()
+    except Exception as exc:  # a backend that cannot run a layer is a result, not a crash of the matrix
+        return {"spec": case.spec.id, "check": case.id, "dtype": case.dtype, "backend": backend, "passed": False,
+                "max_rel": None, "rtol": None, "first_failing": None, "error": f"{type(exc).__name__}: {exc}",
+                "seconds": time.perf_counter() - start}
+    failing = [c for c in comparisons if not c.passed]
+    worst = max(comparisons, key=lambda c: c.max_rel / c.rtol if c.rtol else c.max_rel)
+    return {"spec": case.spec.id, "check": case.id, "dtype": case.dtype, "backend": backend,
+            "passed": not failing, "expected_failure": case.expected_failure is not None,
+            "max_rel": worst.max_rel, "rtol": worst.rtol, "worst_tensor": worst.tensor,
+            "first_failing": failing[0].tensor if failing else None, "error": None,
+            "seconds": time.perf_counter() - start}
+
+
+def keras_arrays(spec, dtype, seed=0):
+    """{name: array}: the Keras output and every gradient of one forward/backward pass (inference)."""
+    from keras_models import forward_backward  # imports the backend
+
+    np_model, k_model = build_twins(spec, dtype, seed)
+    x = make_inputs(spec, dtype, seed)
+    ref = forward_backward(k_model, x, upstream_gradient(spec, np_model, dtype, seed))
+    return {"output": ref["outputs"][-1], "dx": ref["dx"], **ref["grads"]}
+
+
+def optimizer_row(setting, spec, dtype, backend, steps=20):
+    """One row for an optimizer trajectory (every step, parameters and slots) on ``backend``."""
+    start = time.perf_counter()
+    comparisons = check_optimizer_trajectory(setting, spec, dtype, steps=steps)
+    failing = [c for c in comparisons if not c.passed]
+    worst = max(comparisons, key=lambda c: c.max_rel / c.rtol if c.rtol else c.max_rel)
+    return {"spec": spec.id, "check": f"optimizer {setting.id}", "dtype": dtype, "backend": backend,
+            "passed": not failing, "max_rel": worst.max_rel, "rtol": worst.rtol, "worst_tensor": worst.name,
+            "first_failing": failing[0].name if failing else None, "error": None,
+            "slots_only": all(c.kind == "slot" for c in failing), "seconds": time.perf_counter() - start}
+
+
+def _worker(backend, spec_ids, dtypes, checks, optimizer_spec_ids, settings):
+    from keras_models.backend import precision_settings  # imports the backend
+
+    rows, arrays = [], {}
+    for spec_id in optimizer_spec_ids:
+        rows += [optimizer_row(setting, SPECS[spec_id], dtype, backend)
+                 for setting in OPTIMIZER_SETTINGS.values() if not settings or setting.id in settings
+                 for dtype in dtypes]
+    for spec_id in spec_ids:
+        spec = SPECS[spec_id]
+        rows += [case_row(case, backend) for case in yield_checks(spec, dtypes) if not checks or case.check in checks]
+        for dtype in dtypes:
+            arrays[(spec_id, dtype)] = keras_arrays(spec, dtype)
+    return {"backend": backend, "rows": rows, "arrays": arrays, "settings": precision_settings()}
+
+
+def run_backends(backends, spec_ids, dtypes=("float32", "float64"), checks=None, optimizer_spec_ids=(),
+                 settings=None):
+    """{backend: worker result} for each backend, each in its own spawned process, all at once.
+
+    ``checks``/``settings``: only these check names / optimizer setting ids (default: all).
+    """
+    missing = [b for b in backends if b not in BACKENDS]
+    if missing:
+        raise ValueError(f"Unknown backend(s); expected some of {BACKENDS}. Received: backends={missing}")
+    context = multiprocessing.get_context("spawn")
+    pools = [ProcessPoolExecutor(1, mp_context=context, initializer=_start_worker, initargs=(b,)) for b in backends]
+    try:
+        futures = [pool.submit(_worker, b, list(spec_ids), tuple(dtypes), checks, list(optimizer_spec_ids),
+                               settings) for pool, b in zip(pools, backends)]
+        return {b: f.result() for b, f in zip(backends, futures, strict=True)}
+    finally:
+        for pool in pools:
+            pool.shutdown()
+
+
+def _same_average_pool(spec_id, layer_name):
+    layer = next((l for l in SPECS[spec_id].layers if l.name == layer_name), None)
+    return layer is not None and layer.class_name.startswith("AveragePooling") and layer.kwargs.get("padding") == "same"
+
+
+def explain(row, forward_first=None):
+    """The known convention that explains a failing row, or None (measured: see FLOAT64_DEMOTION).
+
+    ``forward_first``: the first failing layer of the same spec's forward check on that backend and dtype.
+    """
+    if row["passed"] or row["max_rel"] is None:
+        return None
+    if row["backend"] == "torch" and forward_first and _same_average_pool(row["spec"], forward_first):
+        return TORCH_SAME_AVERAGE_POOL
+    if row["backend"] in ("jax", "torch") and row["dtype"] == "float64" \
+            and row["max_rel"] <= tolerance("float32").rtol:
+        return FLOAT64_DEMOTION
+    if row["backend"] == "torch" and row["dtype"] == "float32" and row.get("slots_only"):
+        return TORCH_MOMENT_FORMULA
+    return None
+
+
+def cross_backend(results):
+    """[{spec, dtype, pair, max_rel}]: the largest relative difference of the Keras arrays between two backends."""
+    names = sorted(results)
+    out = []
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            for key, arrays in results[a]["arrays"].items():
+                other = results[b]["arrays"][key]
+                keys = sorted(arrays)
+                _, rel = relative_difference([arrays[k] for k in keys], [other[k] for k in keys])
+                out.append({"spec": key[0], "dtype": key[1], "pair": f"{a} vs {b}", "max_rel": rel})
+    return out
