@@ -1,5 +1,7 @@
 """LayerNormalization and BatchNormalization (any axis, frozen): random configurations, NumPy vs Keras."""
-from hypothesis import given, strategies as st
+import math
+
+from hypothesis import assume, given, strategies as st
 
 from tests.layer_parity import DTYPES, SETTINGS, assert_layers_agree
 
@@ -14,9 +16,15 @@ MOVING = {"moving_mean_initializer": {"class_name": "RandomNormal", "config": {"
 @given(shape=SHAPES, data=st.data(), center=st.booleans(), scale=st.booleans(), epsilon=st.sampled_from([1e-3, 1e-5, 0.1]),
        dtype=st.sampled_from(DTYPES), seed=st.integers(0, 999))
 def test_layer_normalization(shape, data, center, scale, epsilon, dtype, seed):
+    # Not exactly 2 normalised values: then x_hat = +-sqrt(var / (var + eps)) and the exact input gradient,
+    # r * (dout - mean(dout) - x_hat * mean(dout * x_hat)), cancels to ~eps / var of its terms' size. Measured
+    # (200 draws, float32, eps=1e-5): it is ~1e-4 of r*|dout|, and float32 NumPy and Keras are each ~7e-4
+    # (median) from the float64 truth -- pure conditioning, 193/200 over 1e-5 relative; 1 value gives exactly 0,
+    # 3 or more values agree within 7.5e-6 of float64 (0/200 failing).
     ndim = len(shape) + 1
     axes = data.draw(st.lists(st.sampled_from([a for i in range(1, ndim) for a in (i, i - ndim)]), min_size=1,
                               max_size=len(shape)).filter(lambda a: len({x % ndim for x in a}) == len(a)))
+    assume(math.prod(shape[a % ndim - 1] for a in axes) != 2)
     axis = axes[0] if len(axes) == 1 else axes
     kwargs = {"axis": axis, "center": center, "scale": scale, "epsilon": epsilon, **AFFINE}
     assert_layers_agree([("LayerNormalization", kwargs, "ln")], shape, dtype, seed, batch_size=4)
