@@ -12,20 +12,13 @@ from numpy_models import _grouped
 from numpy_models import _windows as win
 from numpy_models import activations, initializers
 from numpy_models._fast import column_sums
+from numpy_models._validation import refuse
 from numpy_models.base import Layer, serialize_regularizer
 from numpy_models.core import _ActivationMixin, _ser_init
 
 # Up to this many groups one block-diagonal dense GEMM beats regrouping the columns (measured single-threaded,
 # batch 32 at 28x28, 3x3: G=4 11 vs 50 ms, depthwise C=32 107 vs 268 ms); beyond, G-fold flops catch up.
 DENSE_GROUPS = 32
-
-
-def refuse_unsupported(who, **arguments):
-    """Keras arguments this project does not implement: refused by name unless left at None."""
-    for name, value in arguments.items():
-        if value is not None:
-            raise ValueError(f"{who}: argument '{name}' is not supported by the NumPy twin (leave it None). "
-                             f"Received: {name}={value!r}")
 
 
 class Conv2D(win.ChannelsFirstMixin, _ActivationMixin, Layer):
@@ -49,7 +42,7 @@ class Conv2D(win.ChannelsFirstMixin, _ActivationMixin, Layer):
                  name=None, dtype=None, trainable=True):
         super().__init__(name=name, dtype=dtype, trainable=trainable)
         who = self._who()
-        refuse_unsupported(who, activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
+        refuse(who, activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
                            bias_constraint=bias_constraint)
         self.filters = _positive_int(filters, "filters", who)
         self.groups = _positive_int(groups, "groups", who)

@@ -7,7 +7,8 @@ strides > 1 together with dilation_rate > 1 here (TF's backend runs the dilated
 conv at stride 1 and subsamples, which is the same strided window).
 """
 from numpy_models import initializers
-from numpy_models.convolutional import Conv2D, _positive_int, refuse_unsupported
+from numpy_models.convolutional import Conv2D, _positive_int
+from numpy_models._validation import refuse
 from numpy_models.base import Layer, serialize_regularizer
 from numpy_models.core import _ser_init
 
@@ -29,7 +30,7 @@ class DepthwiseConv2D(Conv2D):
                  name=None, dtype=None, trainable=True):
         Layer.__init__(self, name=name, dtype=dtype, trainable=trainable)
         who = self._who()
-        refuse_unsupported(who, activity_regularizer=activity_regularizer, depthwise_constraint=depthwise_constraint,
+        refuse(who, activity_regularizer=activity_regularizer, depthwise_constraint=depthwise_constraint,
                            bias_constraint=bias_constraint)
         self.depth_multiplier = _positive_int(depth_multiplier, "depth_multiplier", who)
         self.groups, self.filters = 1, None  # known at build: groups = C_in, filters = C_in * depth_multiplier

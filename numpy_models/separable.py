@@ -8,8 +8,9 @@ the two stages, as ``tf.nn.separable_conv2d``).
 from numpy_models import _windows as win
 from numpy_models import activations, initializers, regularizers
 from numpy_models._fast import column_sums
+from numpy_models._validation import refuse
 from numpy_models.base import Layer, serialize_regularizer
-from numpy_models.convolutional import _positive_int, refuse_unsupported
+from numpy_models.convolutional import _positive_int
 from numpy_models.core import _ActivationMixin, _ser_init
 from numpy_models.depthwise import DepthwiseConv2D
 
@@ -33,7 +34,7 @@ class SeparableConv2D(win.ChannelsFirstMixin, _ActivationMixin, Layer):
                  pointwise_constraint=None, bias_constraint=None, name=None, dtype=None, trainable=True):
         super().__init__(name=name, dtype=dtype, trainable=trainable)
         who = self._who()
-        refuse_unsupported(who, activity_regularizer=activity_regularizer, depthwise_constraint=depthwise_constraint,
+        refuse(who, activity_regularizer=activity_regularizer, depthwise_constraint=depthwise_constraint,
                            pointwise_constraint=pointwise_constraint, bias_constraint=bias_constraint)
         self.filters = _positive_int(filters, "filters", who)
         self.data_format = win.check_data_format(data_format, who)

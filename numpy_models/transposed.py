@@ -14,8 +14,9 @@ import numpy as np
 from numpy_models import _windows as win
 from numpy_models import activations, initializers
 from numpy_models._fast import column_sums
+from numpy_models._validation import refuse
 from numpy_models.base import Layer, serialize_regularizer
-from numpy_models.convolutional import _offset_blocks, _positive_int, refuse_unsupported
+from numpy_models.convolutional import _offset_blocks, _positive_int
 from numpy_models.core import _ActivationMixin, _ser_init
 
 
@@ -60,7 +61,7 @@ class Conv2DTranspose(win.ChannelsFirstMixin, _ActivationMixin, Layer):
                  name=None, dtype=None, trainable=True):
         super().__init__(name=name, dtype=dtype, trainable=trainable)
         who = self._who()
-        refuse_unsupported(who, activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
+        refuse(who, activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
                            bias_constraint=bias_constraint)
         self.filters = _positive_int(filters, "filters", who)
         self.kernel_size = win.as_pair(kernel_size, "kernel_size", who)
