@@ -90,6 +90,7 @@ def render_markdown(rows, manifest, extra_sections=(), opt_rows=(), links=()):
 
 def write_parity_report(folder, rows, manifest, extra_sections=(), extra_json=None, opt_rows=(), links=()):
     """Write ``parity.md`` and ``parity.json`` into ``folder`` (a staging folder: see ``run_output.staged``)."""
+    folder.mkdir(parents=True, exist_ok=True)
     (folder / "parity.md").write_text(render_markdown(rows, manifest, extra_sections, opt_rows, links))
     payload = {"manifest": manifest, "summary": counts(rows, opt_rows), "rows": rows, **(extra_json or {}),
                "tolerances": {f"{d}/{k}": {"rtol": t.rtol, "why": t.why} for (d, k), t in TOLERANCES.items()}}
