@@ -59,6 +59,11 @@ def cmd_list(args):
     return 0
 
 
+def _implied_sections(args):
+    """--experiment / --spec name what to run: only their sections, unless --section says otherwise."""
+    return ({"experiments"} if args.experiment else set()) | ({"checks"} if args.spec else set())
+
+
 def _plan(args):
     """Validate every argument and load the data before anything runs or is written."""
     unknown = [e for e in args.experiment or [] if e not in EXPERIMENTS]
@@ -73,9 +78,7 @@ def _plan(args):
         raise ValueError(f"--epochs must be positive. Received: {args.epochs}")
     if getattr(args, "workers", None) is not None and args.workers <= 0:
         raise ValueError(f"--workers must be positive. Received: {args.workers}")
-    # --experiment / --spec name what to run: only their sections, unless --section says otherwise
-    implied = ({"experiments"} if args.experiment else set()) | ({"checks"} if args.spec else set())
-    sections = set(args.section or implied or SECTIONS)
+    sections = set(args.section or _implied_sections(args) or SECTIONS)
     data = datasets.load_for_run(args.dataset, args.data_path, args.seed, args.full) \
         if "experiments" in sections else None
     specs = [get_spec(s) for s in args.spec] if args.spec else list(SPECS.values())
@@ -140,7 +143,9 @@ def _print_runs(rows):
 
 def _layout(args, sections, dtypes):
     """(folder of parity.md relative to --out, the run folder relative to --out)."""
-    filtered = run_output.filtered_name(sections, args.spec or [], args.experiment or [], dtypes, SECTIONS, DTYPES)
+    asked = set(args.section or ())  # named in the folder only when they say more than --spec/--experiment
+    filtered = run_output.filtered_name(asked if asked != _implied_sections(args) else (), args.spec or [],
+                                        args.experiment or [], dtypes, SECTIONS, DTYPES)
     run_name = args.dataset + ("-full" if args.full else "") + (f"-seed{args.seed}" if args.seed else "")
     if filtered:  # a filtered run never replaces a full report: everything goes into its own folder
         name = run_name + "-" + filtered if "experiments" in sections else filtered

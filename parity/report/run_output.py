@@ -33,12 +33,15 @@ def new_run_id():
 
 
 def filtered_name(sections, specs, experiments, dtypes, all_sections, all_dtypes):
-    """The folder a filtered run writes into, named after what it ran; None for a full run."""
-    parts = ([] if set(sections) == set(all_sections) else sorted(sections)) + list(specs) + list(experiments)
+    """The folder a filtered run writes into, named after what it ran; None for a full run.
+
+    ``sections``: the sections asked for with --section (empty when implied by --spec/--experiment or all).
+    """
+    parts = ([] if not sections or set(sections) == set(all_sections) else sorted(sections)) + list(specs) + \
+        list(experiments)
     if not parts:
         return None
-    parts += [] if set(dtypes) == set(all_dtypes) else list(dtypes)
-    name = "only-" + "+".join(parts)
+    name = "only-" + "+".join(parts) + ("" if set(dtypes) == set(all_dtypes) else "-" + "-".join(dtypes))
     if len(name) > MAX_NAME:  # keep it a readable, legal file name; the hash keeps distinct filters apart
         name = name[:MAX_NAME - 9] + "-" + hashlib.sha1(name.encode()).hexdigest()[:8]
     return name
