@@ -9,6 +9,8 @@ import os
 import sys
 from pathlib import Path
 
+from tqdm.auto import tqdm
+
 from parity.report.environment import manifest
 from parity.report.experiment_report import write_run
 from parity.report.optimizer_report import optimizer_rows, render_optimizer_table, render_variant_table, variant_rows
@@ -95,13 +97,15 @@ def _worker_info():
 def _experiment_job(args, dtype):
     _, _, _, experiments, data = _plan(args)
     ctx = Context(data, dtype, args.seed, args.epochs, args.full, args.progress)
-    return [(dtype, fn(ctx)) for fn in experiments], {"part": f"experiments {dtype}", **_worker_info()}
+    bar = tqdm(experiments, desc=f"experiments ({dtype})", disable=not args.progress, file=sys.stderr)
+    return [(dtype, fn(ctx)) for fn in bar], {"part": f"experiments {dtype}", **_worker_info()}
 
 
-def _parity_job(sections, dtypes, specs):
+def _parity_job(sections, dtypes, specs, progress=False):
     """Compute the parity tables (written later by this run's one commit point, never by a worker)."""
-    rows = run_parity(specs, dtypes) if "checks" in sections else []
-    opt_rows = optimizer_rows([get_spec(s) for s in OPTIMIZER_MODELS], dtypes) if "optimizers" in sections else []
+    rows = run_parity(specs, dtypes, progress) if "checks" in sections else []
+    opt_rows = optimizer_rows([get_spec(s) for s in OPTIMIZER_MODELS], dtypes, progress) \
+        if "optimizers" in sections else []
     var_rows = variant_rows(dtypes) if "variants" in sections else []
     return rows, opt_rows, var_rows, {"part": "parity tables", **_worker_info()}
 
@@ -169,7 +173,7 @@ def cmd_report(args):
     run_output.check_out_dir(args.out)
     run_output.clean_stale(args.out)
     tables = bool({"checks", "optimizers", "variants"} & sections)
-    jobs = ([(_parity_job, (sections, dtypes, specs))] if tables else []) + \
+    jobs = ([(_parity_job, (sections, dtypes, specs, args.progress))] if tables else []) + \
         ([(_experiment_job, (args, d)) for d in dtypes] if "experiments" in sections else [])
     outputs = _compute(args, jobs)
     parity_dir, run_dir = _layout(args, sections, dtypes)

@@ -27,6 +27,10 @@ class _Page(HTMLParser):
         elif tag == "tr" and self._in_body:
             self.rows += 1
 
+    def handle_endtag(self, tag):
+        if tag == "tbody":
+            self._in_body = False
+
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
@@ -129,3 +133,17 @@ def test_experiment_tables_render_as_captioned_html_and_markdown_tables():
     assert "<h3>Rates (float64)</h3>" in html_text and "<th>keras_lr</th>" in html_text
     md = experiment_report.markdown([], {}, "note", tables)
     assert "### Rates (float64)" in md and "| 2 | 0.2000 | 0.2000 |" in md and "| 1 | 0.5000 | n/a |" in md
+
+
+def test_every_result_set_loads_as_a_dataframe_matching_the_csv(report):
+    import pandas as pd
+
+    from parity.report import load
+
+    _, run = report
+    frames = load(run.parent)
+    summary = frames[f"{run.name}/experiments"]
+    assert list(summary["run"]) == [r["run"] for r in json.loads((run / "results.json").read_text())["rows"]]
+    from_csv = pd.read_csv(run / "results.csv")
+    assert list(from_csv["run"]) == list(summary["run"])
+    assert np.allclose(from_csv["max_rel_loss_diff"], summary["max_rel_loss_diff"], rtol=0, atol=0)

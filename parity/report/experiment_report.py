@@ -1,13 +1,12 @@
 """Summarise experiment results and write reports/<run>/: index.html, summary.md, results.csv/json, manifest.json."""
-import csv
 import html
-import io
 import json
 
 import numpy as np
 
 from parity.report import html_page
 from parity.report.plots import training_figure
+from parity.report.tables import frame, to_markdown
 from parity.tolerances import ACCURACY_POINTS, tolerance
 from parity.training.loop import predicted_classes, step_drift
 
@@ -77,8 +76,7 @@ _fmt = html_page.cell
 
 def markdown(rows, manifest, parity_summary, tables=()):
     lines = ["# NumPy vs Keras: training side by side", "", parity_summary, "",
-             "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
-    lines += ["| " + " | ".join(_fmt(r.get(c)) for c in COLUMNS) + " |" for r in rows]
+             "[index.html](index.html) has the figures.", ""] + to_markdown(frame(rows, COLUMNS)[COLUMNS], _fmt)
     lines += ["", "Verdicts: float64 runs pass when every step's loss agrees within "
               f"{tolerance('float64', 'training').rtol:g} (relative) and no test prediction differs; float32 runs "
               f"pass when test accuracies agree within {ACCURACY_POINTS} percentage points (their drift is shown). "
@@ -91,12 +89,8 @@ def markdown(rows, manifest, parity_summary, tables=()):
 
 
 def write_csv(path, rows):
-    keys = COLUMNS + sorted({k for r in rows for k in r} - set(COLUMNS))
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=keys, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    path.write_text(buffer.getvalue())
+    df = frame(rows, COLUMNS)
+    df[COLUMNS + sorted(set(df.columns) - set(COLUMNS))].to_csv(path, index=False, lineterminator="\n")
 
 
 def _columns(rows):
@@ -117,9 +111,7 @@ def _result_tables_html(tables):
 def _result_tables_markdown(tables):
     lines = []
     for caption, rows in tables:
-        cols = _columns(rows)
-        lines += ["", f"### {caption}", "", "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-        lines += ["| " + " | ".join(_fmt(r.get(c)) for c in cols) + " |" for r in rows]
+        lines += ["", f"### {caption}", ""] + to_markdown(frame(rows), _fmt)
     return lines
 
 

@@ -1,5 +1,8 @@
 """Run the checks over the registry and write ``parity.md`` / ``parity.json``."""
 import json
+import sys
+
+from tqdm.auto import tqdm
 
 from parity.checks import yield_checks
 from parity.compare import ParityError
@@ -24,9 +27,10 @@ def run_check(case):
             "error": "\n".join(c.message() for c in failing) or None}
 
 
-def run_parity(specs, dtypes):
-    """One row per spec x applicable check."""
-    return [run_check(case) for spec in specs for case in yield_checks(spec, dtypes)]
+def run_parity(specs, dtypes, progress=False):
+    """One row per spec x applicable check (``progress``: a bar on stderr)."""
+    cases = [case for spec in specs for case in yield_checks(spec, dtypes)]
+    return [run_check(case) for case in tqdm(cases, desc="parity checks", disable=not progress, file=sys.stderr)]
 
 
 def _fmt(v):

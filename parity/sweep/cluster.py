@@ -14,7 +14,7 @@ import dask
 from distributed import Client, LocalCluster, WorkerPlugin
 from threadpoolctl import threadpool_limits
 
-from parity.report.quiet import import_tensorflow
+from parity.report.quiet import import_tensorflow, verbose
 
 PINNED_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
               "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
@@ -71,7 +71,9 @@ def connect(scheduler=None, workers=None):
         return
     with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES}):
         cluster = LocalCluster(n_workers=workers or available_cores(), threads_per_worker=1, processes=True,
-                               dashboard_address=":0", env=PINNED_ENV, silence_logs=logging.ERROR)
+                               dashboard_address=":0", env=PINNED_ENV,
+                               # teardown on a loaded machine logs heartbeat "errors": the CLI prints only its own lines
+                               silence_logs=logging.ERROR if verbose() else logging.CRITICAL)
     with cluster, Client(cluster) as client:
         client.register_plugin(_plugin())
         yield client
