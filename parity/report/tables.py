@@ -42,7 +42,7 @@ def frame(rows, columns=None):
     ``dtype=object`` keeps each value as it was (an int column with a missing cell stays ints, not floats).
     """
     keys = list(dict.fromkeys(list(columns or []) + [k for r in rows for k in r]))
-    return pd.DataFrame(list(rows), columns=keys, dtype=object)
+    return pd.DataFrame([[r.get(k) for k in keys] for r in rows], columns=keys, dtype=object)  # missing: None
 
 
 def to_markdown(df, fmt):
