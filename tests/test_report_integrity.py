@@ -212,3 +212,24 @@ def test_two_worker_run_is_quiet_and_its_counts_and_manifest_agree(tmp_path):
     processes = json.loads((folder / "manifest.json").read_text())["processes"]
     assert sorted(p["part"] for p in processes) == ["experiments float64", "parity tables"]
     assert len({p["pid"] for p in processes}) == 2 and all(isinstance(p["tf32_execution"], bool) for p in processes)
+
+
+def test_a_full_disk_gives_one_line_and_commits_nothing(tmp_path, capsys, monkeypatch):
+    from parity.report import experiment_report
+
+    def full(path, rows):
+        raise OSError(28, "No space left on device", str(path))
+
+    monkeypatch.setattr(experiment_report, "write_csv", full)
+    assert cli.main(["report", "--experiment", "optimizer_paths", "--dtype", "float64", "--out", str(tmp_path)]) == 2
+    _one_error_line(capsys, "results.csv", "No space left on device")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("verbose", [False, True], ids=["quiet", "verbose"])
+def test_tensorflow_start_up_lines_only_with_verbose(verbose):
+    code = f"from parity.report import quiet; quiet.set_verbose({verbose}); quiet.import_tensorflow().constant(1.0)"
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"} | {"PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0
+    assert (done.stderr != "") == verbose, done.stderr
