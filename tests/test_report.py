@@ -17,6 +17,7 @@ def test_report_writes_markdown_and_json(tmp_path, capsys):
     data = json.loads((tmp_path / NET_CHECKS / "parity.json").read_text())
     assert data["manifest"]["seed"] == 0 and data["manifest"]["keras"]
     assert all(r["passed"] for r in data["rows"]) and len(data["rows"]) == 5
+    assert any("three_way" in r["check"] for r in data["rows"])  # Keras and finite-difference tolerances in one row
     assert all(r["max_rel"] <= r["rtol"] for r in data["rows"])  # the tolerance shown is the one applied
     md = (tmp_path / NET_CHECKS / "parity.md").read_text()
     assert "| net_2_3_1_sigmoid_mse | check_forward(dtype=float64, training=False) |" in md
