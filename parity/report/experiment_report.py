@@ -59,7 +59,13 @@ def study_row(experiment_id, row, dtype):
     kind = row.get("tolerance_kind") or ("study" if dtype == "float32" else "keras")
     tol = tolerance(dtype, kind).rtol
     return {"experiment": experiment_id, "run": row["name"], "dtype": dtype, "max_rel_loss_diff": row["max_rel_diff"],
-            "rtol": tol, "margin": row["max_rel_diff"] / tol, "passed": bool(row["max_rel_diff"] <= tol), **{k: v for k, v in row.items() if k not in ("name", "max_rel_diff")}}
+            "rtol": tol, "margin": _margin(row["max_rel_diff"], tol), "passed": bool(row["max_rel_diff"] <= tol),
+            **{k: v for k, v in row.items() if k not in ("name", "max_rel_diff")}}
+
+
+def _margin(error, tol):
+    """error / tolerance; an exact-equality row (tol 0) is 0 when equal, inf otherwise."""
+    return error / tol if tol else (0.0 if error == 0 else float("inf"))
 
 
 def summarise(results):
