@@ -10,12 +10,15 @@ import os
 import sys
 from pathlib import Path
 
+from tqdm.auto import tqdm
+
 from parity.checks.backends import BACKENDS, run_backends
+from parity.report import quiet, run_output
 from parity.report.backend_report import backend_json, backend_rows, render_backend_matrix
 from parity.report.environment import manifest
 from parity.report.experiment_report import write_run
 from parity.report.optimizer_report import optimizer_rows, render_optimizer_table, render_variant_table, variant_rows
-from parity.report.parity_report import run_parity, write_parity_report
+from parity.report.parity_report import counts, run_parity, summary_line, write_parity_report
 from parity.specs import SPECS, get_spec
 from parity.sweep import cli as sweep_cli
 from parity.sweep.cluster import available_cores, connect
@@ -45,6 +48,7 @@ def _parser():
     report.add_argument("--full", action="store_true",
                         help=f"use the whole MNIST-like dataset (default: first {datasets.QUICK_MNIST[0]} / {datasets.QUICK_MNIST[1]} images)")
     report.add_argument("--progress", action="store_true", help="show progress bars")
+    report.add_argument("--verbose", action="store_true", help="show TensorFlow's and Dask's own log lines")
     report.add_argument("--workers", type=int, help="processes for the independent parts (default: one per core)")
     report.add_argument("--backend", choices=BACKENDS + ("all",), default="tensorflow",
                         help="Keras backend(s) the checks also run on, each in its own process, in a backend matrix "
@@ -65,16 +69,26 @@ def cmd_list(args):
     return 0
 
 
+def _implied_sections(args):
+    """--experiment / --spec name what to run: only their sections, unless --section says otherwise."""
+    return ({"experiments"} if args.experiment else set()) | ({"checks"} if args.spec else set())
+
+
 def _plan(args):
     """Validate every argument and load the data before anything runs or is written."""
     unknown = [e for e in args.experiment or [] if e not in EXPERIMENTS]
     if unknown:
         raise ValueError(f"Unknown experiment(s) {unknown}. Expected some of {sorted(EXPERIMENTS)}")
+    if args.seed < 0:
+        raise ValueError(f"--seed must be a non-negative integer. Received: --seed={args.seed}")
+    if args.dataset == "digits" and (args.data_path or args.full):
+        raise ValueError("--data-path and --full apply to --dataset mnist or fashion_mnist; digits is embedded and "
+                         f"always used whole. Received: --dataset=digits {'--data-path' if args.data_path else '--full'}")
     if args.epochs is not None and args.epochs <= 0:
         raise ValueError(f"--epochs must be positive. Received: {args.epochs}")
     if getattr(args, "workers", None) is not None and args.workers <= 0:
         raise ValueError(f"--workers must be positive. Received: {args.workers}")
-    sections = set(args.section or SECTIONS)
+    sections = set(args.section or _implied_sections(args) or SECTIONS)
     data = datasets.load_for_run(args.dataset, args.data_path, args.seed, args.full) \
         if "experiments" in sections else None
     specs = [get_spec(s) for s in args.spec] if args.spec else list(SPECS.values())
@@ -82,18 +96,26 @@ def _plan(args):
     return sections, tuple(args.dtype or DTYPES), specs, experiments, data
 
 
-def _quiet_tensorflow():
-    """Reports print their own summary; TF's retracing notices (partial last batches) are noise there."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow's first import in this process
-    import tensorflow as tf  # after the environment variable above
-    tf.get_logger().setLevel("ERROR")
-    return tf
+def _worker_info():
+    """This process's own flags: each part records where it ran (a Dask worker or this process)."""
+    info = manifest(0)["flags"]
+    return {"pid": os.getpid(), "tf32_execution": info["tf32_execution"], "gpus": info["gpus"]}
 
 
 def _experiment_job(args, dtype):
     _, _, _, experiments, data = _plan(args)
     ctx = Context(data, dtype, args.seed, args.epochs, args.full, args.progress)
-    return [(dtype, fn(ctx)) for fn in experiments]
+    bar = tqdm(experiments, desc=f"experiments ({dtype})", disable=not args.progress, file=sys.stderr)
+    return [(dtype, fn(ctx)) for fn in bar], {"part": f"experiments {dtype}", **_worker_info()}
+
+
+def _parity_job(sections, dtypes, specs, progress=False):
+    """Compute the parity tables (written later by this run's one commit point, never by a worker)."""
+    rows = run_parity(specs, dtypes, progress) if "checks" in sections else []
+    opt_rows = optimizer_rows([get_spec(s) for s in OPTIMIZER_MODELS], dtypes, progress) \
+        if "optimizers" in sections else []
+    var_rows = variant_rows(dtypes) if "variants" in sections else []
+    return rows, opt_rows, var_rows, {"part": "parity tables", **_worker_info()}
 
 
 def _backend_matrix(args, sections, dtypes, specs):
@@ -108,36 +130,34 @@ def _backend_matrix(args, sections, dtypes, specs):
     return render_backend_matrix(results), {"backends": backend_json(results)}, failing
 
 
-def _parity_tables(args, sections, dtypes, specs, matrix=("", {}, [])):
-    rows = run_parity(specs, dtypes) if "checks" in sections else []
-    opt_rows = optimizer_rows([get_spec(s) for s in OPTIMIZER_MODELS], dtypes) if "optimizers" in sections else []
-    var_rows = variant_rows(dtypes) if "variants" in sections else []
-    if not (rows or opt_rows or var_rows):
-        return []
-    write_parity_report(args.out, rows, manifest(args.seed, {"dtypes": list(dtypes)}),
+def _write_parity(folder, tables, info, links, matrix):
+    rows, opt_rows, var_rows, _ = tables
+    write_parity_report(folder, rows, info,
                         extra_sections=[render_optimizer_table(opt_rows) if opt_rows else "",
                                         render_variant_table(var_rows) if var_rows else "", matrix[0]],
-                        extra_json={"optimizers": opt_rows, "variants": var_rows, **matrix[1]})
+                        extra_json={"optimizers": opt_rows, "variants": var_rows, **matrix[1]}, opt_rows=opt_rows,
+                        links=links)
     failing = [f"{r['spec']} {r['check']}: {(r['error'] or '').splitlines()[0]}" for r in rows
                if not r["passed"] and not r.get("expected_failure")]
     failing += [f"optimizer {r['model']} {r['setting']} ({r['dtype']})" for r in opt_rows if not r["passed"]]
-    failing += matrix[2]
-    total = len(rows) + len(opt_rows)
-    print(f"parity: {total - len(failing)} of {total} checks passed; wrote {args.out}/parity.md and {args.out}/parity.json")
-    return failing
+    return failing + matrix[2]
 
 
-def _write_experiments(args, dtypes, experiments, data, results, parity_note):
-    run_name = args.dataset + ("-full" if args.full else "") + (f"-seed{args.seed}" if args.seed else "")
-    info = manifest(args.seed, {"dtypes": list(dtypes), "epochs_override": args.epochs, "full": args.full,
-                                "workers": f"{args.workers or 1} Dask worker processes, 1 thread each "
-                                           "(seconds per epoch measured under that load)"})
-    info.update({"dataset": data.name, "dataset_checksum": data.checksum, "train_size": len(data.x_train),
-                 "test_size": len(data.x_test), "experiments": [fn.id for fn in experiments],
-                 "batch_order": "np.random.default_rng([seed, epoch]).permutation(n_train), shared by both twins"})
-    rows = write_run(Path(args.out) / run_name, results, info, parity_note)
-    failing = [f"experiment {r['experiment']} {r['run']} ({r['dtype']})" for r in rows if not r["passed"]]
-    print(f"experiments: {len(rows) - len(failing)} of {len(rows)} rows passed; wrote {args.out}/{run_name}/index.html")
+def _run_info(args, dtypes, workers, run_id):
+    quiet.import_tensorflow()  # manifest() reads TF's flags: import it without its start-up lines
+    info = manifest(args.seed, {"dtypes": list(dtypes), "epochs_override": args.epochs, "full": args.full})
+    info["flags"].pop("tf32_execution")  # per process: see "processes"
+    info.update({"run_id": run_id, "processes": workers})
+    return info
+
+
+def _experiment_info(info, experiments, data):
+    return {**info, "dataset": data.name, "dataset_checksum": data.checksum, "train_size": len(data.x_train),
+            "test_size": len(data.x_test), "experiments": [fn.id for fn in experiments],
+            "batch_order": "np.random.default_rng([seed, epoch]).permutation(n_train), shared by both twins"}
+
+
+def _print_runs(rows):
     for r in rows:
         if r.get("numpy_test_acc") is None and "test_mse_rel_diff" in r:
             print(f"  {r['dtype']} {r['run']:<28} test MSE rel diff {r['test_mse_rel_diff']:.1e}"
@@ -145,29 +165,65 @@ def _write_experiments(args, dtypes, experiments, data, results, parity_note):
         elif r.get("numpy_test_acc") is not None:
             print(f"  {r['dtype']} {r['run']:<28} test acc NumPy {r['numpy_test_acc']:.4f} Keras {r['keras_test_acc']:.4f}"
                   f"  max rel loss diff {r['max_rel_loss_diff']:.1e}")
-    return failing
 
 
-def cmd_report(args):
-    """Validate, then run the parity tables and each dtype's experiments as tasks on a local Dask cluster."""
-    sections, dtypes, specs, experiments, data = _plan(args)
-    tables = bool({"checks", "optimizers", "variants"} & sections)
-    matrix = _backend_matrix(args, sections, dtypes, specs)
-    jobs = ([(_parity_tables, (args, sections, dtypes, specs, matrix))] if tables else []) + \
-        ([(_experiment_job, (args, d)) for d in dtypes] if "experiments" in sections else [])
+def _layout(args, sections, dtypes):
+    """(folder of parity.md relative to --out, the run folder relative to --out)."""
+    asked = set(args.section or ())  # named in the folder only when they say more than --spec/--experiment
+    filtered = run_output.filtered_name(asked if asked != _implied_sections(args) else (), args.spec or [],
+                                        args.experiment or [], dtypes, SECTIONS, DTYPES)
+    run_name = args.dataset + ("-full" if args.full else "") + (f"-seed{args.seed}" if args.seed else "")
+    if filtered:  # a filtered run never replaces a full report: everything goes into its own folder
+        name = run_name + "-" + filtered if "experiments" in sections else filtered
+        return Path(name), Path(name)
+    return Path("."), Path(run_name)
+
+
+def _compute(args, jobs):
     if len(jobs) > 1:  # independent parts: one single-threaded worker process each, up to --workers
         args.workers = min(len(jobs), args.workers or available_cores())
         with connect(workers=args.workers) as client:
-            outputs = map_calls(client, jobs)
-    else:
-        _quiet_tensorflow()
-        outputs = [fn(*a) for fn, a in jobs]
-    failing = outputs.pop(0) if tables else []
-    results = [r for out in outputs for r in out]
+            return map_calls(client, jobs)
+    quiet.import_tensorflow()
+    return [fn(*a) for fn, a in jobs]
+
+
+def cmd_report(args):
+    """Validate, run the parts as tasks on a local Dask cluster, then write every output at one commit point."""
+    quiet.set_verbose(args.verbose)
+    sections, dtypes, specs, experiments, data = _plan(args)
+    run_output.check_out_dir(args.out)
+    run_output.clean_stale(args.out)
+    tables = bool({"checks", "optimizers", "variants"} & sections)
+    jobs = ([(_parity_job, (sections, dtypes, specs, args.progress))] if tables else []) + \
+        ([(_experiment_job, (args, d)) for d in dtypes] if "experiments" in sections else [])
+    outputs = _compute(args, jobs)
+    matrix = _backend_matrix(args, sections, dtypes, specs)  # its own process per backend
+    parity_dir, run_dir = _layout(args, sections, dtypes)
+    info = _run_info(args, dtypes, [o[-1] for o in outputs], run_output.new_run_id())
+    failing, lines = [], []
+    with run_output.staged(args.out) as stage:
+        if tables:
+            parity_out = outputs.pop(0)
+            c = counts(parity_out[0], parity_out[1])
+            links = [("training report", str(os.path.relpath(run_dir / "index.html", parity_dir)))] \
+                if "experiments" in sections else []
+            failing += _write_parity(stage / parity_dir, parity_out, info, links, matrix)
+            lines.append(f"parity: {summary_line(c)}; wrote {Path(args.out) / parity_dir / 'parity.md'} and parity.json")
+        if "experiments" in sections:
+            parity_md = os.path.relpath(parity_dir / "parity.md", run_dir)
+            note = (f"Parity checks: {summary_line(c)} (see {parity_md})." if tables
+                    else "Parity checks were not run in this report.")
+            links = [("summary.md", "summary.md")] + ([("parity.md", parity_md)] if tables else [])
+            rows = write_run(stage / run_dir, [r for out in outputs for r in out[0]],
+                             _experiment_info(info, experiments, data), note,
+                             (c["passed"], c["total"] - c["expected_failures"]) if tables else None, links)
+            failing += [f"experiment {r['experiment']} {r['run']} ({r['dtype']})" for r in rows if not r["passed"]]
+            passed = sum(r["passed"] for r in rows)
+            lines.append(f"experiments: {passed} of {len(rows)} rows passed; wrote {Path(args.out) / run_dir / 'index.html'}")
+    print("\n".join(lines))
     if "experiments" in sections:
-        note = f"Parity checks: {'all passed' if not failing else f'{len(failing)} failing'} (see ../parity.md)." \
-            if tables else "Parity checks were not run in this report."
-        failing += _write_experiments(args, dtypes, experiments, data, results, note)
+        _print_runs(rows)
     for line in failing:
         print(f"  FAIL {line}")
     return 1 if failing else 0
@@ -184,6 +240,13 @@ def main(argv=None):
     except (KeyError, ValueError, FileNotFoundError, datasets.DataError) as exc:
         print(f"parity: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # the disk, not the code: a full disk, a folder made read-only during the run
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"parity: error: {where}{exc.strerror or exc}; this run's files were not all moved into place.", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:  # staging folders were removed on the way out (run_output.staged)
+        print("parity: interrupted; nothing was written for this run.", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

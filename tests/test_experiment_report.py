@@ -27,13 +27,17 @@ class _Page(HTMLParser):
         elif tag == "tr" and self._in_body:
             self.rows += 1
 
+    def handle_endtag(self, tag):
+        if tag == "tbody":
+            self._in_body = False
+
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
     out = tmp_path_factory.mktemp("reports")
     code = cli.main(["report", "--section", "experiments", "--experiment", "two_layer_net", "--experiment",
                      "optimizer_paths", "--epochs", "2", "--dtype", "float64", "--out", str(out)])
-    return code, out / "digits"
+    return code, out / "digits-only-two_layer_net+optimizer_paths-float64"
 
 
 def test_report_exits_zero_and_writes_every_file(report):
@@ -47,7 +51,8 @@ def test_html_is_self_contained_and_every_referenced_image_and_table_is_there(re
     page = _Page()
     page.feed((run / "index.html").read_text())
     rows = json.loads((run / "results.json").read_text())["rows"]
-    assert page.tables == ["summary"] and page.rows == len(rows) == 2 + 6
+    assert page.tables == ["summary", None] and page.rows == len(rows) == 2 + 6  # accuracy table, then the study
+    assert ">none<" not in (run / "index.html").read_text()
     assert len(page.images) == 3  # two training figures and the optimizer paths
     for src in page.images:
         assert src.startswith("data:image/png;base64,")
@@ -87,8 +92,11 @@ def test_malformed_data_file_gives_one_error_line(tmp_path, capsys):
     assert not (tmp_path / "out").exists()
 
 
+PATHS_RUN = "digits-only-optimizer_paths-float64"  # the filtered run's own folder
+
+
 def test_failure_while_writing_leaves_the_previous_report_intact(tmp_path, monkeypatch):
-    run = tmp_path / "digits"
+    run = tmp_path / PATHS_RUN
     run.mkdir()
     (run / "index.html").write_text("previous")
 
@@ -100,7 +108,20 @@ def test_failure_while_writing_leaves_the_previous_report_intact(tmp_path, monke
         cli.main(["report", "--section", "experiments", "--experiment", "optimizer_paths", "--dtype", "float64",
                   "--out", str(tmp_path)])
     assert (run / "index.html").read_text() == "previous"
-    assert [p.name for p in tmp_path.iterdir()] == ["digits"]
+    assert [p.name for p in tmp_path.iterdir()] == [PATHS_RUN]
+
+
+def test_a_rerun_replaces_its_own_files_and_keeps_the_users(tmp_path):
+    run = tmp_path / PATHS_RUN
+    run.mkdir()
+    (run / "index.html").write_text("previous")
+    (run / "my-notes.txt").write_text("mine")
+    (tmp_path / "digits").mkdir()  # a full report's folder: a filtered run never touches it
+    (tmp_path / "digits" / "index.html").write_text("full report")
+    assert cli.main(["report", "--experiment", "optimizer_paths", "--dtype", "float64", "--out", str(tmp_path)]) == 0
+    assert (run / "my-notes.txt").read_text() == "mine"
+    assert (run / "index.html").read_text().startswith("<!DOCTYPE html>")
+    assert (tmp_path / "digits" / "index.html").read_text() == "full report"
 
 
 def test_experiment_tables_render_as_captioned_html_and_markdown_tables():
@@ -108,7 +129,21 @@ def test_experiment_tables_render_as_captioned_html_and_markdown_tables():
     html_text = experiment_report.page([], [], [], {}, "note", tables)
     page = _Page()
     page.feed(html_text)
-    assert page.tables == ["summary", None] and html_text.count("<td>") == 2 * 3  # 2 rows x 3 columns
+    assert page.tables == [None] and html_text.count("<td>") == 2 * 3  # no runs: only this table, 2 rows x 3 columns
     assert "<h3>Rates (float64)</h3>" in html_text and "<th>keras_lr</th>" in html_text
     md = experiment_report.markdown([], {}, "note", tables)
-    assert "### Rates (float64)" in md and "| 2 | 0.2000 | 0.2000 |" in md and "| 1 | 0.5000 | none |" in md
+    assert "### Rates (float64)" in md and "| 2 | 0.2000 | 0.2000 |" in md and "| 1 | 0.5000 | n/a |" in md
+
+
+def test_every_result_set_loads_as_a_dataframe_matching_the_csv(report):
+    import pandas as pd
+
+    from parity.report import load
+
+    _, run = report
+    frames = load(run.parent)
+    summary = frames[f"{run.name}/experiments"]
+    assert list(summary["run"]) == [r["run"] for r in json.loads((run / "results.json").read_text())["rows"]]
+    from_csv = pd.read_csv(run / "results.csv")
+    assert list(from_csv["run"]) == list(summary["run"])
+    assert np.allclose(from_csv["max_rel_loss_diff"], summary["max_rel_loss_diff"], rtol=0, atol=0)

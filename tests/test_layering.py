@@ -11,7 +11,7 @@ KERAS = ("tensorflow", "keras")
 # parity's layers, lowest first: a module may import from its own layer or below, never above.
 PARITY_LAYERS = [
     ("parity.tolerances", "parity.random_streams", "parity.report.plots", "parity.report.experiment_plots",
-     "parity.report.atomic"),
+     "parity.report.atomic", "parity.report.quiet"),
     ("parity.compare", "parity.specs"),
     ("parity.weights", "parity.gradcheck"),
     ("parity.twins", "parity.convert"),

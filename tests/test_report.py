@@ -6,15 +6,20 @@ import pytest
 from numpy_models import core
 from parity import cli
 
+NET_CHECKS = "only-checks+variants+net_2_3_1_sigmoid_mse-float64"  # a filtered run's own folder
+
 
 def test_report_writes_markdown_and_json(tmp_path, capsys):
     code = cli.main(["report", "--out", str(tmp_path), "--spec", "net_2_3_1_sigmoid_mse", "--dtype", "float64",
                      "--section", "checks", "--section", "variants"])
     assert code == 0
-    data = json.loads((tmp_path / "parity.json").read_text())
+    assert [p.name for p in tmp_path.iterdir()] == [NET_CHECKS]
+    data = json.loads((tmp_path / NET_CHECKS / "parity.json").read_text())
     assert data["manifest"]["seed"] == 0 and data["manifest"]["keras"]
     assert all(r["passed"] for r in data["rows"]) and len(data["rows"]) == 5
-    md = (tmp_path / "parity.md").read_text()
+    assert any("three_way" in r["check"] for r in data["rows"])  # Keras and finite-difference tolerances in one row
+    assert all(r["max_rel"] <= r["rtol"] for r in data["rows"])  # the tolerance shown is the one applied
+    md = (tmp_path / NET_CHECKS / "parity.md").read_text()
     assert "| net_2_3_1_sigmoid_mse | check_forward(dtype=float64, training=False) |" in md
     assert "5 of 5 checks passed" in capsys.readouterr().out
     assert "## Textbook variants" in md and "TextbookNesterov" in md
@@ -23,17 +28,19 @@ def test_report_writes_markdown_and_json(tmp_path, capsys):
 
 def test_report_has_the_optimizer_table(tmp_path):
     assert cli.main(["report", "--out", str(tmp_path), "--dtype", "float64", "--section", "optimizers"]) == 0
-    rows = json.loads((tmp_path / "parity.json").read_text())["optimizers"]
+    rows = json.loads((tmp_path / "only-optimizers-float64" / "parity.json").read_text())["optimizers"]
     assert {r["optimizer"] for r in rows} == {"SGD", "RMSprop", "Adagrad", "Adadelta", "Adam", "AdamW", "Nadam", "Adamax"}
     assert all(r["passed"] and r["max_rel_step_20"] <= r["rtol"] for r in rows)
-    assert "| max rel @1 | @10 | @20 |" in (tmp_path / "parity.md").read_text()
+    assert "| max rel @1 | @10 | @20 |" in (tmp_path / "only-optimizers-float64" / "parity.md").read_text()
 
 
 def test_report_is_deterministic(tmp_path):
     args = ["report", "--spec", "xor_2_2_1", "--dtype", "float64", "--section", "checks", "--out"]
     cli.main(args + [str(tmp_path / "a")])
     cli.main(args + [str(tmp_path / "b")])
-    assert (tmp_path / "a" / "parity.json").read_text() == (tmp_path / "b" / "parity.json").read_text()
+    a, b = (json.loads((tmp_path / x / "only-xor_2_2_1-float64" / "parity.json").read_text()) for x in "ab")
+    assert a["rows"] == b["rows"] and a["summary"] == b["summary"]
+    assert a["manifest"]["run_id"] != b["manifest"]["run_id"]  # what differs is which run wrote them
 
 
 def test_failing_check_exits_non_zero_and_names_the_row(tmp_path, capsys, monkeypatch):
@@ -44,7 +51,10 @@ def test_failing_check_exits_non_zero_and_names_the_row(tmp_path, capsys, monkey
     assert code == 1
     out = capsys.readouterr().out
     assert "FAIL net_2_2_2_sigmoid_mse check_backward(dtype=float64, training=False)" in out
-    assert "FAIL" in (tmp_path / "parity.md").read_text()
+    md = (tmp_path / "only-net_2_2_2_sigmoid_mse-float64" / "parity.md").read_text()
+    failures = md.index("## Failures")
+    assert "net_2_2_2_sigmoid_mse / check_backward(dtype=float64, training=False): **FAIL**" in md[failures:]
+    assert failures < md.index("## Checks")  # failures first
 
 
 def test_unknown_spec_gives_one_error_line_and_no_report(tmp_path, capsys):
@@ -60,8 +70,7 @@ def test_interrupted_report_leaves_nothing_behind(tmp_path, monkeypatch):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(report, "render_markdown", explode)
-    with pytest.raises(KeyboardInterrupt):
-        cli.main(["report", "--out", str(tmp_path), "--spec", "xor_2_2_1", "--dtype", "float64", "--section", "checks"])
+    assert cli.main(["report", "--out", str(tmp_path), "--spec", "xor_2_2_1", "--dtype", "float64"]) == 130
     assert list(tmp_path.iterdir()) == []
 
 

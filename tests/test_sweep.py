@@ -209,9 +209,12 @@ def test_an_unreachable_scheduler_is_one_error_line(tmp_path, capsys):
 def test_report_runs_each_dtype_as_a_task(tmp_path):
     argv = ["report", "--section", "experiments", "--experiment", "two_layer_net", "--epochs", "1"]
     assert cli.main([*argv, "--workers", "2", "--out", str(tmp_path)]) == 0
-    rows = pd.read_csv(tmp_path / "digits" / "results.csv")
+    run = tmp_path / "digits-only-two_layer_net"  # a filtered run's own folder
+    rows = pd.read_csv(run / "results.csv")
     assert sorted(set(rows["dtype"])) == ["float32", "float64"] and rows["passed"].all()
-    assert json.loads((tmp_path / "digits" / "manifest.json").read_text())["flags"]["workers"].startswith("2 Dask")
+    processes = json.loads((run / "manifest.json").read_text())["processes"]
+    assert sorted(p["part"] for p in processes) == ["experiments float32", "experiments float64"]
+    assert len({p["pid"] for p in processes}) == 2
 
 
 def test_report_refuses_a_bad_worker_count(tmp_path, capsys):

@@ -6,7 +6,14 @@
     plots              matplotlib figures as PNG bytes
     environment        the reproducibility manifest (versions, seed, flags)
     atomic             write a directory aside and move it into place
+    run_output         the out folder checked first, and one commit point for every file of a run
+    html_page          the run's index.html: verdict banner, accuracy tables, studies, figures
+    tables             result sets as pandas DataFrames: ``load(DIR)``, CSV and markdown rendering
+    quiet              TensorFlow imported without its start-up log lines
 
-Imports nothing here: ``parity.training.studies`` uses ``plots`` without
-loading the report writers.
+Imports only ``load`` (pandas): ``parity.training.studies`` uses ``plots``
+without loading the report writers.
 """
+from parity.report.tables import load
+
+__all__ = ["load"]

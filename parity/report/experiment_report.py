@@ -1,14 +1,12 @@
 """Summarise experiment results and write reports/<run>/: index.html, summary.md, results.csv/json, manifest.json."""
-import base64
-import csv
 import html
-import io
 import json
 
 import numpy as np
 
-from parity.report.atomic import replaced_directory
+from parity.report import html_page
 from parity.report.plots import training_figure
+from parity.report.tables import frame, to_markdown
 from parity.tolerances import ACCURACY_POINTS, tolerance
 from parity.training.loop import predicted_classes, step_drift
 
@@ -39,7 +37,8 @@ def _classification_verdict(run, drift, tol):
                            != predicted_classes(run.keras.test_probabilities)))
     diff_pp = 100 * (run.numpy.test_acc[-1] - run.keras.test_acc[-1])
     passed = drift <= tol and differing == 0 if run.dtype == "float64" else abs(diff_pp) <= ACCURACY_POINTS
-    return bool(passed), {"test_acc_diff_pp": diff_pp, "differing_test_predictions": differing}
+    margin = drift / tol if run.dtype == "float64" else abs(diff_pp) / ACCURACY_POINTS
+    return bool(passed), {"test_acc_diff_pp": diff_pp, "differing_test_predictions": differing, "margin": margin}
 
 
 def _regression_verdict(run, drift, tol):
@@ -48,10 +47,11 @@ def _regression_verdict(run, drift, tol):
     pred_diff = float(np.abs(ours - theirs).max() / np.abs(theirs).max())
     mse_diff = abs(run.numpy.test_loss[-1] - run.keras.test_loss[-1]) / abs(run.keras.test_loss[-1])
     if run.dtype == "float64":
-        passed = drift <= tol and pred_diff <= tol
+        passed, margin = drift <= tol and pred_diff <= tol, max(drift, pred_diff) / tol
     else:
-        passed = mse_diff <= tolerance(run.dtype, "test_mse").rtol
-    return bool(passed), {"test_prediction_rel_diff": pred_diff, "test_mse_rel_diff": mse_diff}
+        mse_tol = tolerance(run.dtype, "test_mse").rtol
+        passed, margin = mse_diff <= mse_tol, mse_diff / mse_tol
+    return bool(passed), {"test_prediction_rel_diff": pred_diff, "test_mse_rel_diff": mse_diff, "margin": margin}
 
 
 def study_row(experiment_id, row, dtype):
@@ -59,7 +59,13 @@ def study_row(experiment_id, row, dtype):
     kind = row.get("tolerance_kind") or ("study" if dtype == "float32" else "keras")
     tol = tolerance(dtype, kind).rtol
     return {"experiment": experiment_id, "run": row["name"], "dtype": dtype, "max_rel_loss_diff": row["max_rel_diff"],
-            "passed": bool(row["max_rel_diff"] <= tol), **{k: v for k, v in row.items() if k not in ("name", "max_rel_diff")}}
+            "rtol": tol, "margin": _margin(row["max_rel_diff"], tol), "passed": bool(row["max_rel_diff"] <= tol),
+            **{k: v for k, v in row.items() if k not in ("name", "max_rel_diff")}}
+
+
+def _margin(error, tol):
+    """error / tolerance; an exact-equality row (tol 0) is 0 when equal, inf otherwise."""
+    return error / tol if tol else (0.0 if error == 0 else float("inf"))
 
 
 def summarise(results):
@@ -71,20 +77,12 @@ def summarise(results):
     return rows
 
 
-def _fmt(v):
-    if v is None:
-        return "none"
-    if isinstance(v, bool):
-        return "pass" if v else "FAIL"
-    if isinstance(v, float):
-        return f"{v:.4f}" if abs(v) >= 1e-3 or v == 0 else f"{v:.2e}"
-    return str(v)
+_fmt = html_page.cell
 
 
 def markdown(rows, manifest, parity_summary, tables=()):
     lines = ["# NumPy vs Keras: training side by side", "", parity_summary, "",
-             "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
-    lines += ["| " + " | ".join(_fmt(r.get(c)) for c in COLUMNS) + " |" for r in rows]
+             "[index.html](index.html) has the figures.", ""] + to_markdown(frame(rows, COLUMNS)[COLUMNS], _fmt)
     lines += ["", "Verdicts: float64 runs pass when every step's loss agrees within "
               f"{tolerance('float64', 'training').rtol:g} (relative) and no test prediction differs; float32 runs "
               f"pass when test accuracies agree within {ACCURACY_POINTS} percentage points (their drift is shown). "
@@ -97,19 +95,8 @@ def markdown(rows, manifest, parity_summary, tables=()):
 
 
 def write_csv(path, rows):
-    keys = COLUMNS + sorted({k for r in rows for k in r} - set(COLUMNS))
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=keys, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    path.write_text(buffer.getvalue())
-
-
-def _table_html(rows):
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in COLUMNS)
-    body = "".join("<tr class='{}'>".format("ok" if r.get("passed") else "bad") +
-                   "".join(f"<td>{html.escape(_fmt(r.get(c)))}</td>" for c in COLUMNS) + "</tr>" for r in rows)
-    return f"<table id='summary'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    df = frame(rows, COLUMNS)
+    df[COLUMNS + sorted(set(df.columns) - set(COLUMNS))].to_csv(path, index=False, lineterminator="\n")
 
 
 def _columns(rows):
@@ -130,32 +117,12 @@ def _result_tables_html(tables):
 def _result_tables_markdown(tables):
     lines = []
     for caption, rows in tables:
-        cols = _columns(rows)
-        lines += ["", f"### {caption}", "", "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-        lines += ["| " + " | ".join(_fmt(r.get(c)) for c in cols) + " |" for r in rows]
+        lines += ["", f"### {caption}", ""] + to_markdown(frame(rows), _fmt)
     return lines
 
 
-def page(rows, figures, notes, manifest, parity_summary, tables=()):
-    """A self-contained HTML page: inline CSS, tables, PNG figures as data URIs."""
-    imgs = "".join(f"<figure><img alt='{html.escape(caption)}' src='data:image/png;base64,"
-                   f"{base64.b64encode(data).decode()}'><figcaption>{html.escape(caption)}</figcaption></figure>"
-                   for caption, data in figures)
-    note_items = "".join(f"<li><b>{html.escape(k)}</b>: {html.escape(v)}</li>" for k, v in notes)
-    manifest_items = "".join(f"<li>{html.escape(str(k))}: {html.escape(str(v))}</li>" for k, v in manifest.items())
-    style = ("body{font-family:sans-serif;margin:2em;max-width:1400px}table{border-collapse:collapse;font-size:12px}"
-             "td,th{border:1px solid #ccc;padding:3px 6px}tr.bad td{background:#fdd}tr.ok td{background:#efe}"
-             "figure{margin:1em 0}img{max-width:100%}")
-    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>NumPy vs Keras report</title>"
-            f"<style>{style}</style></head><body><h1>NumPy vs Keras: training side by side</h1>"
-            f"<p>{html.escape(parity_summary)}</p><h2>Summary</h2>{_table_html(rows)}"
-            f"<h2>Experiments</h2><ul>{note_items}</ul>"
-            f"{'<h2>Tables</h2>' + _result_tables_html(tables) if tables else ''}<h2>Figures</h2>{imgs}"
-            f"<h2>Run</h2><ul>{manifest_items}</ul></body></html>\n")
-
-
-def write_run(target, results, manifest, parity_summary):
-    """Write the whole run directory at once (replacing any previous one)."""
+def write_run(folder, results, manifest, parity_summary, checks=None, links=()):
+    """Write the run's files into ``folder`` (a staging folder: see ``run_output.staged``); returns the rows."""
     rows = summarise(results)
     figures, notes, tables = [], [], []
     for dtype, res in results:
@@ -163,11 +130,17 @@ def write_run(target, results, manifest, parity_summary):
         tables += [(f"{caption} ({dtype})", table) for caption, table in res.tables]
         figures += [(f"{run.name} ({dtype})", training_figure(run)) for run in res.runs]
         figures += [(f"{caption} ({dtype})", data) for caption, data in res.figures]
-    with replaced_directory(target) as tmp:
-        (tmp / "index.html").write_text(page(rows, figures, notes, manifest, parity_summary, tables))
-        (tmp / "summary.md").write_text(markdown(rows, manifest, parity_summary, tables))
-        write_csv(tmp / "results.csv", rows)
-        (tmp / "results.json").write_text(json.dumps({"rows": rows, "tables": [{"caption": c, "rows": t} for c, t in tables],
-                                                 "manifest": manifest}, indent=2, default=str) + "\n")
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n")
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "index.html").write_text(page(rows, figures, notes, manifest, parity_summary, tables, checks, links))
+    (folder / "summary.md").write_text(markdown(rows, manifest, parity_summary, tables))
+    write_csv(folder / "results.csv", rows)
+    (folder / "results.json").write_text(json.dumps({"rows": rows, "tables": [{"caption": c, "rows": t} for c, t in tables],
+                                                   "manifest": manifest}, indent=2, default=str) + "\n")
+    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n")
     return rows
+
+
+def page(rows, figures, notes, manifest, parity_summary, tables=(), checks=None, links=()):
+    """The run's index.html (see ``html_page``)."""
+    return html_page.page(rows, figures, notes, manifest, parity_summary, _result_tables_html(tables), checks,
+                          links or (("summary.md", "summary.md"),))

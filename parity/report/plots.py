@@ -2,10 +2,13 @@
 import io
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+
+from parity.tolerances import tolerance  # noqa: E402
 
 NUMPY_STYLE = {"color": "tab:blue", "label": "NumPy"}
 KERAS_STYLE = {"color": "tab:orange", "label": "Keras", "linestyle": "--"}
@@ -26,9 +29,7 @@ def training_figure(run):
     axes[0].plot(steps, run.keras.step_loss, **KERAS_STYLE)
     axes[0].set(title=f"{run.name}: loss per step", xlabel="step", ylabel="loss")
     axes[0].legend()
-    diff = np.abs(np.asarray(run.numpy.step_loss) - np.asarray(run.keras.step_loss))
-    axes[1].semilogy(steps, np.maximum(diff, 1e-20), color="tab:red")
-    axes[1].set(title="|NumPy - Keras| loss per step", xlabel="step", ylabel="abs difference (1e-20 = equal)")
+    relative_difference_panel(axes[1], steps, run.numpy.step_loss, run.keras.step_loss, run.dtype)
     epochs = np.arange(1, len(run.numpy.test_acc) + 1)
     metric = "MSE" if run.task == "regression" else "accuracy"  # a regression's loss is its MSE
     for hist, style in ((run.numpy, NUMPY_STYLE), (run.keras, KERAS_STYLE)):
@@ -41,19 +42,37 @@ def training_figure(run):
     return png(fig)
 
 
+def relative_difference_panel(ax, steps, ours, theirs, dtype):
+    """|NumPy - Keras| / |Keras| per step on a log axis, the training tolerance drawn, exact equality marked."""
+    a, b = np.asarray(ours, dtype=np.float64), np.asarray(theirs, dtype=np.float64)
+    rel = np.abs(a - b) / np.maximum(np.abs(b), np.finfo(np.float64).tiny)
+    tol = tolerance(dtype, "training").rtol
+    floor = np.finfo(dtype).eps / 10  # below one ulp: shown as "equal" rather than as a number
+    ax.semilogy(steps, np.maximum(rel, floor), ".", markersize=2, color="tab:red", label="relative difference")
+    ax.axhline(tol, color="k", linestyle=":", linewidth=1, label=f"tolerance {tol:g}")
+    ax.axhline(floor, color="0.6", linewidth=0.8, label=f"equal (0): drawn at {floor:.0e}")
+    ax.set(title="relative loss difference per step", xlabel="step", ylabel="|NumPy - Keras| / |Keras|",
+           ylim=(floor / 3, max(tol, float(rel.max())) * 10))
+    ax.legend(fontsize=7, loc="upper left")
+
+
 def histogram_grid(title, rows, row_labels, n_layers):
     """rows[r][l] = (numpy activations, keras activations) for initializer r, layer l."""
-    fig, axes = plt.subplots(len(rows), n_layers, figsize=(2.1 * n_layers, 1.5 * len(rows)), squeeze=False)
+    fig, axes = plt.subplots(len(rows), n_layers, figsize=(2.4 * n_layers, 1.7 * len(rows)), squeeze=False,
+                             sharex="row")  # one x scale per row, shown in full: a row's layers compare at a glance
     for r, (label, layers) in enumerate(zip(row_labels, rows, strict=True)):
+        lo = float(min(min(a.min(), b.min()) for a, b in layers))
+        hi = float(max(max(a.max(), b.max()) for a, b in layers))
+        bins = np.linspace(lo, hi if hi > lo else lo + 1e-9, 31)
         for l, (a, b) in enumerate(layers):
             ax = axes[r][l]
-            lo, hi = float(min(a.min(), b.min())), float(max(a.max(), b.max()))
-            bins = np.linspace(lo, hi if hi > lo else lo + 1e-9, 31)
             # stairs: one path per histogram (hist() draws a patch per bar: 30x slower for 100+ panels)
             ax.stairs(np.histogram(a, bins)[0], bins, fill=True, color="tab:blue", alpha=0.6)
             ax.stairs(np.histogram(b, bins)[0], bins, color="tab:orange", linestyle="--")
             ax.set_yticks([])
-            ax.tick_params(labelsize=6)
+            ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(3))  # three legible ticks, no offset text
+            ax.ticklabel_format(axis="x", useOffset=False, style="plain")
+            ax.tick_params(labelsize=7, labelbottom=True)
             if r == 0:
                 ax.set_title(f"layer {l + 1}", fontsize=8)
             if l == 0:

@@ -14,8 +14,10 @@ import dask
 from distributed import Client, LocalCluster, WorkerPlugin
 from threadpoolctl import threadpool_limits
 
+from parity.report.quiet import import_tensorflow, verbose
+
 PINNED_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-              "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
+              "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
 ALLOWED_FAILURES = 1  # a task whose worker dies is rerun once, then reported as failed (KilledWorker)
 CONNECT_TIMEOUT = "10s"
 
@@ -29,8 +31,7 @@ def pin_threads():
     for name, value in PINNED_ENV.items():
         os.environ.setdefault(name, value)
     threadpool_limits(1)
-    import tensorflow as tf  # after the environment above: TF reads it at import
-    tf.get_logger().setLevel("ERROR")  # retracing notices for partial last batches are noise here
+    tf = import_tensorflow()  # after the environment above: TF reads it at import; start-up lines captured
     with contextlib.suppress(RuntimeError):  # already initialised: the environment variables above applied
         tf.config.threading.set_intra_op_parallelism_threads(1)
         tf.config.threading.set_inter_op_parallelism_threads(1)
@@ -70,7 +71,9 @@ def connect(scheduler=None, workers=None):
         return
     with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES}):
         cluster = LocalCluster(n_workers=workers or available_cores(), threads_per_worker=1, processes=True,
-                               dashboard_address=":0", env=PINNED_ENV, silence_logs=logging.ERROR)
+                               dashboard_address=":0", env=PINNED_ENV,
+                               # teardown on a loaded machine logs heartbeat "errors": the CLI prints only its own lines
+                               silence_logs=logging.ERROR if verbose() else logging.CRITICAL)
     with cluster, Client(cluster) as client:
         client.register_plugin(_plugin())
         yield client

@@ -12,6 +12,8 @@ Every loader returns a ``Dataset`` with a deterministic train/test split and a c
 import gzip
 import hashlib
 import struct
+import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,8 +81,12 @@ IDX_FILES = {"x_train": "train-images-idx3-ubyte", "y_train": "train-labels-idx1
 
 def _read_idx(path):
     opener = gzip.open if str(path).endswith(".gz") else open
-    with opener(path, "rb") as f:
-        data = f.read()
+    try:
+        with opener(path, "rb") as f:
+            data = f.read()
+    except (OSError, EOFError, zlib.error) as exc:  # a corrupt or truncated .gz
+        raise DataError(f"{path}: not a readable {'gzip-compressed ' if opener is gzip.open else ''}IDX file "
+                        f"({exc}).") from None
     if len(data) < 4 or data[:2] != b"\x00\x00":
         raise DataError(f"{path}: not an IDX file (bad magic number {data[:4].hex() or 'empty'}).")
     dtype_code, ndim = data[2], data[3]
@@ -107,6 +113,12 @@ def _idx_folder(folder):
 
 
 def _npz(path):
+    with open(path, "rb") as f:
+        magic = f.read(6)
+    if not magic.startswith(b"PK"):  # np.load would read other bytes as a .npy or a pickle and say so
+        kind = "a .npy array" if magic == b"\x93NUMPY" else "not a zip archive"
+        raise DataError(f"{path}: expected a Keras-layout .npz (a zip of x_train, y_train, x_test, y_test). "
+                        f"Received: {kind}")
     try:
         with np.load(path, allow_pickle=False) as f:
             missing = [k for k in IDX_FILES if k not in f.files]
@@ -114,7 +126,7 @@ def _npz(path):
                 raise DataError(f"{path}: missing arrays {missing}; a Keras-layout mnist.npz has "
                                 f"x_train, y_train, x_test, y_test. Received: {f.files}")
             return {k: f[k] for k in IDX_FILES}
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:  # truncated or corrupt archive
         if isinstance(exc, DataError):
             raise
         raise DataError(f"{path}: not a readable .npz file ({exc}).") from None
@@ -123,6 +135,8 @@ def _npz(path):
 def _validate_mnist(arrays, source):
     for part in ("train", "test"):
         x, y = arrays[f"x_{part}"], arrays[f"y_{part}"]
+        if x.ndim >= 1 and len(x) == 0:
+            raise DataError(f"{source}: x_{part} must hold at least one image. Received: shape {x.shape}")
         if x.ndim != 3 or x.shape[1:] != (28, 28):
             raise DataError(f"{source}: x_{part} must be (N, 28, 28) images. Received: shape {x.shape}")
         if x.dtype != np.uint8:
