@@ -238,7 +238,8 @@ def main(argv=None):
         commands = {"report": cmd_report, "list": cmd_list, "sweep": sweep_cli.cmd_sweep, "verify": verify_cli.cmd_verify}
         return commands[args.command](args)
     except (KeyError, ValueError, FileNotFoundError, datasets.DataError) as exc:
-        print(f"parity: error: {exc}", file=sys.stderr)
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc  # KeyError's str() adds quotes
+        print(f"parity: error: {message}", file=sys.stderr)
         return 2
     except OSError as exc:  # the disk, not the code: a full disk, a folder made read-only during the run
         where = f"{exc.filename}: " if exc.filename else ""

@@ -96,6 +96,8 @@ def cmd_verify(args):
     _import_tensorflow_quietly()
 
     try:
+        if Path(args.out).exists() and not Path(args.out).is_dir():
+            raise ValueError(f"--out must be a folder; {args.out} is a file. Received: --out={args.out}")
         if args.steps < 0 or (args.batch is not None and args.batch <= 0):
             raise ValueError(f"--steps must be >= 0 and --batch > 0. Received: steps={args.steps}, batch={args.batch}")
         x, y = load_data(args.data) if args.data else (None, None)
