@@ -12,7 +12,16 @@ tests/test_from_keras.py).
 """
 import numpy as np
 
+from numpy_models._validation import as_float_array, check_shape
 from numpy_models.base import Layer
+
+
+def _left_sum(xs):
+    """``((x_0 + x_1) + x_2) + ...``: Keras's fold order, shared by Add and Average so round-off matches."""
+    out = xs[0]
+    for x in xs[1:]:
+        out = out + x
+    return out
 
 
 class _Merge(Layer):
@@ -42,7 +51,6 @@ class _Merge(Layer):
 
     def forward(self, x, training=False):
         """Validate each input, then ``call`` (merge layers take a list)."""
-        from numpy_models._validation import as_float_array, check_shape
         if not self.built:
             self.build([np.shape(a) for a in x])
         xs = [as_float_array(a, self.dtype, self._who()) for a in x]
@@ -57,11 +65,8 @@ class Add(_Merge):
     """``y = x_0 + x_1 + ...``. Parity: keras.layers.Add."""
 
     def call(self, xs, training=False):
-        out = xs[0]
-        for x in xs[1:]:
-            out = out + x
         self._cache = len(xs)
-        return out
+        return _left_sum(xs)
 
     def backward_call(self, dout):
         return [dout.copy() for _ in range(self._cache)]
@@ -107,10 +112,8 @@ class Average(_Merge):
     """``y = (x_0 + x_1 + ...) / n``. Parity: keras.layers.Average (sum, then one division)."""
 
     def call(self, xs, training=False):
-        out = xs[0]
-        for x in xs[1:]:
-            out = out + x
         self._cache = len(xs)
+        out = _left_sum(xs)
         return out / np.asarray(len(xs), dtype=out.dtype)
 
     def backward_call(self, dout):
