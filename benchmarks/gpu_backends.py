@@ -56,7 +56,7 @@ def _device(backend):
     return torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
 
 
-def _worker(backend, spec_ids, seconds):
+def _worker(backend, spec_ids, seconds, modes=MODES):
     os.environ["KERAS_BACKEND"] = backend
     from keras_models.backend import precision_settings  # sets the backend up (x64, highest)
     from parity.checks import yield_checks
@@ -68,7 +68,7 @@ def _worker(backend, spec_ids, seconds):
         if time.monotonic() > deadline:
             skipped.append(spec_id)
             continue
-        for mode in MODES:
+        for mode in modes:
             settings = _set_mode(backend, mode)
             dtypes = ("float32", "float64") if mode == "highest" else ("float32",)
             for case in yield_checks(SPECS[spec_id], dtypes):
@@ -80,10 +80,10 @@ def _worker(backend, spec_ids, seconds):
             "skipped": skipped}
 
 
-def run(backends, spec_ids, seconds):
+def run(backends, spec_ids, seconds, modes=MODES):
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(len(backends), mp_context=context) as pool:
-        futures = [pool.submit(_worker, b, spec_ids, seconds) for b in backends]
+        futures = [pool.submit(_worker, b, spec_ids, seconds, modes) for b in backends]
         return [f.result() for f in futures]
 
 
@@ -129,10 +129,11 @@ def main(argv=None):
     parser.add_argument("--seconds", type=float, default=240, help="stop starting new specs after this long")
     parser.add_argument("--backend", action="append", choices=("jax", "torch"))
     parser.add_argument("--spec", action="append", help="only these spec ids (default: all)")
+    parser.add_argument("--mode", action="append", choices=MODES, help="only these precision modes (default: all)")
     args = parser.parse_args(argv)
     from parity.specs import SPECS  # no Keras import in the parent
 
-    results = run(args.backend or ["jax", "torch"], args.spec or list(SPECS), args.seconds)
+    results = run(args.backend or ["jax", "torch"], args.spec or list(SPECS), args.seconds, tuple(args.mode or MODES))
     df, table = summary(results)
     with open(args.out, "w") as f:
         f.write(render(results, df, table, args.seconds))
