@@ -6,7 +6,9 @@
     parity verify   check a saved Keras model against its NumPy twin (parity.verify.cli)
 """
 import argparse
+import difflib
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -32,8 +34,25 @@ SECTIONS = ("checks", "optimizers", "variants", "experiments")
 OPTIMIZER_MODELS = ("net_2_3_1_sigmoid_mse", "lenet_digits_8")
 
 
+# argparse's own messages, rewritten to name the flag, what was expected and what was received.
+_ARGPARSE_MESSAGES = [
+    (r"argument (\S+): invalid int value: '(.*)'", r"\1 expects an integer. Received: \1=\2"),
+    (r"argument (\S+): invalid choice: '(.*)' \(choose from (.*)\)", r"\1 expects one of \3. Received: \1=\2"),
+    (r"argument (\S+): expected one argument", r"\1 expects a value. Received: \1 with no value"),
+]
+
+
+class _Parser(argparse.ArgumentParser):
+    """Every argument error as one line (no usage block), exit code 2; ``--help`` shows the usage."""
+
+    def error(self, message):
+        for pattern, replacement in _ARGPARSE_MESSAGES:
+            message = re.sub(pattern, replacement, message)
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def _parser():
-    parser = argparse.ArgumentParser(prog="parity", description="NumPy vs Keras parity checks and reports.")
+    parser = _Parser(prog="parity", description="NumPy vs Keras parity checks and reports.")
     sub = parser.add_subparsers(dest="command")
     report = sub.add_parser("report", help="run the checks and experiments and write reports (default command)")
     report.add_argument("--out", default="reports", help="output directory (default: reports)")
@@ -69,6 +88,16 @@ def cmd_list(args):
     return 0
 
 
+def _known(flag, names, registry):
+    """Refuse unknown ids of ``registry`` given with ``flag``, suggesting the closest ones."""
+    unknown = [n for n in names or [] if n not in registry]
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], list(registry), n=3)
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        raise ValueError(f"Unknown {flag[2:]}(s) {', '.join(unknown)}: expected ids that `parity list` shows{hint}. "
+                         f"Received: {flag}={','.join(unknown)}")
+
+
 def _implied_sections(args):
     """--experiment / --spec name what to run: only their sections, unless --section says otherwise."""
     return ({"experiments"} if args.experiment else set()) | ({"checks"} if args.spec else set())
@@ -76,18 +105,18 @@ def _implied_sections(args):
 
 def _plan(args):
     """Validate every argument and load the data before anything runs or is written."""
-    unknown = [e for e in args.experiment or [] if e not in EXPERIMENTS]
-    if unknown:
-        raise ValueError(f"Unknown experiment(s) {unknown}. Expected some of {sorted(EXPERIMENTS)}")
+    _known("--experiment", args.experiment, EXPERIMENTS)
+    _known("--spec", args.spec, SPECS)
+    datasets.check_name(args.dataset)
     if args.seed < 0:
         raise ValueError(f"--seed must be a non-negative integer. Received: --seed={args.seed}")
     if args.dataset == "digits" and (args.data_path or args.full):
         raise ValueError("--data-path and --full apply to --dataset mnist or fashion_mnist; digits is embedded and "
                          f"always used whole. Received: --dataset=digits {'--data-path' if args.data_path else '--full'}")
     if args.epochs is not None and args.epochs <= 0:
-        raise ValueError(f"--epochs must be positive. Received: {args.epochs}")
+        raise ValueError(f"--epochs must be positive. Received: --epochs={args.epochs}")
     if getattr(args, "workers", None) is not None and args.workers <= 0:
-        raise ValueError(f"--workers must be positive. Received: {args.workers}")
+        raise ValueError(f"--workers must be positive. Received: --workers={args.workers}")
     sections = set(args.section or _implied_sections(args) or SECTIONS)
     data = datasets.load_for_run(args.dataset, args.data_path, args.seed, args.full) \
         if "experiments" in sections else None

@@ -3,6 +3,7 @@ import re
 import sys
 import time
 
+from parity.report import run_output
 from parity.report.environment import manifest
 from parity.sweep import summary
 from parity.sweep.cluster import available_cores, connect
@@ -52,8 +53,12 @@ def plan(args):
         raise ValueError("--workers sizes the local cluster: a positive number, without --scheduler. "
                          f"Received: --workers={args.workers}, --scheduler={args.scheduler}")
     dtypes, datasets = args.dtype or list(DTYPES), args.dataset or ["digits"]
+    if (args.data_path or args.full) and not set(datasets) - {"digits"}:
+        raise ValueError("--data-path and --full apply to --dataset mnist or fashion_mnist; digits is embedded and "
+                         f"always used whole. Received: --dataset=digits {'--data-path' if args.data_path else '--full'}")
     backends = args.backend or ["tensorflow"]
     validate(args.experiment, dtypes, datasets, backends, args.data_path)
+    run_output.check_out_dir(args.out)
     settings = Settings(args.epochs, args.full, args.data_path)
     store = Store(args.out)
     store.check_resumable(settings, args.resume)
