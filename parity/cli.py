@@ -19,7 +19,7 @@ from parity.report import quiet, run_output
 from parity.report.backend_report import backend_json, backend_rows, render_backend_matrix
 from parity.report.environment import manifest
 from parity.report.experiment_report import write_run
-from parity.report.optimizer_report import optimizer_rows, render_optimizer_table, render_variant_table, variant_rows
+from parity.report.optimizer_report import optimizer_rows, variant_rows
 from parity.report.parity_report import counts, run_parity, summary_line, write_parity_report
 from parity.specs import SPECS, get_spec
 from parity.sweep import cli as sweep_cli
@@ -161,11 +161,9 @@ def _backend_matrix(args, sections, dtypes, specs):
 
 def _write_parity(folder, tables, info, links, matrix):
     rows, opt_rows, var_rows, _ = tables
-    write_parity_report(folder, rows, info,
-                        extra_sections=[render_optimizer_table(opt_rows) if opt_rows else "",
-                                        render_variant_table(var_rows) if var_rows else "", matrix[0]],
+    write_parity_report(folder, rows, info, extra_sections=[matrix[0]],
                         extra_json={"optimizers": opt_rows, "variants": var_rows, **matrix[1]}, opt_rows=opt_rows,
-                        links=links)
+                        links=links, var_rows=var_rows)
     failing = [f"{r['spec']} {r['check']}: {(r['error'] or '').splitlines()[0]}" for r in rows
                if not r["passed"] and not r.get("expected_failure")]
     failing += [f"optimizer {r['model']} {r['setting']} ({r['dtype']})" for r in opt_rows if not r["passed"]]
@@ -234,7 +232,7 @@ def cmd_report(args):
     with run_output.staged(args.out) as stage:
         if tables:
             parity_out = outputs.pop(0)
-            c = counts(parity_out[0], parity_out[1])
+            c = counts(*parity_out[:3])
             links = [("training report", str(os.path.relpath(run_dir / "index.html", parity_dir)))] \
                 if "experiments" in sections else []
             failing += _write_parity(stage / parity_dir, parity_out, info, links, matrix)
@@ -246,7 +244,7 @@ def cmd_report(args):
             links = [("summary.md", "summary.md")] + ([("parity.md", parity_md)] if tables else [])
             rows = write_run(stage / run_dir, [r for out in outputs for r in out[0]],
                              _experiment_info(info, experiments, data), note,
-                             (c["passed"], c["total"] - c["expected_failures"]) if tables else None, links)
+                             (c["passed"], c["total"] - c["expected_failures"]) if tables and c["total"] else None, links)
             failing += [f"experiment {r['experiment']} {r['run']} ({r['dtype']})" for r in rows if not r["passed"]]
             passed = sum(r["passed"] for r in rows)
             lines.append(f"experiments: {passed} of {len(rows)} rows passed; wrote {Path(args.out) / run_dir / 'index.html'}")
