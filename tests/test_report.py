@@ -26,7 +26,7 @@ def test_report_writes_markdown_and_json(tmp_path, capsys):
     assert "| net_2_3_1_sigmoid_mse | check_forward(dtype=float64, training=False) |" in md
     assert "5 of 5 checks passed" in capsys.readouterr().out
     assert "## Textbook variants" in md and "TextbookNesterov" in md
-    assert {r["name"] for r in data["variants"]} >= {"TextbookMomentum", "TextbookAdam", "TextbookL2"}
+    assert {r["name"] for r in data["variants"]} >= {"TextbookMomentum", "TextbookAdam", "TextbookL2", "SharedPReLU"}
 
 
 def test_report_has_the_optimizer_table(tmp_path):
