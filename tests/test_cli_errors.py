@@ -46,6 +46,7 @@ CASES = {
     "sweep-workers-zero": (SWEEP + ["--workers", "0"], "Received: --workers=0"),
     "sweep-workers-text": (SWEEP + ["--workers", "x"], "Received: --workers=x"),
     "sweep-backend-unknown": (SWEEP + ["--backend", "mxnet"], "Received: --backend=['mxnet']"),
+    "sweep-scheduler-malformed": (SWEEP + ["--scheduler", "localhost"], "Received: --scheduler=localhost"),
     "sweep-out-is-a-file": (SWEEP + ["--out", "{tmp}/notes.txt"], "Received: --out={tmp}/notes.txt"),
     "verify-model-missing-argument": (["verify"], "the following arguments are required: model"),
     "verify-model-missing-file": (["verify", "{tmp}/no.keras"], "no such file; expected a .keras or .h5 file"),
