@@ -6,7 +6,9 @@
     parity verify   check a saved Keras model against its NumPy twin (parity.verify.cli)
 """
 import argparse
+import difflib
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -17,7 +19,7 @@ from parity.report import quiet, run_output
 from parity.report.backend_report import backend_json, backend_rows, render_backend_matrix
 from parity.report.environment import manifest
 from parity.report.experiment_report import write_run
-from parity.report.optimizer_report import optimizer_rows, render_optimizer_table, render_variant_table, variant_rows
+from parity.report.optimizer_report import optimizer_rows, variant_rows
 from parity.report.parity_report import counts, run_parity, summary_line, write_parity_report
 from parity.specs import SPECS, get_spec
 from parity.sweep import cli as sweep_cli
@@ -32,8 +34,25 @@ SECTIONS = ("checks", "optimizers", "variants", "experiments")
 OPTIMIZER_MODELS = ("net_2_3_1_sigmoid_mse", "lenet_digits_8")
 
 
+# argparse's own messages, rewritten to name the flag, what was expected and what was received.
+_ARGPARSE_MESSAGES = [
+    (r"argument (\S+): invalid int value: '(.*)'", r"\1 expects an integer. Received: \1=\2"),
+    (r"argument (\S+): invalid choice: '(.*)' \(choose from (.*)\)", r"\1 expects one of \3. Received: \1=\2"),
+    (r"argument (\S+): expected one argument", r"\1 expects a value. Received: \1 with no value"),
+]
+
+
+class _Parser(argparse.ArgumentParser):
+    """Every argument error as one line (no usage block), exit code 2; ``--help`` shows the usage."""
+
+    def error(self, message):
+        for pattern, replacement in _ARGPARSE_MESSAGES:
+            message = re.sub(pattern, replacement, message)
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def _parser():
-    parser = argparse.ArgumentParser(prog="parity", description="NumPy vs Keras parity checks and reports.")
+    parser = _Parser(prog="parity", description="NumPy vs Keras parity checks and reports.")
     sub = parser.add_subparsers(dest="command")
     report = sub.add_parser("report", help="run the checks and experiments and write reports (default command)")
     report.add_argument("--out", default="reports", help="output directory (default: reports)")
@@ -69,6 +88,16 @@ def cmd_list(args):
     return 0
 
 
+def _known(flag, names, registry):
+    """Refuse unknown ids of ``registry`` given with ``flag``, suggesting the closest ones."""
+    unknown = [n for n in names or [] if n not in registry]
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], list(registry), n=3)
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        raise ValueError(f"Unknown {flag[2:]}(s) {', '.join(unknown)}: expected ids that `parity list` shows{hint}. "
+                         f"Received: {flag}={','.join(unknown)}")
+
+
 def _implied_sections(args):
     """--experiment / --spec name what to run: only their sections, unless --section says otherwise."""
     return ({"experiments"} if args.experiment else set()) | ({"checks"} if args.spec else set())
@@ -76,18 +105,18 @@ def _implied_sections(args):
 
 def _plan(args):
     """Validate every argument and load the data before anything runs or is written."""
-    unknown = [e for e in args.experiment or [] if e not in EXPERIMENTS]
-    if unknown:
-        raise ValueError(f"Unknown experiment(s) {unknown}. Expected some of {sorted(EXPERIMENTS)}")
+    _known("--experiment", args.experiment, EXPERIMENTS)
+    _known("--spec", args.spec, SPECS)
+    datasets.check_name(args.dataset)
     if args.seed < 0:
         raise ValueError(f"--seed must be a non-negative integer. Received: --seed={args.seed}")
     if args.dataset == "digits" and (args.data_path or args.full):
         raise ValueError("--data-path and --full apply to --dataset mnist or fashion_mnist; digits is embedded and "
                          f"always used whole. Received: --dataset=digits {'--data-path' if args.data_path else '--full'}")
     if args.epochs is not None and args.epochs <= 0:
-        raise ValueError(f"--epochs must be positive. Received: {args.epochs}")
+        raise ValueError(f"--epochs must be positive. Received: --epochs={args.epochs}")
     if getattr(args, "workers", None) is not None and args.workers <= 0:
-        raise ValueError(f"--workers must be positive. Received: {args.workers}")
+        raise ValueError(f"--workers must be positive. Received: --workers={args.workers}")
     sections = set(args.section or _implied_sections(args) or SECTIONS)
     data = datasets.load_for_run(args.dataset, args.data_path, args.seed, args.full) \
         if "experiments" in sections else None
@@ -132,11 +161,9 @@ def _backend_matrix(args, sections, dtypes, specs):
 
 def _write_parity(folder, tables, info, links, matrix):
     rows, opt_rows, var_rows, _ = tables
-    write_parity_report(folder, rows, info,
-                        extra_sections=[render_optimizer_table(opt_rows) if opt_rows else "",
-                                        render_variant_table(var_rows) if var_rows else "", matrix[0]],
+    write_parity_report(folder, rows, info, extra_sections=[matrix[0]],
                         extra_json={"optimizers": opt_rows, "variants": var_rows, **matrix[1]}, opt_rows=opt_rows,
-                        links=links)
+                        links=links, var_rows=var_rows)
     failing = [f"{r['spec']} {r['check']}: {(r['error'] or '').splitlines()[0]}" for r in rows
                if not r["passed"] and not r.get("expected_failure")]
     failing += [f"optimizer {r['model']} {r['setting']} ({r['dtype']})" for r in opt_rows if not r["passed"]]
@@ -205,7 +232,7 @@ def cmd_report(args):
     with run_output.staged(args.out) as stage:
         if tables:
             parity_out = outputs.pop(0)
-            c = counts(parity_out[0], parity_out[1])
+            c = counts(*parity_out[:3])
             links = [("training report", str(os.path.relpath(run_dir / "index.html", parity_dir)))] \
                 if "experiments" in sections else []
             failing += _write_parity(stage / parity_dir, parity_out, info, links, matrix)
@@ -217,7 +244,7 @@ def cmd_report(args):
             links = [("summary.md", "summary.md")] + ([("parity.md", parity_md)] if tables else [])
             rows = write_run(stage / run_dir, [r for out in outputs for r in out[0]],
                              _experiment_info(info, experiments, data), note,
-                             (c["passed"], c["total"] - c["expected_failures"]) if tables else None, links)
+                             (c["passed"], c["total"] - c["expected_failures"]) if tables and c["total"] else None, links)
             failing += [f"experiment {r['experiment']} {r['run']} ({r['dtype']})" for r in rows if not r["passed"]]
             passed = sum(r["passed"] for r in rows)
             lines.append(f"experiments: {passed} of {len(rows)} rows passed; wrote {Path(args.out) / run_dir / 'index.html'}")

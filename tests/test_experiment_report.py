@@ -71,7 +71,7 @@ def test_summary_rows_csv_and_manifest(report):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--experiment", "nope"], "Unknown experiment(s) ['nope']"),
+    (["--experiment", "nope"], "Unknown experiment(s) nope"),
     (["--dataset", "mnist", "--data-path", "/no/such/mnist.npz"], "no such file or folder"),
     (["--dataset", "mnist"], "needs --data-path"),
     (["--dataset", "cifar10"], "Unknown dataset"),

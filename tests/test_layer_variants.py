@@ -6,6 +6,8 @@ import keras_models
 import numpy_models as nm
 from parity import compare, tolerance
 from parity.gradcheck import layouts
+from parity.twins import twins_from_layers
+from parity.variants import prelu
 from parity.variants.layers import _bn_outputs, _conv_pair, _transpose_pair
 from parity.variants import VARIANTS
 
@@ -83,3 +85,29 @@ def test_textbook_transposed_padding_is_keras_valid_cropped_top_left():
 def test_textbook_transposed_padding_equals_keras_same_at_stride_one():
     ours, keras_same = _transpose_pair("float64", {"padding": "symmetric", "strides": 1}, {"padding": "same", "strides": 1})
     assert compare(ours, keras_same, "deconv", tolerance("float64")).passed
+
+
+def test_shared_prelu_is_keras_prelu_shared_over_every_axis():
+    ours, theirs, a, b = prelu.train_alpha("float64", prelu.SHARED, prelu.SHARED)
+    assert compare(a, b, "trained prelu", tolerance("float64")).passed
+    assert ours.params["prelu/alpha"].size == theirs.count_params() == 1
+
+
+def test_shared_alpha_gradient_is_the_sum_of_the_per_channel_gradients():
+    ours, theirs = twins_from_layers(prelu.prelu_configs(prelu.SHARED), prelu.SHAPE, "float64",
+                                     keras_configs=prelu.prelu_configs(prelu.PER_CHANNEL), copy_weights=False)
+    rng = np.random.default_rng(1)
+    x, dout = rng.standard_normal((4, *prelu.SHAPE)), rng.standard_normal((4, *prelu.SHAPE))
+    ours.forward(x)
+    ours.backward(dout)
+    per_channel = keras_models.forward_backward(theirs, x, dout)["grads"]["prelu/alpha"]
+    assert per_channel.shape == (1, 1, 3) and theirs.count_params() == 3
+    assert compare(ours.grads["prelu/alpha"], per_channel.sum(keepdims=True), "d alpha", tolerance("float64")).passed
+
+
+def test_shared_prelu_learns_one_compromise_slope_where_per_channel_learns_each():
+    ours, theirs, _, _ = prelu.train_alpha("float64", prelu.SHARED, prelu.PER_CHANNEL)
+    shared, per_channel = ours.params["prelu/alpha"].ravel(), theirs.layers[0].weights[0].numpy().ravel()
+    assert prelu.TRUE_ALPHA.min() < shared[0] < prelu.TRUE_ALPHA.max()
+    assert np.abs(per_channel - prelu.TRUE_ALPHA).max() < np.abs(shared - prelu.TRUE_ALPHA).min()
+    assert VARIANTS["SharedPReLU"]("float64").max_rel > 0.1

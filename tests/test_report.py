@@ -5,6 +5,7 @@ import pytest
 
 from numpy_models import core
 from parity import cli
+from parity.report import load
 
 NET_CHECKS = "only-checks+variants+net_2_3_1_sigmoid_mse-float64"  # a filtered run's own folder
 
@@ -19,11 +20,13 @@ def test_report_writes_markdown_and_json(tmp_path, capsys):
     assert all(r["passed"] for r in data["rows"]) and len(data["rows"]) == 5
     assert any("three_way" in r["check"] for r in data["rows"])  # Keras and finite-difference tolerances in one row
     assert all(r["max_rel"] <= r["rtol"] for r in data["rows"])  # the tolerance shown is the one applied
+    checks = load(tmp_path)[f"{NET_CHECKS}/checks"]  # the frame parity.md's table is rendered from
+    assert (checks["max_rel"] <= checks["rtol"]).all() and list(checks["result"]) == ["pass"] * 5
     md = (tmp_path / NET_CHECKS / "parity.md").read_text()
     assert "| net_2_3_1_sigmoid_mse | check_forward(dtype=float64, training=False) |" in md
     assert "5 of 5 checks passed" in capsys.readouterr().out
     assert "## Textbook variants" in md and "TextbookNesterov" in md
-    assert {r["name"] for r in data["variants"]} >= {"TextbookMomentum", "TextbookAdam", "TextbookL2"}
+    assert {r["name"] for r in data["variants"]} >= {"TextbookMomentum", "TextbookAdam", "TextbookL2", "SharedPReLU"}
 
 
 def test_report_has_the_optimizer_table(tmp_path):

@@ -6,6 +6,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -233,3 +234,45 @@ def test_tensorflow_start_up_lines_only_with_verbose(verbose):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 0
     assert (done.stderr != "") == verbose, done.stderr
+
+
+# A report whose parts run as two Dask workers; prints a line once the tasks are submitted.
+_DASK_RUN = """
+import sys
+import time
+from parity import cli
+real = cli.map_calls
+def announced(client, calls):
+    print("computing", flush=True)
+    return real(client, calls)
+cli.map_calls = announced
+sys.exit(cli.main(["report", "--section", "checks", "--section", "experiments", "--dtype", "float64",
+                   "--workers", "2", "--out", sys.argv[1]]))
+"""
+
+
+def _descendants(pid):
+    psutil = pytest.importorskip("psutil")
+    return psutil.Process(pid).children(recursive=True)
+
+
+@pytest.mark.cluster
+def test_ctrl_c_while_dask_workers_run_exits_130_and_leaves_no_worker_or_stage(tmp_path):
+    """Ctrl-C reaches the whole foreground process group: the CLI and its Dask scheduler and workers."""
+    psutil = pytest.importorskip("psutil")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    child = subprocess.Popen([sys.executable, "-c", _DASK_RUN, str(tmp_path / "out")], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
+    assert child.stdout.readline() == "computing\n"
+    busy = time.monotonic() + 60
+    while not any(p.cpu_percent(0.5) > 20 for p in _descendants(child.pid)) and time.monotonic() < busy:
+        pass  # until a worker computes (they start by importing TensorFlow)
+    workers = _descendants(child.pid)
+    assert len(workers) >= 2
+    os.killpg(child.pid, signal.SIGINT)
+    out, err = child.communicate(timeout=120)
+    assert child.returncode == 130, err
+    assert err.strip().splitlines() == ["parity: interrupted; nothing was written for this run."]
+    gone, alive = psutil.wait_procs(workers, timeout=30)
+    assert alive == [], [p.cmdline() for p in alive]
+    assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []

@@ -96,6 +96,10 @@ def test_slot_perturbed_at_step_five_is_reported_at_step_five_phase_slot(saved64
     found = result.divergence["training"]
     assert (found["step"], found["phase"], found["tensor"]) == (5, "slot", "head/kernel"), found
     assert result.bisection[0]["step"] == 10 and len(result.bisection) >= 3  # last step first, then bisection
+    md = str(result)
+    assert md.splitlines()[0] == f"# parity verify of `{result.model}`: FAILED"
+    assert "## bisection: first failing step 5" in md  # probes in the order made: step 10, then 5 (mid of 0..10)
+    assert "| 1 | 10 | FAIL | head/kernel |" in md and "| 2 | 5 | FAIL | head/kernel [momentum] |" in md
     assert result.divergence["layers"] == {}  # forward and gradients of the start state still hold
 
 

@@ -8,12 +8,14 @@
     atomic             write a directory aside and move it into place
     run_output         the out folder checked first, and one commit point for every file of a run
     html_page          the run's index.html: verdict banner, accuracy tables, studies, figures
-    tables             result sets as pandas DataFrames: ``load(DIR)``, CSV and markdown rendering
+    tables             rows as pandas DataFrames and a DataFrame as a markdown table
+    parity_tables      the tables of parity.md as DataFrames (markdown, CSV)
+    loading            ``load(DIR)``: every result set of a report folder as DataFrames
     quiet              TensorFlow imported without its start-up log lines
 
 Imports only ``load`` (pandas): ``parity.training.studies`` uses ``plots``
 without loading the report writers.
 """
-from parity.report.tables import load
+from parity.report.loading import load
 
 __all__ = ["load"]

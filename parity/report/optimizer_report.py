@@ -23,26 +23,5 @@ def optimizer_rows(specs, dtypes, progress=False):
     return rows
 
 
-def render_optimizer_table(rows):
-    lines = ["## Optimizers (same gradients fed to both; parameters and all slots compared after every step)", "",
-             "| model | setting | dtype | max rel @1 | @10 | @20 | slots (max rel) | rtol | result |",
-             "|---|---|---|---|---|---|---|---|---|"]
-    for r in rows:
-        lines.append(f"| {r['model']} | {r['setting']} `{r['kwargs']}` | {r['dtype']} | {r['max_rel_step_1']:.1e} | "
-                     f"{r['max_rel_step_10']:.1e} | {r['max_rel_step_20']:.1e} | {r['max_rel_slots']:.1e} | "
-                     f"{r['rtol']:.0e} | {'pass' if r['passed'] else '**FAIL**'} |")
-    return "\n".join(lines)
-
-
 def variant_rows(dtypes):
     return [r.to_dict() for r in measure_all(dtypes)]
-
-
-def render_variant_table(rows):
-    lines = ["## Textbook variants: measured difference from Keras", "",
-             "| variant | dtype | max abs | max rel | Keras setting compared | why they differ |",
-             "|---|---|---|---|---|---|"]
-    for r in rows:
-        lines.append(f"| {r['name']} | {r['dtype']} | {r['max_abs']:.2e} | {r['max_rel']:.2e} | "
-                     f"`{r['keras_setting']}` | {r['reason']} |")
-    return "\n".join(lines)

@@ -9,11 +9,17 @@ is replayed when the import fails or when ``PARITY_VERBOSE`` is set
 (``parity report --verbose``).
 """
 import contextlib
+import logging
 import os
 import sys
 import tempfile
 
-QUIET_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3"}  # C++ logging after start-up (still read by TF's own logger)
+QUIET_ENV = {
+    "TF_CPP_MIN_LOG_LEVEL": "3",  # C++ logging after start-up (still read by TF's own logger)
+    # Ctrl-C stops Dask's worker processes before they release their semaphores; multiprocessing's resource tracker
+    # (a child process that inherits this variable) then removes them and warns that it did.
+    "PYTHONWARNINGS": "ignore:resource_tracker:UserWarning",
+}
 VERBOSE_ENV = "PARITY_VERBOSE"
 
 
@@ -27,6 +33,9 @@ def set_verbose(on):
     if not on:
         for name, value in QUIET_ENV.items():
             os.environ.setdefault(name, value)
+        # Ctrl-C during a Dask phase leaves the client's pending gathers failed with AllExit, which asyncio logs
+        # as "Task exception was never retrieved" with a traceback; the CLI prints its own one line instead.
+        logging.getLogger("asyncio").setLevel(logging.CRITICAL)
 
 
 @contextlib.contextmanager

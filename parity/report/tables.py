@@ -1,39 +1,5 @@
-"""Result sets as pandas DataFrames: read back from a report folder, and rendered as CSV and markdown.
-
-    >>> from parity.report import load
-    >>> frames = load("reports")          # {"checks": DataFrame, "digits/experiments": DataFrame, ...}
-    >>> frames["checks"].query("not passed")
-"""
-import json
-from pathlib import Path
-
+"""Rows as pandas DataFrames, and a DataFrame rendered as a markdown table (``loading.load`` reads them back)."""
 import pandas as pd
-
-PARITY_SETS = {"rows": "checks", "optimizers": "optimizers", "variants": "variants"}
-
-
-def _key(folder, path, name):
-    where = path.parent.relative_to(folder).as_posix()
-    return name if where == "." else f"{where}/{name}"
-
-
-def load(folder):
-    """Every result set under ``folder`` (a report's --out) as DataFrames, keyed '<run folder>/<set>'.
-
-    Parity tables are 'checks', 'optimizers', 'variants' (prefixed by their folder for a filtered run);
-    a run folder gives '<run>/experiments' (the summary rows) and '<run>/<caption>' for each experiment table.
-    """
-    folder = Path(folder)
-    frames = {}
-    for path in sorted(folder.rglob("parity.json")):
-        data = json.loads(path.read_text())
-        frames.update({_key(folder, path, name): pd.DataFrame(data[field])
-                       for field, name in PARITY_SETS.items() if data.get(field)})
-    for path in sorted(folder.rglob("results.json")):
-        data = json.loads(path.read_text())
-        frames[_key(folder, path, "experiments")] = pd.DataFrame(data["rows"])
-        frames.update({_key(folder, path, t["caption"]): pd.DataFrame(t["rows"]) for t in data["tables"]})
-    return frames
 
 
 def frame(rows, columns=None):
@@ -45,9 +11,13 @@ def frame(rows, columns=None):
     return pd.DataFrame([[r.get(k) for k in keys] for r in rows], columns=keys, dtype=object)  # missing: None
 
 
-def to_markdown(df, fmt):
-    """A markdown table of ``df`` (from ``frame``), each cell through ``fmt``."""
+def to_markdown(df, fmt, formats=None):
+    """A markdown table of ``df`` (from ``frame``), each cell through ``formats[column]`` if given, else ``fmt``.
+
+    A small renderer rather than ``DataFrame.to_markdown``, which needs the ``tabulate`` package.
+    """
+    cell = [(formats or {}).get(c, fmt) for c in df.columns]
     lines = ["| " + " | ".join(map(str, df.columns)) + " |", "|" + "---|" * len(df.columns)]
     for row in df.astype(object).itertuples(index=False):
-        lines.append("| " + " | ".join(fmt(v) for v in row) + " |")
+        lines.append("| " + " | ".join(f(v) for f, v in zip(cell, row)) + " |")
     return lines

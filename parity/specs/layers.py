@@ -2,7 +2,7 @@
 
 Each oddity carries a comment saying why it is there; ``parity.specs.registry`` registers ``LAYER_SPECS``.
 """
-from parity.specs.model_spec import ModelSpec, dense, layer
+from parity.specs.model_spec import ModelSpec, call, dense, layer
 
 LAYER_SPECS = []
 register = LAYER_SPECS.append
@@ -29,7 +29,7 @@ RELU_CONFIGS = {
 }
 for key, kwargs in RELU_CONFIGS.items():
     register(ModelSpec(f"relu_layer_{key}", (dense(7, "dense"), layer("ReLU", "relu", **kwargs), dense(3, "output")),
-                       (5,), MSE, inputs="wide", description=f"ReLU({kwargs}) between Dense layers"))
+                       (5,), MSE, inputs="wide", description=f"{call('ReLU', kwargs)} between Dense layers"))
 for slope in (0.3, 0.01, 1.7):  # default, small, and a slope above 1
     register(ModelSpec(f"leaky_relu_layer_{str(slope).replace('.', '_')}",
                        (layer("LeakyReLU", "leaky", negative_slope=slope), layer("Flatten", "flatten"),
@@ -40,7 +40,7 @@ for key, kwargs, shape in (("full", {}, (3, 4, 3)), ("shared_hw", {"shared_axes"
     register(ModelSpec(f"prelu_{key}", (layer("PReLU", "prelu", alpha_initializer=RANDOM_ALPHA, **kwargs),
                                          layer("Flatten", "flatten"), dense(2, "output")),
                        shape, MSE, batch_size=5,
-                       description=f"PReLU({kwargs}) with random alpha (Keras's zeros would hide alpha bugs)"))
+                       description=f"{call('PReLU', kwargs)} with random alpha (Keras's zeros would hide alpha bugs)"))
 for alpha in (1.0, 0.5, 2.3):
     register(ModelSpec(f"elu_layer_{str(alpha).replace('.', '_')}",
                        (dense(6, "dense"), layer("ELU", "elu", alpha=alpha), dense(3, "output")),
@@ -72,7 +72,7 @@ for key, (shape, kwargs) in LAYER_NORM_CONFIGS.items():
     register(ModelSpec(f"layer_norm_{key}",
                        front + (layer("LayerNormalization", "ln", **kwargs), layer("Flatten", "flatten"),
                                 dense(3, "output")),
-                       shape, MSE, batch_size=5, description=f"LayerNormalization({kwargs}) on input {shape}"))
+                       shape, MSE, batch_size=5, description=f"{call('LayerNormalization', kwargs)} on input {shape}"))
 
 # -- reshaping, padding, cropping, upsampling ---------------------------------------------------------------
 def _shape_spec(key, shape_layer, input_shape, description, front_channels=None, expected_failed_checks=None):
@@ -115,7 +115,7 @@ for key, kwargs, shape in (("nearest_2", {}, (3, 4, 2)), ("nearest_3_1", {"size"
                            ("bilinear_3_2", {"size": (3, 2), "interpolation": "bilinear"}, (4, 3, 3)),
                            ("bilinear_channels_first", {"interpolation": "bilinear", "data_format": "channels_first"},
                             (2, 3, 5))):
-    _shape_spec(f"upsampling2d_{key}", layer("UpSampling2D", "up", **kwargs), shape, f"UpSampling2D({kwargs}) on {shape}",
+    _shape_spec(f"upsampling2d_{key}", layer("UpSampling2D", "up", **kwargs), shape, f"{call('UpSampling2D', kwargs)} on {shape}",
                 shape[-1], BILINEAR_FLOAT32 if "interpolation" in kwargs else None)
 
 # -- 1-D pooling and global pools ---------------------------------------------------------------------------
@@ -132,7 +132,7 @@ for cls in ("MaxPooling1D", "AveragePooling1D"):
         front = () if key == "channels_first" else (dense(shape[-1], "dense", "relu"),)
         register(ModelSpec(f"{cls.lower()}_{key}",
                            front + (layer(cls, "pool", **kwargs), layer("Flatten", "flatten"), dense(3, "output")),
-                           shape, MSE, batch_size=4, description=f"{cls}({kwargs}) on {shape}"))
+                           shape, MSE, batch_size=4, description=f"{call(cls, kwargs)} on {shape}"))
 GLOBAL_CONFIGS = {
     "GlobalMaxPooling1D": (((6, 3), {}), ((5, 1), {"keepdims": True}), ((3, 5), {"data_format": "channels_first"})),
     "GlobalAveragePooling1D": (((6, 3), {}), ((5, 1), {"keepdims": True}), ((3, 5), {"data_format": "channels_first"})),
@@ -145,7 +145,7 @@ for cls, configs in GLOBAL_CONFIGS.items():
         tail = (layer("Flatten", "flatten"),) if kwargs.get("keepdims") else ()
         register(ModelSpec(f"{cls.lower()}_{i}", (dense(shape[-1], "dense", "relu"), layer(cls, "pool", **kwargs))
                            + tail + (dense(3, "output"),), shape, MSE, batch_size=4,
-                           description=f"{cls}({kwargs}) on {shape} after a ReLU (tied zeros)"))
+                           description=f"{call(cls, kwargs)} on {shape} after a ReLU (tied zeros)"))
 
 # -- Embedding (integer inputs; small vocabularies so indices repeat within a batch) --------------------------
 RANDOM_EMBEDDINGS = {"class_name": "RandomNormal", "config": {"mean": 0.0, "stddev": 1.0, "seed": None}}
@@ -179,18 +179,18 @@ for key, (shape, kwargs) in BN_CONFIGS.items():
                        (layer("BatchNormalization", "bn", **kwargs), layer("Flatten", "flatten"), dense(3, "output"))
                        if len(shape) > 1 else (layer("BatchNormalization", "bn", **kwargs), dense(3, "output")),
                        shape, MSE, batch_size=6,
-                       description=f"BatchNormalization({kwargs}) on {shape}; frozen ones stay in inference mode"))
+                       description=f"{call('BatchNormalization', kwargs)} on {shape}; frozen ones stay in inference mode"))
 
 # -- SpatialDropout2D and GaussianNoise (Keras's random streams replayed) ---------------------------------
 for key, kwargs, shape in (("rate_half", {"rate": 0.5, "seed": 5}, (3, 4, 3)), ("channel1", {"rate": 0.3, "seed": 7}, (4, 3, 1)),
                            ("channels_first", {"rate": 0.4, "seed": 9, "data_format": "channels_first"}, (5, 3, 2))):
     register(ModelSpec(f"spatial_dropout2d_{key}",
                        (layer("SpatialDropout2D", "sdrop", **kwargs), layer("Flatten", "flatten"), dense(3, "output")),
-                       shape, MSE, batch_size=6, description=f"SpatialDropout2D({kwargs}): whole maps dropped"))
+                       shape, MSE, batch_size=6, description=f"{call('SpatialDropout2D', kwargs)}: whole maps dropped"))
 for key, kwargs, shape in (("small", {"stddev": 0.1, "seed": 3}, (6,)), ("unit", {"stddev": 1.0, "seed": 4}, (3, 2, 3)),
                            ("odd", {"stddev": 0.37, "seed": 8}, (5, 1))):
     head = (layer("Flatten", "flatten"),) if len(shape) > 1 else ()
     register(ModelSpec(f"gaussian_noise_{key}",
                        (dense(shape[-1], "dense", "tanh"), layer("GaussianNoise", "noise", **kwargs)) + head
                        + (dense(3, "output"),),
-                       shape, MSE, batch_size=6, description=f"GaussianNoise({kwargs}) after a Dense"))
+                       shape, MSE, batch_size=6, description=f"{call('GaussianNoise', kwargs)} after a Dense"))

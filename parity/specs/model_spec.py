@@ -110,3 +110,15 @@ def make_targets(spec, output_shape, dtype, seed):
     if name == "BinaryCrossentropy":
         return rng.integers(0, 2, (n, k)).astype(dtype)
     return rng.standard_normal((n, k)).astype(dtype)
+
+
+def call(name, kwargs):
+    """``name(k=v, ...)`` for descriptions; random initializers named after it: 'BatchNormalization(axis=1) with
+    random gamma, beta' (their distributions are in the spec's kwargs)."""
+    random = [k.removesuffix("_initializer") for k, v in kwargs.items() if _is_random(v)]
+    text = f"{name}({', '.join(f'{k}={v!r}' for k, v in kwargs.items() if not _is_random(v))})"
+    return text + (f" with random {', '.join(random)}" if random else "")
+
+
+def _is_random(value):
+    return isinstance(value, dict) and str(value.get("class_name", "")).startswith("Random")

@@ -3,7 +3,7 @@ from numpy_models.activations import ACTIVATIONS
 from parity.specs.convolutions import CONV_SPECS
 from parity.specs.graphs import GRAPH_SPECS
 from parity.specs.layers import LAYER_SPECS
-from parity.specs.model_spec import ModelSpec, dense, layer
+from parity.specs.model_spec import ModelSpec, call, dense, layer
 
 SPECS = {}
 
@@ -74,7 +74,7 @@ LOSS_SPECS = {
 }
 for key, (out_act, loss) in LOSS_SPECS.items():
     register(ModelSpec(f"loss_{key}", (dense(6, "hidden", "tanh"), dense(4, "output", out_act)), (5,), loss,
-                       description=f"{loss[0]}({loss[1]}) after a {out_act or 'linear'} output"))
+                       description=f"{call(*loss)} after a {out_act or 'linear'} output"))
 
 # -- convolutional networks -----------------------------------------------------------
 SCCE = ("SparseCategoricalCrossentropy", {})

@@ -3,6 +3,7 @@ import re
 import sys
 import time
 
+from parity.report import run_output
 from parity.report.environment import manifest
 from parity.sweep import summary
 from parity.sweep.cluster import available_cores, connect
@@ -11,6 +12,7 @@ from parity.sweep.store import Store
 from parity.sweep.tasks import DTYPES, Settings, task_keys, validate
 
 SEEDS = re.compile(r"^\d+(-\d+)?(,\d+(-\d+)?)*$")
+ADDRESS = re.compile(r"^(\w+://)?(\[[0-9a-fA-F:]+\]|[\w.\-]+):\d+$")  # [protocol://]host:port, IPv6 in brackets
 
 
 def add_parser(sub):
@@ -51,9 +53,16 @@ def plan(args):
     if args.workers is not None and (args.workers <= 0 or args.scheduler):
         raise ValueError("--workers sizes the local cluster: a positive number, without --scheduler. "
                          f"Received: --workers={args.workers}, --scheduler={args.scheduler}")
+    if args.scheduler and not ADDRESS.match(args.scheduler):
+        raise ValueError(f"--scheduler expects a Dask scheduler address, e.g. tcp://host:8786. "
+                         f"Received: --scheduler={args.scheduler}")
     dtypes, datasets = args.dtype or list(DTYPES), args.dataset or ["digits"]
+    if (args.data_path or args.full) and not set(datasets) - {"digits"}:
+        raise ValueError("--data-path and --full apply to --dataset mnist or fashion_mnist; digits is embedded and "
+                         f"always used whole. Received: --dataset=digits {'--data-path' if args.data_path else '--full'}")
     backends = args.backend or ["tensorflow"]
     validate(args.experiment, dtypes, datasets, backends, args.data_path)
+    run_output.check_out_dir(args.out)
     settings = Settings(args.epochs, args.full, args.data_path)
     store = Store(args.out)
     store.check_resumable(settings, args.resume)

@@ -226,16 +226,24 @@ def load_iris_binary(seed=0, test_fraction=0.2):
     return _min_max_scaled("iris_binary", raw.x_train, raw.y_train, raw.x_test, raw.y_test, 2)
 
 
+DATASETS = ("digits", "mnist", "fashion_mnist")
+
+
+def check_name(dataset):
+    """Refuse a --dataset name that is not one of ``DATASETS``."""
+    if dataset not in DATASETS:
+        raise DataError(f"Unknown dataset. Expected {', '.join(DATASETS)}. Received: --dataset={dataset}")
+
+
 def load(dataset, data_path=None, seed=0):
     """Resolve the CLI's --dataset / --data-path: 'digits' (embedded), 'mnist' or 'fashion_mnist' (need a path)."""
+    check_name(dataset)
     if dataset == "digits":
         return load_digits(seed)
-    if dataset in ("mnist", "fashion_mnist"):
-        if data_path is None:
-            raise DataError(f"--dataset {dataset} needs --data-path (a Keras-layout .npz or a folder of IDX files); "
-                            "nothing is downloaded.")
-        return load_mnist(data_path, dataset)
-    raise DataError(f"Unknown dataset. Expected digits, mnist or fashion_mnist. Received: {dataset!r}")
+    if data_path is None:
+        raise DataError(f"--dataset {dataset} needs --data-path (a Keras-layout .npz or a folder of IDX files); "
+                        f"nothing is downloaded. Received: --dataset={dataset} without --data-path")
+    return load_mnist(data_path, dataset)
 
 
 QUICK_MNIST = (10000, 2000)  # train / test images a report or sweep uses from MNIST-like files without --full

@@ -2,6 +2,7 @@
 
     optimizers  textbook optimizers and the textbook L2 penalty
     layers      NCHW data through the bridge, symmetric padding, non-inverted dropout, per-activation BatchNorm
+    prelu       PReLU's alpha shared across channels (He et al.'s channel-shared) vs one per channel
     result      VariantResult
 
 A variant is a function ``(dtype) -> VariantResult``; ``VARIANTS`` lists them
@@ -9,10 +10,10 @@ A variant is a function ``(dtype) -> VariantResult``; ``VARIANTS`` lists them
 difference is non-zero where the variant really differs and, where a Keras
 setting reproduces the textbook exactly, that the setting does.
 """
-from parity.variants import layers, optimizers
+from parity.variants import layers, optimizers, prelu
 from parity.variants.result import VariantResult
 
-VARIANTS = {fn.__name__: fn for fn in optimizers.VARIANTS + layers.VARIANTS}
+VARIANTS = {fn.__name__: fn for fn in optimizers.VARIANTS + layers.VARIANTS + prelu.VARIANTS}
 
 
 def measure_all(dtypes=("float32", "float64")):

@@ -8,10 +8,13 @@ line on stderr and nothing written.
 import os
 import sys
 import warnings
+import zipfile
 from pathlib import Path
 
 import numpy as np
 
+from numpy_models import losses
+from numpy_models.optimizers import KERAS_OPTIMIZERS
 from parity.convert import UnsupportedModelError
 from parity.report.atomic import atomic_directory
 from parity.verify import repro
@@ -43,10 +46,26 @@ def _arrays(data, prefix):
     return [data[f] for f in many] or None
 
 
+def _check_file(flag, path, suffixes):
+    """Refuse a missing path, a folder or an unexpected suffix before TensorFlow reads anything."""
+    what = f"a {' or '.join(suffixes)} file"
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{flag} {path}: no such file; expected {what}. Received: {flag}={path}")
+    if os.path.isdir(path):
+        raise ValueError(f"{flag} {path} is a folder; expected {what}. Received: {flag}={path}")
+    if Path(path).suffix not in suffixes:
+        raise ValueError(f"{flag} {path}: expected {what}. Received: {flag}={path}")
+
+
+def _check_model(path):
+    _check_file("model", path, (".keras", ".h5"))
+    if path.endswith(".keras") and not zipfile.is_zipfile(path):  # Keras's own message says "File not found"
+        raise ValueError(f"model {path}: not a .keras zip archive (truncated or corrupt?). Received: model={path}")
+
+
 def load_data(path):
     """(x, y) from an .npz; y may be None. One clear error for a missing, unreadable or x-less file."""
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"No data file. Received: data={str(path)!r}")
+    _check_file("--data", path, (".npz",))
     try:
         with np.load(path, allow_pickle=False) as data:
             x, y = _arrays(data, "x"), _arrays(data, "y")
@@ -91,6 +110,28 @@ def _import_tensorflow_quietly():
         os.close(null)
 
 
+def _check_numbers(args):
+    for flag, value, least in (("--steps", args.steps, 0), ("--batch", args.batch, 1), ("--seed", args.seed, 0)):
+        if value is not None and value < least:
+            raise ValueError(f"{flag} must be an integer >= {least}. Received: {flag}={value}")
+
+
+def _check_names(args):
+    """--loss and --optimizer must name what numpy_models implements (Keras's own error names neither flag)."""
+    import keras  # imports TensorFlow (already imported, quietly, by cmd_verify)
+
+    if args.loss is not None and args.loss not in losses.CLASSES and args.loss not in losses.ALIASES:
+        raise ValueError(f"--loss expects a Keras loss name that numpy_models implements ({', '.join(sorted(losses.ALIASES))}"
+                         f" or a class name). Received: --loss={args.loss}")
+    try:
+        known = args.optimizer is None or type(keras.optimizers.get(args.optimizer)).__name__ in KERAS_OPTIMIZERS
+    except ValueError:
+        known = False
+    if not known:
+        raise ValueError(f"--optimizer expects a Keras optimizer name that numpy_models implements (one of "
+                         f"{', '.join(name.lower() for name in sorted(KERAS_OPTIMIZERS))}). Received: --optimizer={args.optimizer}")
+
+
 def cmd_verify(args):
     """Validate everything (model, data, flags) before any file is written; see the module docstring."""
     _import_tensorflow_quietly()
@@ -98,8 +139,9 @@ def cmd_verify(args):
     try:
         if Path(args.out).exists() and not Path(args.out).is_dir():
             raise ValueError(f"--out must be a folder; {args.out} is a file. Received: --out={args.out}")
-        if args.steps < 0 or (args.batch is not None and args.batch <= 0):
-            raise ValueError(f"--steps must be >= 0 and --batch > 0. Received: steps={args.steps}, batch={args.batch}")
+        _check_numbers(args)
+        _check_model(args.model)
+        _check_names(args)
         x, y = load_data(args.data) if args.data else (None, None)
         result = verify(args.model, x, y, steps=args.steps, dtype=args.dtype, loss=args.loss,
                         optimizer=args.optimizer, batch=args.batch, substitute=args.substitute, seed=args.seed)

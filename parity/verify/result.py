@@ -9,6 +9,7 @@ probed while looking for the first failing step) and ``phases`` (that step
 replayed phase by phase). ``divergence`` names where things first went wrong.
 """
 import json
+import re
 from dataclasses import asdict, dataclass, field
 
 TABLES = ("layers", "substitute_layers", "gradients", "finite_differences", "steps", "bisection", "phases")
@@ -93,17 +94,34 @@ COLUMNS = {"layers": ["node", "layer", "output_rel", "d_input_rel", "passed"],
            "bisection": ["step", "worst", "max_rel", "rtol", "passed"], "phases": ["phase", "name", "max_rel", "rtol", "passed"]}
 
 
+def _bisection_lines(rows, divergence):
+    """The probes in the order they were made, each naming the state it probed and its worst tensor."""
+    first = divergence.get("training", {}).get("step")
+    lines = ["", f"## bisection: {'first failing step ' + str(first) if first else 'no failing step'} "
+             f"({len(rows)} probes)", "",
+             "The state after the last step is probed first; if it fails, the first failing step is bisected between "
+             "the last state that holds (step 0: the weights copied bit for bit) and the first that fails.", "",
+             "| probe | state after step | result | worst tensor | max rel | rtol |", "|---|---|---|---|---|---|"]
+    for i, r in enumerate(rows, start=1):
+        worst = re.sub(r"^step \d+: ", "", r.get("worst") or "")
+        lines.append(f"| {i} | {r['step']} | {_fmt(r['passed'])} | {worst} | {_fmt(r['max_rel'])} | {_fmt(r['rtol'])} |")
+    return lines
+
+
 def to_markdown(result):
     """The report: verdict, divergence, then every table."""
     s = result.settings
-    head = [f"# parity verify: {result.model}", "",
-            f"**{'PASSED' if result.passed else 'FAILED'}** ({result.dtype}, batch {s.get('batch')}, "
+    verdict = "PASSED" if result.passed else "FAILED"
+    head = [f"# parity verify of `{result.model}`: {verdict}", "",
+            f"**{verdict}**: NumPy twin vs Keras ({result.dtype}, batch {s.get('batch')}, "
             f"{s.get('steps')} steps of {s.get('optimizer')} on {s.get('loss')}, data: {s.get('data')}, "
             f"{result.seconds:.1f} s)", "", "## First divergence", ""] + _divergence_lines(result.divergence)
     body = []
     for name in TABLES:
         rows = getattr(result, name)
-        if rows:
+        if rows and name == "bisection":
+            body += _bisection_lines(rows, result.divergence)
+        elif rows:
             columns = COLUMNS.get(name.replace("substitute_", ""), COLUMNS["gradients"])
             failing = [r for r in rows if not r["passed"]]
             shown = rows if len(rows) <= 40 else failing[:40]
