@@ -8,8 +8,15 @@ Steps: both runs are recorded with a snapshot after every step
 (``parity.verify.training``); the first step whose state (loss, weights, slots)
 leaves tolerance is found by bisection over the snapshots, each probe recorded,
 and that one step is replayed phase by phase (forward, gradient, slot, update).
+``locate`` does all of it for a run (``parity.verify`` on one batch,
+``parity.training.drift`` on a training run's own batches) and names the layer:
+for a forward or gradient phase by tracing that step node by node, for a slot or
+update phase by the failing tensor; it also returns the reproduction's payload.
 """
-from parity.verify.training import PHASES, replay_step, state_comparisons
+from parity.tolerances import tolerance
+from parity.verify import layers, optimizer_repro, repro
+from parity.verify.keras_trace import trace
+from parity.verify.training import PHASES, replay_step, restore, state_comparisons
 
 
 def first_layer(rows):
@@ -62,3 +69,43 @@ def first_phase(run, step):
         if failing:
             return phase, failing[0], phases
     return None, None, phases
+
+
+def layer_divergence(twin, ref, rows, mode, training_flag):
+    """({node, layer, quantity, max_rel, mode}, repro payload) of the first diverging node, or (None, None)."""
+    row, quantity = first_layer(rows)
+    if row is None:
+        return None, None
+    rel = row["output_rel"] if quantity == "output" else row["d_input_rel"]
+    node = layers.twin_nodes(layers.as_graph(twin))[row["node"]]
+    k = ref[row["node"]]
+    payload = repro.payload(row["node"], node.layer, k["layer"], k["inputs"], k["d_outputs"], training_flag,
+                            node.list_input, tolerance(twin.dtype).rtol)
+    return {"node": row["node"], "layer": row["layer"], "quantity": quantity, "max_rel": rel, "mode": mode}, payload
+
+
+def locate(run, steps, douts_of):
+    """(found or None, bisection probes, {phase: [Comparison]}, repro payload or None) over ``steps`` of ``run``.
+
+    ``found``: {"step", "phase", "tensor", "max_rel", "layer"}. ``douts_of(step, xs)`` gives the upstream
+    gradients at the outputs for the node-by-node trace of a forward or gradient divergence.
+    """
+    step, probes = first_step(run, steps)
+    if step is None:
+        return None, probes, {}, None
+    phase, worst, phases = first_phase(run, step)
+    found = {"step": step, "phase": phase, "tensor": worst.tensor if worst else None,
+             "max_rel": worst.max_rel if worst else 0.0, "layer": None}
+    payload = None
+    if phase in ("forward", "gradient"):
+        restore(run, step - 1)
+        xs, _ = run.batch(step)
+        douts = douts_of(step, xs)
+        ref = trace(run.k_model, xs, douts, training=True)
+        rows = layers.chained_rows(run.twin, ref, xs, douts, training=True)
+        layer, payload = layer_divergence(run.twin, ref, rows, f"training step {step}", True)
+        found["layer"] = layer["node"] if layer else None
+    elif worst is not None:
+        found["layer"] = worst.tensor.rsplit("/", 1)[0]
+        payload = optimizer_repro.payload(run, step, worst.tensor)
+    return found, probes, phases, payload
