@@ -6,18 +6,22 @@ PERTURBATION = 1e-6  # far above float64 round-off (tolerance 1e-12), as a real 
 
 
 class SlotBump(nm.optimizers.Adam):
-    """Adam that adds PERTURBATION to one momentum slot right after its 5th update."""
+    """Adam that adds PERTURBATION to the momentum slot of ``key`` right after its ``at``-th update."""
+
+    key, at = "head/kernel", 5
 
     def update(self, params, grads):
         super().update(params, grads)
-        if self.iterations == 5:
-            self.slots["momentum"]["head/kernel"] += PERTURBATION
+        if self.iterations == self.at:
+            self.slots["momentum"][self.key] += PERTURBATION
 
 
 class UpdateBump(nm.optimizers.Adam):
-    """Adam that adds PERTURBATION to one weight (not to any slot) right after its 3rd update."""
+    """Adam that adds PERTURBATION to the weight ``key`` (not to any slot) right after its ``at``-th update."""
+
+    key, at = "head/kernel", 3
 
     def update(self, params, grads):
         super().update(params, grads)
-        if self.iterations == 3:
-            params["head/kernel"] += PERTURBATION
+        if self.iterations == self.at:
+            params[self.key] += PERTURBATION

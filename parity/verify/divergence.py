@@ -30,7 +30,8 @@ def first_layer(rows):
     return None, None
 
 
-def _probe(run, step, probes):
+def probe(run, step, probes):
+    """Do the loss of ``step`` and the state after it hold? Recorded in ``probes``."""
     found = state_comparisons(run, step)
     worst = max(found, key=lambda c: (not c.passed, c.max_rel / c.rtol if c.rtol else c.max_rel))  # nearest its limit
     passed = all(c.passed for c in found)
@@ -38,23 +39,24 @@ def _probe(run, step, probes):
     return passed
 
 
-def first_step(run, steps):
+def first_step(run, steps, low=0, probes=None):
     """(first step over tolerance or None, [probe records]) by bisection over ``run``'s snapshots.
 
     The last step is probed first: a state that holds after ``steps`` steps is
     taken to have held throughout (a difference, once made, persists in the
-    weights or slots); the loss of every step is checked as well.
+    weights or slots); the loss of every step is checked as well. ``low``: a
+    step known to hold (snapshots before it may be missing).
     """
-    probes = []
-    last_ok = _probe(run, steps, probes)
+    probes = [] if probes is None else probes
+    last_ok = probe(run, steps, probes)
     bad_losses = [i + 1 for i, c in enumerate(run.losses) if not c.passed]
     if last_ok and not bad_losses:
         return None, probes
     # the state after `low` holds (step 0: weights copied bit for bit); the probe of `high` fails
-    low, high = 0, bad_losses[0] if bad_losses else steps
+    high = min([steps] + bad_losses[:1])
     while high - low > 1:
         mid = (low + high) // 2
-        if _probe(run, mid, probes):
+        if probe(run, mid, probes):
             low = mid
         else:
             high = mid
@@ -84,13 +86,14 @@ def layer_divergence(twin, ref, rows, mode, training_flag):
     return {"node": row["node"], "layer": row["layer"], "quantity": quantity, "max_rel": rel, "mode": mode}, payload
 
 
-def locate(run, steps, douts_of):
+def locate(run, steps, douts_of, low=0, probes=None):
     """(found or None, bisection probes, {phase: [Comparison]}, repro payload or None) over ``steps`` of ``run``.
 
     ``found``: {"step", "phase", "tensor", "max_rel", "layer"}. ``douts_of(step, xs)`` gives the upstream
-    gradients at the outputs for the node-by-node trace of a forward or gradient divergence.
+    gradients at the outputs for the node-by-node trace of a forward or gradient divergence; ``low`` and
+    ``probes`` as ``first_step``.
     """
-    step, probes = first_step(run, steps)
+    step, probes = first_step(run, steps, low, probes)
     if step is None:
         return None, probes, {}, None
     phase, worst, phases = first_phase(run, step)
