@@ -83,7 +83,8 @@ def layer_divergence(twin, ref, rows, mode, training_flag):
     k = ref[row["node"]]
     payload = repro.payload(row["node"], node.layer, k["layer"], k["inputs"], k["d_outputs"], training_flag,
                             node.list_input, tolerance(twin.dtype).rtol)
-    return {"node": row["node"], "layer": row["layer"], "quantity": quantity, "max_rel": rel, "mode": mode}, payload
+    return {"node": row["node"], "layer": row["layer"], "layer_name": node.layer.name, "quantity": quantity,
+            "max_rel": rel, "mode": mode}, payload
 
 
 def locate(run, steps, douts_of, low=0, probes=None):
@@ -108,6 +109,9 @@ def locate(run, steps, douts_of, low=0, probes=None):
         rows = layers.chained_rows(run.twin, ref, xs, douts, training=True)
         layer, payload = layer_divergence(run.twin, ref, rows, f"training step {step}", True)
         found["layer"] = layer["node"] if layer else None
+        own = [c for c in phases[phase] if not c.passed and layer and c.tensor.startswith(layer["layer_name"] + "/")]
+        if own:  # that layer's own failing weight gradient, rather than the first in weight order
+            found.update(tensor=own[0].tensor, max_rel=own[0].max_rel)
     elif worst is not None:
         found["layer"] = worst.tensor.rsplit("/", 1)[0]
         payload = optimizer_repro.payload(run, step, worst.tensor)
