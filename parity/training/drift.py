@@ -51,8 +51,22 @@ def numpy_step(model, loss, optimizer, xb, yb):
     return value
 
 
+def _lean_copy(model):
+    """A deep copy without the forward caches (activations, im2col buffers): every use of a snapshot starts with
+    a forward pass, and copying the caches made each snapshot several times dearer."""
+    holders = [obj for obj in [model, *model.layers] if getattr(obj, "_cache", None) is not None]
+    caches = [obj._cache for obj in holders]
+    for obj in holders:
+        obj._cache = None
+    try:
+        return copy.deepcopy(model)
+    finally:
+        for obj, cache in zip(holders, caches, strict=True):
+            obj._cache = cache
+
+
 def _twin(np_model, optimizer, loss):
-    twin = copy.deepcopy(np_model)
+    twin = _lean_copy(np_model)
     twin.optimizer, twin.loss, twin.loss_weights = copy.deepcopy(optimizer), loss, None
     return twin
 
@@ -87,7 +101,7 @@ def _replay(run, x, y, seed, batch_size, first, last, dtype):
         theirs = train_on_batch(run.k_model, x[idx], y[idx])
         run.losses[step - 1:step] = [compare(np.asarray(ours), np.asarray(theirs), f"step {step}: loss", tol,
                                              kind="loss", step=step)]  # replaces the run's own (or appends)
-        _keep(run, step, copy.deepcopy(run.twin))
+        _keep(run, step, _lean_copy(run.twin))
 
 
 def _last_good_checkpoint(run, before, probes):
