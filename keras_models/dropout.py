@@ -27,8 +27,7 @@ class KerasMaskReplay:
 
     def __deepcopy__(self, memo):
         clone = KerasMaskReplay(self.seed, self.rate)
-        for _ in range(self.draws):
-            clone._generator.next()
+        clone._generator.state.assign(self._generator.state.value)  # where this stream is: O(1), not O(draws)
         clone.draws = self.draws
         return clone
 
@@ -48,8 +47,7 @@ class KerasNoiseReplay(KerasMaskReplay):
 
     def __deepcopy__(self, memo):
         clone = KerasNoiseReplay(self.seed, self.stddev)
-        for _ in range(self.draws):
-            clone._generator.next()
+        clone._generator.state.assign(self._generator.state.value)
         clone.draws = self.draws
         return clone
 

@@ -8,14 +8,13 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-import numpy_models as nm  # noqa: E402
 from keras_models.build import keras_dtype  # noqa: E402
 from parity import from_keras, tolerance, verify  # noqa: E402
 from parity.verify.cli import write  # noqa: E402
 from tests.graph_models import residual_inception_model  # noqa: E402
+from tests.perturbed_optimizers import PERTURBATION, SlotBump, UpdateBump  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore:Skipping variable loading for optimizer")  # verify uses fresh ones
-PERTURBATION = 1e-6  # far above float64 round-off (tolerance 1e-12), as a real slip in a user's layer would be
 
 
 @pytest.fixture(scope="module", params=["float64", "float32"])
@@ -44,15 +43,6 @@ def test_saved_functional_model_passes_layers_gradients_and_ten_adam_steps(saved
     assert {r["rtol"] for r in result.gradients} == {tolerance(dtype).rtol}
     assert len(result.layers) == len(result.substitute_layers) == 21  # every node, the shared layer's two calls too
     assert {"divergence"} <= set(json.loads(result.to_json())) and set(result.tables()) >= {"layers", "steps"}
-
-
-class SlotBump(nm.optimizers.Adam):
-    """Adam that adds PERTURBATION to one momentum slot right after its 5th update."""
-
-    def update(self, params, grads):
-        super().update(params, grads)
-        if self.iterations == 5:
-            self.slots["momentum"]["head/kernel"] += PERTURBATION
 
 
 def _perturbed_twin(path, layer="b3"):
@@ -89,18 +79,45 @@ def test_repro_passes_once_the_layer_is_fixed(saved64, tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def test_slot_perturbed_at_step_five_is_reported_at_step_five_phase_slot(saved64):
+def test_slot_perturbed_at_step_five_is_reported_at_step_five_phase_slot(saved64, tmp_path):
     twin = from_keras(saved64)
     twin.optimizer.__class__ = SlotBump  # the converted Adam (its exact learning rate), bumped at step 5
     result = verify(saved64, steps=10, twin=twin)
     found = result.divergence["training"]
-    assert (found["step"], found["phase"], found["tensor"]) == (5, "slot", "head/kernel"), found
+    assert (found["step"], found["phase"], found["tensor"], found["layer"]) == (5, "slot", "head/kernel", "head"), found
     assert result.bisection[0]["step"] == 10 and len(result.bisection) >= 3  # last step first, then bisection
     md = str(result)
     assert md.splitlines()[0] == f"# parity verify of `{result.model}`: FAILED"
     assert "## bisection: first failing step 5" in md  # probes in the order made: step 10, then 5 (mid of 0..10)
     assert "| 1 | 10 | FAIL | head/kernel |" in md and "| 2 | 5 | FAIL | head/kernel [momentum] |" in md
     assert result.divergence["layers"] == {}  # forward and gradients of the start state still hold
+    write(result, tmp_path)
+    done = _run_repro(tmp_path)
+    assert done.returncode == 1 and "step 5 head/kernel [momentum]" in done.stdout, done.stdout + done.stderr
+    assert "MISMATCH" in done.stdout and "could not be imported" not in done.stdout
+
+
+def test_update_perturbed_at_step_three_is_reported_at_step_three_phase_update(saved64, tmp_path):
+    twin = from_keras(saved64)
+    twin.optimizer.__class__ = UpdateBump
+    result = verify(saved64, steps=6, twin=twin)
+    found = result.divergence["training"]
+    assert (found["step"], found["phase"], found["tensor"]) == (3, "update", "head/kernel"), found
+    write(result, tmp_path)
+    done = _run_repro(tmp_path)
+    assert done.returncode == 1 and "step 3 head/kernel: " in done.stdout and "MISMATCH" in done.stdout, done.stdout
+
+
+def test_optimizer_repro_passes_once_the_optimizer_is_fixed(saved64, tmp_path):
+    twin = from_keras(saved64)
+    twin.optimizer.__class__ = SlotBump
+    write(verify(saved64, steps=6, twin=twin), tmp_path)
+    data = dict(np.load(tmp_path / "repro.npz"))
+    meta = json.loads(str(data["meta"]))
+    data["meta"] = np.array(json.dumps({**meta, "optimizer_class": "numpy_models.optimizers:Adam"}))  # the fix
+    np.savez(tmp_path / "repro.npz", **data)
+    done = _run_repro(tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_sequential_model_with_softmax_crossentropy_and_sgd_passes():

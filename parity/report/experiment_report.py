@@ -28,7 +28,17 @@ def run_row(experiment_id, run):
             "test_acc_diff_pp": None, "max_rel_loss_diff": float(drift.max()),
             "first_step_over_tol": int(over[0]) + 1 if len(over) else None, "differing_test_predictions": None,
             "numpy_sec_per_epoch": float(np.mean(run.numpy.seconds)),
-            "keras_sec_per_epoch": float(np.mean(run.keras.seconds)), **details, "passed": passed}
+            "keras_sec_per_epoch": float(np.mean(run.keras.seconds)), **details, **divergence_fields(run),
+            "passed": passed}
+
+
+DIVERGENCE_FIELDS = ("step", "phase", "layer", "tensor", "max_rel", "replayed_steps", "cpu_seconds")
+
+
+def divergence_fields(run):
+    """``divergence_<field>`` of a run replayed by ``parity.training.drift`` (empty for a run within tolerance)."""
+    found = getattr(run, "divergence", None)
+    return {f"divergence_{k}": found[k] for k in DIVERGENCE_FIELDS} if found else {}
 
 
 def _classification_verdict(run, drift, tol):
@@ -89,9 +99,40 @@ def markdown(rows, manifest, parity_summary, tables=()):
               "Regression runs: float64 as above with every test prediction within the same tolerance; float32 when "
               f"test MSEs agree within {tolerance('float32', 'test_mse').rtol:g} (relative). Other rows: max_rel_diff "
               "within the tolerance named by their tolerance_kind (parity/tolerances.py)."]
+    lines += _divergence_markdown(rows)
     lines += (["", "## Tables"] + _result_tables_markdown(tables) if tables else []) + ["", "## Run", ""]
     lines += [f"- {k}: {v}" for k, v in manifest.items()]
     return "\n".join(lines) + "\n"
+
+
+DIVERGENCE_NOTE = ("Runs whose per-step loss difference leaves the training tolerance are replayed from the "
+                   "checkpoint before, on the run's own batches and dropout masks, and bisected: the first step where "
+                   "the loss, a weight or an optimizer slot leaves its per-step tolerance, the phase that diverged "
+                   "first when that step is rerun (forward, gradient, slot, update) and the layer (for forward and "
+                   "gradient: the first node in forward, then backward, order). In float32 this locates where "
+                   "round-off has grown past the per-step tolerances, not a bug: the verdict stays the test accuracy.")
+
+
+def _located(rows):
+    return [r for r in rows if r.get("divergence_replayed_steps") is not None]
+
+
+def _divergence_markdown(rows):
+    lines = [f"- {r['run']} ({r['dtype']}): loss over tolerance from step {r['first_step_over_tol']}; first leaves "
+             f"tolerance at step {r['divergence_step']}, phase {_fmt(r['divergence_phase'])}, layer "
+             f"`{_fmt(r['divergence_layer'])}` (`{_fmt(r['divergence_tensor'])}`, max rel "
+             f"{_fmt(r['divergence_max_rel'])}); {r['divergence_replayed_steps']} steps replayed, "
+             f"{r['divergence_cpu_seconds']:.1f} s CPU" for r in _located(rows)]
+    return ["", "## First divergence", "", DIVERGENCE_NOTE, ""] + lines if lines else []
+
+
+def _divergence_html(rows):
+    located = _located(rows)
+    if not located:
+        return ""
+    cols = ["run", "dtype", "first_step_over_tol"] + [f"divergence_{k}" for k in DIVERGENCE_FIELDS]
+    return _result_tables_html([("First divergence", [{c: r.get(c) for c in cols} for r in located])]) + \
+        f"<p>{html.escape(DIVERGENCE_NOTE)}</p>"
 
 
 def write_csv(path, rows):
@@ -142,5 +183,6 @@ def write_run(folder, results, manifest, parity_summary, checks=None, links=()):
 
 def page(rows, figures, notes, manifest, parity_summary, tables=(), checks=None, links=()):
     """The run's index.html (see ``html_page``)."""
-    return html_page.page(rows, figures, notes, manifest, parity_summary, _result_tables_html(tables), checks,
+    return html_page.page(rows, figures, notes, manifest, parity_summary,
+                          _divergence_html(rows) + _result_tables_html(tables), checks,
                           links or (("summary.md", "summary.md"),))

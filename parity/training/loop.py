@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 
 from parity import random_streams
 from parity.checks.optimizer_settings import keras_optimizer, numpy_optimizer
+from parity.training import drift
 from parity.training.callbacks import keras_callback, numpy_callback
 from parity.twins import build_twins, keras_loss, numpy_loss
 
@@ -50,6 +51,7 @@ class TrainingRun:
     keras: TwinHistory
     task: str = "classification"  # or "regression" (float targets; with MSE, test_loss is the test MSE)
     callbacks: str = ""
+    divergence: dict = None  # where the twins first leave tolerance (``parity.training.drift.locate``), if they do
 
 
 def _targets(loss_name, labels, num_outputs, dtype):
@@ -112,11 +114,15 @@ def train_both(name, spec, setting, data, epochs, batch_size, dtype, seed=0, pro
     Both twins are evaluated on the train and test sets about ``EVALUATIONS_PER_RUN``
     times (every epoch for short runs or with ``callbacks``) and always after the last epoch.
     ``callbacks``: ``CallbackSetting``s built on both sides (learning-rate plans).
+    A run whose step losses drift past its ``training`` tolerance is replayed up to that step to find where the
+    twins first leave tolerance (``TrainingRun.divergence``; runs with callbacks are not replayed).
     """
     from keras_models import train_on_batch  # imports TensorFlow
 
     data = data.astype(dtype)
     np_model, optimizer, loss, k_model = build_trained_twins(spec, setting, dtype, seed)
+    steps_per_epoch = -(-len(data.x_train) // batch_size)
+    start = None if callbacks else drift.capture(np_model, optimizer, loss, k_model, epochs * steps_per_epoch)
     outputs = np_model.output_shape[-1]
     y_train = _targets(spec.loss[0], data.y_train, outputs, dtype)
     y_test = _targets(spec.loss[0], data.y_test, outputs, dtype)
@@ -128,18 +134,16 @@ def train_both(name, spec, setting, data, epochs, batch_size, dtype, seed=0, pro
         _begin_epoch(epoch, np_cbs, k_cbs, ours, theirs, optimizer, k_model, dtype)
         order = random_streams.epoch_order(seed, epoch, len(data.x_train))
         spent = [0.0, 0.0]
-        for start in range(0, len(order), batch_size):
-            idx = order[start:start + batch_size]
+        for first in range(0, len(order), batch_size):  # drift.batch_indices replays the same batches
+            idx = order[first:first + batch_size]
             xb, yb = data.x_train[idx], y_train[idx]
             t0 = time.perf_counter()
-            p = np_model.forward(xb, training=True)
-            ours.step_loss.append(float(np_model.compute_loss(loss, yb, p)))
-            np_model.backward_loss(loss, yb, p, need_input_grad=False)
-            optimizer.update(np_model.params, np_model.grads)
+            ours.step_loss.append(drift.numpy_step(np_model, loss, optimizer, xb, yb))
             t1 = time.perf_counter()
             theirs.step_loss.append(train_on_batch(k_model, xb, yb))
             spent[0] += t1 - t0
             spent[1] += time.perf_counter() - t1
+            drift.record(start, len(ours.step_loss), np_model, optimizer, loss)  # outside the timed step
         ours.seconds.append(spent[0])
         theirs.seconds.append(spent[1])
         if (epoch + 1) % max(1, epochs // EVALUATIONS_PER_RUN) and epoch != epochs - 1 and not callbacks:
@@ -156,9 +160,13 @@ def train_both(name, spec, setting, data, epochs, batch_size, dtype, seed=0, pro
     ours.final_weights = {k: v.copy() for k, v in np_model.params.items()}
     theirs.final_weights = {f"{lay.name}/{v.name}": v.numpy() for lay in k_model.layers
                             for v in lay.trainable_weights}
-    return TrainingRun(name, data.name, dtype, epochs, batch_size, f"{setting.class_name}{setting.kwargs}", ours, theirs,
-                       "regression" if data.y_train.dtype.kind == "f" else "classification",
-                       "; ".join(c.describe() for c in callbacks))
+    run = TrainingRun(name, data.name, dtype, epochs, batch_size, f"{setting.class_name}{setting.kwargs}", ours, theirs,
+                      "regression" if data.y_train.dtype.kind == "f" else "classification",
+                      "; ".join(c.describe() for c in callbacks))
+    if start is not None and drift.first_step_over(ours.step_loss, theirs.step_loss, dtype) is not None:
+        run.divergence = drift.locate(start, data.x_train, y_train, seed, batch_size,
+                                      (ours.step_loss, theirs.step_loss), dtype)
+    return run
 
 
 def _attach_callbacks(callbacks, optimizer, k_model, dtype):
@@ -202,5 +210,4 @@ def _end_epoch(epoch, cbs, hist, n_train, batch_size, k_model=None):
 
 def step_drift(run):
     """Relative difference of the two step-loss curves at every step."""
-    a, b = np.asarray(run.numpy.step_loss), np.asarray(run.keras.step_loss)
-    return np.abs(a - b) / np.maximum(np.abs(b), np.finfo(np.float64).tiny)
+    return drift.relative_drift(run.numpy.step_loss, run.keras.step_loss)

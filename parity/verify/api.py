@@ -11,8 +11,7 @@ import time
 from parity.checks.graph_checks import check_gradients
 from parity.convert import from_keras, to_keras
 from parity.convert.compile import numpy_loss, numpy_optimizer
-from parity.tolerances import tolerance
-from parity.verify import data, divergence, layers, repro, substitute, training
+from parity.verify import data, divergence, layers, substitute, training
 from parity.verify.finite_differences import check_finite_differences
 from parity.verify.keras_trace import trace
 from parity.verify.result import VerifyResult, comparison_row
@@ -55,26 +54,13 @@ def _twin(k_model, twin):
     return twin
 
 
-def _layer_divergence(twin, ref, rows, mode, training_flag):
-    """({node, layer, quantity, max_rel}, repro payload) of the first diverging node, or (None, None)."""
-    row, quantity = divergence.first_layer(rows)
-    if row is None:
-        return None, None
-    rel = row["output_rel"] if quantity == "output" else row["d_input_rel"]
-    node = layers.twin_nodes(layers.as_graph(twin))[row["node"]]
-    k = ref[row["node"]]
-    payload = repro.payload(row["node"], node.layer, k["layer"], k["inputs"], k["d_outputs"], training_flag,
-                            node.list_input, tolerance(twin.dtype).rtol)
-    return {"node": row["node"], "layer": row["layer"], "quantity": quantity, "max_rel": rel, "mode": mode}, payload
-
-
 def _layer_checks(result, k_model, twin, xs, douts, use_substitute):
     ref = trace(k_model, xs, douts, training=False)
     result.layers = layers.chained_rows(twin, ref, xs, douts)
-    found = {"chained": _layer_divergence(twin, ref, result.layers, "chained", False)}
+    found = {"chained": divergence.layer_divergence(twin, ref, result.layers, "chained", False)}
     if use_substitute:
         result.substitute_layers = substitute.substitute_rows(twin, ref)
-        found["substitute"] = _layer_divergence(twin, ref, result.substitute_layers, "substitute", False)
+        found["substitute"] = divergence.layer_divergence(twin, ref, result.substitute_layers, "substitute", False)
     found = {m: f for m, f in found.items() if f[0] is not None}
     result.divergence["layers"] = {m: f[0] for m, f in found.items()}
     names = {f[0]["node"] for f in found.values()}
@@ -86,24 +72,12 @@ def _layer_checks(result, k_model, twin, xs, douts, use_substitute):
 def _training_checks(result, k_model, twin, xs, ys, douts, steps):
     run = training.run_steps(training.start(k_model, twin, xs, ys), steps)
     try:
-        step, result.bisection = divergence.first_step(run, steps)
+        found, result.bisection, phases, payload = divergence.locate(run, steps, lambda step, batch: douts)
         result.steps = [{**comparison_row(c), "step": i + 1} for i, c in enumerate(run.losses)]
-        if step is None:
-            return
-        phase, worst, phases = divergence.first_phase(run, step)
-        result.phases = [{"phase": p, **comparison_row(c)} for p in training.PHASES for c in phases[p]]
-        found = {"step": step, "phase": phase, "tensor": worst.tensor if worst else None,
-                 "max_rel": worst.max_rel if worst else 0.0, "layer": None}
-        if phase in ("forward", "gradient"):
-            training.restore(run, step - 1)
-            ref = trace(run.k_model, xs, douts, training=True)
-            rows = layers.chained_rows(run.twin, ref, xs, douts, training=True)
-            layer, payload = _layer_divergence(run.twin, ref, rows, f"training step {step}", True)
-            found["layer"] = layer["node"] if layer else None
+        result.phases = [{"phase": p, **comparison_row(c)} for p in training.PHASES for c in phases.get(p, [])]
+        if found is not None:
+            result.divergence["training"] = found
             result.repro = result.repro or payload
-        elif worst is not None:
-            found["layer"] = worst.tensor.rsplit("/", 1)[0]
-        result.divergence["training"] = found
     finally:
         training.finish(run)
 

@@ -8,8 +8,15 @@ Steps: both runs are recorded with a snapshot after every step
 (``parity.verify.training``); the first step whose state (loss, weights, slots)
 leaves tolerance is found by bisection over the snapshots, each probe recorded,
 and that one step is replayed phase by phase (forward, gradient, slot, update).
+``locate`` does all of it for a run (``parity.verify`` on one batch,
+``parity.training.drift`` on a training run's own batches) and names the layer:
+for a forward or gradient phase by tracing that step node by node, for a slot or
+update phase by the failing tensor; it also returns the reproduction's payload.
 """
-from parity.verify.training import PHASES, replay_step, state_comparisons
+from parity.tolerances import tolerance
+from parity.verify import layers, optimizer_repro, repro
+from parity.verify.keras_trace import trace
+from parity.verify.training import PHASES, replay_step, restore, state_comparisons
 
 
 def first_layer(rows):
@@ -23,7 +30,8 @@ def first_layer(rows):
     return None, None
 
 
-def _probe(run, step, probes):
+def probe(run, step, probes):
+    """Do the loss of ``step`` and the state after it hold? Recorded in ``probes``."""
     found = state_comparisons(run, step)
     worst = max(found, key=lambda c: (not c.passed, c.max_rel / c.rtol if c.rtol else c.max_rel))  # nearest its limit
     passed = all(c.passed for c in found)
@@ -31,23 +39,24 @@ def _probe(run, step, probes):
     return passed
 
 
-def first_step(run, steps):
+def first_step(run, steps, low=0, probes=None):
     """(first step over tolerance or None, [probe records]) by bisection over ``run``'s snapshots.
 
     The last step is probed first: a state that holds after ``steps`` steps is
     taken to have held throughout (a difference, once made, persists in the
-    weights or slots); the loss of every step is checked as well.
+    weights or slots); the loss of every step is checked as well. ``low``: a
+    step known to hold (snapshots before it may be missing).
     """
-    probes = []
-    last_ok = _probe(run, steps, probes)
+    probes = [] if probes is None else probes
+    last_ok = probe(run, steps, probes)
     bad_losses = [i + 1 for i, c in enumerate(run.losses) if not c.passed]
     if last_ok and not bad_losses:
         return None, probes
     # the state after `low` holds (step 0: weights copied bit for bit); the probe of `high` fails
-    low, high = 0, bad_losses[0] if bad_losses else steps
+    high = min([steps] + bad_losses[:1])
     while high - low > 1:
         mid = (low + high) // 2
-        if _probe(run, mid, probes):
+        if probe(run, mid, probes):
             low = mid
         else:
             high = mid
@@ -62,3 +71,48 @@ def first_phase(run, step):
         if failing:
             return phase, failing[0], phases
     return None, None, phases
+
+
+def layer_divergence(twin, ref, rows, mode, training_flag):
+    """({node, layer, quantity, max_rel, mode}, repro payload) of the first diverging node, or (None, None)."""
+    row, quantity = first_layer(rows)
+    if row is None:
+        return None, None
+    rel = row["output_rel"] if quantity == "output" else row["d_input_rel"]
+    node = layers.twin_nodes(layers.as_graph(twin))[row["node"]]
+    k = ref[row["node"]]
+    payload = repro.payload(row["node"], node.layer, k["layer"], k["inputs"], k["d_outputs"], training_flag,
+                            node.list_input, tolerance(twin.dtype).rtol)
+    return {"node": row["node"], "layer": row["layer"], "layer_name": node.layer.name, "quantity": quantity,
+            "max_rel": rel, "mode": mode}, payload
+
+
+def locate(run, steps, douts_of, low=0, probes=None):
+    """(found or None, bisection probes, {phase: [Comparison]}, repro payload or None) over ``steps`` of ``run``.
+
+    ``found``: {"step", "phase", "tensor", "max_rel", "layer"}. ``douts_of(step, xs)`` gives the upstream
+    gradients at the outputs for the node-by-node trace of a forward or gradient divergence; ``low`` and
+    ``probes`` as ``first_step``.
+    """
+    step, probes = first_step(run, steps, low, probes)
+    if step is None:
+        return None, probes, {}, None
+    phase, worst, phases = first_phase(run, step)
+    found = {"step": step, "phase": phase, "tensor": worst.tensor if worst else None,
+             "max_rel": worst.max_rel if worst else 0.0, "layer": None}
+    payload = None
+    if phase in ("forward", "gradient"):
+        restore(run, step - 1)
+        xs, _ = run.batch(step)
+        douts = douts_of(step, xs)
+        ref = trace(run.k_model, xs, douts, training=True)
+        rows = layers.chained_rows(run.twin, ref, xs, douts, training=True)
+        layer, payload = layer_divergence(run.twin, ref, rows, f"training step {step}", True)
+        found["layer"] = layer["node"] if layer else None
+        own = [c for c in phases[phase] if not c.passed and layer and c.tensor.startswith(layer["layer_name"] + "/")]
+        if own:  # that layer's own failing weight gradient, rather than the first in weight order
+            found.update(tensor=own[0].tensor, max_rel=own[0].max_rel)
+    elif worst is not None:
+        found["layer"] = worst.tensor.rsplit("/", 1)[0]
+        payload = optimizer_repro.payload(run, step, worst.tensor)
+    return found, probes, phases, payload

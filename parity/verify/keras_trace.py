@@ -41,7 +41,7 @@ def trace(model, xs, douts, training=False):
         xts = [tf.convert_to_tensor(np.asarray(x, dtype=dtype)) for x in xs]
         tensors = {id(k): t for k, t in zip(graph.inputs, xts, strict=True)}
         records = {}
-        with tf.GradientTape(persistent=True) as tape:
+        with tf.GradientTape() as tape:
             tape.watch(xts)
             for node in _nodes(model):
                 outs = _call(node, tensors, training)
@@ -51,14 +51,16 @@ def trace(model, xs, douts, training=False):
                 records[node_name(node)] = (node, [tensors[id(k)] for k in node.input_tensors], outs)
             target = tf.add_n([tf.reduce_sum(tensors[id(o)] * tf.constant(np.asarray(d, dtype=dtype)))
                                for o, d in zip(graph.outputs, douts, strict=True)])
+        flat = [t for _, ins, outs in records.values() for t in ins + outs]
+        grads = iter(tape.gradient(target, flat))  # one backward pass for every node's tensors
+        del tape
         out = {}
         for name, (node, ins, outs) in records.items():
-            d_ins, d_outs = tape.gradient(target, ins), tape.gradient(target, outs)
+            d_ins, d_outs = [next(grads) for _ in ins], [next(grads) for _ in outs]
             out[name] = {"layer": node.operation, "inputs": [t.numpy() for t in ins],
                          "outputs": [t.numpy() for t in outs],
                          "d_inputs": [_np(g, t) for g, t in zip(d_ins, ins, strict=True)],
                          "d_outputs": [_np(g, t) for g, t in zip(d_outs, outs, strict=True)]}
-        del tape
     return out
 
 

@@ -7,6 +7,8 @@ and Keras's own outputs and input gradients for them (``keras_trace.node_vjp``).
 backward on those arrays and compares with the stored Keras results at the
 stored tolerance: it prints the mismatch and exits 1 while it persists, 0 once
 fixed. It needs only NumPy and ``numpy_models`` (found next to this project).
+A first divergence in an optimizer slot or update writes the optimizer's
+reproduction instead (``parity.verify.optimizer_repro``).
 """
 import json
 from pathlib import Path
@@ -14,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 import numpy_models
+from parity.verify import optimizer_repro
 from parity.verify.keras_trace import node_vjp
 
 SCRIPT = '''"""Reproduces: {title}. Run: python repro.py (exit 1 while the mismatch persists)."""
@@ -76,5 +79,8 @@ def write(directory, meta, arrays):
     with open(directory / "repro.npz", "wb") as f:
         np.savez(f, meta=np.array(json.dumps(meta)), **arrays)
     root = str(Path(numpy_models.__file__).resolve().parent.parent)
-    title = f"{meta['class_name']} '{meta['node']}' differs from Keras"
-    (directory / "repro.py").write_text(SCRIPT.format(title=title, root=root))
+    if meta.get("kind") == "optimizer":  # a slot or update phase: parity.verify.optimizer_repro
+        text = optimizer_repro.SCRIPT.format(title=optimizer_repro.title(meta), root=root, step=meta["step"])
+    else:
+        text = SCRIPT.format(title=f"{meta['class_name']} '{meta['node']}' differs from Keras", root=root)
+    (directory / "repro.py").write_text(text)

@@ -38,26 +38,37 @@ class Run:
     k_opt: object = None
     snapshots: list = field(default_factory=list)  # index s: the state after step s (0: the start)
     losses: list = field(default_factory=list)  # Comparison of the loss at step s (index s - 1)
+    batches: object = None  # step -> (xs, ys) of that step (a training run's batches); None: xs, ys every step
+
+    def batch(self, step):
+        """(xs, ys) that step ``step`` (1-based) trains on."""
+        return self.batches(step) if self.batches is not None else (self.xs, self.ys)
 
 
 def _keras_state(run):
-    return ([v.numpy() for v in run.k_model.weights], [v.numpy() for v in run.k_opt.variables])
+    # variables, not weights: the seed-generator states of Dropout layers too, so a restored step draws its masks
+    return ([v.numpy() for v in run.k_model.variables], [v.numpy() for v in run.k_opt.variables])
+
+
+def snapshot(run):
+    """Append both sides' current state (twin with its optimizer; Keras variables and optimizer variables)."""
+    run.snapshots.append((copy.deepcopy(run.twin), _keras_state(run)))
 
 
 def restore(run, s):
     twin_state, (weights, opt_vars) = run.snapshots[s]
     run.twin = copy.deepcopy(twin_state)
-    for v, a in zip(run.k_model.weights, weights, strict=True):
+    for v, a in zip(run.k_model.variables, weights, strict=True):
         v.assign(a)
     for v, a in zip(run.k_opt.variables, opt_vars, strict=True):
         v.assign(a)
 
 
-def _forward_backward(run):
+def _forward_backward(run, step):
     """The twin's loss value and gradients, and Keras's compiled-loss result, at the current states."""
     from keras_models.functional import graph_compiled_gradients  # imports TensorFlow
 
-    twin, xs, ys = run.twin, run.xs, run.ys
+    twin, (xs, ys) = run.twin, run.batch(step)
     ref = graph_compiled_gradients(run.k_model, xs, ys)
     y_pred = twin.forward(xs if len(xs) > 1 else xs[0], training=True)
     y_true = ys if len(ys) > 1 else ys[0]
@@ -85,17 +96,17 @@ def start(k_model, twin, xs, ys):
     run = Run(k_model, copy.deepcopy(twin), list(xs), list(ys))
     run.k_opt = fresh_optimizer(k_model.optimizer, twin.dtype)
     run.k_opt.build([v for _, v in keyed_variables(k_model, trainable_only=True)])
-    run.snapshots.append((copy.deepcopy(run.twin), _keras_state(run)))
+    snapshot(run)
     return run
 
 
 def run_steps(run, steps):
     """Advance both sides ``steps`` steps, recording the loss comparison and a snapshot after each."""
     for step in range(len(run.snapshots), len(run.snapshots) + steps):
-        value, ref = _forward_backward(run)
+        value, ref = _forward_backward(run, step)
         run.losses.append(_loss_comparison(step, value, ref))
         _apply(run, ref)
-        run.snapshots.append((copy.deepcopy(run.twin), _keras_state(run)))
+        snapshot(run)
     return run
 
 
@@ -123,7 +134,7 @@ def state_comparisons(run, step):
 def replay_step(run, step):
     """{phase: [Comparison]} for ``step`` rerun from the snapshot before it."""
     restore(run, step - 1)
-    value, ref = _forward_backward(run)
+    value, ref = _forward_backward(run, step)
     tol = tolerance(run.twin.dtype) if step == 1 else state_tolerance(run.twin.optimizer, run.twin.dtype)
     scales, grads = condition_scales(run.twin), run.twin.grads
     out = {"forward": [_loss_comparison(step, value, ref)],
