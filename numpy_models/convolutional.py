@@ -11,7 +11,7 @@ import numpy as np
 from numpy_models import _grouped
 from numpy_models import _windows as win
 from numpy_models import activations, initializers
-from numpy_models._fast import column_sums
+from numpy_models._fast import add_bias_per_sample, column_sums
 from numpy_models._validation import refuse
 from numpy_models.base import Layer, serialize_regularizer
 from numpy_models.core import _ActivationMixin, _ser_init
@@ -139,7 +139,7 @@ class Conv2D(win.ChannelsFirstMixin, _ActivationMixin, Layer):
         else:
             z = (cols.T if transposed else cols) @ self._dense_kernel().reshape(-1, self.filters)
         if self.use_bias:
-            z += self.params["bias"]
+            add_bias_per_sample(z, self.params["bias"], x.shape[0])
         z = z.reshape(x.shape[0], oh, ow, self.filters)
         y = self._activate(z)
         self._cache = ((cols, transposed), z, y, xp.shape, x.shape)

@@ -80,12 +80,16 @@ class MaxPooling2D(_Pooling2D):
 
     def pool_backward(self, dout):
         xp, _, x_shape = self._cache
-        dxp = np.zeros(xp.shape, dtype=dout.dtype)
         overlapping = any(s < p for s, p in zip(self.strides, self.pool_size, strict=True))
+        # Windows that tile the padded input write every cell once: no zero fill needed.
+        tiled = not overlapping and all(
+            (o - 1) * s + p == n for o, s, p, n in zip(self._plan[:2], self.strides, self.pool_size, xp.shape[1:3],
+                                                       strict=True))
+        dxp = np.empty(xp.shape, dtype=dout.dtype) if tiled else np.zeros(xp.shape, dtype=dout.dtype)
         for (rows, cols), wins in self._first_winners():
             if overlapping:
                 dxp[:, rows, cols, :] += dout * wins
-            else:  # windows tile the input: each cell is written once
+            else:  # windows do not overlap: each cell is written once
                 np.multiply(dout, wins, out=dxp[:, rows, cols, :])
         oh, ow, ph, pw = self._plan
         return win.unpad(dxp, ph, pw, x_shape[1:3])
@@ -94,9 +98,10 @@ class MaxPooling2D(_Pooling2D):
         """Which offset wins each window (a change of winner is a kink for finite differences)."""
         if not self._cache:
             return []
-        winner = np.zeros(self._cache[1].shape, dtype=np.int16)
+        winner = np.zeros(self._cache[1].shape, dtype=np.int8 if len(list(self._offsets())) < 128 else np.int16)
         for k, (_, wins) in enumerate(self._first_winners()):
-            winner[wins] = k
+            if k:  # offset 0 is the zero fill
+                np.copyto(winner, k, where=wins)
         return [winner]
 
 
