@@ -82,9 +82,8 @@ class MaxPooling2D(_Pooling2D):
         xp, _, x_shape = self._cache
         overlapping = any(s < p for s, p in zip(self.strides, self.pool_size, strict=True))
         # Windows that tile the padded input write every cell once: no zero fill needed.
-        tiled = not overlapping and all(
-            (o - 1) * s + p == n for o, s, p, n in zip(self._plan[:2], self.strides, self.pool_size, xp.shape[1:3],
-                                                       strict=True))
+        tiled = all(s == p and o * p == n for o, s, p, n in zip(self._plan[:2], self.strides, self.pool_size,
+                                                                 xp.shape[1:3], strict=True))
         dxp = np.empty(xp.shape, dtype=dout.dtype) if tiled else np.zeros(xp.shape, dtype=dout.dtype)
         for (rows, cols), wins in self._first_winners():
             if overlapping:
