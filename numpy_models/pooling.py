@@ -94,13 +94,18 @@ class MaxPooling2D(_Pooling2D):
         return win.unpad(dxp, ph, pw, x_shape[1:3])
 
     def kink_signature(self):
-        """Which offset wins each window (a change of winner is a kink for finite differences)."""
+        """Which offset wins each window (a change of winner is a kink for finite differences).
+
+        Offsets are visited last to first, each overwriting the windows it ties:
+        the first maximum is written last (the rule of ``_first_winners``, in half the passes).
+        """
         if not self._cache:
             return []
-        winner = np.zeros(self._cache[1].shape, dtype=np.int8 if len(list(self._offsets())) < 128 else np.int16)
-        for k, (_, wins) in enumerate(self._first_winners()):
-            if k:  # offset 0 is the zero fill
-                np.copyto(winner, k, where=wins)
+        xp, y, _ = self._cache
+        offsets = list(self._offsets())
+        winner = np.zeros(y.shape, dtype=np.int8 if len(offsets) < 128 else np.int16)
+        for k, (rows, cols) in reversed(offsets):
+            np.copyto(winner, k, where=xp[:, rows, cols, :] == y)
         return [winner]
 
 
