@@ -78,6 +78,7 @@ def objectives_by_layer(pristine, x_eval, training, dout, rng_state, f0, full):
     layers = chain_layers(pristine)
     if layers is None or len({l.name for l in layers}) != len(layers):
         return {}, full
+    training = subj.forward_kwargs(pristine, training).get("training", False)  # what forward passes its layers
     x = x_eval.copy()
     by_layer = {}
     try:
