@@ -116,10 +116,21 @@ def mlp_train_step(quick):
 
 BLAS_CONFIGS = ("default", 1)
 
+
+def _target(limit, words):
+    return f"<= {limit} ({words})", lambda ratio: ratio <= limit
+
+
+def _same_for_both(target):
+    return {threads: target for threads in BLAS_CONFIGS}
+
+
+# {workload: (setup, {BLAS threads: (target text, met?)})}; issue 17 sets the CNN step's two targets.
 WORKLOADS = {
-    "cnn_train_step": (cnn_train_step, "<= 1.5 (NumPy at most 1.5x Keras train_on_batch)", lambda r: r <= 1.5),
-    "cnn_predict_10k": (cnn_predict_10k, "<= 1.0 (NumPy no slower than Keras predict)", lambda r: r <= 1.0),
-    "mlp_train_step": (mlp_train_step, "<= 0.5 (NumPy at least 2x faster than a Keras fit step)", lambda r: r <= 0.5),
+    "cnn_train_step": (cnn_train_step, {"default": _target(1.0, "NumPy no slower than Keras train_on_batch"),
+                                        1: _target(1.25, "NumPy at most 1.25x Keras train_on_batch")}),
+    "cnn_predict_10k": (cnn_predict_10k, _same_for_both(_target(1.0, "NumPy no slower than Keras predict"))),
+    "mlp_train_step": (mlp_train_step, _same_for_both(_target(0.5, "NumPy at least 2x faster than a Keras fit step"))),
 }
 
 
@@ -132,9 +143,10 @@ def _pairs(measure, reps, threads):
 
 def run(reps, quick):
     rows = []
-    for name, (setup, target, ok) in WORKLOADS.items():
+    for name, (setup, targets) in WORKLOADS.items():
         measure = setup(quick)
         for threads in BLAS_CONFIGS:
+            target, ok = targets[threads]
             pairs = _pairs(measure, reps, threads)
             ratios = [a / b for a, b in pairs]
             ratio = statistics.median(ratios)

@@ -10,3 +10,18 @@ def column_sums(a):
     (measured error <= 2e-8 of sum(|a|) up to 1e6 rows, same as pairwise).
     """
     return np.ones(a.shape[0], dtype=a.dtype) @ a
+
+
+def add_bias_per_sample(z, bias, samples):
+    """``z += bias`` in place for ``z`` holding ``samples`` rows of pixels x channels, same rounding.
+
+    Broadcasting a 6-channel bias over (73728, 6) runs NumPy's inner loop 6
+    elements at a time (~0.35 ms in LeNet's first conv); adding the bias tiled
+    over one sample's pixels to a (samples, pixels * channels) view runs it over
+    thousands (~0.1 ms). Each element still gets exactly one float add.
+    """
+    if not z.flags.c_contiguous:  # a reshape would copy: the add must land in z itself
+        z += bias
+        return
+    flat = z.reshape(samples, -1)
+    flat += np.tile(bias, flat.shape[1] // bias.shape[0])

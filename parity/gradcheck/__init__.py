@@ -6,6 +6,7 @@
     causes              the likely cause of a mismatch (ratios, transposes, sum/mean, routing, epsilon, ...)
     modes               nets checked in the mode their gradient used (train_flg / training)
     subject             how the checker sees a user's layer or network (copies, parameters, RNG)
+    suffix              a layer stack probed from the perturbed parameter's layer on (the prefix runs once)
     finite_differences  the probes: Richardson central differences, kinks, step sweeps
     result              GradcheckResult and its per-parameter reports
     keras_check         check_against_keras: a layer against a Keras layer (TensorFlow imported on first use)

@@ -42,6 +42,7 @@ from parity.gradcheck.modes import (TEXTBOOK_EPSILON, cross_entropy_log_gap, los
                                     softmax_loss_layer)
 from parity.gradcheck.probing import Objective, check_param
 from parity.gradcheck.result import GradcheckResult
+from parity.gradcheck.suffix import objectives_by_layer
 from parity.tolerances import tolerance
 
 DEFAULTS = {"training": True, "seed": 0, "max_coords": 30, "step": 1e-3, "rtol": None, "params": None, "strict": False}
@@ -135,9 +136,11 @@ def gradcheck(layer, x, **options):
         return lambda array: evidence_for(array, objective, f0, opts["step"], x.shape, other, not opts["training"],
                                           activation=act)
 
-    reports = [check_param(r.name, objective, r.value(pristine), analytic[r.name], opts, rng, f0, evidence(r.name))
-               for r in refs]
-    reports.append(check_param("dx", objective, x_eval, dx, opts, rng, f0, evidence("dx")))
+    # A stack's parameters are probed from their own layer on (the prefix's output computed once).
+    by_layer, from_input = objectives_by_layer(pristine, x_eval, opts["training"], dout, rng_state, f0, objective)
+    reports = [check_param(r.name, by_layer.get(r.name.split("/")[0], objective), r.value(pristine),
+                           analytic[r.name], opts, rng, f0, evidence(r.name)) for r in refs]
+    reports.append(check_param("dx", from_input, x_eval, dx, opts, rng, f0, evidence("dx")))
     subj.restore_rng(rng_state)
     if not refs:
         notes.append("no parameters found (params/grads dicts or X/dX attribute pairs); checked dx only")

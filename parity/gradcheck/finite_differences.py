@@ -55,9 +55,17 @@ def _curvature_kink(f0, fp, fm, fp2, fm2, h, d_h, d_h2):
     return abs(s_h - 2 * s_h2) > 1e-3 * max(abs(d_h), abs(d_h2)) + noise
 
 
-def _richardson(evaluate, h, f0):
-    """Numeric derivative and kink flag from f evaluated at +-h and +-h/2 (``evaluate(t) -> (f, sig)``)."""
-    (fp, sp), (fm, sm), (fp2, _), (fm2, _) = evaluate(h), evaluate(-h), evaluate(h / 2), evaluate(-h / 2)
+def _richardson(evaluate, h, f0, retry_follows=False):
+    """Numeric derivative and kink flag from f evaluated at +-h and +-h/2 (``evaluate(t) -> (f, sig)``).
+
+    With ``retry_follows`` (a smaller step is tried next if this one straddles a
+    kink) branch signatures that differ at +-h end the probe there: its value
+    would be discarded, so the two evaluations at +-h/2 are skipped.
+    """
+    (fp, sp), (fm, sm) = evaluate(h), evaluate(-h)
+    if retry_follows and signatures_differ(sp, sm):
+        return float("nan"), True
+    (fp2, _), (fm2, _) = evaluate(h / 2), evaluate(-h / 2)
     d_h, d_h2 = (fp - fm) / (2 * h), (fp2 - fm2) / h
     kink = signatures_differ(sp, sm) or (f0 is not None and _curvature_kink(f0, fp, fm, fp2, fm2, h, d_h, d_h2))
     return (4 * d_h2 - d_h) / 3, kink
@@ -68,7 +76,8 @@ def probe_coordinate(objective, array, index, step=DEFAULT_STEP, f0=None):
     w = float(array.flat[index])
     for attempt in range(KINK_RETRIES + 1):
         h = step / 10 ** attempt * max(1.0, abs(w))
-        numeric, kink = _richardson(lambda t: evaluate_at(objective, array, index, w + t), h, f0)
+        numeric, kink = _richardson(lambda t: evaluate_at(objective, array, index, w + t), h, f0,
+                                    retry_follows=attempt < KINK_RETRIES)
         if not kink:
             break
     return numeric, kink
@@ -90,7 +99,7 @@ def probe_direction(objective, array, direction, step=DEFAULT_STEP, f0=None):
 
     scale = max(1.0, float(np.abs(original).max(initial=0.0)))
     for attempt in range(KINK_RETRIES + 1):
-        numeric, kink = _richardson(along, step / 10 ** attempt * scale, f0)
+        numeric, kink = _richardson(along, step / 10 ** attempt * scale, f0, retry_follows=attempt < KINK_RETRIES)
         if not kink:
             break
     return numeric, kink

@@ -75,7 +75,7 @@ def _kinked(objective, array, direction, support, h, f0):
         finally:
             array[...] = original
 
-    return _richardson(along, h, f0)[1]
+    return _richardson(along, h, f0, retry_follows=True)[1]  # only the kink flag is used
 
 
 def locate_kinks(objective, array, direction, step, f0, budget=LOCATE_BUDGET):

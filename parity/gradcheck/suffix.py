@@ -1,0 +1,101 @@
+"""Evaluating a layer stack from the layer a parameter belongs to: the unchanged prefix runs once.
+
+Perturbing a weight of layer k leaves the outputs of layers 0..k-1 bit for bit
+unchanged, so finite differences of that weight need only layers k.. on the
+prefix's output, computed once (a LeNet check spends most of its time in the
+first convolution otherwise). Stacks qualify when they expose ``layers`` whose
+``call(x, training)`` chained reproduce ``forward`` exactly (this project's
+``Sequential``); the checker proves it on the unperturbed parameters before
+using a suffix, and falls back to full evaluations otherwise.
+
+Layers without state or a random generator of their own are built once and
+reused (they only overwrite their cache); the others are deep-copied from the
+template for every evaluation, as the full objective copies the whole subject.
+Parameter arrays are shared with the pristine subject, whose arrays the probes
+perturb in place.
+"""
+import copy
+
+import numpy as np
+
+from parity.gradcheck import subject as subj
+
+
+def chain_layers(obj):
+    """The subject's layers when it is a plain stack (``layers`` with ``call`` and ``params``), else None."""
+    layers = getattr(obj, "layers", None)
+    if not isinstance(layers, list) or not layers:
+        return None
+    ok = all(callable(getattr(l, "call", None)) and isinstance(getattr(l, "params", None), dict) for l in layers)
+    return layers if ok else None
+
+
+def _signature(layers):
+    return [s for layer in layers for s in subj.kink_signature(layer)]
+
+
+class SuffixObjective:
+    """f = sum(stack[start:](inputs()) * dout), with the signature of the suffix layers only.
+
+    The prefix's signatures are the same at every perturbation, so leaving them
+    out changes no kink decision (those compare signatures at w+h and w-h).
+    """
+
+    def __init__(self, pristine, start, inputs, training, dout, rng_state):
+        shared = {id(a): a for layer in pristine.layers for a in layer.params.values()}
+        template = copy.deepcopy(pristine.layers[start:], shared)
+        self._fresh = [bool(l.state) or hasattr(l, "rng") for l in template]
+        self.template, self.shared = template, shared
+        self.inputs, self.training, self.dout, self.rng_state = inputs, training, dout, rng_state
+        self._previous = None
+
+    def __call__(self):
+        layers = [copy.deepcopy(l, dict(self.shared)) if fresh else l
+                  for l, fresh in zip(self.template, self._fresh, strict=True)]
+        subj.restore_rng(self.rng_state)
+        h = self.inputs()
+        for layer in layers:
+            h = layer.call(h, training=self.training)
+        self._previous = layers  # freed blocks are reused by the next evaluation, not returned to the OS
+        return float(np.sum(np.asarray(h, dtype=np.float64) * self.dout)), _signature(layers)
+
+
+def prefix_input(pristine, x, start, training, rng_state):
+    """The input of layer ``start`` for ``x`` (one evaluation of the prefix on a deep copy)."""
+    layers = copy.deepcopy(pristine.layers[:start])
+    subj.restore_rng(rng_state)
+    h = x.copy()
+    for layer in layers:
+        h = layer.call(h, training=training)
+    return h
+
+
+def objectives_by_layer(pristine, x_eval, training, dout, rng_state, f0, full):
+    """{layer name: objective} for the stack's layers, and the objective for dx; ``full`` where not proven.
+
+    A suffix is used only if, unperturbed, it gives exactly ``f0`` (the full forward's value).
+    """
+    layers = chain_layers(pristine)
+    if layers is None or len({l.name for l in layers}) != len(layers):
+        return {}, full
+    training = subj.forward_kwargs(pristine, training).get("training", False)  # what forward passes its layers
+    x = x_eval.copy()
+    by_layer = {}
+    try:
+        prefix_input(pristine, x, len(layers), training, rng_state)
+    except Exception:  # not a plain chain (a graph with branches): evaluate it whole
+        return {}, full
+    for start, layer in enumerate(layers):
+        if layer.params:
+            h = prefix_input(pristine, x, start, training, rng_state) if start else None
+            inputs = (lambda h=h: h.copy()) if start else (lambda: x.copy())
+            by_layer[layer.name] = _proven(SuffixObjective(pristine, start, inputs, training, dout, rng_state), f0, full)
+    return by_layer, _proven(SuffixObjective(pristine, 0, lambda: x_eval.copy(), training, dout, rng_state), f0, full)
+
+
+def _proven(suffix, f0, full):
+    """``suffix`` if it reproduces the full forward's value exactly, else ``full``."""
+    try:
+        return suffix if suffix()[0] == f0 else full
+    except Exception:  # a graph that is not a plain chain fails to chain: evaluate it whole
+        return full
