@@ -5,8 +5,8 @@ import numpy as np
 
 import numpy_models
 from parity import random_streams
-from parity.checks.model_checks import upstream_gradient
-from parity.checks.nodes import keras_backward, numpy_backward
+from parity.checks.model_checks import keras_vjp, upstream_gradient
+from parity.checks.nodes import numpy_backward
 from parity.compare import compare
 from parity.gradcheck.finite_differences import probe_parameter
 from parity.specs import make_inputs
@@ -51,7 +51,7 @@ def check_gradients_three_way(spec, dtype="float64", seed=0, training=False, max
     np_model.forward(x, training=training)
     dx, _, floors = numpy_backward(np_model, dout)
     analytic = {**{k: v.copy() for k, v in np_model.grads.items()}, "dx": dx}
-    ref = keras_backward(k_model, x, dout, training=training)
+    ref = keras_vjp(spec, dtype, seed, training, k_model, x, dout)
     keras_grads = {**ref["grads"], "dx": ref["dx"]}
     arrays = {**pristine.params, "dx": x}
     _hold_masks(np_model, pristine)
