@@ -162,16 +162,15 @@ def _layout(args, sections, dtypes):
 
 
 def _compute(args, parts):
-    """Every part's (payload, info), in ``parts``' order; run longest first, on workers when there are several."""
-    order = report_parts.run_order(parts)
-    jobs = [(parts[i][2], parts[i][3]) for i in order]
-    if len(jobs) > 1:  # independent parts: single-threaded worker processes, up to --workers
-        args.workers = min(len(jobs), args.workers or available_cores())
-        with connect(workers=args.workers) as client:
-            done = map_calls(client, jobs)
-    else:
+    """Every part's (payload, info), in ``parts``' order: on workers, longest first, when worth it (see
+    ``report_parts.worth_workers``), else here in section order."""
+    if not report_parts.worth_workers(parts):
         quiet.import_tensorflow()
-        done = [fn(*a) for fn, a in jobs]
+        return [fn(*a) for _, _, fn, a in parts]
+    order = report_parts.run_order(parts)
+    args.workers = min(len(parts), args.workers or available_cores())  # single-threaded worker processes
+    with connect(workers=args.workers) as client:
+        done = map_calls(client, [(parts[i][2], parts[i][3]) for i in order])
     by_part = dict(zip(order, done, strict=True))
     return [by_part[i] for i in range(len(parts))]
 

@@ -50,3 +50,12 @@ def test_longest_parts_run_first():
     costs = [parts[i][1] for i in report_parts.run_order(parts)]
     assert costs == sorted(costs, reverse=True)
     assert parts[report_parts.run_order(parts)[0]][3][0] == "logic_gates"
+
+
+def test_only_a_report_of_several_kinds_of_work_starts_workers():
+    specs = list(SPECS.values())[:3]
+    plan = report_parts.plan
+    assert not report_parts.worth_workers(plan({"checks", "optimizers", "variants"}, DTYPES, specs, specs, [], ()))
+    assert not report_parts.worth_workers(plan({"experiments"}, ("float64",), [], [], ["cnn", "resnet"], ()))
+    assert report_parts.worth_workers(plan({"experiments"}, DTYPES, [], [], ["cnn"], ()))
+    assert report_parts.worth_workers(plan({"checks", "experiments"}, ("float64",), specs, [], ["cnn"], ()))

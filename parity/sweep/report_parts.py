@@ -86,6 +86,12 @@ def plan(sections, dtypes, specs, optimizer_specs, experiment_ids, experiment_ar
     return parts
 
 
+def worth_workers(parts):
+    """Whether ``parts`` are worth worker processes: the tables and each dtype's experiments are each enough work
+    to pay for a worker's start (a TensorFlow import); a report of only one of them runs in the calling process."""
+    return len({"tables" if section != "experiments" else args[1] for section, _, _, args in parts}) > 1
+
+
 def run_order(parts):
     """Indices of ``parts``, longest first (stable: equal costs keep section order)."""
     return sorted(range(len(parts)), key=lambda i: -parts[i][1])
