@@ -37,7 +37,8 @@ def _timed(section, dtype, part, fn, *args):
     payload = fn(*args)
     seconds, cpu_seconds = time.perf_counter() - wall, time.process_time() - cpu
     env = manifest(0)  # this process's own versions and flags: the CLI records them without importing TensorFlow
-    return payload, {"part": part, "section": section, "dtype": dtype, "pid": os.getpid(), "tf32_execution": env["flags"]["tf32_execution"],
+    return payload, {"part": part, "section": section, "dtype": dtype, "pid": os.getpid(),
+                     "tf32_execution": env["flags"]["tf32_execution"],
                      "gpus": env["flags"]["gpus"], "seconds": seconds, "cpu_seconds": cpu_seconds,
                      "environment": env}
 
@@ -51,7 +52,8 @@ def checks_part(specs, dtype, progress=False):
 
 
 def optimizer_part(specs, dtype, progress=False):
-    return _timed("optimizers", dtype, f"optimizer table {dtype} {specs[0].id}", optimizer_rows, specs, (dtype,), progress)
+    return _timed("optimizers", dtype, f"optimizer table {dtype} {specs[0].id}", optimizer_rows, specs, (dtype,),
+                  progress)
 
 
 def variants_part(dtypes):
@@ -64,7 +66,8 @@ def _dataset(name, data_path, seed, full):
 
 
 def experiment_part(experiment_id, dtype, data_args, seed, epochs, full, progress=False):
-    """``EXPERIMENTS[experiment_id]`` in ``dtype``; ``data_args`` = (dataset, data path, seed, full) as the CLI loads it."""
+    """``EXPERIMENTS[experiment_id]`` in ``dtype``; ``data_args``: (dataset, data path, seed, full), as the CLI
+    loads the data."""
     ctx = Context(_dataset(*data_args), dtype, seed, epochs, full, progress)
     fn = EXPERIMENTS[experiment_id]
     return _timed("experiments", dtype, f"experiments {dtype} {experiment_id}", lambda: (dtype, fn(ctx)))
