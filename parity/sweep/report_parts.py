@@ -10,7 +10,6 @@ the default digits run; the float64 checks, whose few heavy specs are not known
 in advance, go early) so that no worker is left with a long part at the end.
 Every part returns its payload and where and how long it ran.
 """
-import functools
 import os
 import sys
 import time
@@ -20,8 +19,8 @@ from tqdm.auto import tqdm
 from parity.report.environment import manifest
 from parity.report.optimizer_report import optimizer_rows, variant_rows
 from parity.report.parity_report import run_parity
+from parity.sweep.tasks import _dataset  # loaded once per worker, as a sweep's tasks load it
 from parity.training import EXPERIMENTS, Context
-from parity.training import datasets as loaders
 
 SPECS_PER_PART = 5  # a few specs (LeNet, the BatchNorm MLPs, the ResNets) take most of the float64 checks' time
 COST = {"checks": {"float32": 2, "float64": 15}, "optimizers": {"lenet_digits_8": 16, "net_2_3_1_sigmoid_mse": 10},
@@ -58,11 +57,6 @@ def optimizer_part(specs, dtype, progress=False):
 
 def variants_part(dtypes):
     return _timed("variants", None, "variants", variant_rows, dtypes)
-
-
-@functools.lru_cache(maxsize=2)
-def _dataset(name, data_path, seed, full):
-    return loaders.load_for_run(name, data_path, seed, full)
 
 
 def experiment_part(experiment_id, dtype, data_args, seed, epochs, full, progress=False):
