@@ -59,3 +59,18 @@ def test_only_a_report_of_several_kinds_of_work_starts_workers():
     assert not report_parts.worth_workers(plan({"experiments"}, ("float64",), [], [], ["cnn", "resnet"], ()))
     assert report_parts.worth_workers(plan({"experiments"}, DTYPES, [], [], ["cnn"], ()))
     assert report_parts.worth_workers(plan({"checks", "experiments"}, ("float64",), specs, [], ["cnn"], ()))
+
+
+def test_the_benchmark_table_sums_the_parts_per_section_and_dtype():
+    from benchmarks.walltimes import phase_rows, render_walltimes
+
+    part = {"pid": 1, "tf32_execution": False, "gpus": []}
+    manifest = {"phase_seconds": {"setup": 1.0, "parts": 50.0},
+                "processes": [{**part, "section": "checks", "dtype": "float64", "seconds": 4.0, "cpu_seconds": 3.0},
+                              {**part, "section": "checks", "dtype": "float64", "seconds": 6.0, "cpu_seconds": 5.0},
+                              {**part, "section": "variants", "dtype": None, "seconds": 2.0, "cpu_seconds": 1.5}]}
+    rows = phase_rows(manifest, 0)
+    assert [(r["what"].strip(), r["wall_s"], r["cpu_s"]) for r in rows] == [
+        ("phase setup", 1.0, None), ("phase parts", 50.0, None), ("checks float64 (2 parts)", 10.0, 8.0),
+        ("variants (1 part)", 2.0, 1.5)]
+    assert "checks float64 (2 parts) | 10.0 | 8.0 | 0 |" in render_walltimes(rows)
