@@ -10,22 +10,20 @@ import difflib
 import os
 import re
 import sys
+import time
 from pathlib import Path
-
-from tqdm.auto import tqdm
 
 from parity.checks.backends import BACKENDS, run_backends
 from parity.report import quiet, run_output
 from parity.report.backend_report import backend_json, backend_rows, render_backend_matrix
-from parity.report.environment import manifest
 from parity.report.experiment_report import write_run
-from parity.report.optimizer_report import optimizer_rows, variant_rows
-from parity.report.parity_report import counts, run_parity, summary_line, write_parity_report
+from parity.report.parity_report import counts, summary_line, write_parity_report
 from parity.specs import SPECS, get_spec
 from parity.sweep import cli as sweep_cli
 from parity.sweep.cluster import available_cores, connect
+from parity.sweep import report_parts
 from parity.sweep.runner import map_calls
-from parity.training import EXPERIMENTS, Context, datasets
+from parity.training import EXPERIMENTS, datasets
 from parity.verify import cli as verify_cli
 
 DTYPES = ("float32", "float64")
@@ -125,28 +123,6 @@ def _plan(args):
     return sections, tuple(args.dtype or DTYPES), specs, experiments, data
 
 
-def _worker_info():
-    """This process's own flags: each part records where it ran (a Dask worker or this process)."""
-    info = manifest(0)["flags"]
-    return {"pid": os.getpid(), "tf32_execution": info["tf32_execution"], "gpus": info["gpus"]}
-
-
-def _experiment_job(args, dtype):
-    _, _, _, experiments, data = _plan(args)
-    ctx = Context(data, dtype, args.seed, args.epochs, args.full, args.progress)
-    bar = tqdm(experiments, desc=f"experiments ({dtype})", disable=not args.progress, file=sys.stderr)
-    return [(dtype, fn(ctx)) for fn in bar], {"part": f"experiments {dtype}", **_worker_info()}
-
-
-def _parity_job(sections, dtypes, specs, progress=False):
-    """Compute the parity tables (written later by this run's one commit point, never by a worker)."""
-    rows = run_parity(specs, dtypes, progress) if "checks" in sections else []
-    opt_rows = optimizer_rows([get_spec(s) for s in OPTIMIZER_MODELS], dtypes, progress) \
-        if "optimizers" in sections else []
-    var_rows = variant_rows(dtypes) if "variants" in sections else []
-    return rows, opt_rows, var_rows, {"part": "parity tables", **_worker_info()}
-
-
 def _backend_matrix(args, sections, dtypes, specs):
     """(markdown section, json, failing lines) of the backend matrix; empty for the default TensorFlow-only run."""
     if args.backend == "tensorflow" or not {"checks", "optimizers"} & sections:
@@ -160,7 +136,7 @@ def _backend_matrix(args, sections, dtypes, specs):
 
 
 def _write_parity(folder, tables, info, links, matrix):
-    rows, opt_rows, var_rows, _ = tables
+    rows, opt_rows, var_rows = tables
     write_parity_report(folder, rows, info, extra_sections=[matrix[0]],
                         extra_json={"optimizers": opt_rows, "variants": var_rows, **matrix[1]}, opt_rows=opt_rows,
                         links=links, var_rows=var_rows)
@@ -170,11 +146,16 @@ def _write_parity(folder, tables, info, links, matrix):
     return failing + matrix[2]
 
 
-def _run_info(args, dtypes, workers, run_id):
-    quiet.import_tensorflow()  # manifest() reads TF's flags: import it without its start-up lines
-    info = manifest(args.seed, {"dtypes": list(dtypes), "epochs_override": args.epochs, "full": args.full})
+def _run_info(args, dtypes, parts, run_id):
+    """The manifest: versions and flags as a worker saw them (this process never imports TensorFlow), and
+    per part where it ran and its wall and CPU seconds ("processes")."""
+    env = parts[0].pop("environment")
+    for part in parts[1:]:
+        part.pop("environment")
+    info = {**env, "seed": args.seed, "flags": {**env["flags"], "dtypes": list(dtypes), "epochs_override": args.epochs,
+                                                "full": args.full}}
     info["flags"].pop("tf32_execution")  # per process: see "processes"
-    info.update({"run_id": run_id, "processes": workers})
+    info.update({"run_id": run_id, "processes": parts})
     return info
 
 
@@ -206,43 +187,54 @@ def _layout(args, sections, dtypes):
     return Path("."), Path(run_name)
 
 
-def _compute(args, jobs):
-    if len(jobs) > 1:  # independent parts: one single-threaded worker process each, up to --workers
-        args.workers = min(len(jobs), args.workers or available_cores())
-        with connect(workers=args.workers) as client:
-            return map_calls(client, jobs)
-    quiet.import_tensorflow()
-    return [fn(*a) for fn, a in jobs]
+def _compute(args, parts):
+    """Every part's (payload, info), in ``parts``' order: on workers, longest first, when worth it (see
+    ``report_parts.worth_workers``), else here in section order."""
+    if not report_parts.worth_workers(parts):
+        quiet.import_tensorflow()
+        return [fn(*a) for _, _, fn, a in parts]
+    order = report_parts.run_order(parts)
+    args.workers = min(len(parts), args.workers or available_cores())  # single-threaded worker processes
+    with connect(workers=args.workers) as client:
+        done = map_calls(client, [(parts[i][2], parts[i][3]) for i in order])
+    by_part = dict(zip(order, done, strict=True))
+    return [by_part[i] for i in range(len(parts))]
 
 
 def cmd_report(args):
     """Validate, run the parts as tasks on a local Dask cluster, then write every output at one commit point."""
+    started = time.perf_counter()
     quiet.set_verbose(args.verbose)
     sections, dtypes, specs, experiments, data = _plan(args)
     run_output.check_out_dir(args.out)
     run_output.clean_stale(args.out)
     tables = bool({"checks", "optimizers", "variants"} & sections)
-    jobs = ([(_parity_job, (sections, dtypes, specs, args.progress))] if tables else []) + \
-        ([(_experiment_job, (args, d)) for d in dtypes] if "experiments" in sections else [])
-    outputs = _compute(args, jobs)
+    parts = report_parts.plan(sections, dtypes, specs, [get_spec(s) for s in OPTIMIZER_MODELS],
+                              [fn.id for fn in experiments],
+                              ((args.dataset, args.data_path, args.seed, args.full), args.seed, args.epochs, args.full),
+                              args.progress)
+    phases = {"setup": time.perf_counter() - started}
+    check_rows, opt_rows, var_rows, results, part_infos = report_parts.assemble(parts, _compute(args, parts), dtypes)
+    phases["parts"] = time.perf_counter() - started - phases["setup"]
     matrix = _backend_matrix(args, sections, dtypes, specs)  # its own process per backend
+    phases["backends"] = time.perf_counter() - started - phases["setup"] - phases["parts"]
     parity_dir, run_dir = _layout(args, sections, dtypes)
-    info = _run_info(args, dtypes, [o[-1] for o in outputs], run_output.new_run_id())
+    info = _run_info(args, dtypes, part_infos, run_output.new_run_id())
+    info["phase_seconds"] = phases  # wall seconds of this process until writing; each part's own in "processes"
     failing, lines = [], []
     with run_output.staged(args.out) as stage:
         if tables:
-            parity_out = outputs.pop(0)
-            c = counts(*parity_out[:3])
+            c = counts(check_rows, opt_rows, var_rows)
             links = [("training report", str(os.path.relpath(run_dir / "index.html", parity_dir)))] \
                 if "experiments" in sections else []
-            failing += _write_parity(stage / parity_dir, parity_out, info, links, matrix)
+            failing += _write_parity(stage / parity_dir, (check_rows, opt_rows, var_rows), info, links, matrix)
             lines.append(f"parity: {summary_line(c)}; wrote {Path(args.out) / parity_dir / 'parity.md'} and parity.json")
         if "experiments" in sections:
             parity_md = os.path.relpath(parity_dir / "parity.md", run_dir)
             note = (f"Parity checks: {summary_line(c)} (see {parity_md})." if tables
                     else "Parity checks were not run in this report.")
             links = [("summary.md", "summary.md")] + ([("parity.md", parity_md)] if tables else [])
-            rows = write_run(stage / run_dir, [r for out in outputs for r in out[0]],
+            rows = write_run(stage / run_dir, results,
                              _experiment_info(info, experiments, data), note,
                              (c["passed"], c["total"] - c["expected_failures"]) if tables and c["total"] else None, links)
             failing += [f"experiment {r['experiment']} {r['run']} ({r['dtype']})" for r in rows if not r["passed"]]

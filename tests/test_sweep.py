@@ -213,7 +213,8 @@ def test_report_runs_each_dtype_as_a_task(tmp_path):
     rows = pd.read_csv(run / "results.csv")
     assert sorted(set(rows["dtype"])) == ["float32", "float64"] and rows["passed"].all()
     processes = json.loads((run / "manifest.json").read_text())["processes"]
-    assert sorted(p["part"] for p in processes) == ["experiments float32", "experiments float64"]
+    assert sorted((p["section"], p["dtype"]) for p in processes) == [("experiments", "float32"),
+                                                                     ("experiments", "float64")]
     assert len({p["pid"] for p in processes}) == 2
 
 

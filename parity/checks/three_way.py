@@ -5,8 +5,8 @@ import numpy as np
 
 import numpy_models
 from parity import random_streams
-from parity.checks.model_checks import upstream_gradient
-from parity.checks.nodes import keras_backward, numpy_backward
+from parity.checks.model_checks import keras_vjp, upstream_gradient
+from parity.checks.nodes import numpy_backward
 from parity.compare import compare
 from parity.gradcheck.finite_differences import probe_parameter
 from parity.specs import make_inputs
@@ -21,14 +21,18 @@ def _hold_masks(source, target):
             dst.mask_fn, dst.hold_mask, dst.last_mask = None, True, src.last_mask
 
 
-def frozen_copy(model):
+def frozen_copy(model, training=True):
     """A copy to evaluate once: layers with state or randomness are deep-copied, the rest shared.
 
     Stateless layers only overwrite their own cache, so sharing them (and their
     parameter arrays, which finite differences perturb in place) is safe and
     avoids copying every weight, or even the layer object, for every evaluation. A graph's nodes hold its
-    layers, so a graph with state or randomness is deep-copied whole.
+    layers, so a graph with state or randomness is deep-copied whole. In inference mode
+    (``training=False``) no layer updates its state or draws from its random stream, so every layer is
+    stateless for the evaluation and the model itself is evaluated.
     """
+    if not training:
+        return model
     if isinstance(model, numpy_models.Model):  # its nodes, not ``layers``, are what runs
         stateful = any(l.state or hasattr(l, "rng") for l in model.layers)
         return copy.deepcopy(model) if stateful else model
@@ -51,13 +55,13 @@ def check_gradients_three_way(spec, dtype="float64", seed=0, training=False, max
     np_model.forward(x, training=training)
     dx, _, floors = numpy_backward(np_model, dout)
     analytic = {**{k: v.copy() for k, v in np_model.grads.items()}, "dx": dx}
-    ref = keras_backward(k_model, x, dout, training=training)
+    ref = keras_vjp(spec, dtype, seed, training, k_model, x, dout)
     keras_grads = {**ref["grads"], "dx": ref["dx"]}
     arrays = {**pristine.params, "dx": x}
     _hold_masks(np_model, pristine)
 
     def evaluate():  # a fresh copy per evaluation: same dropout masks, untouched moving statistics
-        twin = frozen_copy(pristine)
+        twin = frozen_copy(pristine, training)
         return float(np.sum(twin.forward(x, training=training) * dout)), twin.kink_signature()
 
     rng = random_streams.generator("finite_difference", seed)
