@@ -10,6 +10,7 @@ import pytest
 from parity import cli
 from parity.report import load, parity_tables
 from parity.report.parity_report import counts, summary_line, write_parity_report
+from parity.sweep import report_parts
 
 
 def _check(spec, passed, expected=False, max_rel=1e-14, rtol=1e-12):
@@ -74,7 +75,7 @@ def test_summary_counts_checks_and_variants_apart(written):
 
 
 def test_variants_only_report_states_the_variant_rows_not_zero_checks(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(cli, "variant_rows", lambda dtypes: [r for r in VARIANTS if r["dtype"] in dtypes])
+    monkeypatch.setattr(report_parts, "variant_rows", lambda dtypes: [r for r in VARIANTS if r["dtype"] in dtypes])
     assert cli.main(["report", "--section", "variants", "--dtype", "float64", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     md = (tmp_path / "only-variants-float64" / "parity.md").read_text()
