@@ -3,9 +3,20 @@ which proves the NumPy-only tests need neither (see test_numpy_only.py)."""
 import os
 import sys
 
-import numpy as np
-import pytest
-from hypothesis import settings
+# One BLAS and one TensorFlow thread per process, set before NumPy, SciPy or TensorFlow load (subprocesses and
+# spawned backend workers inherit it). The suite's arrays are small and pytest-xdist already runs a worker per core:
+# with a thread pool per core in every worker, the pools spin against each other (a float64 three-way check of
+# mlp_bn_784_100x4_10 took 10x longer). The same pinning as the sweep's workers (parity.sweep.cluster.PINNED_ENV).
+for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "TF_NUM_INTRAOP_THREADS",
+              "TF_NUM_INTEROP_THREADS"):
+    os.environ.setdefault(_name, "1")
+
+import numpy as np  # noqa: E402
+from threadpoolctl import threadpool_limits  # noqa: E402
+import pytest  # noqa: E402
+from hypothesis import settings  # noqa: E402
+
+threadpool_limits(1, user_api="blas")  # in case a plugin loaded NumPy before this file set the environment
 
 # Every machine runs the same examples: derandomized (examples derived from each test's source, not a random
 # seed), no example database carried between runs, no per-example deadline (the first example pays TF's

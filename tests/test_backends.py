@@ -15,7 +15,10 @@ CHECKS = ("check_forward", "check_loss", "check_moving_statistics")
 SETTINGS = ("sgd_momentum", "adam")
 
 
-@pytest.fixture(scope="module", params=["jax", "torch"])
+# One xdist group per backend: a worker runs all of a backend's tests and spawns its process once (the module
+# fixture would otherwise run again on every worker that gets one of them).
+@pytest.fixture(scope="module", params=[pytest.param(b, marks=pytest.mark.xdist_group(f"backend_{b}"))
+                                        for b in ("jax", "torch")])
 def result(request):
     pytest.importorskip(request.param, reason=f"{request.param} is not installed: pip install -e '.[{request.param}]'")
     return run_backends([request.param], SPEC_IDS, checks=CHECKS, optimizer_spec_ids=("net_2_3_1_sigmoid_mse",),

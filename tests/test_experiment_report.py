@@ -32,6 +32,10 @@ class _Page(HTMLParser):
             self._in_body = False
 
 
+# Tests of the module fixture below share one xdist group: it is computed once, on one worker.
+EXPERIMENT_REPORT = pytest.mark.xdist_group("experiment_report")
+
+
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
     out = tmp_path_factory.mktemp("reports")
@@ -40,12 +44,14 @@ def report(tmp_path_factory):
     return code, out / "digits-only-two_layer_net+optimizer_paths-float64"
 
 
+@EXPERIMENT_REPORT
 def test_report_exits_zero_and_writes_every_file(report):
     code, run = report
     assert code == 0
     assert {p.name for p in run.iterdir()} == {"index.html", "summary.md", "results.csv", "results.json", "manifest.json"}
 
 
+@EXPERIMENT_REPORT
 def test_html_is_self_contained_and_every_referenced_image_and_table_is_there(report):
     _, run = report
     page = _Page()
@@ -59,6 +65,7 @@ def test_html_is_self_contained_and_every_referenced_image_and_table_is_there(re
         assert base64.b64decode(src.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@EXPERIMENT_REPORT
 def test_summary_rows_csv_and_manifest(report):
     _, run = report
     rows = list(csv.DictReader((run / "results.csv").open()))
@@ -135,6 +142,7 @@ def test_experiment_tables_render_as_captioned_html_and_markdown_tables():
     assert "### Rates (float64)" in md and "| 2 | 0.2000 | 0.2000 |" in md and "| 1 | 0.5000 | n/a |" in md
 
 
+@EXPERIMENT_REPORT
 def test_every_result_set_loads_as_a_dataframe_matching_the_csv(report):
     import pandas as pd
 

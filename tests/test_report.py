@@ -5,7 +5,8 @@ import pytest
 
 from numpy_models import core
 from parity import cli
-from parity.report import load
+from parity.checks.optimizer_settings import OPTIMIZER_SETTINGS
+from parity.report import load, optimizer_report
 
 NET_CHECKS = "only-checks+variants+net_2_3_1_sigmoid_mse-float64"  # a filtered run's own folder
 
@@ -29,10 +30,16 @@ def test_report_writes_markdown_and_json(tmp_path, capsys):
     assert {r["name"] for r in data["variants"]} >= {"TextbookMomentum", "TextbookAdam", "TextbookL2", "SharedPReLU"}
 
 
-def test_report_has_the_optimizer_table(tmp_path):
+def test_report_has_the_optimizer_table(tmp_path, monkeypatch):
+    """The table for one setting per optimizer class; test_optimizers checks every setting's trajectory."""
+    first_of_each_class = {}
+    for setting in OPTIMIZER_SETTINGS.values():
+        first_of_each_class.setdefault(setting.class_name, setting)
+    monkeypatch.setattr(optimizer_report, "OPTIMIZER_SETTINGS", {s.id: s for s in first_of_each_class.values()})
     assert cli.main(["report", "--out", str(tmp_path), "--dtype", "float64", "--section", "optimizers"]) == 0
     rows = json.loads((tmp_path / "only-optimizers-float64" / "parity.json").read_text())["optimizers"]
     assert {r["optimizer"] for r in rows} == {"SGD", "RMSprop", "Adagrad", "Adadelta", "Adam", "AdamW", "Nadam", "Adamax"}
+    assert len(rows) == 2 * len(first_of_each_class)  # both models, one row per setting
     assert all(r["passed"] and r["max_rel_step_20"] <= r["rtol"] for r in rows)
     assert "| max rel @1 | @10 | @20 |" in (tmp_path / "only-optimizers-float64" / "parity.md").read_text()
 

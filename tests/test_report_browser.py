@@ -29,6 +29,10 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="headless Chromium
                                 "(apt-get install -y chromium; .ci/run does this where apt is available)")
 
 
+# Tests of the module fixture below share one xdist group: it is computed once, on one worker.
+REPORT_BROWSER = pytest.mark.xdist_group("report_browser")
+
+
 @pytest.fixture(scope="module")
 def layout(tmp_path_factory):
     out = tmp_path_factory.mktemp("reports")
@@ -45,15 +49,18 @@ def layout(tmp_path_factory):
     return json.loads(match.group(1).replace("&quot;", '"').replace("&amp;", "&"))
 
 
+@REPORT_BROWSER
 def test_verdict_banner_is_on_the_first_screen(layout):
     assert layout["verdict"] and layout["verdict"]["bottom"] <= SCREEN[1]
 
 
+@REPORT_BROWSER
 def test_accuracy_table_is_whole_on_the_first_screen(layout):
     table = layout["table"]
     assert table and table["bottom"] <= SCREEN[1] and table["right"] <= SCREEN[0]
     assert layout["width"] <= SCREEN[0]  # nothing on the page needs a horizontal scroll bar
 
 
+@REPORT_BROWSER
 def test_every_image_loads(layout):
     assert layout["images"] and all(layout["images"])

@@ -11,6 +11,10 @@ from parity.training.loop import TrainingRun, TwinHistory, predicted_classes
 TRAINING = tolerance("float64", "training").rtol
 
 
+# Tests of the module fixture below share one xdist group: it is computed once, on one worker.
+SEED_EXPERIMENTS = pytest.mark.xdist_group("seed_experiments")
+
+
 @pytest.fixture(scope="module")
 def results():
     """The three experiments in float64 (data=None: they load their own tables)."""
@@ -18,12 +22,14 @@ def results():
     return {i: EXPERIMENTS[i](Context(None, "float64")) for i in ids}
 
 
+@SEED_EXPERIMENTS
 def test_every_row_passes_its_rule(results):
     rows = [run_row(r.id, run) for r in results.values() for run in r.runs]
     rows += [study_row(r.id, row, "float64") for r in results.values() for row in r.extra_rows]
     assert len(rows) == 4 and all(r["passed"] for r in rows), rows
 
 
+@SEED_EXPERIMENTS
 def test_regression_twins_agree_and_learn_a_useful_linear_model(results):
     run = results["single_layer_regression"].runs[0]
     np.testing.assert_allclose(run.numpy.test_probabilities, run.keras.test_probabilities, rtol=TRAINING)
@@ -35,6 +41,7 @@ def test_regression_twins_agree_and_learn_a_useful_linear_model(results):
     assert table[0]["train_r2"] > 0.5 and table[0]["test_r2"] > 0.25  # least squares: 0.55 / 0.33
 
 
+@SEED_EXPERIMENTS
 def test_decision_boundaries_coincide_and_classify_like_the_sigmoid(results):
     res = results["single_layer_binary"]
     w1, w2, b = (dict(res.tables)["Decision boundary w1 x1 + w2 x2 + b = 0 of each twin"][0][k] for k in ("w1", "w2", "b"))
@@ -44,6 +51,7 @@ def test_decision_boundaries_coincide_and_classify_like_the_sigmoid(results):
     assert res.extra_rows[0]["max_rel_diff"] <= TRAINING
 
 
+@SEED_EXPERIMENTS
 def test_softmax_rolls_back_to_the_same_labels(results):
     res = results["single_layer_softmax"]
     run, y = res.runs[0], load_iris().y_test

@@ -98,12 +98,17 @@ def test_results_do_not_depend_on_the_worker_count(tmp_path):
     assert base64.b64decode(png)[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+# Tests of the module fixture below share one xdist group: it is computed once, on one worker.
+SWEEP_LOCAL_CLIENT = pytest.mark.xdist_group("sweep_local_client")
+
+
 @pytest.fixture(scope="module")
 def local_client():
     with connect(workers=2) as client:
         yield client
 
 
+@SWEEP_LOCAL_CLIENT
 @pytest.mark.keras
 @pytest.mark.cluster
 def test_a_killed_worker_loses_no_task(tmp_path, local_client):
@@ -123,6 +128,7 @@ def test_a_killed_worker_loses_no_task(tmp_path, local_client):
     assert rerun and all(r["worker"]["pid"] != killed["pid"] for r in rerun)
 
 
+@SWEEP_LOCAL_CLIENT
 @pytest.mark.keras
 @pytest.mark.cluster
 def test_a_failing_task_is_recorded_with_its_error(tmp_path, local_client):
@@ -138,11 +144,14 @@ class _Interrupt(Exception):
     pass
 
 
+@SWEEP_LOCAL_CLIENT
 @pytest.mark.keras
 @pytest.mark.cluster
-def test_resume_redoes_nothing_that_finished(tmp_path, capsys):
+def test_resume_redoes_nothing_that_finished(tmp_path, capsys, local_client):
+    """On the module's running cluster (``--scheduler``): starting a local cluster is covered above."""
     out = tmp_path / "sweep"
-    args = cli._parser().parse_args(["sweep", *QUICK, "--seeds", "0-2", "--dtype", "float64", "--out", str(out)])
+    on = ["--dtype", "float64", "--scheduler", local_client.scheduler.address]
+    args = cli._parser().parse_args(["sweep", *QUICK, "--seeds", "0-2", *on, "--out", str(out)])
 
     def stop_after_two(record):
         if len(list((out / "tasks").glob("*.json"))) == 2:
@@ -152,8 +161,8 @@ def test_resume_redoes_nothing_that_finished(tmp_path, capsys):
         sweep_cli.cmd_sweep(args, stop_after_two)
     finished = {p: p.stat().st_mtime_ns for p in (out / "tasks").glob("*.json")}
     assert len(finished) == 2 and not (out / "results.csv").exists()
-    assert _sweep(out, "--seeds", "0-2", "--dtype", "float64") == 2  # no silent overwrite without --resume
-    assert _sweep(out, "--seeds", "0-2", "--dtype", "float64", "--resume") == 0
+    assert _sweep(out, "--seeds", "0-2", *on) == 2  # no silent overwrite without --resume
+    assert _sweep(out, "--seeds", "0-2", *on, "--resume") == 0
     assert {p: p.stat().st_mtime_ns for p in finished} == finished
     assert json.loads((out / "manifest.json").read_text())["executed_now"] == 1
     assert len(list((out / "tasks").glob("*.json"))) == 3 and len(pd.read_csv(out / "results.csv")) == 6
