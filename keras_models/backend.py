@@ -45,3 +45,14 @@ PRECISION_SETTINGS = _configure()
 def precision_settings():
     """{"backend": name, **the versions and precision switches set at import} for the report manifest."""
     return {"backend": BACKEND, **PRECISION_SETTINGS}
+
+
+def keep_float64():
+    """Variant for measurement only: stop Keras demoting float64 to float32 in its type promotion on JAX and
+    PyTorch (``keras.src.backend.common.dtypes.BIT64_TO_BIT32_DTYPE``, "aligned with JAX's default
+    behavior"), so a float64 model computes in float64. Returns the mapping it replaced."""
+    from keras.src.backend.common import dtypes
+
+    before = dtypes.BIT64_TO_BIT32_DTYPE["float64"]
+    dtypes.BIT64_TO_BIT32_DTYPE["float64"] = "float64"
+    return {"float64_promotes_to": "float64", "keras_default": before}

@@ -16,6 +16,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 from parity.checks import yield_checks
 from parity.checks.model_checks import upstream_gradient
+from parity.checks.nodes import keras_backward
 from parity.checks.optimizer_checks import check_optimizer_trajectory
 from parity.checks.optimizer_settings import OPTIMIZER_SETTINGS
 from parity.compare import relative_difference
@@ -79,11 +80,9 @@ def case_row(case, backend):
 
 def keras_arrays(spec, dtype, seed=0):
     """{name: array}: the Keras output and every gradient of one forward/backward pass (inference)."""
-    from keras_models import forward_backward  # imports the backend
-
     np_model, k_model = build_twins(spec, dtype, seed)
     x = make_inputs(spec, dtype, seed)
-    ref = forward_backward(k_model, x, upstream_gradient(spec, np_model, dtype, seed))
+    ref = keras_backward(k_model, x, upstream_gradient(spec, np_model, dtype, seed))  # imports the backend
     return {"output": ref["outputs"][-1], "dx": ref["dx"], **ref["grads"]}
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from parity.checks.backends import BACKENDS
 from parity.convert import UnsupportedModelError
 from parity.report.atomic import atomic_directory
 from parity.verify import repro
@@ -33,6 +34,7 @@ def add_parser(sub):
     p.add_argument("--substitute", action="store_true", help="also judge each layer on the Keras input of its node")
     p.add_argument("--out", default="verify", help="output directory (default: verify)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random data (default: 0)")
+    p.add_argument("--backend", choices=BACKENDS, help="Keras backend, run in its own process (default: tensorflow)")
     return p
 
 
@@ -102,7 +104,8 @@ def cmd_verify(args):
             raise ValueError(f"--steps must be >= 0 and --batch > 0. Received: steps={args.steps}, batch={args.batch}")
         x, y = load_data(args.data) if args.data else (None, None)
         result = verify(args.model, x, y, steps=args.steps, dtype=args.dtype, loss=args.loss,
-                        optimizer=args.optimizer, batch=args.batch, substitute=args.substitute, seed=args.seed)
+                        optimizer=args.optimizer, batch=args.batch, substitute=args.substitute, seed=args.seed,
+                        backend=args.backend)
     except (ValueError, TypeError, KeyError, FileNotFoundError) as exc:
         print(f"parity verify: error: {_one_line(exc)}", file=sys.stderr)
         return 2

@@ -99,6 +99,7 @@ def to_markdown(result):
     head = [f"# parity verify: {result.model}", "",
             f"**{'PASSED' if result.passed else 'FAILED'}** ({result.dtype}, batch {s.get('batch')}, "
             f"{s.get('steps')} steps of {s.get('optimizer')} on {s.get('loss')}, data: {s.get('data')}, "
+            f"backend: {s.get('backend', 'tensorflow')}, "
             f"{result.seconds:.1f} s)", "", "## First divergence", ""] + _divergence_lines(result.divergence)
     body = []
     for name in TABLES:
