@@ -12,8 +12,9 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from parity.checks.backends import BACKENDS, run_backends
+from parity.checks.backends import BACKENDS, rerun_with_variants, run_backends
 from parity.report import quiet, run_output
+from parity.report.backend_html import backend_page
 from parity.report.backend_report import backend_json, backend_rows, render_backend_matrix
 from parity.report.environment import manifest
 from parity.report.experiment_report import write_run
@@ -119,15 +120,16 @@ def _parity_job(sections, dtypes, specs, progress=False):
 
 
 def _backend_matrix(args, sections, dtypes, specs):
-    """(markdown section, json, failing lines) of the backend matrix; empty for the default TensorFlow-only run."""
+    """(markdown section, json, failing lines, html page) of the backend matrix; empty for the default run."""
     if args.backend == "tensorflow" or not {"checks", "optimizers"} & sections:
-        return "", {}, []
+        return "", {}, [], ""
     backends = BACKENDS if args.backend == "all" else ("tensorflow", args.backend)
     results = run_backends(backends, [s.id for s in specs] if "checks" in sections else [], dtypes,
                            optimizer_spec_ids=OPTIMIZER_MODELS if "optimizers" in sections else ())
+    results["_variants"] = rerun_with_variants(results)  # failing rows re-run with the variant that explains them
     failing = [f"{r['backend']} {r['spec']} {r['check']}" for r in backend_rows(results)
                if not r["passed"] and not r["explanation"] and not r.get("expected_failure")]
-    return render_backend_matrix(results), {"backends": backend_json(results)}, failing
+    return render_backend_matrix(results), {"backends": backend_json(results)}, failing, backend_page(results)
 
 
 def _write_parity(folder, tables, info, links, matrix):
@@ -140,6 +142,8 @@ def _write_parity(folder, tables, info, links, matrix):
     failing = [f"{r['spec']} {r['check']}: {(r['error'] or '').splitlines()[0]}" for r in rows
                if not r["passed"] and not r.get("expected_failure")]
     failing += [f"optimizer {r['model']} {r['setting']} ({r['dtype']})" for r in opt_rows if not r["passed"]]
+    if matrix[3]:
+        (folder / "backends.html").write_text(matrix[3])
     return failing + matrix[2]
 
 

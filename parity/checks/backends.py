@@ -15,22 +15,17 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 
 from parity.checks import yield_checks
+from parity.checks.backend_variants import apply_variant, measured, rerun_plan
 from parity.checks.model_checks import upstream_gradient
 from parity.checks.nodes import keras_backward
 from parity.checks.optimizer_checks import check_optimizer_trajectory
 from parity.checks.optimizer_settings import OPTIMIZER_SETTINGS
 from parity.compare import relative_difference
 from parity.specs import SPECS, make_inputs
-from parity.tolerances import tolerance
 from parity.twins import build_twins
 
 BACKENDS = ("tensorflow", "jax", "torch")
 BACKEND_MODULES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
-# Keras 3 promotes float64 to float32 on JAX and PyTorch (keras.src.backend.common.dtypes.BIT64_TO_BIT32_DTYPE,
-# "to be aligned with JAX's default behavior"): ops that go through result_type compute a float64 model in float32.
-FLOAT64_DEMOTION = ("Keras demotes float64 to float32 in its type promotion on JAX and PyTorch "
-                    "(BIT64_TO_BIT32_DTYPE); the error is float32 round-off: within the float32 tolerance")
-
 # Keras's PyTorch optimizers (keras/src/backend/torch/optimizers) update moments as b*m + (1-b)*g with
 # torch._foreach ops; the generic optimizers (TensorFlow, JAX) and the NumPy twin use m + (g - m)*(1-b).
 TORCH_MOMENT_FORMULA = ("Keras's PyTorch optimizers update moments as b*m + (1-b)*g (torch._foreach ops), the "
@@ -98,9 +93,10 @@ def optimizer_row(setting, spec, dtype, backend, steps=20):
             "slots_only": all(c.kind == "slot" for c in failing), "seconds": time.perf_counter() - start}
 
 
-def _worker(backend, spec_ids, dtypes, checks, optimizer_spec_ids, settings):
+def _worker(backend, spec_ids, dtypes, checks, optimizer_spec_ids, settings, variant=None):
     from keras_models.backend import precision_settings  # imports the backend
 
+    switched = apply_variant(variant)
     rows, arrays = [], {}
     for spec_id in optimizer_spec_ids:
         rows += [optimizer_row(setting, SPECS[spec_id], dtype, backend)
@@ -111,14 +107,16 @@ def _worker(backend, spec_ids, dtypes, checks, optimizer_spec_ids, settings):
         rows += [case_row(case, backend) for case in yield_checks(spec, dtypes) if not checks or case.check in checks]
         for dtype in dtypes:
             arrays[(spec_id, dtype)] = keras_arrays(spec, dtype)
-    return {"backend": backend, "rows": rows, "arrays": arrays, "settings": precision_settings()}
+    return {"backend": backend, "rows": rows, "arrays": arrays, "settings": precision_settings(),
+            "variant": variant, "variant_settings": switched}
 
 
 def run_backends(backends, spec_ids, dtypes=("float32", "float64"), checks=None, optimizer_spec_ids=(),
-                 settings=None):
+                 settings=None, variant=None):
     """{backend: worker result} for each backend, each in its own spawned process, all at once.
 
-    ``checks``/``settings``: only these check names / optimizer setting ids (default: all).
+    ``checks``/``settings``: only these check names / optimizer setting ids (default: all);
+    ``variant``: a measurement variant switched on in each worker (``backend_variants``).
     """
     missing = [b for b in backends if b not in BACKENDS]
     if missing:
@@ -127,11 +125,23 @@ def run_backends(backends, spec_ids, dtypes=("float32", "float64"), checks=None,
     pools = [ProcessPoolExecutor(1, mp_context=context, initializer=_start_worker, initargs=(b,)) for b in backends]
     try:
         futures = [pool.submit(_worker, b, list(spec_ids), tuple(dtypes), checks, list(optimizer_spec_ids),
-                               settings) for pool, b in zip(pools, backends)]
+                               settings, variant) for pool, b in zip(pools, backends)]
         return {b: f.result() for b, f in zip(backends, futures, strict=True)}
     finally:
         for pool in pools:
             pool.shutdown()
+
+
+def rerun_with_variants(results):
+    """{(backend, spec, check, dtype): variant re-run} for every failing float64 row on JAX/PyTorch.
+
+    Each (backend, variant) runs the failing specs' checks (or optimizer settings) again in float64 only.
+    """
+    rows = [r for result in results.values() for r in result["rows"]]
+    reruns = {key: run_backends([key[0]], sorted(p["spec_ids"]), ("float64",), sorted(p["checks"]) or None,
+                                sorted(p["optimizer_spec_ids"]), sorted(p["settings"]) or None, key[1])[key[0]]
+              for key, p in rerun_plan(rows).items()}
+    return measured(rows, reruns)
 
 
 def _same_average_pool(spec_id, layer_name):
@@ -139,18 +149,19 @@ def _same_average_pool(spec_id, layer_name):
     return layer is not None and layer.class_name.startswith("AveragePooling") and layer.kwargs.get("padding") == "same"
 
 
-def explain(row, forward_first=None):
-    """The known convention that explains a failing row, or None (measured: see FLOAT64_DEMOTION).
+def explain(row, forward_first=None, variant=None):
+    """The known convention that explains a failing row, or None.
 
-    ``forward_first``: the first failing layer of the same spec's forward check on that backend and dtype.
+    ``forward_first``: the first failing layer of the same spec's forward check on that backend and dtype;
+    ``variant``: the row's re-run with the variant that may explain it (``rerun_with_variants``): a cause
+    counts as measured only when that re-run passes.
     """
     if row["passed"] or row["max_rel"] is None:
         return None
+    if variant is not None and variant["passed"]:
+        return f"{variant['cause']}: re-run with {variant['variant']}: {variant['max_rel']:.1e} (passes)"
     if row["backend"] == "torch" and forward_first and _same_average_pool(row["spec"], forward_first):
         return TORCH_SAME_AVERAGE_POOL
-    if row["backend"] in ("jax", "torch") and row["dtype"] == "float64" \
-            and row["max_rel"] <= tolerance("float32").rtol:
-        return FLOAT64_DEMOTION
     if row["backend"] == "torch" and row["dtype"] == "float32" and row.get("slots_only"):
         return TORCH_MOMENT_FORMULA
     return None
