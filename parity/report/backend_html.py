@@ -7,7 +7,7 @@ the cell's tooltip and listed below), red when it fails unexplained.
 """
 import html
 
-from parity.report.backend_report import _label, backend_rows, backends_of
+from parity.report.backend_report import backend_rows, backends_of, by_spec_and_check
 from parity.report.html_page import STYLE
 
 EXTRA_STYLE = ("td.ok{background:#efe}td.explained{background:#ffe9c4}td.bad{background:#fdd}"
@@ -27,11 +27,8 @@ def _cell(row):
 
 def matrix_html(results):
     """The matrix table and the explained causes (an HTML fragment)."""
-    backends = backends_of(results)
-    rows = backend_rows(results)
-    by_case = {}
-    for row in rows:
-        by_case.setdefault((row["spec"], _label(row)), {})[row["backend"]] = row
+    backends, rows = backends_of(results), backend_rows(results)
+    by_case = by_spec_and_check(rows)
     head = "<tr><th>spec</th><th>check</th>" + "".join(f"<th>{html.escape(b)}</th>" for b in backends) + "</tr>"
     body = "".join(f"<tr><td>{html.escape(spec)}</td><td>{html.escape(check)}</td>"
                    + "".join(_cell(cells.get(b)) for b in backends) + "</tr>" for (spec, check), cells in by_case.items())

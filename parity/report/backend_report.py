@@ -42,13 +42,18 @@ def backend_rows(results):
     return out
 
 
-def render_backend_matrix(results):
-    """Markdown: the matrix (max rel error vs NumPy per backend), cross-backend differences, explanations."""
-    backends = backends_of(results)
-    rows = backend_rows(results)
+def by_spec_and_check(rows):
+    """{(spec, check label): {backend: row}} in the rows' order: one line of the matrix each."""
     by_case = {}
     for row in rows:
         by_case.setdefault((row["spec"], _label(row)), {})[row["backend"]] = row
+    return by_case
+
+
+def render_backend_matrix(results):
+    """Markdown: the matrix (max rel error vs NumPy per backend), cross-backend differences, explanations."""
+    backends, rows = backends_of(results), backend_rows(results)
+    by_case = by_spec_and_check(rows)
     lines = ["## Backend matrix", "",
              "Max relative error of each backend's Keras against the NumPy twin (failing cells: the first tensor "
              "over tolerance, in the check's order).", "",
