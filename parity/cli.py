@@ -16,6 +16,7 @@ from parity.checks.backends import BACKENDS, rerun_with_variants, run_backends
 from parity.report import quiet, run_output
 from parity.report.backend_html import backend_page
 from parity.report.backend_report import backend_json, backend_rows, render_backend_matrix
+from parity.report.experiment_backends import DIGITS_EXPERIMENTS, experiment_json, render_experiment_tables, run_experiments
 from parity.report.environment import manifest
 from parity.report.experiment_report import write_run
 from parity.report.optimizer_report import optimizer_rows, render_optimizer_table, render_variant_table, variant_rows
@@ -120,16 +121,26 @@ def _parity_job(sections, dtypes, specs, progress=False):
 
 
 def _backend_matrix(args, sections, dtypes, specs):
-    """(markdown section, json, failing lines, html page) of the backend matrix; empty for the default run."""
-    if args.backend == "tensorflow" or not {"checks", "optimizers"} & sections:
-        return "", {}, [], ""
+    """(markdown section, json, failing lines, html page) of the backend matrix and the experiments across
+    backends; empty for the default TensorFlow-only run."""
     backends = BACKENDS if args.backend == "all" else ("tensorflow", args.backend)
-    results = run_backends(backends, [s.id for s in specs] if "checks" in sections else [], dtypes,
-                           optimizer_spec_ids=OPTIMIZER_MODELS if "optimizers" in sections else ())
-    results["_variants"] = rerun_with_variants(results)  # failing rows re-run with the variant that explains them
-    failing = [f"{r['backend']} {r['spec']} {r['check']}" for r in backend_rows(results)
-               if not r["passed"] and not r["explanation"] and not r.get("expected_failure")]
-    return render_backend_matrix(results), {"backends": backend_json(results)}, failing, backend_page(results)
+    md, js, failing, page = "", {}, [], ""
+    if args.backend != "tensorflow" and {"checks", "optimizers"} & sections:
+        results = run_backends(backends, [s.id for s in specs] if "checks" in sections else [], dtypes,
+                               optimizer_spec_ids=OPTIMIZER_MODELS if "optimizers" in sections else ())
+        results["_variants"] = rerun_with_variants(results)  # failing rows re-run with the variant that explains them
+        failing = [f"{r['backend']} {r['spec']} {r['check']}" for r in backend_rows(results)
+                   if not r["passed"] and not r["explanation"] and not r.get("expected_failure")]
+        md, js, page = render_backend_matrix(results), {"backends": backend_json(results)}, backend_page(results)
+    _, _, _, experiments, data = _plan(args)
+    chosen = [fn.id for fn in experiments if fn.id in DIGITS_EXPERIMENTS]
+    if args.backend != "tensorflow" and "experiments" in sections and chosen:
+        rows = run_experiments(backends, chosen, data, dtypes, args.seed, args.epochs)
+        explained = {(r["backend"], r["experiment"], r["run"]) for r in rows if r["variant"] and r["passed"]}
+        failing += [f"{r['backend']} {r['experiment']} {r['run']} ({r['dtype']})" for r in rows
+                    if not r["passed"] and not r["variant"] and (r["backend"], r["experiment"], r["run"]) not in explained]
+        md, js = md + "\n\n" + render_experiment_tables(rows), {**js, "experiments_across_backends": experiment_json(rows)}
+    return md, js, failing, page
 
 
 def _write_parity(folder, tables, info, links, matrix):
@@ -225,6 +236,10 @@ def cmd_report(args):
             failing += [f"experiment {r['experiment']} {r['run']} ({r['dtype']})" for r in rows if not r["passed"]]
             passed = sum(r["passed"] for r in rows)
             lines.append(f"experiments: {passed} of {len(rows)} rows passed; wrote {Path(args.out) / run_dir / 'index.html'}")
+        if matrix[0] and not tables:  # experiments across backends, no parity.md to hold them
+            (stage / run_dir / "backends.md").write_text(matrix[0] + "\n")
+            failing += matrix[2]
+            lines.append(f"backends: wrote {Path(args.out) / run_dir / 'backends.md'}")
     print("\n".join(lines))
     if "experiments" in sections:
         _print_runs(rows)

@@ -123,3 +123,18 @@ def test_verify_runs_on_torch_in_its_own_process(tmp_path):
     result = verify(tmp_path / "net.keras", steps=1, backend="torch")
     assert result.settings["backend_settings"]["backend"] == "torch"
     assert result.passed, result.divergence
+
+
+def test_experiment_tables_have_a_column_per_backend_and_the_variant_rerun():
+    from parity.report.experiment_backends import render_experiment_tables
+
+    def row(backend, dtype, passed, variant=None):
+        return {"experiment": "two_layer_net", "run": "two_layer_sgd", "dtype": dtype, "backend": backend,
+                "variant": variant, "numpy_test_acc": 0.5, "keras_test_acc": 0.5, "differing_test_predictions": 0,
+                "max_rel_loss_diff": 1e-16 if passed else 1e-7, "passed": passed}
+
+    text = render_experiment_tables([row("tensorflow", "float64", True), row("torch", "float64", False),
+                                     row("torch", "float64", True, "float64_kept")])
+    header = next(line for line in text.splitlines() if line.startswith("| run |"))
+    assert header.split("|")[3:5] == [" tensorflow ", " torch "]
+    assert "float64, variant float64_kept" in text and "BIT64_TO_BIT32_DTYPE" in text

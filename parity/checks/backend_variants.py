@@ -10,7 +10,7 @@ re-running it with the convention that differs switched is measured to pass:
                    ``ops.cast`` does on JAX/PyTorch; TensorFlow's ``tf.cast`` of a
                    Python float goes through float32 (``numpy_models`` models TF's).
 
-Each variant runs in its own spawned worker (``backends.run_backends(variant=...)``).
+The backend's worker re-runs its failing rows after its own pass (``backends._rerun_failing``).
 """
 import numpy as np
 
@@ -75,7 +75,7 @@ def rerun_plan(rows):
     return plan
 
 
-def measured(rows, reruns):
+def measured(reruns):
     """{(backend, spec, check, dtype): {"variant", "cause", "max_rel", "passed"}} from the variant re-runs."""
     out = {}
     for (backend, variant), result in reruns.items():

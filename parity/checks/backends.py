@@ -55,6 +55,13 @@ def _start_worker(backend):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
+def run_on(backend, fn, *args):
+    """``fn(*args)`` in a spawned process running ``backend`` (``fn`` and its result cross as pickles)."""
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(1, mp_context=context, initializer=_start_worker, initargs=(backend,)) as pool:
+        return pool.submit(fn, *args).result()
+
+
 def case_row(case, backend):
     """One row for a ``CheckCase`` on ``backend``: worst comparison, first failing tensor, the error."""
     start = time.perf_counter()
@@ -93,30 +100,49 @@ def optimizer_row(setting, spec, dtype, backend, steps=20):
             "slots_only": all(c.kind == "slot" for c in failing), "seconds": time.perf_counter() - start}
 
 
-def _worker(backend, spec_ids, dtypes, checks, optimizer_spec_ids, settings, variant=None):
-    from keras_models.backend import precision_settings  # imports the backend
-
-    switched = apply_variant(variant)
-    rows, arrays = [], {}
+def _rows(backend, spec_ids, dtypes, checks, optimizer_spec_ids, settings):
+    rows = []
     for spec_id in optimizer_spec_ids:
         rows += [optimizer_row(setting, SPECS[spec_id], dtype, backend)
                  for setting in OPTIMIZER_SETTINGS.values() if not settings or setting.id in settings
                  for dtype in dtypes]
     for spec_id in spec_ids:
-        spec = SPECS[spec_id]
-        rows += [case_row(case, backend) for case in yield_checks(spec, dtypes) if not checks or case.check in checks]
-        for dtype in dtypes:
-            arrays[(spec_id, dtype)] = keras_arrays(spec, dtype)
+        rows += [case_row(case, backend) for case in yield_checks(SPECS[spec_id], dtypes)
+                 if not checks or case.check in checks]
+    return rows
+
+
+def _rerun_failing(backend, rows):
+    """{variant: rows}: the failing float64 rows again, each with the variant that may explain them.
+
+    Variants only add switches, so they run in this worker one after the other (float64_kept, then
+    exact_cast on top of it): no new process per variant.
+    """
+    plan = {variant: part for (_, variant), part in rerun_plan(rows).items()}
+    out = {}
+    for variant in sorted(plan, key=len):  # "float64_kept" before "exact_cast+float64_kept"
+        part = plan[variant]
+        apply_variant(variant)
+        out[variant] = _rows(backend, sorted(part["spec_ids"]), ("float64",), sorted(part["checks"]) or None,
+                             sorted(part["optimizer_spec_ids"]), sorted(part["settings"]) or None)
+    return out
+
+
+def _worker(backend, spec_ids, dtypes, checks, optimizer_spec_ids, settings):
+    from keras_models.backend import precision_settings  # imports the backend
+
+    rows = _rows(backend, spec_ids, dtypes, checks, optimizer_spec_ids, settings)
+    arrays = {(spec_id, dtype): keras_arrays(SPECS[spec_id], dtype) for spec_id in spec_ids for dtype in dtypes}
     return {"backend": backend, "rows": rows, "arrays": arrays, "settings": precision_settings(),
-            "variant": variant, "variant_settings": switched}
+            "variant_rows": _rerun_failing(backend, rows)}  # last: the variants change this process
 
 
 def run_backends(backends, spec_ids, dtypes=("float32", "float64"), checks=None, optimizer_spec_ids=(),
-                 settings=None, variant=None):
+                 settings=None):
     """{backend: worker result} for each backend, each in its own spawned process, all at once.
 
-    ``checks``/``settings``: only these check names / optimizer setting ids (default: all);
-    ``variant``: a measurement variant switched on in each worker (``backend_variants``).
+    ``checks``/``settings``: only these check names / optimizer setting ids (default: all). Each worker
+    also re-runs its failing float64 rows with the variant that may explain them (``variant_rows``).
     """
     missing = [b for b in backends if b not in BACKENDS]
     if missing:
@@ -125,7 +151,7 @@ def run_backends(backends, spec_ids, dtypes=("float32", "float64"), checks=None,
     pools = [ProcessPoolExecutor(1, mp_context=context, initializer=_start_worker, initargs=(b,)) for b in backends]
     try:
         futures = [pool.submit(_worker, b, list(spec_ids), tuple(dtypes), checks, list(optimizer_spec_ids),
-                               settings, variant) for pool, b in zip(pools, backends)]
+                               settings) for pool, b in zip(pools, backends)]
         return {b: f.result() for b, f in zip(backends, futures, strict=True)}
     finally:
         for pool in pools:
@@ -133,15 +159,11 @@ def run_backends(backends, spec_ids, dtypes=("float32", "float64"), checks=None,
 
 
 def rerun_with_variants(results):
-    """{(backend, spec, check, dtype): variant re-run} for every failing float64 row on JAX/PyTorch.
-
-    Each (backend, variant) runs the failing specs' checks (or optimizer settings) again in float64 only.
-    """
-    rows = [r for result in results.values() for r in result["rows"]]
-    reruns = {key: run_backends([key[0]], sorted(p["spec_ids"]), ("float64",), sorted(p["checks"]) or None,
-                                sorted(p["optimizer_spec_ids"]), sorted(p["settings"]) or None, key[1])[key[0]]
-              for key, p in rerun_plan(rows).items()}
-    return measured(rows, reruns)
+    """{(backend, spec, check, dtype): variant re-run} for every failing float64 row on JAX/PyTorch
+    (the workers' ``variant_rows``)."""
+    reruns = {(b, variant): {"rows": rows} for b, result in results.items() if not b.startswith("_")
+              for variant, rows in result.get("variant_rows", {}).items()}
+    return measured(reruns)
 
 
 def _same_average_pool(spec_id, layer_name):

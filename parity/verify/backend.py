@@ -7,11 +7,11 @@ path (a loaded model belongs to its process's backend); the result comes back
 as data (``VerifyResult``, the repro as arrays), with the worker's backend and
 precision settings in ``result.settings["backend"]``.
 """
-import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
 
-from parity.checks.backends import BACKENDS, _start_worker
+from parity.checks.backends import BACKENDS, run_on
+
+__all__ = ["check_backend", "run_on", "running_backend"]
 
 
 def running_backend():
@@ -26,10 +26,3 @@ def check_backend(backend, model):
     if backend != running_backend() and not isinstance(model, (str, bytes, os.PathLike)):
         raise TypeError("verify on another backend needs the model as a .keras path (a loaded model belongs to this "
                         f"process's backend, {running_backend()}). Received: model={type(model).__name__}")
-
-
-def run_on(backend, fn, *args):
-    """``fn(*args)`` in a spawned process running ``backend`` (``fn`` and its result cross as pickles)."""
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(1, mp_context=context, initializer=_start_worker, initargs=(backend,)) as pool:
-        return pool.submit(fn, *args).result()
