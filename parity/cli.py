@@ -139,7 +139,8 @@ def _backend_matrix(args, sections, dtypes, specs):
         explained = {(r["backend"], r["experiment"], r["run"]) for r in rows if r["variant"] and r["passed"]}
         failing += [f"{r['backend']} {r['experiment']} {r['run']} ({r['dtype']})" for r in rows
                     if not r["passed"] and not r["variant"] and (r["backend"], r["experiment"], r["run"]) not in explained]
-        md, js = md + "\n\n" + render_experiment_tables(rows), {**js, "experiments_across_backends": experiment_json(rows)}
+        md = "\n\n".join(p for p in (md, render_experiment_tables(rows)) if p)
+        js = {**js, "experiments_across_backends": experiment_json(rows)}
     return md, js, failing, page
 
 
