@@ -8,6 +8,8 @@
     atomic             write a directory aside and move it into place
     run_output         the out folder checked first, and one commit point for every file of a run
     html_page          the run's index.html: verdict banner, accuracy tables, studies, figures
+    backend_report     the backend matrix (markdown, JSON); backend_html: the same as backends.html
+    experiment_backends the digits experiments on each Keras backend, one table per experiment
     tables             result sets as pandas DataFrames: ``load(DIR)``, CSV and markdown rendering
     quiet              TensorFlow imported without its start-up log lines
 
