@@ -7,8 +7,9 @@ re-running it with the convention that differs switched is measured to pass:
                    (``keras_models.backend.keep_float64``): by default
                    ``BIT64_TO_BIT32_DTYPE`` demotes float64 to float32 there.
     exact_cast     the NumPy twin takes Python-float optimizer constants exactly, as
-                   ``ops.cast`` does on JAX/PyTorch; TensorFlow's ``tf.cast`` of a
-                   Python float goes through float32 (``numpy_models`` models TF's).
+                   ``ops.cast`` does on JAX/PyTorch, and evaluates learning-rate schedules
+                   in float64; TensorFlow's ``tf.cast`` of a Python float goes through
+                   float32 (``numpy_models`` models TF's).
 
 The backend's worker re-runs its failing rows after its own pass (``backends._rerun_failing``).
 """
@@ -18,8 +19,8 @@ import numpy as np
 CAUSES = {
     "float64_kept": "Keras demotes float64 to float32 in its type promotion on JAX and PyTorch "
                     "(keras.src.backend.common.dtypes.BIT64_TO_BIT32_DTYPE)",
-    "exact_cast": "TensorFlow's ops.cast of a Python-float constant (beta_2, momentum, ...) rounds it to float32 "
-                  "first and the NumPy twin models that; JAX's and PyTorch's ops.cast are exact",
+    "exact_cast": "TensorFlow's ops.cast of a Python-float constant (beta_2, momentum, a schedule's rates) rounds "
+                  "it to float32 first and the NumPy twin models that; JAX's and PyTorch's ops.cast are exact",
 }
 
 
@@ -43,10 +44,11 @@ def apply_variant(variant):
 
         return keep_float64()
     if variant == "exact_cast":
-        from numpy_models.optimizers import base, keras_rules
+        from numpy_models.optimizers import base, keras_rules, schedules
 
         base.constant = keras_rules.constant = _exact_constant
-        return {"numpy_optimizer_constants": "exact (as JAX/PyTorch ops.cast)"}
+        schedules.COMPUTE_DTYPE = "float64"  # a schedule's Python-float constants become floatx (float64) tensors
+        return {"numpy_optimizer_constants": "exact (as JAX/PyTorch ops.cast)", "numpy_schedules": "float64"}
     raise ValueError(f"Unknown backend variant; expected one of {sorted(CAUSES)}. Received: variant={variant!r}")
 
 
