@@ -56,3 +56,16 @@ def keep_float64():
     before = dtypes.BIT64_TO_BIT32_DTYPE["float64"]
     dtypes.BIT64_TO_BIT32_DTYPE["float64"] = "float64"
     return {"float64_promotes_to": "float64", "keras_default": before}
+
+
+def generic_torch_update():
+    """Variant for measurement only: Keras's PyTorch optimizers update every variable with the generic
+    ``update_step`` (as on TensorFlow and JAX) instead of their ``torch._foreach`` ``_parallel_update_step``."""
+    from keras.src.backend.torch.optimizers.torch_parallel_optimizer import TorchParallelOptimizer
+    from keras.src.utils import torch_utils
+
+    def generic(self, grads, trainable_variables, learning_rate):  # the next class in the MRO: Nadam's own, or the base loop
+        return super(TorchParallelOptimizer, self)._backend_update_step(grads, trainable_variables, learning_rate)
+
+    TorchParallelOptimizer._backend_update_step = torch_utils.no_grad(generic)
+    return {"torch_optimizer_update": "generic update_step"}

@@ -10,6 +10,9 @@ re-running it with the convention that differs switched is measured to pass:
                    ``ops.cast`` does on JAX/PyTorch, and evaluates learning-rate schedules
                    in float64; TensorFlow's ``tf.cast`` of a Python float goes through
                    float32 (``numpy_models`` models TF's).
+    torch_generic_update  Keras's PyTorch optimizers run the generic ``update_step`` instead
+                   of their ``torch._foreach`` one (float32 slot rows); needs its own process
+                   (``SEPARATE``), since the worker's other variants would stay switched on.
 
 The backend's worker re-runs its failing rows after its own pass (``backends._rerun_failing``).
 """
@@ -21,7 +24,11 @@ CAUSES = {
                     "(keras.src.backend.common.dtypes.BIT64_TO_BIT32_DTYPE)",
     "exact_cast": "TensorFlow's ops.cast of a Python-float constant (beta_2, momentum, a schedule's rates) rounds "
                   "it to float32 first and the NumPy twin models that; JAX's and PyTorch's ops.cast are exact",
+    "torch_generic_update": "Keras's PyTorch optimizers update moments as b*m + (1-b)*g with torch._foreach ops "
+                            "(keras/src/backend/torch/optimizers), the generic ones and the NumPy twin as "
+                            "m + (g - m)*(1-b)",
 }
+SEPARATE = ("torch_generic_update",)
 
 
 def _exact_constant(value, dtype):
@@ -43,6 +50,10 @@ def apply_variant(variant):
         from keras_models.backend import keep_float64  # imports the backend
 
         return keep_float64()
+    if variant == "torch_generic_update":
+        from keras_models.backend import generic_torch_update  # imports the backend
+
+        return generic_torch_update()
     if variant == "exact_cast":
         from numpy_models.optimizers import base, keras_rules, schedules
 
@@ -54,8 +65,10 @@ def apply_variant(variant):
 
 def candidate(row):
     """The variant that may explain a failing row, or None."""
-    if row["passed"] or row["backend"] == "tensorflow" or row["dtype"] != "float64":
+    if row["passed"] or row["backend"] == "tensorflow":
         return None
+    if row["dtype"] == "float32":
+        return "torch_generic_update" if row["backend"] == "torch" and row.get("slots_only") else None
     return "exact_cast+float64_kept" if row["check"].startswith("optimizer ") else "float64_kept"
 
 

@@ -15,7 +15,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 
 from parity.checks import yield_checks
-from parity.checks.backend_variants import apply_variant, measured, rerun_plan
+from parity.checks.backend_variants import SEPARATE, apply_variant, measured, rerun_plan
 from parity.checks.model_checks import upstream_gradient
 from parity.checks.nodes import keras_backward
 from parity.checks.optimizer_checks import check_optimizer_trajectory
@@ -26,12 +26,6 @@ from parity.twins import build_twins
 
 BACKENDS = ("tensorflow", "jax", "torch")
 BACKEND_MODULES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
-# Keras's PyTorch optimizers (keras/src/backend/torch/optimizers) update moments as b*m + (1-b)*g with
-# torch._foreach ops; the generic optimizers (TensorFlow, JAX) and the NumPy twin use m + (g - m)*(1-b).
-TORCH_MOMENT_FORMULA = ("Keras's PyTorch optimizers update moments as b*m + (1-b)*g (torch._foreach ops), the "
-                        "generic ones and the NumPy twin as m + (g - m)*(1-b): slots differ by float32 round-off "
-                        "where a moment cancels; parameters stay within tolerance (read from Keras's source, "
-                        "not re-run as a variant)")
 # keras/src/backend/torch/nn.py _apply_same_padding: an uneven 'same' split in pooling is padded with
 # mode="replicate" and averaged with no padding, so border windows average repeated edge values where
 # TensorFlow (and the NumPy twin) average only the window's valid elements.
@@ -118,7 +112,7 @@ def _rerun_failing(backend, rows):
     Variants only add switches, so they run in this worker one after the other (float64_kept, then
     exact_cast on top of it): no new process per variant.
     """
-    plan = {variant: part for (_, variant), part in rerun_plan(rows).items()}
+    plan = {variant: part for (_, variant), part in rerun_plan(rows).items() if variant not in SEPARATE}
     out = {}
     for variant in sorted(plan, key=len):  # "float64_kept" before "exact_cast+float64_kept"
         part = plan[variant]
@@ -163,7 +157,17 @@ def rerun_with_variants(results):
     (the workers' ``variant_rows``)."""
     reruns = {(b, variant): {"rows": rows} for b, result in results.items() if not b.startswith("_")
               for variant, rows in result.get("variant_rows", {}).items()}
+    rows = [r for b, result in results.items() if not b.startswith("_") for r in result["rows"]]
+    for (backend, variant), p in rerun_plan(rows).items():
+        if variant in SEPARATE:  # its own process: the worker's other variants stay switched on
+            reruns[(backend, variant)] = {"rows": run_on(backend, _variant_worker, backend, variant, p)}
     return measured(reruns)
+
+
+def _variant_worker(backend, variant, part):
+    apply_variant(variant)
+    return _rows(backend, sorted(part["spec_ids"]), ("float32",), sorted(part["checks"]) or None,
+                 sorted(part["optimizer_spec_ids"]), sorted(part["settings"]) or None)
 
 
 def _same_average_pool(spec_id, layer_name):
@@ -184,8 +188,6 @@ def explain(row, forward_first=None, variant=None):
         return f"{variant['cause']}: re-run with {variant['variant']}: {variant['max_rel']:.1e} (passes)"
     if row["backend"] == "torch" and forward_first and _same_average_pool(row["spec"], forward_first):
         return TORCH_SAME_AVERAGE_POOL
-    if row["backend"] == "torch" and row["dtype"] == "float32" and row.get("slots_only"):
-        return TORCH_MOMENT_FORMULA
     return None
 
 
