@@ -51,10 +51,10 @@ def test_every_case_ran(result):
     assert {r["spec"] for r in rows} == set(SPEC_IDS) | {"net_2_3_1_sigmoid_mse"}
 
 
-def test_float32_checks_pass(result):
-    failing = [(r["spec"], r["check"], r["first_failing"], r["max_rel"]) for r in _rows(result, "float32")
-               if not r["passed"] and not explain({**r, "backend": result["settings"]["backend"]})]
-    assert not failing
+def test_float32_checks_pass_or_a_measured_variant_explains_them(results):
+    rows = [r for r in backend_rows(results) if r["dtype"] == "float32" and not r["passed"]]
+    assert not [(r["spec"], r["check"], r["first_failing"], r["max_rel"]) for r in rows if not r["explanation"]]
+    assert all(r["variant"] and r["variant"]["passed"] for r in rows)
 
 
 def test_dropout_masks_replay_in_training(result):
