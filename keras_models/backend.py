@@ -45,3 +45,27 @@ PRECISION_SETTINGS = _configure()
 def precision_settings():
     """{"backend": name, **the versions and precision switches set at import} for the report manifest."""
     return {"backend": BACKEND, **PRECISION_SETTINGS}
+
+
+def keep_float64():
+    """Variant for measurement only: stop Keras demoting float64 to float32 in its type promotion on JAX and
+    PyTorch (``keras.src.backend.common.dtypes.BIT64_TO_BIT32_DTYPE``, "aligned with JAX's default
+    behavior"), so a float64 model computes in float64. Returns the mapping it replaced."""
+    from keras.src.backend.common import dtypes
+
+    before = dtypes.BIT64_TO_BIT32_DTYPE["float64"]
+    dtypes.BIT64_TO_BIT32_DTYPE["float64"] = "float64"
+    return {"float64_promotes_to": "float64", "keras_default": before}
+
+
+def generic_torch_update():
+    """Variant for measurement only: Keras's PyTorch optimizers update every variable with the generic
+    ``update_step`` (as on TensorFlow and JAX) instead of their ``torch._foreach`` ``_parallel_update_step``."""
+    from keras.src.backend.torch.optimizers.torch_parallel_optimizer import TorchParallelOptimizer
+    from keras.src.utils import torch_utils
+
+    def generic(self, grads, trainable_variables, learning_rate):  # the next class in the MRO: Nadam's own, or the base loop
+        return super(TorchParallelOptimizer, self)._backend_update_step(grads, trainable_variables, learning_rate)
+
+    TorchParallelOptimizer._backend_update_step = torch_utils.no_grad(generic)
+    return {"torch_optimizer_update": "generic update_step"}

@@ -11,8 +11,8 @@ import os
 
 import keras
 import numpy as np
-import tensorflow as tf
 
+from keras_models.autodiff import differentiate
 from keras_models.build import build_layer, keras_dtype, model_dtype
 
 
@@ -84,73 +84,107 @@ def keyed_variables(model, trainable_only=False):
     return out
 
 
-def tapped(model):
-    """(node names, a keras.Model giving every node's output and then the model's outputs).
+def node_names(model):
+    """{id(node): name} for every call of the model's own layers.
 
     A node is one call of a layer: named by the layer, ``@k`` added for the k-th call of a shared layer
-    (``numpy_models`` names its nodes the same way). Only the model's own calls are counted, so the model's
-    layers must not have been called outside it (true of a model built by ``build_functional``).
+    (``numpy_models`` names its nodes the same way).
     """
-    names, tensors = [], []
+    names = {}
     for layer in model.layers:
-        if isinstance(layer, keras.layers.InputLayer):
-            continue
-        for k, node in enumerate(layer._inbound_nodes):
-            names.append(layer.name if k == 0 else f"{layer.name}@{k}")
-            tensors.append(node.output_tensors[0])
-    return names, keras.Model(model.inputs, tensors + list(model.outputs), name=f"{model.name}_tapped")
+        if not isinstance(layer, keras.layers.InputLayer):
+            names.update({id(node): layer.name if k == 0 else f"{layer.name}@{k}"
+                          for k, node in enumerate(layer._inbound_nodes)})
+    return names
+
+
+def graph_nodes(model):
+    """The model's nodes in run order (deepest first, as Keras's ``Function._run_through_graph``)."""
+    graph = getattr(model, "_functional", None) or model  # a keras.Sequential runs through its own Functional
+    return [n for d in sorted(graph._nodes_by_depth, reverse=True) for n in graph._nodes_by_depth[d]
+            if n.operation is not None and not n.is_input]
+
+
+def run_graph(model, xs, training=False, taps=None):
+    """Call ``model`` node by node, as ``Functional.call`` does: ({node name: (input tensors, output tensors)},
+    model outputs). ``taps`` ({name: [zero tensor per output]} or None) is added to the node's outputs, so JAX
+    can differentiate with respect to it: the gradient at that node's output.
+    """
+    graph = getattr(model, "_functional", None) or model
+    names = node_names(graph)
+    tensors = {id(k): t for k, t in zip(graph.inputs, xs, strict=True)}
+    records = {}
+    for node in graph_nodes(model):
+        args, kwargs = node.arguments.fill_in(tensors)
+        if getattr(node.operation, "_call_has_training_arg", False):
+            kwargs = {**kwargs, "training": training}
+        outs = node.operation(*args, **kwargs)
+        outs = list(outs) if isinstance(outs, (list, tuple)) else [outs]
+        name = names.get(id(node)) or f"{node.operation.name}@{node.operation._inbound_nodes.index(node)}"
+        for i, tap in enumerate(taps.get(name, ()) if taps else ()):
+            outs[i] = outs[i] + tap
+        for k, t in zip(node.outputs, outs, strict=True):
+            tensors[id(k)] = t
+        records[name] = ([tensors[id(k)] for k in node.input_tensors], outs)
+    return records, [tensors[id(o)] for o in graph.outputs]
+
+
+def _tensor(x, dtype):
+    return keras.ops.convert_to_tensor(np.asarray(x, dtype=dtype))
 
 
 def graph_node_outputs(model, xs, training=False):
-    """{node name: output} for every node of ``model`` (see ``tapped``), in the model's dtype."""
+    """{node name: output} for every node of ``model`` (see ``node_names``), in the model's dtype."""
     dtype = model_dtype(model)
     with keras_dtype(dtype):
-        names, runner = tapped(model)
-        outs = runner([tf.convert_to_tensor(np.asarray(x, dtype=dtype)) for x in xs] if len(xs) > 1
-                      else tf.convert_to_tensor(np.asarray(xs[0], dtype=dtype)), training=training)
-    return {n: o.numpy() for n, o in zip(names, outs, strict=False)}
+        records, _ = run_graph(model, [_tensor(x, dtype) for x in xs], training)
+        return {n: keras.ops.convert_to_numpy(outs[0]) for n, (_, outs) in records.items()}
 
 
 def _run(model, xs, objective, training, tap=False):
-    """Run under a tape; ``tap`` adds every node's output and dL/d(it), keyed by node name."""
+    """Differentiate ``objective(model outputs)`` with the backend's autodiff; ``tap`` adds every node's output
+    and dL/d(it), keyed by node name."""
     dtype = model_dtype(model)
     with keras_dtype(dtype):
-        xts = [tf.convert_to_tensor(np.asarray(x, dtype=dtype)) for x in xs]
         keyed = keyed_variables(model, trainable_only=True)
-        names, runner = tapped(model) if tap else ([], model)
-        with tf.GradientTape(persistent=True) as tape:
-            tape.watch(xts)
-            outs = runner(xts if len(xts) > 1 else xts[0], training=training)
-            outs = list(outs) if isinstance(outs, (list, tuple)) else [outs]
-            nodes, outs = outs[:len(names)], outs[len(names):]
-            target = objective(outs)
-        grads = tape.gradient(target, [v for _, v in keyed])
-        dxs = tape.gradient(target, xts)
-        node_grads = tape.gradient(target, nodes)
-        del tape
-    return {"outputs": [o.numpy() for o in outs], "value": float(target.numpy()), "value_dtype": target.dtype.name,
-            "dxs": [np.zeros_like(x) if d is None else d.numpy() for x, d in zip(xs, dxs, strict=True)],
-            "grads": {k: np.zeros(v.shape, v.dtype) if g is None else tf.convert_to_tensor(g).numpy()
-                      for (k, v), g in zip(keyed, grads, strict=True)},
-            "node_outputs": {n: o.numpy() for n, o in zip(names, nodes, strict=True)},
-            "node_grads": {n: None if g is None else g.numpy() for n, g in zip(names, node_grads, strict=True)}}
+        names = []
+
+        def forward(xts, taps):
+            records, outs = run_graph(model, xts, training, None if taps is None else {n: [t] for n, t in zip(names, taps)})
+            names[:] = list(records) if tap else []
+            return [records[n][1][0] for n in names] + outs
+
+        ref = differentiate([v for _, v in keyed], [np.asarray(x, dtype=dtype) for x in xs], forward,
+                            lambda outs: objective(outs[len(names):]), state=model.non_trainable_variables)
+    n = len(names)
+    return {"outputs": ref["outputs"][n:], "value": ref["value"], "value_dtype": ref["value_dtype"],
+            "dxs": [np.zeros_like(x) if d is None else d for x, d in zip(xs, ref["dxs"], strict=True)],
+            "grads": {k: np.zeros(v.shape, v.dtype) if g is None else g
+                      for (k, v), g in zip(keyed, ref["grads"], strict=True)},
+            "node_outputs": dict(zip(names, ref["outputs"][:n], strict=True)),
+            "node_grads": dict(zip(names, ref["output_grads"][:n], strict=True))}
+
+
+def _weighted_sum(outs, douts):
+    return sum(keras.ops.sum(o * d) for o, d in zip(outs, douts, strict=True))
 
 
 def graph_forward_backward(model, xs, douts, training=False, tap=False):
     """Outputs, dL/d(inputs) and every weight gradient for ``L = sum_i sum(output_i * dout_i)``."""
     dtype = model_dtype(model)
-    douts_t = [tf.constant(np.asarray(d, dtype=dtype)) for d in douts]
-    return _run(model, xs, lambda outs: tf.add_n([tf.reduce_sum(o * d) for o, d in zip(outs, douts_t, strict=True)]),
-                training, tap)
+    with keras_dtype(dtype):
+        douts_t = [_tensor(d, dtype) for d in douts]
+    return _run(model, xs, lambda outs: _weighted_sum(outs, douts_t), training, tap)
 
 
 def graph_loss_and_gradients(model, loss_fn, xs, ys, training=False, tap=False):
     """Gradients of ``sum_i loss_fn(y_i, output_i) + sum(model.losses)``, as fit() computes them."""
     dtype = model_dtype(model)
-    ys_t = [tf.constant(np.asarray(y, dtype=dtype)) for y in ys]
+    with keras_dtype(dtype):
+        ys_t = [_tensor(y, dtype) for y in ys]
 
     def objective(outs):
-        total = tf.add_n([loss_fn(y, o) for y, o in zip(ys_t, outs, strict=True)])
+        total = sum(loss_fn(y, o) for y, o in zip(ys_t, outs, strict=True))
         for penalty in model.losses:
             total = total + penalty
         return total
@@ -167,7 +201,8 @@ def fresh_optimizer(optimizer, dtype):
 def graph_compiled_gradients(model, xs, ys, training=True):
     """Gradients of the compiled loss (``model.compute_loss``: loss weights and penalties included), as fit()."""
     dtype = model_dtype(model)
-    ys_t = [tf.constant(np.asarray(y, dtype=dtype)) for y in ys]
+    with keras_dtype(dtype):
+        ys_t = [_tensor(y, dtype) for y in ys]
 
     def objective(outs):
         return model.compute_loss(y=ys_t if len(ys_t) > 1 else ys_t[0], y_pred=outs if len(outs) > 1 else outs[0],

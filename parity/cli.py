@@ -13,9 +13,11 @@ import sys
 import time
 from pathlib import Path
 
-from parity.checks.backends import BACKENDS, run_backends
+from parity.checks.backends import BACKENDS, rerun_with_variants, run_backends
 from parity.report import quiet, run_output
+from parity.report.backend_html import backend_page
 from parity.report.backend_report import backend_json, backend_rows, render_backend_matrix
+from parity.report.experiment_backends import DIGITS_EXPERIMENTS, experiment_json, render_experiment_tables, run_experiments
 from parity.report.experiment_report import write_run
 from parity.report.parity_report import counts, summary_line, write_parity_report
 from parity.specs import SPECS, get_spec
@@ -124,15 +126,29 @@ def _plan(args):
 
 
 def _backend_matrix(args, sections, dtypes, specs):
-    """(markdown section, json, failing lines) of the backend matrix; empty for the default TensorFlow-only run."""
-    if args.backend == "tensorflow" or not {"checks", "optimizers"} & sections:
-        return "", {}, []
+    """(markdown section, json, failing lines, html page) of the backend matrix and the experiments across
+    backends; empty for the default TensorFlow-only run."""
     backends = BACKENDS if args.backend == "all" else ("tensorflow", args.backend)
-    results = run_backends(backends, [s.id for s in specs] if "checks" in sections else [], dtypes,
-                           optimizer_spec_ids=OPTIMIZER_MODELS if "optimizers" in sections else ())
-    failing = [f"{r['backend']} {r['spec']} {r['check']}" for r in backend_rows(results)
-               if not r["passed"] and not r["explanation"] and not r.get("expected_failure")]
-    return render_backend_matrix(results), {"backends": backend_json(results)}, failing
+    md, js, failing, page = "", {}, [], ""
+    if args.backend != "tensorflow" and {"checks", "optimizers"} & sections:
+        results = run_backends(backends, [s.id for s in specs] if "checks" in sections else [], dtypes,
+                               optimizer_spec_ids=OPTIMIZER_MODELS if "optimizers" in sections else ())
+        results["_variants"] = rerun_with_variants(results)  # failing rows re-run with the variant that explains them
+        failing = [f"{r['backend']} {r['spec']} {r['check']}" for r in backend_rows(results)
+                   if not r["passed"] and not r["explanation"] and not r.get("expected_failure")]
+        md, js, page = render_backend_matrix(results), {"backends": backend_json(results)}, backend_page(results)
+    if args.backend == "tensorflow" or "experiments" not in sections:
+        return md, js, failing, page
+    _, _, _, experiments, data = _plan(args)
+    chosen = [fn.id for fn in experiments if fn.id in DIGITS_EXPERIMENTS]
+    if chosen:
+        rows = run_experiments(backends, chosen, data, dtypes, args.seed, args.epochs)
+        explained = {(r["backend"], r["experiment"], r["run"]) for r in rows if r["variant"] and r["passed"]}
+        failing += [f"{r['backend']} {r['experiment']} {r['run']} ({r['dtype']})" for r in rows
+                    if not r["passed"] and not r["variant"] and (r["backend"], r["experiment"], r["run"]) not in explained]
+        md = "\n\n".join(p for p in (md, render_experiment_tables(rows)) if p)
+        js = {**js, "experiments_across_backends": experiment_json(rows)}
+    return md, js, failing, page
 
 
 def _write_parity(folder, tables, info, links, matrix):
@@ -143,6 +159,8 @@ def _write_parity(folder, tables, info, links, matrix):
     failing = [f"{r['spec']} {r['check']}: {(r['error'] or '').splitlines()[0]}" for r in rows
                if not r["passed"] and not r.get("expected_failure")]
     failing += [f"optimizer {r['model']} {r['setting']} ({r['dtype']})" for r in opt_rows if not r["passed"]]
+    if matrix[3]:
+        (folder / "backends.html").write_text(matrix[3])
     return failing + matrix[2]
 
 
@@ -240,6 +258,10 @@ def cmd_report(args):
             failing += [f"experiment {r['experiment']} {r['run']} ({r['dtype']})" for r in rows if not r["passed"]]
             passed = sum(r["passed"] for r in rows)
             lines.append(f"experiments: {passed} of {len(rows)} rows passed; wrote {Path(args.out) / run_dir / 'index.html'}")
+        if matrix[0] and not tables:  # experiments across backends, no parity.md to hold them
+            (stage / run_dir / "backends.md").write_text(matrix[0] + "\n")
+            failing += matrix[2]
+            lines.append(f"backends: wrote {Path(args.out) / run_dir / 'backends.md'}")
     print("\n".join(lines))
     if "experiments" in sections:
         _print_runs(rows)

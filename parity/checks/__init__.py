@@ -8,6 +8,7 @@
     optimizer_checks    optimizer trajectories and training steps, parameters and slots after every step
     testing             ``parametrize_with_checks`` for pytest
     backends            the checks on JAX and PyTorch: ``run_backends``, one spawned process per Keras backend
+    backend_variants    measured explanations: failing JAX/PyTorch rows re-run with the variant that explains them
 
 ``yield_checks(spec)`` yields a ``CheckCase`` per check that applies; pytest
 and the report both run them (scikit-learn's estimator-checks design).

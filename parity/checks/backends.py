@@ -15,27 +15,17 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 
 from parity.checks import yield_checks
+from parity.checks.backend_variants import SEPARATE, apply_variant, measured, rerun_plan
 from parity.checks.model_checks import upstream_gradient
+from parity.checks.nodes import keras_backward
 from parity.checks.optimizer_checks import check_optimizer_trajectory
 from parity.checks.optimizer_settings import OPTIMIZER_SETTINGS
 from parity.compare import relative_difference
 from parity.specs import SPECS, make_inputs
-from parity.tolerances import tolerance
 from parity.twins import build_twins
 
 BACKENDS = ("tensorflow", "jax", "torch")
 BACKEND_MODULES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
-# Keras 3 promotes float64 to float32 on JAX and PyTorch (keras.src.backend.common.dtypes.BIT64_TO_BIT32_DTYPE,
-# "to be aligned with JAX's default behavior"): ops that go through result_type compute a float64 model in float32.
-FLOAT64_DEMOTION = ("Keras demotes float64 to float32 in its type promotion on JAX and PyTorch "
-                    "(BIT64_TO_BIT32_DTYPE); the error is float32 round-off: within the float32 tolerance")
-
-# Keras's PyTorch optimizers (keras/src/backend/torch/optimizers) update moments as b*m + (1-b)*g with
-# torch._foreach ops; the generic optimizers (TensorFlow, JAX) and the NumPy twin use m + (g - m)*(1-b).
-TORCH_MOMENT_FORMULA = ("Keras's PyTorch optimizers update moments as b*m + (1-b)*g (torch._foreach ops), the "
-                        "generic ones and the NumPy twin as m + (g - m)*(1-b): slots differ by float32 round-off "
-                        "where a moment cancels; parameters stay within tolerance (read from Keras's source, "
-                        "not re-run as a variant)")
 # keras/src/backend/torch/nn.py _apply_same_padding: an uneven 'same' split in pooling is padded with
 # mode="replicate" and averaged with no padding, so border windows average repeated edge values where
 # TensorFlow (and the NumPy twin) average only the window's valid elements.
@@ -59,6 +49,13 @@ def _start_worker(backend):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
+def run_on(backend, fn, *args):
+    """``fn(*args)`` in a spawned process running ``backend`` (``fn`` and its result cross as pickles)."""
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(1, mp_context=context, initializer=_start_worker, initargs=(backend,)) as pool:
+        return pool.submit(fn, *args).result()
+
+
 def case_row(case, backend):
     """One row for a ``CheckCase`` on ``backend``: worst comparison, first failing tensor, the error."""
     start = time.perf_counter()
@@ -79,11 +76,9 @@ def case_row(case, backend):
 
 def keras_arrays(spec, dtype, seed=0):
     """{name: array}: the Keras output and every gradient of one forward/backward pass (inference)."""
-    from keras_models import forward_backward  # imports the backend
-
     np_model, k_model = build_twins(spec, dtype, seed)
     x = make_inputs(spec, dtype, seed)
-    ref = forward_backward(k_model, x, upstream_gradient(spec, np_model, dtype, seed))
+    ref = keras_backward(k_model, x, upstream_gradient(spec, np_model, dtype, seed))  # imports the backend
     return {"output": ref["outputs"][-1], "dx": ref["dx"], **ref["grads"]}
 
 
@@ -99,27 +94,49 @@ def optimizer_row(setting, spec, dtype, backend, steps=20):
             "slots_only": all(c.kind == "slot" for c in failing), "seconds": time.perf_counter() - start}
 
 
-def _worker(backend, spec_ids, dtypes, checks, optimizer_spec_ids, settings):
-    from keras_models.backend import precision_settings  # imports the backend
-
-    rows, arrays = [], {}
+def _rows(backend, spec_ids, dtypes, checks, optimizer_spec_ids, settings):
+    rows = []
     for spec_id in optimizer_spec_ids:
         rows += [optimizer_row(setting, SPECS[spec_id], dtype, backend)
                  for setting in OPTIMIZER_SETTINGS.values() if not settings or setting.id in settings
                  for dtype in dtypes]
     for spec_id in spec_ids:
-        spec = SPECS[spec_id]
-        rows += [case_row(case, backend) for case in yield_checks(spec, dtypes) if not checks or case.check in checks]
-        for dtype in dtypes:
-            arrays[(spec_id, dtype)] = keras_arrays(spec, dtype)
-    return {"backend": backend, "rows": rows, "arrays": arrays, "settings": precision_settings()}
+        rows += [case_row(case, backend) for case in yield_checks(SPECS[spec_id], dtypes)
+                 if not checks or case.check in checks]
+    return rows
+
+
+def _rerun_failing(backend, rows):
+    """{variant: rows}: the failing float64 rows again, each with the variant that may explain them.
+
+    Variants only add switches, so they run in this worker one after the other (float64_kept, then
+    exact_cast on top of it): no new process per variant.
+    """
+    plan = {variant: part for (_, variant), part in rerun_plan(rows).items() if variant not in SEPARATE}
+    out = {}
+    for variant in sorted(plan, key=len):  # "float64_kept" before "exact_cast+float64_kept"
+        part = plan[variant]
+        apply_variant(variant)
+        out[variant] = _rows(backend, sorted(part["spec_ids"]), ("float64",), sorted(part["checks"]) or None,
+                             sorted(part["optimizer_spec_ids"]), sorted(part["settings"]) or None)
+    return out
+
+
+def _worker(backend, spec_ids, dtypes, checks, optimizer_spec_ids, settings):
+    from keras_models.backend import precision_settings  # imports the backend
+
+    rows = _rows(backend, spec_ids, dtypes, checks, optimizer_spec_ids, settings)
+    arrays = {(spec_id, dtype): keras_arrays(SPECS[spec_id], dtype) for spec_id in spec_ids for dtype in dtypes}
+    return {"backend": backend, "rows": rows, "arrays": arrays, "settings": precision_settings(),
+            "variant_rows": _rerun_failing(backend, rows)}  # last: the variants change this process
 
 
 def run_backends(backends, spec_ids, dtypes=("float32", "float64"), checks=None, optimizer_spec_ids=(),
                  settings=None):
     """{backend: worker result} for each backend, each in its own spawned process, all at once.
 
-    ``checks``/``settings``: only these check names / optimizer setting ids (default: all).
+    ``checks``/``settings``: only these check names / optimizer setting ids (default: all). Each worker
+    also re-runs its failing float64 rows with the variant that may explain them (``variant_rows``).
     """
     missing = [b for b in backends if b not in BACKENDS]
     if missing:
@@ -135,25 +152,42 @@ def run_backends(backends, spec_ids, dtypes=("float32", "float64"), checks=None,
             pool.shutdown()
 
 
+def rerun_with_variants(results):
+    """{(backend, spec, check, dtype): variant re-run} for every failing float64 row on JAX/PyTorch
+    (the workers' ``variant_rows``)."""
+    reruns = {(b, variant): {"rows": rows} for b, result in results.items() if not b.startswith("_")
+              for variant, rows in result.get("variant_rows", {}).items()}
+    rows = [r for b, result in results.items() if not b.startswith("_") for r in result["rows"]]
+    for (backend, variant), p in rerun_plan(rows).items():
+        if variant in SEPARATE:  # its own process: the worker's other variants stay switched on
+            reruns[(backend, variant)] = {"rows": run_on(backend, _variant_worker, backend, variant, p)}
+    return measured(reruns)
+
+
+def _variant_worker(backend, variant, part):
+    apply_variant(variant)
+    return _rows(backend, sorted(part["spec_ids"]), ("float32",), sorted(part["checks"]) or None,
+                 sorted(part["optimizer_spec_ids"]), sorted(part["settings"]) or None)
+
+
 def _same_average_pool(spec_id, layer_name):
     layer = next((l for l in SPECS[spec_id].layers if l.name == layer_name), None)
     return layer is not None and layer.class_name.startswith("AveragePooling") and layer.kwargs.get("padding") == "same"
 
 
-def explain(row, forward_first=None):
-    """The known convention that explains a failing row, or None (measured: see FLOAT64_DEMOTION).
+def explain(row, forward_first=None, variant=None):
+    """The known convention that explains a failing row, or None.
 
-    ``forward_first``: the first failing layer of the same spec's forward check on that backend and dtype.
+    ``forward_first``: the first failing layer of the same spec's forward check on that backend and dtype;
+    ``variant``: the row's re-run with the variant that may explain it (``rerun_with_variants``): a cause
+    counts as measured only when that re-run passes.
     """
     if row["passed"] or row["max_rel"] is None:
         return None
+    if variant is not None and variant["passed"]:
+        return f"{variant['cause']}: re-run with {variant['variant']}: {variant['max_rel']:.1e} (passes)"
     if row["backend"] == "torch" and forward_first and _same_average_pool(row["spec"], forward_first):
         return TORCH_SAME_AVERAGE_POOL
-    if row["backend"] in ("jax", "torch") and row["dtype"] == "float64" \
-            and row["max_rel"] <= tolerance("float32").rtol:
-        return FLOAT64_DEMOTION
-    if row["backend"] == "torch" and row["dtype"] == "float32" and row.get("slots_only"):
-        return TORCH_MOMENT_FORMULA
     return None
 
 

@@ -11,6 +11,8 @@
     tables             rows as pandas DataFrames and a DataFrame as a markdown table
     parity_tables      the tables of parity.md as DataFrames (markdown, CSV)
     loading            ``load(DIR)``: every result set of a report folder as DataFrames
+    backend_report     the backend matrix (markdown, JSON); backend_html: the same as backends.html
+    experiment_backends the digits experiments on each Keras backend, one table per experiment
     quiet              TensorFlow imported without its start-up log lines
 
 Imports only ``load`` (pandas): ``parity.training.studies`` uses ``plots``

@@ -1,4 +1,8 @@
-"""The backend matrix: spec x check x backend, the error against the NumPy twin, and backend-vs-backend differences."""
+"""The backend matrix: spec x check x backend, the error against the NumPy twin, and backend-vs-backend differences.
+
+``results`` is ``run_backends``'s {backend: worker result}, optionally with the key
+``"_variants"`` holding ``rerun_with_variants``'s measured re-runs.
+"""
 from parity.checks.backends import cross_backend, explain
 
 
@@ -11,25 +15,45 @@ def _cell(row):
     return f"{text} {'explained' if row['explanation'] else '**FAIL**'} at {row['first_failing']}"
 
 
+def _label(row):
+    """The check with its dtype (optimizer rows name only the setting)."""
+    return row["check"] if "dtype=" in row["check"] else f"{row['check']} ({row['dtype']})"
+
+
+def backends_of(results):
+    """The backends of a results dict (without the ``_variants`` entry)."""
+    return [b for b in results if not b.startswith("_")]
+
+
 def backend_rows(results):
-    """Every worker row, each failing one with its explanation (None: unexplained).
+    """Every worker row, each failing one with its variant re-run and explanation (None: unexplained).
 
     A spec's rows are read together: the first layer its inference forward check fails at explains them all.
     """
-    rows = [row for result in results.values() for row in result["rows"]]
+    variants = results.get("_variants", {})
+    rows = [row for b in backends_of(results) for row in results[b]["rows"]]
     first = {(r["backend"], r["spec"], r["dtype"]): r["first_failing"] for r in rows
              if r["check"].startswith("check_forward") and "training=False" in r["check"]}
-    return [{**row, "explanation": explain(row, first.get((row["backend"], row["spec"], row["dtype"])))}
-            for row in rows]
+    out = []
+    for row in rows:
+        variant = variants.get((row["backend"], row["spec"], row["check"], row["dtype"]))
+        out.append({**row, "variant": variant, "explanation": explain(
+            row, first.get((row["backend"], row["spec"], row["dtype"])), variant)})
+    return out
+
+
+def by_spec_and_check(rows):
+    """{(spec, check label): {backend: row}} in the rows' order: one line of the matrix each."""
+    by_case = {}
+    for row in rows:
+        by_case.setdefault((row["spec"], _label(row)), {})[row["backend"]] = row
+    return by_case
 
 
 def render_backend_matrix(results):
     """Markdown: the matrix (max rel error vs NumPy per backend), cross-backend differences, explanations."""
-    backends = list(results)
-    rows = backend_rows(results)
-    by_case = {}
-    for row in rows:
-        by_case.setdefault((row["spec"], row["check"]), {})[row["backend"]] = row
+    backends, rows = backends_of(results), backend_rows(results)
+    by_case = by_spec_and_check(rows)
     lines = ["## Backend matrix", "",
              "Max relative error of each backend's Keras against the NumPy twin (failing cells: the first tensor "
              "over tolerance, in the check's order).", "",
@@ -39,8 +63,14 @@ def render_backend_matrix(results):
                      + " |")
     lines += ["", "### Backend vs backend (Keras output, input and weight gradients of one pass)", "",
               "| spec | dtype | pair | max rel |", "|---|---|---|---|"]
-    lines += [f"| {r['spec']} | {r['dtype']} | {r['pair']} | {r['max_rel']:.1e} |" for r in cross_backend(results)]
-    explained = sorted({r["explanation"] for r in rows if r["explanation"]})
+    lines += [f"| {r['spec']} | {r['dtype']} | {r['pair']} | {r['max_rel']:.1e} |"
+              for r in cross_backend({b: results[b] for b in backends})]
+    explained = sorted({r["explanation"].split(": re-run with")[0] for r in rows if r["explanation"]})
+    reruns = [r for r in rows if r["variant"]]
+    lines += ["", "### Failing rows re-run with the variant that may explain them", "",
+              "| backend | spec | check | error | variant | error with the variant | explained |", "|---|---|---|---|---|---|---|"]
+    lines += [f"| {r['backend']} | {r['spec']} | {_label(r)} | {r['max_rel']:.1e} | {r['variant']['variant']} | "
+              f"{r['variant']['max_rel']:.1e} | {'yes' if r['explanation'] else '**no**'} |" for r in reruns]
     unexplained = [r for r in rows if not r["passed"] and not r["explanation"] and not r.get("expected_failure")]
     lines += ["", "### Exceptions", ""]
     lines += [f"- explained: {why}" for why in explained] or ["- none explained"]
@@ -55,5 +85,6 @@ def render_backend_matrix(results):
 
 def backend_json(results):
     """The matrix as data for parity.json."""
-    return {"rows": backend_rows(results), "cross_backend": cross_backend(results),
-            "settings": {b: r["settings"] for b, r in results.items()}}
+    backends = backends_of(results)
+    return {"rows": backend_rows(results), "cross_backend": cross_backend({b: results[b] for b in backends}),
+            "settings": {b: results[b]["settings"] for b in backends}}

@@ -12,6 +12,7 @@ from parity.checks.graph_checks import check_gradients
 from parity.convert import from_keras, to_keras
 from parity.convert.compile import numpy_loss, numpy_optimizer
 from parity.verify import data, divergence, layers, substitute, training
+from parity.verify.backend import check_backend, run_on, running_backend
 from parity.verify.finite_differences import check_finite_differences
 from parity.verify.keras_trace import trace
 from parity.verify.result import VerifyResult, comparison_row
@@ -82,8 +83,17 @@ def _training_checks(result, k_model, twin, xs, ys, douts, steps):
         training.finish(run)
 
 
+def _verify_elsewhere(model, kwargs):
+    """The spawned worker's side of ``verify(..., backend=...)``: the result and the backend's settings."""
+    from keras_models.backend import precision_settings  # imports the backend
+
+    result = verify(model, **kwargs)
+    result.settings["backend_settings"] = precision_settings()
+    return result
+
+
 def verify(model, x=None, y=None, steps=10, twin=None, dtype=None, loss=None, optimizer=None, batch=None,
-           substitute=False, seed=0):
+           substitute=False, seed=0, backend=None):
     """Check a NumPy twin against a Keras model (or ``.keras`` file) and find the first divergence.
 
     Args:
@@ -94,9 +104,16 @@ def verify(model, x=None, y=None, steps=10, twin=None, dtype=None, loss=None, op
         dtype: 'float32'/'float64' (default the model's); loss, optimizer: override the compiled ones.
         batch: rows of ``x`` used (default all; 4 random rows when ``x`` is None).
         substitute: also judge each layer on the Keras input of its node.
+        backend: 'tensorflow', 'jax' or 'torch' (default: this process's); another backend runs in a
+            spawned process (``parity.verify.backend``) and needs ``model`` as a ``.keras`` path.
     Returns:
         VerifyResult (``passed``, ``divergence``, tables, ``str()`` Markdown, ``to_json()``).
     """
+    if backend is not None and backend != running_backend():
+        check_backend(backend, model)
+        kwargs = {"x": x, "y": y, "steps": steps, "twin": twin, "dtype": dtype, "loss": loss, "optimizer": optimizer,
+                  "batch": batch, "substitute": substitute, "seed": seed}
+        return run_on(backend, _verify_elsewhere, str(model), kwargs)
     start = time.perf_counter()
     k_model = keras_model(model, dtype, loss, optimizer)
     twin = _twin(k_model, twin)
@@ -104,7 +121,7 @@ def verify(model, x=None, y=None, steps=10, twin=None, dtype=None, loss=None, op
     result = VerifyResult(model=k_model.name, dtype=twin.dtype)
     result.settings = {"batch": len(xs[0]), "steps": steps, "loss": type(twin.loss).__name__,
                        "optimizer": type(twin.optimizer).__name__, "substitute": substitute, "seed": seed,
-                       "data": "random" if x is None else "given"}
+                       "data": "random" if x is None else "given", "backend": running_backend()}
     _layer_checks(result, k_model, twin, xs, douts, substitute)
     result.gradients = [comparison_row(c) for c in check_gradients(k_model, twin, xs, douts)]
     result.finite_differences = [comparison_row(c) for c in check_finite_differences(twin, xs, douts, seed)]

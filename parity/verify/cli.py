@@ -15,6 +15,7 @@ import numpy as np
 
 from numpy_models import losses
 from numpy_models.optimizers import KERAS_OPTIMIZERS
+from parity.checks.backends import BACKENDS
 from parity.convert import UnsupportedModelError
 from parity.report.atomic import atomic_directory
 from parity.verify import repro
@@ -36,6 +37,7 @@ def add_parser(sub):
     p.add_argument("--substitute", action="store_true", help="also judge each layer on the Keras input of its node")
     p.add_argument("--out", default="verify", help="output directory (default: verify)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random data (default: 0)")
+    p.add_argument("--backend", choices=BACKENDS, help="Keras backend, run in its own process (default: tensorflow)")
     return p
 
 
@@ -144,7 +146,8 @@ def cmd_verify(args):
         _check_names(args)
         x, y = load_data(args.data) if args.data else (None, None)
         result = verify(args.model, x, y, steps=args.steps, dtype=args.dtype, loss=args.loss,
-                        optimizer=args.optimizer, batch=args.batch, substitute=args.substitute, seed=args.seed)
+                        optimizer=args.optimizer, batch=args.batch, substitute=args.substitute, seed=args.seed,
+                        backend=args.backend)
     except (ValueError, TypeError, KeyError, FileNotFoundError) as exc:
         print(f"parity verify: error: {_one_line(exc)}", file=sys.stderr)
         return 2

@@ -115,6 +115,7 @@ def to_markdown(result):
     head = [f"# parity verify of `{result.model}`: {verdict}", "",
             f"**{verdict}**: NumPy twin vs Keras ({result.dtype}, batch {s.get('batch')}, "
             f"{s.get('steps')} steps of {s.get('optimizer')} on {s.get('loss')}, data: {s.get('data')}, "
+            f"backend: {s.get('backend', 'tensorflow')}, "
             f"{result.seconds:.1f} s)", "", "## First divergence", ""] + _divergence_lines(result.divergence)
     body = []
     for name in TABLES:

@@ -79,14 +79,12 @@ def _forward_backward(run, step):
 
 
 def _apply(run, ref):
-    import tensorflow as tf  # imports TensorFlow
-
     from keras_models.functional import keyed_variables  # imports TensorFlow
     from keras_models.optimizers import apply_gradients  # imports TensorFlow
 
     run.twin.optimizer.update(run.twin.params, run.twin.grads)
     keyed = keyed_variables(run.k_model, trainable_only=True)
-    apply_gradients(run.k_opt, run.k_model, {k: tf.constant(ref["grads"][k]) for k, _ in keyed}, keyed)
+    apply_gradients(run.k_opt, run.k_model, ref["grads"], keyed)
 
 
 def start(k_model, twin, xs, ys):

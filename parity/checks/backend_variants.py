@@ -1,0 +1,100 @@
+"""Measured explanations of backend differences: failing rows re-run with the variant that explains them.
+
+A row of the backend matrix that fails on JAX or PyTorch is explained only when
+re-running it with the convention that differs switched is measured to pass:
+
+    float64_kept   Keras's type promotion keeps float64 on JAX/PyTorch
+                   (``keras_models.backend.keep_float64``): by default
+                   ``BIT64_TO_BIT32_DTYPE`` demotes float64 to float32 there.
+    exact_cast     the NumPy twin takes Python-float optimizer constants exactly, as
+                   ``ops.cast`` does on JAX/PyTorch, and evaluates learning-rate schedules
+                   in float64; TensorFlow's ``tf.cast`` of a Python float goes through
+                   float32 (``numpy_models`` models TF's).
+    torch_generic_update  Keras's PyTorch optimizers run the generic ``update_step`` instead
+                   of their ``torch._foreach`` one (float32 slot rows); needs its own process
+                   (``SEPARATE``), since the worker's other variants would stay switched on.
+
+The backend's worker re-runs its failing rows after its own pass (``backends._rerun_failing``).
+"""
+import numpy as np
+
+# Which variant may explain a failing row, and the cause it names when the re-run passes.
+CAUSES = {
+    "float64_kept": "Keras demotes float64 to float32 in its type promotion on JAX and PyTorch "
+                    "(keras.src.backend.common.dtypes.BIT64_TO_BIT32_DTYPE)",
+    "exact_cast": "TensorFlow's ops.cast of a Python-float constant (beta_2, momentum, a schedule's rates) rounds "
+                  "it to float32 first and the NumPy twin models that; JAX's and PyTorch's ops.cast are exact",
+    "torch_generic_update": "Keras's PyTorch optimizers update moments as b*m + (1-b)*g with torch._foreach ops "
+                            "(keras/src/backend/torch/optimizers), the generic ones and the NumPy twin as "
+                            "m + (g - m)*(1-b)",
+}
+SEPARATE = ("torch_generic_update",)
+
+
+def _exact_constant(value, dtype):
+    return np.asarray(value, dtype=dtype)
+
+
+def cause(variant):
+    """The cause a variant (or a "+"-joined combination) names."""
+    return "; and ".join(CAUSES[v] for v in variant.split("+"))
+
+
+def apply_variant(variant):
+    """Switch ``variant`` (or each of a "+"-joined combination) on in this (worker) process; returns what it set."""
+    if variant is None:
+        return {}
+    if "+" in variant:
+        return {k: v for part in variant.split("+") for k, v in apply_variant(part).items()}
+    if variant == "float64_kept":
+        from keras_models.backend import keep_float64  # imports the backend
+
+        return keep_float64()
+    if variant == "torch_generic_update":
+        from keras_models.backend import generic_torch_update  # imports the backend
+
+        return generic_torch_update()
+    if variant == "exact_cast":
+        from numpy_models.optimizers import base, keras_rules, schedules
+
+        base.constant = keras_rules.constant = _exact_constant
+        schedules.COMPUTE_DTYPE = "float64"  # a schedule's Python-float constants become floatx (float64) tensors
+        return {"numpy_optimizer_constants": "exact (as JAX/PyTorch ops.cast)", "numpy_schedules": "float64"}
+    raise ValueError(f"Unknown backend variant; expected one of {sorted(CAUSES)}. Received: variant={variant!r}")
+
+
+def candidate(row):
+    """The variant that may explain a failing row, or None."""
+    if row["passed"] or row["backend"] == "tensorflow":
+        return None
+    if row["dtype"] == "float32":
+        return "torch_generic_update" if row["backend"] == "torch" and row.get("slots_only") else None
+    return "exact_cast+float64_kept" if row["check"].startswith("optimizer ") else "float64_kept"
+
+
+def rerun_plan(rows):
+    """{(backend, variant): {"spec_ids", "checks", "optimizer_spec_ids", "settings"}} for the failing rows."""
+    plan = {}
+    for row in rows:
+        variant = candidate(row)
+        if variant is None:
+            continue
+        part = plan.setdefault((row["backend"], variant), {"spec_ids": set(), "checks": set(),
+                                                           "optimizer_spec_ids": set(), "settings": set()})
+        if row["check"].startswith("optimizer "):
+            part["optimizer_spec_ids"].add(row["spec"])
+            part["settings"].add(row["check"].split(" ", 1)[1])
+        else:
+            part["spec_ids"].add(row["spec"])
+            part["checks"].add(row["check"].split("(", 1)[0])
+    return plan
+
+
+def measured(reruns):
+    """{(backend, spec, check, dtype): {"variant", "cause", "max_rel", "passed"}} from the variant re-runs."""
+    out = {}
+    for (backend, variant), result in reruns.items():
+        for r in result["rows"]:
+            out[(backend, r["spec"], r["check"], r["dtype"])] = {"variant": variant, "cause": cause(variant),
+                                                                 "max_rel": r["max_rel"], "passed": r["passed"]}
+    return out
