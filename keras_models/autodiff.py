@@ -93,7 +93,7 @@ def _jax(variables, inputs, forward, objective, state):
 def _torch(variables, inputs, forward, objective, state):
     import torch
 
-    xs = [torch.as_tensor(np.asarray(x)) for x in inputs]
+    xs = [keras.ops.convert_to_tensor(np.asarray(x)) for x in inputs]  # on the device Keras computes on
     for x in xs:
         x.requires_grad_(x.is_floating_point())
     outputs = forward(xs, None)

@@ -7,7 +7,6 @@ math). Copies of a replay replay the same stream from the same point, so
 gradient checkers can deep-copy models freely.
 """
 import keras
-import numpy as np
 
 from keras_models.build import keras_dtype
 
@@ -23,7 +22,7 @@ class KerasMaskReplay:
         with keras_dtype(dtype):
             kept = keras.random.dropout(keras.ops.ones(shape, dtype=dtype), self.rate, seed=self._generator)
         self.draws += 1
-        return np.asarray(kept) != 0
+        return keras.ops.convert_to_numpy(kept) != 0  # a GPU tensor is copied to the host
 
     def __deepcopy__(self, memo):
         clone = KerasMaskReplay(self.seed, self.rate)
@@ -43,7 +42,7 @@ class KerasNoiseReplay(KerasMaskReplay):
         with keras_dtype(dtype):
             noise = keras.random.normal(shape, mean=0.0, stddev=self.stddev, dtype=dtype, seed=self._generator)
         self.draws += 1
-        return np.asarray(noise)
+        return keras.ops.convert_to_numpy(noise)
 
     def __deepcopy__(self, memo):
         clone = KerasNoiseReplay(self.seed, self.stddev)
