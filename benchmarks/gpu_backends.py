@@ -129,11 +129,13 @@ def main(argv=None):
     parser.add_argument("--seconds", type=float, default=240, help="stop starting new specs after this long")
     parser.add_argument("--backend", action="append", choices=("jax", "torch"))
     parser.add_argument("--spec", action="append", help="only these spec ids (default: all)")
+    parser.add_argument("--spec-file", help="only the spec ids listed in this file, one per line")
     parser.add_argument("--mode", action="append", choices=MODES, help="only these precision modes (default: all)")
     args = parser.parse_args(argv)
     from parity.specs import SPECS  # no Keras import in the parent
 
-    results = run(args.backend or ["jax", "torch"], args.spec or list(SPECS), args.seconds, tuple(args.mode or MODES))
+    specs = args.spec or (open(args.spec_file).read().split() if args.spec_file else list(SPECS))
+    results = run(args.backend or ["jax", "torch"], specs, args.seconds, tuple(args.mode or MODES))
     df, table = summary(results)
     with open(args.out, "w") as f:
         f.write(render(results, df, table, args.seconds))
