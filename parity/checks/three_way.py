@@ -37,8 +37,19 @@ def frozen_copy(model, training=True):
         stateful = any(l.state or hasattr(l, "rng") for l in model.layers)
         return copy.deepcopy(model) if stateful else model
     twin = copy.copy(model)
-    twin.layers = [copy.deepcopy(l) if l.state or hasattr(l, "rng") else l for l in model.layers]
+    twin.layers = [_layer_copy(l) if l.state or hasattr(l, "rng") else l for l in model.layers]
     return twin
+
+
+def _layer_copy(layer):
+    """A deep copy of ``layer`` that shares its graph nodes (``_inbound_nodes``).
+
+    A Sequential model runs its ``layers`` list, never the nodes; but the nodes
+    reference every other layer, so a plain deep copy of one layer copied the
+    whole model (about 640 objects per copy, 90% of a BatchNorm MLP's three-way time).
+    """
+    nodes = getattr(layer, "_inbound_nodes", None)
+    return copy.deepcopy(layer, {} if nodes is None else {id(nodes): nodes})
 
 
 def check_gradients_three_way(spec, dtype="float64", seed=0, training=False, max_coords=24):
