@@ -154,7 +154,10 @@ def test_staged_files_and_folders_follow_the_umask(tmp_path, umask):
 
 
 # A report run in a child process that stops half-way through writing (after index.html, before summary.md).
-_PAUSED_RUN = """
+# Each child first restores Python's Ctrl-C handler: a test run started in the background (``pytest &``) hands its
+# children SIGINT ignored, and Python keeps an ignored SIGINT ignored; a terminal's Ctrl-C reaches a default one.
+_CTRL_C = "import signal; signal.signal(signal.SIGINT, signal.default_int_handler)\n"
+_PAUSED_RUN = _CTRL_C + """
 import sys, time
 from parity import cli
 from parity.report import experiment_report
@@ -237,7 +240,7 @@ def test_tensorflow_start_up_lines_only_with_verbose(verbose):
 
 
 # A report whose parts run as two Dask workers; prints a line once the tasks are submitted.
-_DASK_RUN = """
+_DASK_RUN = _CTRL_C + """
 import sys
 import time
 from parity import cli
