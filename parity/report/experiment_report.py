@@ -169,7 +169,8 @@ def write_run(folder, results, manifest, parity_summary, checks=None, links=()):
     for dtype, res in results:
         notes += [(f"{res.title} ({dtype})", n) for n in res.notes]
         tables += [(f"{caption} ({dtype})", table) for caption, table in res.tables]
-        figures += [(f"{run.name} ({dtype})", training_figure(run)) for run in res.runs]
+        pngs = res.run_figures or [training_figure(run) for run in res.runs]
+        figures += [(f"{run.name} ({dtype})", data) for run, data in zip(res.runs, pngs, strict=True)]
         figures += [(f"{caption} ({dtype})", data) for caption, data in res.figures]
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "index.html").write_text(page(rows, figures, notes, manifest, parity_summary, tables, checks, links))

@@ -19,6 +19,7 @@ from tqdm.auto import tqdm
 from parity.report.environment import manifest
 from parity.report.optimizer_report import optimizer_rows, variant_rows
 from parity.report.parity_report import run_parity
+from parity.report.plots import training_figure
 from parity.sweep.tasks import _dataset  # loaded once per worker, as a sweep's tasks load it
 from parity.training import EXPERIMENTS, Context
 
@@ -64,7 +65,12 @@ def experiment_part(experiment_id, dtype, data_args, seed, epochs, full, progres
     loads the data."""
     ctx = Context(_dataset(*data_args), dtype, seed, epochs, full, progress)
     fn = EXPERIMENTS[experiment_id]
-    return _timed("experiments", dtype, f"experiments {dtype} {experiment_id}", lambda: (dtype, fn(ctx)))
+
+    def run():  # the figures are drawn here, on the workers, not one by one by the CLI after every part
+        result = fn(ctx)
+        result.run_figures = [training_figure(r) for r in result.runs]
+        return dtype, result
+    return _timed("experiments", dtype, f"experiments {dtype} {experiment_id}", run)
 
 
 def plan(sections, dtypes, specs, optimizer_specs, experiment_ids, experiment_args, progress=False):

@@ -43,6 +43,7 @@ class ExperimentResult:
     figures: list = field(default_factory=list)  # (caption, png bytes)
     tables: list = field(default_factory=list)  # (caption, [row dicts]): shown as they are, no verdict
     notes: list = field(default_factory=list)
+    run_figures: list = field(default_factory=list)  # png bytes per run, drawn by the worker that trained them
 
 
 def experiment(id_, title):
