@@ -9,6 +9,8 @@ count changes the order of floating-point sums.
 import contextlib
 import logging
 import os
+import signal
+import threading
 
 import dask
 from distributed import Client, LocalCluster, WorkerPlugin
@@ -57,6 +59,24 @@ def _check_one_thread(client, address):
 
 
 @contextlib.contextmanager
+def _workers_ignore_ctrl_c():
+    """Worker processes started in here inherit SIGINT ignored.
+
+    Ctrl-C reaches the whole foreground process group; the CLI answers it and
+    tears the cluster down, while a worker's own KeyboardInterrupt would only
+    print a traceback on the user's terminal.
+    """
+    if threading.current_thread() is not threading.main_thread():  # signal handlers live in the main thread
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@contextlib.contextmanager
 def connect(scheduler=None, workers=None):
     """Yield a ``distributed.Client``: to ``scheduler`` if given, else to a new local cluster of ``workers``."""
     if scheduler:
@@ -69,7 +89,7 @@ def connect(scheduler=None, workers=None):
             client.register_plugin(_plugin())
             yield client
         return
-    with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES}):
+    with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES}), _workers_ignore_ctrl_c():
         cluster = LocalCluster(n_workers=workers or available_cores(), threads_per_worker=1, processes=True,
                                dashboard_address=":0", env=PINNED_ENV,
                                # teardown on a loaded machine logs heartbeat "errors": the CLI prints only its own lines
