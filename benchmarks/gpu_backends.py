@@ -25,25 +25,9 @@ from concurrent.futures import ProcessPoolExecutor
 
 from parity.report.tables import to_markdown
 
-MODES = ("highest", "shipped", "tf32")
 CHECKS = ("check_forward", "check_backward")
-
-
-def _set_mode(backend, mode):
-    """Switch the backend's float32 matmul/convolution precision; returns what is now set."""
-    if backend == "jax":
-        import jax
-
-        jax.config.update("jax_default_matmul_precision",
-                          {"highest": "highest", "shipped": None, "tf32": "tensorfloat32"}[mode])
-        return {"jax_default_matmul_precision": jax.config.jax_default_matmul_precision}
-    import torch
-
-    torch.backends.cuda.matmul.allow_tf32 = mode == "tf32"
-    torch.backends.cudnn.allow_tf32 = mode != "highest"  # PyTorch ships cudnn.allow_tf32=True
-    torch.set_float32_matmul_precision("high" if mode == "tf32" else "highest")
-    return {"cuda_matmul_allow_tf32": torch.backends.cuda.matmul.allow_tf32,
-            "cudnn_allow_tf32": torch.backends.cudnn.allow_tf32}
+# keras_models.backend.PRECISION_MODES, not imported: importing that module sets up a backend in this process
+MODES = ("highest", "shipped", "tf32")
 
 
 def _device(backend):
@@ -58,7 +42,7 @@ def _device(backend):
 
 def _worker(backend, spec_ids, seconds, modes=MODES):
     os.environ["KERAS_BACKEND"] = backend
-    from keras_models.backend import precision_settings  # sets the backend up (x64, highest)
+    from keras_models.backend import precision_settings, set_matmul_precision  # sets up the backend (x64, highest)
     from parity.checks import yield_checks
     from parity.checks.backends import case_row, explain
     from parity.specs import SPECS
@@ -69,13 +53,13 @@ def _worker(backend, spec_ids, seconds, modes=MODES):
             skipped.append(spec_id)
             continue
         for mode in modes:
-            settings = _set_mode(backend, mode)
+            settings = set_matmul_precision(mode)
             dtypes = ("float32", "float64") if mode == "highest" else ("float32",)
             for case in yield_checks(SPECS[spec_id], dtypes):
                 if case.check in CHECKS:
                     row = case_row(case, backend)
                     rows.append({**row, "explained": explain(row), "mode": mode, **settings})
-    _set_mode(backend, "highest")
+    set_matmul_precision("highest")
     return {"backend": backend, "device": _device(backend), "settings": precision_settings(), "rows": rows,
             "skipped": skipped}
 

@@ -11,32 +11,56 @@ BACKEND = os.environ.get("KERAS_BACKEND", "tensorflow")
 BACKENDS = ("tensorflow", "jax", "torch")
 
 
-def _configure():
-    """Float64 available and reduced-precision matmul modes (TF32 and the like) off; returns what was set."""
+PRECISION_MODES = ("highest", "shipped", "tf32")
+
+
+def set_matmul_precision(mode):
+    """Float32 matmul and convolution precision of this process's backend; returns the switches now set.
+
+    ``highest``: reduced precision (TF32 and the like) off, what this module sets at import. ``shipped``: the
+    library's own default (TensorFlow and JAX may use TF32 on a GPU; PyTorch runs cuDNN convolutions in TF32).
+    ``tf32``: TF32 allowed everywhere. Nothing changes on a CPU, which has no TF32.
+    """
+    if mode not in PRECISION_MODES:
+        raise ValueError(f"Unknown precision mode; expected one of {PRECISION_MODES}. Received: mode={mode!r}")
     if BACKEND == "tensorflow":
         import tensorflow as tf
 
-        tf.config.experimental.enable_tensor_float_32_execution(False)
-        return {"tensorflow": tf.__version__, "tf32_execution": tf.config.experimental.tensor_float_32_execution_enabled()}
+        tf.config.experimental.enable_tensor_float_32_execution(mode != "highest")
+        return {"tf32_execution": tf.config.experimental.tensor_float_32_execution_enabled()}
+    if BACKEND == "jax":
+        import jax
+
+        jax.config.update("jax_default_matmul_precision",
+                          {"highest": "highest", "shipped": None, "tf32": "tensorfloat32"}[mode])
+        return {"jax_default_matmul_precision": jax.config.jax_default_matmul_precision}
+    import torch
+
+    torch.backends.cuda.matmul.allow_tf32 = mode == "tf32"
+    torch.backends.cudnn.allow_tf32 = mode != "highest"
+    torch.set_float32_matmul_precision("high" if mode == "tf32" else "highest")
+    return {"cuda_matmul_allow_tf32": torch.backends.cuda.matmul.allow_tf32,
+            "cudnn_allow_tf32": torch.backends.cudnn.allow_tf32,
+            "float32_matmul_precision": torch.get_float32_matmul_precision()}
+
+
+def _configure():
+    """Float64 available and reduced-precision matmul modes (TF32 and the like) off; returns what was set."""
+    if BACKEND not in BACKENDS:
+        raise ValueError(f"Unknown Keras backend; expected one of {BACKENDS}. Received: KERAS_BACKEND={BACKEND!r}")
+    if BACKEND == "tensorflow":
+        import tensorflow as tf
+
+        return {"tensorflow": tf.__version__, **set_matmul_precision("highest")}
     if BACKEND == "jax":
         import jax
 
         jax.config.update("jax_enable_x64", True)  # float64 twins; float32 models still compute in float32
-        jax.config.update("jax_default_matmul_precision", "highest")
         return {"jax": jax.__version__, "jax_enable_x64": jax.config.jax_enable_x64,
-                "jax_default_matmul_precision": jax.config.jax_default_matmul_precision,
-                "devices": [str(d) for d in jax.devices()]}
-    if BACKEND == "torch":
-        import torch
+                **set_matmul_precision("highest"), "devices": [str(d) for d in jax.devices()]}
+    import torch
 
-        torch.backends.cuda.matmul.allow_tf32 = False
-        torch.backends.cudnn.allow_tf32 = False
-        torch.set_float32_matmul_precision("highest")
-        return {"torch": torch.__version__, "cuda_matmul_allow_tf32": torch.backends.cuda.matmul.allow_tf32,
-                "cudnn_allow_tf32": torch.backends.cudnn.allow_tf32,
-                "float32_matmul_precision": torch.get_float32_matmul_precision(),
-                "cuda": torch.cuda.is_available()}
-    raise ValueError(f"Unknown Keras backend; expected one of {BACKENDS}. Received: KERAS_BACKEND={BACKEND!r}")
+    return {"torch": torch.__version__, **set_matmul_precision("highest"), "cuda": torch.cuda.is_available()}
 
 
 PRECISION_SETTINGS = _configure()
