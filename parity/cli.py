@@ -6,7 +6,6 @@
     parity verify   check a saved Keras model against its NumPy twin (parity.verify.cli)
 """
 import argparse
-import difflib
 import os
 import re
 import sys
@@ -25,6 +24,7 @@ from parity.sweep import cli as sweep_cli
 from parity.sweep.cluster import available_cores, connect
 from parity.sweep import report_parts
 from parity.sweep.runner import map_calls
+from parity.sweep.tasks import refuse_unknown
 from parity.training import EXPERIMENTS, datasets
 from parity.verify import cli as verify_cli
 
@@ -90,12 +90,7 @@ def cmd_list(args):
 
 def _known(flag, names, registry):
     """Refuse unknown ids of ``registry`` given with ``flag``, suggesting the closest ones."""
-    unknown = [n for n in names or [] if n not in registry]
-    if unknown:
-        close = difflib.get_close_matches(unknown[0], list(registry), n=3)
-        hint = f" (did you mean {', '.join(close)}?)" if close else ""
-        raise ValueError(f"Unknown {flag[2:]}(s) {', '.join(unknown)}: expected ids that `parity list` shows{hint}. "
-                         f"Received: {flag}={','.join(unknown)}")
+    refuse_unknown(flag, names, registry)
 
 
 def _implied_sections(args):

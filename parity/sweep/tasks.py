@@ -7,6 +7,7 @@ numbers and lists), so results travel over any Dask cluster and land in JSON.
 This is the one module of ``parity.sweep`` that imports the experiments, the
 training loop and the datasets.
 """
+import difflib
 import functools
 import os
 import time
@@ -57,18 +58,28 @@ def experiment_ids():
     return sorted(EXPERIMENTS)
 
 
+def refuse_unknown(flag, names, known, expected=None):
+    """Raise one ValueError line for the values of ``flag`` not in ``known``.
+
+    ``expected`` lists a short set of choices; without it the message points at `parity list` and suggests the
+    closest known ids.
+    """
+    unknown = [n for n in names or [] if n not in known]
+    if unknown:
+        close = [] if expected else difflib.get_close_matches(unknown[0], list(known), n=3)
+        expected = expected or "expected ids that `parity list` shows"
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        raise ValueError(f"Unknown {flag[2:]}(s) {', '.join(unknown)}: {expected}{hint}. "
+                         f"Received: {flag}={','.join(unknown)}")
+
+
 def validate(experiments, dtypes, datasets, backends, data_path):
     """Raise ValueError (one line, naming the bad value) before anything runs; loads each dataset once."""
-    unknown = [e for e in experiments if e not in experiment_ids()]
-    if unknown:
-        raise ValueError(f"Unknown experiment(s). Expected some of {experiment_ids()}. "
-                         f"Received: --experiment={unknown}")
-    bad = [d for d in dtypes if d not in DTYPES]
-    if bad:
-        raise ValueError(f"Unknown dtype(s). Expected some of {list(DTYPES)}. Received: --dtype={bad}")
+    refuse_unknown("--experiment", experiments, experiment_ids())
+    refuse_unknown("--dtype", dtypes, DTYPES, f"expected {' or '.join(DTYPES)}")
     bad = [b for b in backends if b not in BACKENDS]
     if bad:
-        raise ValueError(f"Only the tensorflow backend is supported for now. Received: --backend={bad}")
+        raise ValueError(f"Only the tensorflow backend is supported for now. Received: --backend={','.join(bad)}")
     for name in datasets:
         loaders.load(name, data_path, 0)  # DataError (a ValueError) for unknown names and bad files
 

@@ -243,7 +243,10 @@ def load(dataset, data_path=None, seed=0):
     if data_path is None:
         raise DataError(f"--dataset {dataset} needs --data-path (a Keras-layout .npz or a folder of IDX files); "
                         f"nothing is downloaded. Received: --dataset={dataset} without --data-path")
-    return load_mnist(data_path, dataset)
+    try:
+        return load_mnist(data_path, dataset)
+    except DataError as exc:  # the loader names the file; the user needs the flag that named it too
+        raise DataError(f"--data-path {exc}") from None
 
 
 QUICK_MNIST = (10000, 2000)  # train / test images a report or sweep uses from MNIST-like files without --full
