@@ -25,6 +25,10 @@ window.addEventListener("load", () => {
 });
 </script></body>"""
 
+# A table wider than any screen (like the first-divergence table's ten long column names): the page's style must
+# scroll it inside its own box rather than widen the page.
+WIDE_TABLE = "<table><tr>" + "".join(f"<th>divergence_column_{i}</th>" for i in range(30)) + "</tr></table>"
+
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="headless Chromium not installed "
                                 "(apt-get install -y chromium; .ci/run does this where apt is available)")
 
@@ -40,7 +44,7 @@ def layout(tmp_path_factory):
                      "--dtype", "float64", "--out", str(out)]) == 0
     page = next(out.glob("*/index.html"))
     probed = out / "probed.html"
-    probed.write_text(page.read_text().replace("</body>", PROBE))
+    probed.write_text(page.read_text().replace("</body>", WIDE_TABLE + PROBE))
     dom = subprocess.run([str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
                           f"--window-size={SCREEN[0]},{SCREEN[1]}", "--virtual-time-budget=10000", "--dump-dom",
                           probed.as_uri()], capture_output=True, text=True, timeout=120)

@@ -7,7 +7,8 @@ first experiment's accuracy table follows it. Cells that do not apply say "n/a".
 import base64
 import html
 
-STYLE = ("body{font-family:sans-serif;margin:1em 2em;max-width:1240px}table{border-collapse:collapse;font-size:13px;"
+STYLE = ("body{font-family:sans-serif;margin:1em 2em;max-width:1200px}table{border-collapse:collapse;font-size:13px;"
+         "display:block;overflow-x:auto;max-width:100%;"
          "margin-bottom:1em}td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}td:first-child,th:first-child"
          "{text-align:left}tr.bad td{background:#fdd}tr.ok td{background:#efe}figure{margin:1em 0}img{max-width:100%}"
          "#verdict{padding:.6em 1em;border-radius:6px;font-size:15px;margin-bottom:1em}#verdict.pass{background:#dfd;"
