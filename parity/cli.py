@@ -281,9 +281,9 @@ def main(argv=None):
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"parity: error: {where}{exc.strerror or exc}; this run's files were not all moved into place.", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:  # staging folders were removed on the way out (run_output.staged)
-        print("parity: interrupted; nothing was written for this run.", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:  # staging folders were removed on the way out (run_output.staged)
+        print(exc.args[0] if exc.args else "parity: interrupted; nothing was written for this run.", file=sys.stderr)
+        return 130  # a sweep's interrupt carries its own line: its finished tasks are kept for --resume
 
 
 if __name__ == "__main__":

@@ -140,25 +140,27 @@ def test_a_failing_task_is_recorded_with_its_error(tmp_path, local_client):
     assert Store(tmp_path).read(keys[0])["status"] == "failed"
 
 
-class _Interrupt(Exception):
-    pass
-
-
 @SWEEP_LOCAL_CLIENT
 @pytest.mark.keras
 @pytest.mark.cluster
-def test_resume_redoes_nothing_that_finished(tmp_path, capsys, local_client):
+def test_resume_redoes_nothing_that_finished(tmp_path, capsys, local_client, monkeypatch):
     """On the module's running cluster (``--scheduler``): starting a local cluster is covered above."""
     out = tmp_path / "sweep"
     on = ["--dtype", "float64", "--scheduler", local_client.scheduler.address]
-    args = cli._parser().parse_args(["sweep", *QUICK, "--seeds", "0-2", *on, "--out", str(out)])
+    real = sweep_cli.run_tasks
 
-    def stop_after_two(record):
-        if len(list((out / "tasks").glob("*.json"))) == 2:
-            raise _Interrupt
+    def ctrl_c_after_two(client, keys, settings, store, on_record=None):
+        def stop(record):
+            if len(list((out / "tasks").glob("*.json"))) == 2:
+                raise KeyboardInterrupt  # what Ctrl-C raises in the CLI's main thread
 
-    with pytest.raises(_Interrupt):
-        sweep_cli.cmd_sweep(args, stop_after_two)
+        return real(client, keys, settings, store, stop)
+
+    monkeypatch.setattr(sweep_cli, "run_tasks", ctrl_c_after_two)
+    assert _sweep(out, "--seeds", "0-2", *on) == 130
+    assert capsys.readouterr().err.strip() == (f"parity: interrupted; 2 of 3 tasks are finished in {out} (no report "
+                                               "written); run the same command with --resume to continue.")
+    monkeypatch.undo()
     finished = {p: p.stat().st_mtime_ns for p in (out / "tasks").glob("*.json")}
     assert len(finished) == 2 and not (out / "results.csv").exists()
     assert _sweep(out, "--seeds", "0-2", *on) == 2  # no silent overwrite without --resume

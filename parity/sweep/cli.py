@@ -87,8 +87,13 @@ def cmd_sweep(args, on_record=None):
     todo = [k for k in keys if k not in done]
     start = time.perf_counter()
     if todo:
-        with connect(args.scheduler, args.workers) as client:
-            run_tasks(client, todo, settings, store, on_record)
+        try:
+            with connect(args.scheduler, args.workers) as client:
+                run_tasks(client, todo, settings, store, on_record)
+        except KeyboardInterrupt:  # every finished task is already a whole file: say how to go on from them
+            kept = len(store.finished(keys, settings))
+            raise KeyboardInterrupt(f"parity: interrupted; {kept} of {len(keys)} tasks are finished in {args.out} "
+                                    "(no report written); run the same command with --resume to continue.") from None
     seconds = time.perf_counter() - start
     records = [store.read(k) for k in keys]
     df = summary.write(args.out, records, _manifest(args, keys, settings, seconds, len(todo)))
