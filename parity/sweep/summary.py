@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from parity.report.atomic import atomic_directory
+from parity.report.html_page import STYLE  # the report's page style: fits 1,280 px, wide tables scroll
 from parity.sweep.plots import distribution_figure
 
 KEY = ["experiment", "dataset", "dtype", "backend", "seed"]
@@ -116,10 +117,8 @@ def _html_tables(dist, failed):
 def page(df, dist, figure, manifest):
     """index.html: self-contained (inline CSS, the plot as a PNG data URI)."""
     img = f"<img alt='distributions over seeds' src='data:image/png;base64,{base64.b64encode(figure).decode()}'>"
-    style = ("body{font-family:sans-serif;margin:2em;max-width:1400px}table{border-collapse:collapse;font-size:12px}"
-             "td,th{border:1px solid #ccc;padding:3px 6px}img{max-width:100%}")
     items = "".join(f"<li>{html.escape(str(k))}: {html.escape(str(v))}</li>" for k, v in manifest.items())
-    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>parity sweep</title><style>{style}</style>"
+    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>parity sweep</title><style>{STYLE}</style>"
             f"</head><body><h1>NumPy vs Keras over seeds</h1><figure>{img}<figcaption>Each dot is one seed; boxes "
             f"span the quartiles.</figcaption></figure>{_html_tables(dist, df[df['status'] != 'ok'])}"
             f"<h2>Sweep</h2><ul>{items}</ul></body></html>\n")
