@@ -60,6 +60,19 @@ def resolution(f0, step):
     return 64 * np.finfo(np.float64).eps * max(abs(f0), 1.0) / step
 
 
+KINKED = ["a signature that differs from every other"]  # what an evaluation stopped at a kink returns
+UNTIL_KINK = "until_kink"  # evaluate(t, UNTIL_KINK): the value only matters if the signature equals signature0
+
+
+def ask(objective, signature):
+    """objective() for True, (f, None) for False; for UNTIL_KINK ``objective.until_kink()`` where there is one:
+    it may stop early and return (nan, KINKED) once its signature differs from ``signature0``."""
+    if signature is UNTIL_KINK:
+        until = getattr(objective, "until_kink", None)
+        return until() if callable(until) else objective()
+    return objective() if signature else (value_of(objective), None)
+
+
 def value_of(objective):
     """f alone: an objective with a ``value()`` method skips computing its branch signature."""
     value = getattr(objective, "value", None)
@@ -71,13 +84,16 @@ def evaluate_at(objective, array, index, value, signature=True):
     old = array.flat[index]
     array.flat[index] = value
     try:
-        return objective() if signature else (value_of(objective), None)
+        return ask(objective, signature)
     finally:
         array.flat[index] = old
 
 
 def signatures_differ(a, b):
-    return len(a) != len(b) or any(x.shape != y.shape or not np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+    if a is KINKED or b is KINKED:
+        return True
+    return len(a) != len(b) or any(x is not y and (x.shape != y.shape or not np.array_equal(x, y))
+                                   for x, y in zip(a, b, strict=True))
 
 
 def _curvature_kink(f0, fp, fm, fp2, fm2, h, d_h, d_h2):
@@ -102,10 +118,11 @@ def _richardson(evaluate, h, f0, retry_follows=False, sig0=None):
     would be discarded, so the evaluations at +-h/2 (and, when +h already differs
     from ``sig0``, at -h) are skipped.
     """
-    fp, sp = evaluate(h, True)
-    if retry_follows and sig0 is not None and signatures_differ(sp, sig0):
+    early = retry_follows and sig0 is not None
+    fp, sp = evaluate(h, UNTIL_KINK if early else True)
+    if early and signatures_differ(sp, sig0):
         return float("nan"), True
-    fm, sm = evaluate(-h, True)
+    fm, sm = evaluate(-h, UNTIL_KINK if early else True)
     straddles = _straddles(sp, sm, sig0)
     if retry_follows and straddles:
         return float("nan"), True
@@ -135,7 +152,7 @@ def moved_along(objective, array, direction):
     def along(t, signature=True):
         array[...] = original + t * direction
         try:
-            return objective() if signature else (value_of(objective), None)
+            return ask(objective, signature)
         finally:
             array[...] = original
     return along

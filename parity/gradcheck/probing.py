@@ -8,8 +8,9 @@ import numpy as np
 
 from parity.gradcheck import subject as subj
 from parity.gradcheck.causes import diagnose, shape_cause
-from parity.gradcheck.finite_differences import (KINK_RETRIES, SignedObjective, probe_coordinate, probe_direction,
-                                                 resolution, sample_coordinates, step_sweep, value_of)
+from parity.gradcheck.finite_differences import (KINK_RETRIES, KINKED, UNTIL_KINK, SignedObjective, ask,
+                                                 probe_coordinate, probe_direction, resolution, sample_coordinates,
+                                                 step_sweep, value_of)
 from parity.gradcheck.kinks import check_kink, direction_probe
 from parity.gradcheck.result import ElementError, ParamReport
 
@@ -52,6 +53,15 @@ class _Remembered:
         if key not in self.seen:
             self.seen[key] = self.objective()
         return self.seen[key]
+
+    def until_kink(self):
+        key = (float(self.array.flat[self.index]), True)
+        if key in self.seen:
+            return self.seen[key]
+        result = ask(self.objective, UNTIL_KINK)
+        if result[1] is not KINKED:  # a stopped evaluation has no value to serve later
+            self.seen[key] = result
+        return result
 
     def value(self):
         w = float(self.array.flat[self.index])

@@ -19,6 +19,7 @@ import copy
 import numpy as np
 
 from parity.gradcheck import subject as subj
+from parity.gradcheck.chunks import chunked
 from parity.gradcheck.finite_differences import SignedObjective
 
 
@@ -36,29 +37,38 @@ def _signature(layers):
 
 
 class SuffixObjective(SignedObjective):
-    """f = sum(stack[start:](inputs()) * dout), with the signature of the suffix layers only.
+    """f = sum(stack[start:](source) * dout), with the signature of the suffix layers only.
 
-    The prefix's signatures are the same at every perturbation, so leaving them
-    out changes no kink decision (those compare signatures at w+h, w-h and w).
+    ``source`` (the stack's input, or the prefix's output) is copied for every
+    evaluation. The prefix's signatures are the same at every perturbation, so
+    leaving them out changes no kink decision (those compare signatures at w+h,
+    w-h and w).
     """
 
-    def __init__(self, pristine, start, inputs, training, dout, rng_state):
+    def __init__(self, pristine, start, source, training, dout, rng_state):
         shared = {id(a): a for layer in pristine.layers for a in layer.params.values()}
         template = copy.deepcopy(pristine.layers[start:], shared)
         self._fresh = [bool(l.state) or hasattr(l, "rng") for l in template]
         self.template, self.shared = template, shared
-        self.inputs, self.training, self.dout, self.rng_state = inputs, training, dout, rng_state
+        self.source, self.training, self.dout, self.rng_state = source, training, dout, rng_state
         self._previous = None
 
-    def _run(self, signature):
+    def evaluate(self, h, dout, signature, restore=True):
+        """(output, sum(output * dout), signature or None) of the suffix on ``h`` (consumed).
+
+        ``restore=False`` leaves NumPy's and Python's RNGs as they are (the caller restored them).
+        """
         layers = [copy.deepcopy(l, dict(self.shared)) if fresh else l
                   for l, fresh in zip(self.template, self._fresh, strict=True)]
-        subj.restore_rng(self.rng_state)
-        h = self.inputs()
+        if restore:
+            subj.restore_rng(self.rng_state)
         for layer in layers:
             h = layer.call(h, training=self.training)
         self._previous = layers  # freed blocks are reused by the next evaluation, not returned to the OS
-        return float(np.sum(np.asarray(h, dtype=np.float64) * self.dout)), _signature(layers) if signature else None
+        return h, float(np.sum(np.asarray(h, dtype=np.float64) * dout)), _signature(layers) if signature else None
+
+    def _run(self, signature):
+        return self.evaluate(self.source.copy(), self.dout, signature)[1:]
 
 
 def prefix_input(pristine, x, start, training, rng_state):
@@ -88,15 +98,14 @@ def objectives_by_layer(pristine, x_eval, training, dout, rng_state, f0, full):
         return {}, full
     for start, layer in enumerate(layers):
         if layer.params:
-            h = prefix_input(pristine, x, start, training, rng_state) if start else None
-            inputs = (lambda h=h: h.copy()) if start else (lambda: x.copy())
-            by_layer[layer.name] = _proven(SuffixObjective(pristine, start, inputs, training, dout, rng_state), f0, full)
-    return by_layer, _proven(SuffixObjective(pristine, 0, lambda: x_eval.copy(), training, dout, rng_state), f0, full)
+            source = prefix_input(pristine, x, start, training, rng_state) if start else x
+            by_layer[layer.name] = _proven(SuffixObjective(pristine, start, source, training, dout, rng_state), f0, full)
+    return by_layer, _proven(SuffixObjective(pristine, 0, x_eval, training, dout, rng_state), f0, full)
 
 
 def _proven(suffix, f0, full):
-    """``suffix`` if it reproduces the full forward's value exactly, else ``full``."""
+    """``suffix`` (in chunks of samples where proven) if it reproduces the full forward's value exactly, else ``full``."""
     try:
-        return suffix if suffix.unperturbed()[0] == f0 else full
+        return chunked(suffix, f0) if suffix.unperturbed()[0] == f0 else full
     except Exception:  # a graph that is not a plain chain fails to chain: evaluate it whole
         return full
