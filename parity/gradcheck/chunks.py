@@ -22,7 +22,9 @@ from parity.gradcheck import subject as subj
 from parity.gradcheck.finite_differences import KINKED, SignedObjective, signatures_differ
 from parity.tolerances import tolerance
 
-CHUNK = 16  # samples per chunk: LeNet's float64 forward measured ~15% less CPU per sample at 16 than at 128
+MIN_ELEMENTS = 1024  # activations per sample below which chunks cost more Python than they save (LeNet's dense
+# suffixes: 138 and 10, 3x slower in chunks; conv2's: 1290)
+CHUNK = 8  # samples per chunk: whole-LeNet check CPU s at 2/4/8/16/32/64/128: 6.3/4.1/3.1-3.8/3.3-4.9/4.0/4.3-5.0/5.7 (loaded)
 
 
 class ChunkedSuffix(SignedObjective):
@@ -34,7 +36,7 @@ class ChunkedSuffix(SignedObjective):
         self.bounds = [(a, min(a + size, n)) for a in range(0, n, size)]
         self._restore_each = False
         self.reference = suffix.source.copy()  # which chunks' inputs a probe moved
-        self.signature0 = [a for _, sig in base for a in sig]
+        self.signature0 = _flat(sig for _, sig in base)
 
     def _moved(self):
         """Chunks whose input differs from the unperturbed one; all of them when none does (a weight moved)."""
@@ -57,13 +59,13 @@ class ChunkedSuffix(SignedObjective):
         total, sigs = 0.0, [sig for _, sig in self.base]
         for c in self._moved():
             a, b = self.bounds[c]
-            _, f, sig = self.suffix.evaluate(self.suffix.source[a:b].copy(), self.suffix.dout[a:b], signature, restore)
+            f = self.suffix.evaluate(self.suffix.source[a:b].copy(), self.suffix.dout[a:b], False, restore)[1]
             total += f - self.base[c][0]
-            if signature:
-                if until_kink and signatures_differ(sig, self.base[c][1]):
-                    return float("nan"), KINKED
-                sigs[c] = sig
-        return self.f0 + total, [a for sig in sigs for a in sig] if signature else None
+            if until_kink and self.suffix.signatures_differ_from(self.base[c][1]):
+                return float("nan"), KINKED
+            if signature and not until_kink:  # (until_kink: equal to the base, which is kept)
+                sigs[c] = self.suffix.signatures()
+        return self.f0 + total, _flat(sigs) if signature else None
 
     def until_kink(self):
         return self._run(True, until_kink=True)
@@ -84,22 +86,28 @@ def _independent(suffix, y):
     return out.shape == y.shape and np.array_equal(out[:-1], y[:-1]) and _close(out[-1], y[0])
 
 
-def chunked(suffix, f0, size=CHUNK):
-    """``suffix`` evaluated in chunks of ``size`` samples where that is proven to be the same function, else ``suffix``."""
-    n = len(suffix.source)
-    if n < 2 * size:
+def _flat(chunk_signatures):
+    """One signature from per-chunk, per-layer lists (the chunks in order)."""
+    return [a for chunk in chunk_signatures for layer in chunk for a in layer]
+
+
+def chunked(suffix, f0, y, size=None):
+    """``suffix`` in chunks of ``size`` (default CHUNK) samples where proven the same function, else ``suffix``.
+
+    ``y``: the suffix's output on its whole unperturbed input (whose value was ``f0``).
+    """
+    size, n = size or CHUNK, len(suffix.source)
+    if n < 2 * size or suffix.elements < MIN_ELEMENTS or np.shape(y)[:1] != (n,):
         return suffix
     try:
-        y, f, _ = suffix.evaluate(suffix.source.copy(), suffix.dout, False)
-        if f != f0 or y.shape[:1] != (n,) or not _independent(suffix, y):
+        if not _independent(suffix, y):
             return suffix
         base = []
         for a in range(0, n, size):
-            b = min(a + size, n)
-            out, f_c, sig = suffix.evaluate(suffix.source[a:b].copy(), suffix.dout[a:b], True)
-            if not _close(out, y[a:b]):
+            out, f_c, _ = suffix.evaluate(suffix.source[a:a + size].copy(), suffix.dout[a:a + size], False)
+            if not _close(out, y[a:a + size]):
                 return suffix
-            base.append((f_c, sig))
+            base.append((f_c, suffix.signatures()))
     except Exception:  # a layer that refuses a smaller batch: evaluate the whole batch
         return suffix
     return ChunkedSuffix(suffix, f0, size, base)

@@ -20,7 +20,7 @@ import numpy as np
 
 from parity.gradcheck import subject as subj
 from parity.gradcheck.chunks import chunked
-from parity.gradcheck.finite_differences import SignedObjective
+from parity.gradcheck.finite_differences import SignedObjective, signatures_differ
 
 
 def chain_layers(obj):
@@ -57,28 +57,41 @@ class SuffixObjective(SignedObjective):
         """(output, sum(output * dout), signature or None) of the suffix on ``h`` (consumed).
 
         ``restore=False`` leaves NumPy's and Python's RNGs as they are (the caller restored them).
+        ``elements`` is then the number of activations the layers produced per sample.
         """
         layers = [copy.deepcopy(l, dict(self.shared)) if fresh else l
                   for l, fresh in zip(self.template, self._fresh, strict=True)]
         if restore:
             subj.restore_rng(self.rng_state)
+        n, elements = len(h), 0
         for layer in layers:
             h = layer.call(h, training=self.training)
-        self._previous = layers  # freed blocks are reused by the next evaluation, not returned to the OS
+            elements += np.size(h)
+        self._previous, self.elements = layers, elements / max(n, 1)  # freed blocks are reused by the next evaluation
         return h, float(np.sum(np.asarray(h, dtype=np.float64) * dout)), _signature(layers) if signature else None
+
+    def signatures(self):
+        """The last evaluation's branch signatures, one list per layer."""
+        return [subj.kink_signature(layer) for layer in self._previous]
+
+    def signatures_differ_from(self, base):
+        """Does the last evaluation's signature differ from ``base`` (``signatures()`` of another)? Stops at
+        the first layer that differs, so later layers' signatures are not computed."""
+        return any(signatures_differ(subj.kink_signature(layer), sig)
+                   for layer, sig in zip(self._previous, base, strict=True))
 
     def _run(self, signature):
         return self.evaluate(self.source.copy(), self.dout, signature)[1:]
 
 
-def prefix_input(pristine, x, start, training, rng_state):
-    """The input of layer ``start`` for ``x`` (one evaluation of the prefix on a deep copy)."""
-    layers = copy.deepcopy(pristine.layers[:start])
+def layer_inputs(pristine, x, training, rng_state):
+    """The input of every layer of the stack for ``x``, and its output (one pass on a deep copy)."""
+    layers = copy.deepcopy(pristine.layers)
     subj.restore_rng(rng_state)
-    h = x.copy()
+    inputs = [x.copy()]
     for layer in layers:
-        h = layer.call(h, training=training)
-    return h
+        inputs.append(layer.call(inputs[-1].copy(), training=training))
+    return inputs
 
 
 def objectives_by_layer(pristine, x_eval, training, dout, rng_state, f0, full):
@@ -90,22 +103,19 @@ def objectives_by_layer(pristine, x_eval, training, dout, rng_state, f0, full):
     if layers is None or len({l.name for l in layers}) != len(layers):
         return {}, full
     training = subj.forward_kwargs(pristine, training).get("training", False)  # what forward passes its layers
-    x = x_eval.copy()
-    by_layer = {}
     try:
-        prefix_input(pristine, x, len(layers), training, rng_state)
+        inputs = layer_inputs(pristine, x_eval.copy(), training, rng_state)
     except Exception:  # not a plain chain (a graph with branches): evaluate it whole
         return {}, full
-    for start, layer in enumerate(layers):
-        if layer.params:
-            source = prefix_input(pristine, x, start, training, rng_state) if start else x
-            by_layer[layer.name] = _proven(SuffixObjective(pristine, start, source, training, dout, rng_state), f0, full)
+    by_layer = {layer.name: _proven(SuffixObjective(pristine, start, inputs[start], training, dout, rng_state), f0, full)
+                for start, layer in enumerate(layers) if layer.params}
     return by_layer, _proven(SuffixObjective(pristine, 0, x_eval, training, dout, rng_state), f0, full)
 
 
 def _proven(suffix, f0, full):
     """``suffix`` (in chunks of samples where proven) if it reproduces the full forward's value exactly, else ``full``."""
     try:
-        return chunked(suffix, f0) if suffix.unperturbed()[0] == f0 else full
+        y, f, suffix.signature0 = suffix.evaluate(suffix.source.copy(), suffix.dout, True)
+        return chunked(suffix, f0, y) if f == f0 else full
     except Exception:  # a graph that is not a plain chain fails to chain: evaluate it whole
         return full
