@@ -19,7 +19,7 @@ by round-off only.
 import numpy as np
 
 from parity.gradcheck import subject as subj
-from parity.gradcheck.finite_differences import KINKED, SignedObjective, signatures_differ
+from parity.gradcheck.finite_differences import KINKED, SignedObjective
 from parity.tolerances import tolerance
 
 MIN_ELEMENTS = 1024  # activations per sample below which chunks cost more Python than they save (LeNet's dense
