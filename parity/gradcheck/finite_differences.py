@@ -196,7 +196,7 @@ def sample_coordinates(analytic, max_coords, rng):
 
 def probe_parameter(objective, array, analytic, rng, max_coords=24, step=DEFAULT_STEP):
     """Probes of one parameter: sampled (or all) coordinates plus one random direction for large tensors."""
-    f0 = objective()[0]
+    f0 = (objective.unperturbed() if isinstance(objective, SignedObjective) else objective())[0]
     probes = []
     for j in sample_coordinates(analytic, max_coords, rng):
         numeric, kink = probe_coordinate(objective, array, j, step, f0)
