@@ -22,8 +22,8 @@ from parity.gradcheck import subject as subj
 from parity.gradcheck.finite_differences import KINKED, SignedObjective
 from parity.tolerances import tolerance
 
-MIN_ELEMENTS = 1024  # activations per sample below which chunks cost more Python than they save (LeNet's dense
-# suffixes: 138 and 10, 3x slower in chunks; conv2's: 1290)
+MIN_ELEMENTS = 1024  # activations per sample (input and outputs) below which chunks cost more Python than they
+# save: LeNet's dense suffixes (330 and 138) ran ~3x slower in chunks; its conv2 alone (1632) 2.5x faster
 CHUNK = 8  # samples per chunk: whole-LeNet check CPU s at 2/4/8/16/32/64/128: 6.3/4.1/3.1-3.8/3.3-4.9/4.0/4.3-5.0/5.7 (loaded)
 
 

@@ -1,20 +1,21 @@
 """Central finite differences on NumPy arrays: the one engine behind every numeric gradient here.
 
 ``objective() -> (value, branch signature)`` is evaluated while one array is
-perturbed in place; an objective with a ``value()`` method (f alone) is asked for
-that where the signature is not used, and one with a ``signature0`` attribute (the
-signature unperturbed, or None) lets probes compare against it. Derivatives use Richardson extrapolation of central
-differences, ``(4 D(h/2) - D(h)) / 3`` with ``D(h) = (f(w+h) - f(w-h)) / 2h``:
+perturbed in place; an objective with a ``value()`` method (f alone) is asked
+for that where the signature is not compared, and one with a ``signature0``
+attribute (the unperturbed signature, or None) lets probes compare against it
+(``SignedObjective`` provides both). Derivatives use Richardson extrapolation of
+central differences, ``(4 D(h/2) - D(h)) / 3`` with ``D(h) = (f(w+h) - f(w-h)) / 2h``:
 truncation error O(h^4) lets h stay large (1e-3 * max(1, |w|)), which keeps
 round-off at ~eps * |f| / h. A probe straddles a *kink* (a ReLU or max switching
 branch within +-h) when the branch signatures at w+h and w-h differ, or either
 differs from the one at w when that is known (a branch switching and back within
-+-h included; the evaluation at w-h is then skipped when w+h already differs and a
-smaller step follows), or, for code without signatures, when the second
-differences are not linear in h; it is
-then retried with steps 10x, 100x and 1000x smaller, and reported as a kink
-only if every step straddles one. Used by ``parity.checks`` (the three-way
-check) and ``parity.gradcheck`` (users' layers). NumPy only.
++-h included; the evaluation at w-h is then skipped when w+h already differs and
+a smaller step follows), or, for code without signatures, when the second
+differences are not linear in h; it is then retried with steps 10x, 100x and
+1000x smaller, and reported as a kink only if every step straddles one. Used by
+``parity.checks`` (the three-way check) and ``parity.gradcheck`` (users' layers).
+NumPy only.
 """
 from dataclasses import dataclass
 

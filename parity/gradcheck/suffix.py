@@ -57,13 +57,13 @@ class SuffixObjective(SignedObjective):
         """(output, sum(output * dout), signature or None) of the suffix on ``h`` (consumed).
 
         ``restore=False`` leaves NumPy's and Python's RNGs as they are (the caller restored them).
-        ``elements`` is then the number of activations the layers produced per sample.
+        ``elements`` is then the number of activations per sample (the input and every layer's output).
         """
         layers = [copy.deepcopy(l, dict(self.shared)) if fresh else l
                   for l, fresh in zip(self.template, self._fresh, strict=True)]
         if restore:
             subj.restore_rng(self.rng_state)
-        n, elements = len(h), 0
+        n, elements = len(h), np.size(h)
         for layer in layers:
             h = layer.call(h, training=self.training)
             elements += np.size(h)
@@ -97,12 +97,16 @@ def layer_inputs(pristine, x, training, rng_state):
 def objectives_by_layer(pristine, x_eval, training, dout, rng_state, f0, full):
     """{layer name: objective} for the stack's layers, and the objective for dx; ``full`` where not proven.
 
+    A layer alone (``call`` and ``params``, no ``layers``) is a stack of one: {parameter name: objective}.
     A suffix is used only if, unperturbed, it gives exactly ``f0`` (the full forward's value).
     """
+    training = subj.forward_kwargs(pristine, training).get("training", False)  # what forward passes its layers
+    if chain_layers(pristine) is None and _one_layer(pristine):  # a layer alone: a stack of one
+        only = _proven(SuffixObjective(_Stack([pristine]), 0, x_eval, training, dout, rng_state), f0, full)
+        return {name: only for name in pristine.params}, only
     layers = chain_layers(pristine)
     if layers is None or len({l.name for l in layers}) != len(layers):
         return {}, full
-    training = subj.forward_kwargs(pristine, training).get("training", False)  # what forward passes its layers
     try:
         inputs = layer_inputs(pristine, x_eval.copy(), training, rng_state)
     except Exception:  # not a plain chain (a graph with branches): evaluate it whole
@@ -110,6 +114,18 @@ def objectives_by_layer(pristine, x_eval, training, dout, rng_state, f0, full):
     by_layer = {layer.name: _proven(SuffixObjective(pristine, start, inputs[start], training, dout, rng_state), f0, full)
                 for start, layer in enumerate(layers) if layer.params}
     return by_layer, _proven(SuffixObjective(pristine, 0, x_eval, training, dout, rng_state), f0, full)
+
+
+class _Stack:
+    """``layers`` and nothing else: what a suffix needs of a stack."""
+
+    def __init__(self, layers):
+        self.layers = layers
+
+
+def _one_layer(obj):
+    """This project's layer protocol: ``call(x, training)`` and a ``params`` dict (checked params named by key)."""
+    return callable(getattr(obj, "call", None)) and isinstance(getattr(obj, "params", None), dict)
 
 
 def _proven(suffix, f0, full):
