@@ -1,15 +1,21 @@
 """Central finite differences on NumPy arrays: the one engine behind every numeric gradient here.
 
 ``objective() -> (value, branch signature)`` is evaluated while one array is
-perturbed in place. Derivatives use Richardson extrapolation of central
-differences, ``(4 D(h/2) - D(h)) / 3`` with ``D(h) = (f(w+h) - f(w-h)) / 2h``:
+perturbed in place; an objective with a ``value()`` method (f alone) is asked
+for that where the signature is not compared, and one with a ``signature0``
+attribute (the unperturbed signature, or None) lets probes compare against it
+(``SignedObjective`` provides both). Derivatives use Richardson extrapolation of
+central differences, ``(4 D(h/2) - D(h)) / 3`` with ``D(h) = (f(w+h) - f(w-h)) / 2h``:
 truncation error O(h^4) lets h stay large (1e-3 * max(1, |w|)), which keeps
 round-off at ~eps * |f| / h. A probe straddles a *kink* (a ReLU or max switching
-branch within +-h) when the branch signatures at w+h and w-h differ, or, for
-code without signatures, when the second differences are not linear in h; it is
-then retried with steps 10x, 100x and 1000x smaller, and reported as a kink
-only if every step straddles one. Used by ``parity.checks`` (the three-way
-check) and ``parity.gradcheck`` (users' layers). NumPy only.
+branch within +-h) when the branch signatures at w+h and w-h differ, or either
+differs from the one at w when that is known (a branch switching and back within
++-h included; the evaluation at w-h is then skipped when w+h already differs and
+a smaller step follows), or, for code without signatures, when the second
+differences are not linear in h; it is then retried with steps 10x, 100x and
+1000x smaller, and reported as a kink only if every step straddles one. Used by
+``parity.checks`` (the three-way check) and ``parity.gradcheck`` (users' layers).
+NumPy only.
 """
 from dataclasses import dataclass
 
@@ -30,22 +36,65 @@ class Probe:
     kink: bool
 
 
+class SignedObjective:
+    """Base of objectives that can skip their branch signature and remember the unperturbed one.
+
+    Subclasses define ``_run(signature) -> (f, signature or None)``; ``unperturbed()``
+    must run while no array is perturbed: probes then compare against ``signature0``.
+    """
+
+    signature0 = None
+
+    def __call__(self):
+        return self._run(True)
+
+    def value(self):
+        return self._run(False)[0]
+
+    def unperturbed(self):
+        f0, self.signature0 = self._run(True)
+        return f0, self.signature0
+
+
 def resolution(f0, step):
     """Smallest derivative central differences can resolve: round-off of f over the step."""
     return 64 * np.finfo(np.float64).eps * max(abs(f0), 1.0) / step
 
 
-def evaluate_at(objective, array, index, value):
+KINKED = ["a signature that differs from every other"]  # what an evaluation stopped at a kink returns
+UNTIL_KINK = "until_kink"  # evaluate(t, UNTIL_KINK): the value only matters if the signature equals signature0
+
+
+def ask(objective, signature):
+    """objective() for True, (f, None) for False; for UNTIL_KINK ``objective.until_kink()`` where there is one:
+    it may stop early and return (nan, KINKED) once its signature differs from ``signature0``."""
+    if signature is UNTIL_KINK:
+        until = getattr(objective, "until_kink", None)
+        return until() if callable(until) else objective()
+    return objective() if signature else (value_of(objective), None)
+
+
+def value_of(objective):
+    """f alone: an objective with a ``value()`` method skips computing its branch signature."""
+    value = getattr(objective, "value", None)
+    return value() if callable(value) else objective()[0]
+
+
+def evaluate_at(objective, array, index, value, signature=True):
+    """(f, signature) with ``array.flat[index] = value``; the signature is None unless asked for."""
     old = array.flat[index]
     array.flat[index] = value
     try:
-        return objective()
+        return ask(objective, signature)
     finally:
         array.flat[index] = old
 
 
 def signatures_differ(a, b):
-    return len(a) != len(b) or any(x.shape != y.shape or not np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+    if a is KINKED or b is KINKED:
+        return True
+    return len(a) != len(b) or any(x is not y and (x.shape != y.shape or not np.array_equal(x, y))
+                                   for x, y in zip(a, b, strict=True))
 
 
 def _curvature_kink(f0, fp, fm, fp2, fm2, h, d_h, d_h2):
@@ -55,32 +104,59 @@ def _curvature_kink(f0, fp, fm, fp2, fm2, h, d_h, d_h2):
     return abs(s_h - 2 * s_h2) > 1e-3 * max(abs(d_h), abs(d_h2)) + noise
 
 
-def _richardson(evaluate, h, f0, retry_follows=False):
-    """Numeric derivative and kink flag from f evaluated at +-h and +-h/2 (``evaluate(t) -> (f, sig)``).
+def _straddles(sp, sm, sig0):
+    """Branch signatures at +-h differ, or (``sig0`` known) either differs from the one at 0."""
+    if sig0 is None:
+        return signatures_differ(sp, sm)
+    return signatures_differ(sp, sig0) or signatures_differ(sm, sig0)
+
+
+def _richardson(evaluate, h, f0, retry_follows=False, sig0=None):
+    """Numeric derivative and kink flag from f evaluated at +-h and +-h/2 (``evaluate(t, signature) -> (f, sig)``).
 
     With ``retry_follows`` (a smaller step is tried next if this one straddles a
-    kink) branch signatures that differ at +-h end the probe there: its value
-    would be discarded, so the two evaluations at +-h/2 are skipped.
+    kink) a probe whose branch signatures show a kink at +-h ends there: its value
+    would be discarded, so the evaluations at +-h/2 (and, when +h already differs
+    from ``sig0``, at -h) are skipped.
     """
-    (fp, sp), (fm, sm) = evaluate(h), evaluate(-h)
-    if retry_follows and signatures_differ(sp, sm):
+    early = retry_follows and sig0 is not None
+    fp, sp = evaluate(h, UNTIL_KINK if early else True)
+    if early and signatures_differ(sp, sig0):
         return float("nan"), True
-    (fp2, _), (fm2, _) = evaluate(h / 2), evaluate(-h / 2)
+    fm, sm = evaluate(-h, UNTIL_KINK if early else True)
+    straddles = _straddles(sp, sm, sig0)
+    if retry_follows and straddles:
+        return float("nan"), True
+    fp2, fm2 = evaluate(h / 2, False)[0], evaluate(-h / 2, False)[0]  # their signatures are never compared
     d_h, d_h2 = (fp - fm) / (2 * h), (fp2 - fm2) / h
-    kink = signatures_differ(sp, sm) or (f0 is not None and _curvature_kink(f0, fp, fm, fp2, fm2, h, d_h, d_h2))
+    kink = straddles or (f0 is not None and _curvature_kink(f0, fp, fm, fp2, fm2, h, d_h, d_h2))
     return (4 * d_h2 - d_h) / 3, kink
 
 
 def probe_coordinate(objective, array, index, step=DEFAULT_STEP, f0=None):
     """(d f / d array.flat[index], kink?) with smaller steps tried before declaring a kink."""
     w = float(array.flat[index])
+    sig0 = getattr(objective, "signature0", None)
     for attempt in range(KINK_RETRIES + 1):
         h = step / 10 ** attempt * max(1.0, abs(w))
-        numeric, kink = _richardson(lambda t: evaluate_at(objective, array, index, w + t), h, f0,
-                                    retry_follows=attempt < KINK_RETRIES)
+        numeric, kink = _richardson(lambda t, sig: evaluate_at(objective, array, index, w + t, sig), h, f0,
+                                    retry_follows=attempt < KINK_RETRIES, sig0=sig0)
         if not kink:
             break
     return numeric, kink
+
+
+def moved_along(objective, array, direction):
+    """``evaluate(t, signature)``: the objective with ``array + t * direction`` in place of ``array``."""
+    original = array.copy()
+
+    def along(t, signature=True):
+        array[...] = original + t * direction
+        try:
+            return ask(objective, signature)
+        finally:
+            array[...] = original
+    return along
 
 
 def probe_direction(objective, array, direction, step=DEFAULT_STEP, f0=None):
@@ -88,18 +164,12 @@ def probe_direction(objective, array, direction, step=DEFAULT_STEP, f0=None):
 
     With ``f0`` (f at t = 0) a kink is also detected from the curvature of f along the probe.
     """
-    original = array.copy()
-
-    def along(t):
-        array[...] = original + t * direction
-        try:
-            return objective()
-        finally:
-            array[...] = original
-
-    scale = max(1.0, float(np.abs(original).max(initial=0.0)))
+    along = moved_along(objective, array, direction)
+    scale = max(1.0, float(np.abs(array).max(initial=0.0)))
+    sig0 = getattr(objective, "signature0", None)
     for attempt in range(KINK_RETRIES + 1):
-        numeric, kink = _richardson(along, step / 10 ** attempt * scale, f0, retry_follows=attempt < KINK_RETRIES)
+        numeric, kink = _richardson(along, step / 10 ** attempt * scale, f0, retry_follows=attempt < KINK_RETRIES,
+                                    sig0=sig0)
         if not kink:
             break
     return numeric, kink
@@ -111,7 +181,8 @@ def step_sweep(objective, array, index):
     out = []
     for h0 in SWEEP:
         h = h0 * max(1.0, abs(w))
-        up, down = evaluate_at(objective, array, index, w + h)[0], evaluate_at(objective, array, index, w - h)[0]
+        up = evaluate_at(objective, array, index, w + h, signature=False)[0]
+        down = evaluate_at(objective, array, index, w - h, signature=False)[0]
         out.append((h0, (up - down) / (2 * h)))
     return out
 
@@ -126,7 +197,7 @@ def sample_coordinates(analytic, max_coords, rng):
 
 def probe_parameter(objective, array, analytic, rng, max_coords=24, step=DEFAULT_STEP):
     """Probes of one parameter: sampled (or all) coordinates plus one random direction for large tensors."""
-    f0 = objective()[0]
+    f0 = (objective.unperturbed() if isinstance(objective, SignedObjective) else objective())[0]
     probes = []
     for j in sample_coordinates(analytic, max_coords, rng):
         numeric, kink = probe_coordinate(objective, array, j, step, f0)

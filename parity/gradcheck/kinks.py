@@ -22,7 +22,8 @@ reprobed_without_kinks or coordinate_fallback.
 """
 import numpy as np
 
-from parity.gradcheck.finite_differences import KINK_RETRIES, _richardson, evaluate_at, probe_direction, resolution
+from parity.gradcheck.finite_differences import (KINK_RETRIES, _richardson, evaluate_at, moved_along, probe_direction,
+                                                 resolution)
 
 LOCATE_BUDGET = 48  # direction probes spent locating kinked coordinates before falling back
 
@@ -39,7 +40,7 @@ def one_sided_interval(objective, array, index, step, f0, slack):
     h = step / 10 ** KINK_RETRIES * max(1.0, abs(w))
     slack = max(slack, resolution(f0, h / 2))  # the smallest retry step is always tried
     while resolution(f0, h / 2) <= slack:
-        f = {t: evaluate_at(objective, array, index, w + t)[0] for t in (h, h / 2, -h / 2, -h)}
+        f = {t: evaluate_at(objective, array, index, w + t, signature=False)[0] for t in (h, h / 2, -h / 2, -h)}
         right_h, right_h2 = (f[h] - f0) / h, (f[h / 2] - f0) / (h / 2)
         left_h, left_h2 = (f0 - f[-h]) / h, (f0 - f[-h / 2]) / (h / 2)
         if abs(right_h - right_h2) <= slack and abs(left_h - left_h2) <= slack:
@@ -66,16 +67,8 @@ def _kinked(objective, array, direction, support, h, f0):
     """Does f straddle a kink along ``direction`` restricted to ``support`` at step h?"""
     v = np.zeros_like(direction)
     v.flat[support] = direction.flat[support]
-    original = array.copy()
-
-    def along(t):
-        array[...] = original + t * v
-        try:
-            return objective()
-        finally:
-            array[...] = original
-
-    return _richardson(along, h, f0, retry_follows=True)[1]  # only the kink flag is used
+    sig0 = getattr(objective, "signature0", None)
+    return _richardson(moved_along(objective, array, v), h, f0, retry_follows=True, sig0=sig0)[1]  # the kink flag
 
 
 def locate_kinks(objective, array, direction, step, f0, budget=LOCATE_BUDGET):

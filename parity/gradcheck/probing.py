@@ -8,37 +8,77 @@ import numpy as np
 
 from parity.gradcheck import subject as subj
 from parity.gradcheck.causes import diagnose, shape_cause
-from parity.gradcheck.finite_differences import (KINK_RETRIES, probe_coordinate, probe_direction, resolution,
-                                                 sample_coordinates, step_sweep)
+from parity.gradcheck.finite_differences import (KINK_RETRIES, KINKED, UNTIL_KINK, SignedObjective, ask,
+                                                 probe_coordinate, probe_direction, resolution, sample_coordinates,
+                                                 step_sweep, value_of)
 from parity.gradcheck.kinks import check_kink, direction_probe
 from parity.gradcheck.result import ElementError, ParamReport
 
 
-class Objective:
-    """f(params) = evaluate a fresh copy of ``pristine``; perturbations go into pristine's arrays."""
+class Objective(SignedObjective):
+    """f(params) = evaluate a fresh copy of ``pristine``; perturbations go into pristine's arrays.
+
+    ``run_once(twin) -> f``; the branch signature is the twin's (``value()`` skips it).
+    ``signature0`` is the unperturbed signature once ``unperturbed()`` has run.
+    """
 
     def __init__(self, pristine, run_once, rng_state):
         self.pristine, self.run_once, self.rng_state = pristine, run_once, rng_state
         self._previous = None
 
-    def __call__(self):
+    def _run(self, signature):
         twin = copy.deepcopy(self.pristine)
         subj.restore_rng(self.rng_state)
-        result = self.run_once(twin)
+        value = self.run_once(twin)
         # Keep this twin (its caches) alive until the next one has run: glibc then reuses its freed
         # blocks instead of returning them to the OS after every evaluation and faulting them back in
         # (conv1 of LeNet: 2M page faults, 8.5 of 14 CPU seconds, before).
         self._previous = twin
+        return value, subj.kink_signature(twin) if signature else None
+
+
+class _Remembered:
+    """One coordinate's objective remembering f at every value it took: the interval rule at a kink
+    starts at the four points of the last retry (same step), which are then not evaluated again."""
+
+    def __init__(self, objective, array, index):
+        self.objective, self.array, self.index, self.seen = objective, array, index, {}
+
+    @property
+    def signature0(self):
+        return getattr(self.objective, "signature0", None)
+
+    def __call__(self):
+        key = (float(self.array.flat[self.index]), True)
+        if key not in self.seen:
+            self.seen[key] = self.objective()
+        return self.seen[key]
+
+    def until_kink(self):
+        key = (float(self.array.flat[self.index]), True)
+        if key in self.seen:
+            return self.seen[key]
+        result = ask(self.objective, UNTIL_KINK)
+        if result[1] is not KINKED:  # a stopped evaluation has no value to serve later
+            self.seen[key] = result
         return result
+
+    def value(self):
+        w = float(self.array.flat[self.index])
+        known = self.seen.get((w, True)) or self.seen.get((w, False))
+        if known is None:
+            known = self.seen[(w, False)] = (value_of(self.objective), None)
+        return known[0]
 
 
 def _probe_all(objective, array, indices, step, f0):
-    """Coordinate probes: ([(flat, index, numeric)] without kinks, [flat] straddling a kink at every step)."""
+    """Coordinate probes: ([(flat, index, numeric)] without kinks, [(flat, objective)] straddling a kink at every step)."""
     smooth, kinked = [], []
     for j in indices:
-        numeric, kink = probe_coordinate(objective, array, j, step, f0)
+        remembered = _Remembered(objective, array, int(j))
+        numeric, kink = probe_coordinate(remembered, array, j, step, f0)
         if kink:
-            kinked.append(int(j))
+            kinked.append((int(j), remembered))
         else:
             smooth.append((int(j), tuple(int(i) for i in np.unravel_index(j, array.shape)), float(numeric)))
     return smooth, kinked
@@ -71,7 +111,7 @@ def check_param(name, objective, array, analytic, opts, rng, f0, evidence=None):
                 np.finfo(np.float64).tiny)
     bound = max(opts["rtol"] * scale, resolution(f0, opts["step"]))
     failing, sweep = _failing(objective, array, analytic, smooth, bound, f0)
-    kink_checks = [check_kink(objective, array, j, analytic.flat[j], opts["step"], f0, bound) for j in kinked]
+    kink_checks = [check_kink(seen, array, j, analytic.flat[j], opts["step"], f0, bound) for j, seen in kinked]
     direction = _direction(objective, array, analytic, opts, rng, f0, bound) if array.size > opts["max_coords"] else {}
     errs = sorted(((i, float(analytic.flat[j]), n) for j, i, n in smooth), key=lambda e: -abs(e[1] - e[2]))
     worst = [ElementError(i, a, n, abs(a - n), abs(a - n) / max(abs(a), abs(n), 1e-300)) for i, a, n in errs[:5]]
@@ -96,7 +136,7 @@ def _direction(objective, array, analytic, opts, rng, f0, bound):
         extra = rng.choice(array.size, min(array.size, opts["max_coords"]), replace=False)
         smooth, kinked = _probe_all(objective, array, extra, opts["step"], f0)
         ok = not _failing(objective, array, analytic, smooth, bound, f0)[0] and all(
-            check_kink(objective, array, j, analytic.flat[j], opts["step"], f0, bound)["ok"] for j in kinked)
+            check_kink(seen, array, j, analytic.flat[j], opts["step"], f0, bound)["ok"] for j, seen in kinked)
         return {"analytic": float("nan"), "numeric": float("nan"), "rel": float("nan"), "ok": bool(ok), "kink": True,
                 "kink_handling": "coordinate_fallback", "extra_coordinates": len(extra)}
     expected, numeric, handling, removed, v = probe

@@ -51,6 +51,13 @@ def restore_rng(state):
     random.setstate(state[1])
 
 
+def rng_unchanged(state):
+    """NumPy's and Python's global RNGs are still in ``state`` (nothing drew from them since it was restored)."""
+    now = np.random.get_state()
+    return (now[0] == state[0][0] and now[2:] == state[0][2:] and np.array_equal(now[1], state[0][1])
+            and random.getstate() == state[1])
+
+
 # -- float64 copies ---------------------------------------------------------------------
 def _low_precision_arrays(obj, seen, found, depth=0):
     """Every float16/float32 array reachable from ``obj`` (attributes, dicts, lists)."""

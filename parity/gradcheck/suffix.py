@@ -19,6 +19,8 @@ import copy
 import numpy as np
 
 from parity.gradcheck import subject as subj
+from parity.gradcheck.chunks import chunked
+from parity.gradcheck.finite_differences import SignedObjective, signatures_differ
 
 
 def chain_layers(obj):
@@ -34,68 +36,102 @@ def _signature(layers):
     return [s for layer in layers for s in subj.kink_signature(layer)]
 
 
-class SuffixObjective:
-    """f = sum(stack[start:](inputs()) * dout), with the signature of the suffix layers only.
+class SuffixObjective(SignedObjective):
+    """f = sum(stack[start:](source) * dout), with the signature of the suffix layers only.
 
-    The prefix's signatures are the same at every perturbation, so leaving them
-    out changes no kink decision (those compare signatures at w+h and w-h).
+    ``source`` (the stack's input, or the prefix's output) is copied for every
+    evaluation. The prefix's signatures are the same at every perturbation, so
+    leaving them out changes no kink decision (those compare signatures at w+h,
+    w-h and w).
     """
 
-    def __init__(self, pristine, start, inputs, training, dout, rng_state):
+    def __init__(self, pristine, start, source, training, dout, rng_state):
         shared = {id(a): a for layer in pristine.layers for a in layer.params.values()}
         template = copy.deepcopy(pristine.layers[start:], shared)
         self._fresh = [bool(l.state) or hasattr(l, "rng") for l in template]
         self.template, self.shared = template, shared
-        self.inputs, self.training, self.dout, self.rng_state = inputs, training, dout, rng_state
+        self.source, self.training, self.dout, self.rng_state = source, training, dout, rng_state
         self._previous = None
 
-    def __call__(self):
+    def evaluate(self, h, dout, signature, restore=True):
+        """(output, sum(output * dout), signature or None) of the suffix on ``h`` (consumed).
+
+        ``restore=False`` leaves NumPy's and Python's RNGs as they are (the caller restored them).
+        ``elements`` is then the number of activations per sample (the input and every layer's output).
+        """
         layers = [copy.deepcopy(l, dict(self.shared)) if fresh else l
                   for l, fresh in zip(self.template, self._fresh, strict=True)]
-        subj.restore_rng(self.rng_state)
-        h = self.inputs()
+        if restore:
+            subj.restore_rng(self.rng_state)
+        n, elements = len(h), np.size(h)
         for layer in layers:
             h = layer.call(h, training=self.training)
-        self._previous = layers  # freed blocks are reused by the next evaluation, not returned to the OS
-        return float(np.sum(np.asarray(h, dtype=np.float64) * self.dout)), _signature(layers)
+            elements += np.size(h)
+        self._previous, self.elements = layers, elements / max(n, 1)  # freed blocks are reused by the next evaluation
+        return h, float(np.sum(np.asarray(h, dtype=np.float64) * dout)), _signature(layers) if signature else None
+
+    def signatures(self):
+        """The last evaluation's branch signatures, one list per layer."""
+        return [subj.kink_signature(layer) for layer in self._previous]
+
+    def signatures_differ_from(self, base):
+        """Does the last evaluation's signature differ from ``base`` (``signatures()`` of another)? Stops at
+        the first layer that differs, so later layers' signatures are not computed."""
+        return any(signatures_differ(subj.kink_signature(layer), sig)
+                   for layer, sig in zip(self._previous, base, strict=True))
+
+    def _run(self, signature):
+        return self.evaluate(self.source.copy(), self.dout, signature)[1:]
 
 
-def prefix_input(pristine, x, start, training, rng_state):
-    """The input of layer ``start`` for ``x`` (one evaluation of the prefix on a deep copy)."""
-    layers = copy.deepcopy(pristine.layers[:start])
+def layer_inputs(pristine, x, training, rng_state):
+    """The input of every layer of the stack for ``x``, and its output (one pass on a deep copy)."""
+    layers = copy.deepcopy(pristine.layers)
     subj.restore_rng(rng_state)
-    h = x.copy()
+    inputs = [x.copy()]
     for layer in layers:
-        h = layer.call(h, training=training)
-    return h
+        inputs.append(layer.call(inputs[-1].copy(), training=training))
+    return inputs
 
 
 def objectives_by_layer(pristine, x_eval, training, dout, rng_state, f0, full):
     """{layer name: objective} for the stack's layers, and the objective for dx; ``full`` where not proven.
 
+    A layer alone (``call`` and ``params``, no ``layers``) is a stack of one: {parameter name: objective}.
     A suffix is used only if, unperturbed, it gives exactly ``f0`` (the full forward's value).
     """
+    training = subj.forward_kwargs(pristine, training).get("training", False)  # what forward passes its layers
+    if chain_layers(pristine) is None and _one_layer(pristine):  # a layer alone: a stack of one
+        only = _proven(SuffixObjective(_Stack([pristine]), 0, x_eval, training, dout, rng_state), f0, full)
+        return {name: only for name in pristine.params}, only
     layers = chain_layers(pristine)
     if layers is None or len({l.name for l in layers}) != len(layers):
         return {}, full
-    training = subj.forward_kwargs(pristine, training).get("training", False)  # what forward passes its layers
-    x = x_eval.copy()
-    by_layer = {}
     try:
-        prefix_input(pristine, x, len(layers), training, rng_state)
+        inputs = layer_inputs(pristine, x_eval.copy(), training, rng_state)
     except Exception:  # not a plain chain (a graph with branches): evaluate it whole
         return {}, full
-    for start, layer in enumerate(layers):
-        if layer.params:
-            h = prefix_input(pristine, x, start, training, rng_state) if start else None
-            inputs = (lambda h=h: h.copy()) if start else (lambda: x.copy())
-            by_layer[layer.name] = _proven(SuffixObjective(pristine, start, inputs, training, dout, rng_state), f0, full)
-    return by_layer, _proven(SuffixObjective(pristine, 0, lambda: x_eval.copy(), training, dout, rng_state), f0, full)
+    by_layer = {layer.name: _proven(SuffixObjective(pristine, start, inputs[start], training, dout, rng_state), f0, full)
+                for start, layer in enumerate(layers) if layer.params}
+    return by_layer, _proven(SuffixObjective(pristine, 0, x_eval, training, dout, rng_state), f0, full)
+
+
+class _Stack:
+    """``layers`` and nothing else: what a suffix needs of a stack."""
+
+    def __init__(self, layers):
+        self.layers = layers
+
+
+def _one_layer(obj):
+    """This project's layer protocol: ``call(x, training)`` and a ``params`` dict (checked params named by key)."""
+    return callable(getattr(obj, "call", None)) and isinstance(getattr(obj, "params", None), dict)
 
 
 def _proven(suffix, f0, full):
-    """``suffix`` if it reproduces the full forward's value exactly, else ``full``."""
+    """``suffix`` (in chunks of samples where proven) if it reproduces the full forward's value exactly, else ``full``."""
     try:
-        return suffix if suffix()[0] == f0 else full
+        y, f, suffix.signature0 = suffix.evaluate(suffix.source.copy(), suffix.dout, True)
+        return chunked(suffix, f0, y) if f == f0 else full
     except Exception:  # a graph that is not a plain chain fails to chain: evaluate it whole
         return full

@@ -1,0 +1,113 @@
+"""A stack's suffix evaluated in chunks of samples: a probe evaluates only the chunks it can change.
+
+When each sample's output depends on its own input alone (no BatchNormalization
+statistics in training mode, no dropout mask drawn for the whole batch), f is a
+sum over samples, so chunks of samples can be evaluated apart:
+``f = f0 + sum over evaluated chunks of (f_c - f_c0)``, bit for bit f0 when
+nothing moved. An input probe (dx) moves one sample: only its chunk is evaluated.
+A weight probe moves every chunk, but a probe that only asks whether a branch
+switched (a step a smaller one follows, ``finite_differences.UNTIL_KINK``) stops
+at the first chunk whose signature differs from its unperturbed one. The signature
+is the chunks' signatures in order, so kink decisions are those of the whole batch.
+
+Used only after it is proven on the unperturbed input: replacing the last sample
+by the first leaves every other output row bit for bit and gives the first's
+output, and every chunk alone gives its rows of the whole batch's output
+(tolerance table: float64 sub_batch). Values differ from whole-batch evaluations
+by round-off only.
+"""
+import numpy as np
+
+from parity.gradcheck import subject as subj
+from parity.gradcheck.finite_differences import KINKED, SignedObjective
+from parity.tolerances import tolerance
+
+MIN_ELEMENTS = 1024  # activations per sample (input and outputs) below which chunks cost more Python than they
+# save: LeNet's dense suffixes (330 and 138) ran ~3x slower in chunks; its conv2 alone (1632) 2.5x faster
+CHUNK = 8  # samples per chunk: whole-LeNet check CPU s at 2/4/8/16/32/64/128: 6.3/4.1/3.1-3.8/3.3-4.9/4.0/4.3-5.0/5.7 (loaded)
+
+
+class ChunkedSuffix(SignedObjective):
+    """A proven ``SuffixObjective`` evaluated chunk by chunk (see the module docstring)."""
+
+    def __init__(self, suffix, f0, size, base):
+        n = len(suffix.source)
+        self.suffix, self.f0, self.size, self.base = suffix, f0, size, base
+        self.bounds = [(a, min(a + size, n)) for a in range(0, n, size)]
+        self._restore_each = False
+        self.reference = suffix.source.copy()  # which chunks' inputs a probe moved
+        self.signature0 = _flat(sig for _, sig in base)
+
+    def _moved(self):
+        """Chunks whose input differs from the unperturbed one; all of them when none does (a weight moved)."""
+        src, ref = self.suffix.source, self.reference
+        if np.array_equal(src, ref):
+            return range(len(self.bounds))
+        rows = np.flatnonzero((src != ref).reshape(len(src), -1).any(axis=1))
+        return sorted({int(r) // self.size for r in rows})
+
+    def _run(self, signature, until_kink=False):
+        """The chunks' RNG state is restored once: a suffix that draws from it is re-run restoring before each."""
+        subj.restore_rng(self.suffix.rng_state)
+        result = self._chunks(signature, until_kink, self._restore_each)
+        if not self._restore_each and not subj.rng_unchanged(self.suffix.rng_state):
+            self._restore_each = True
+            result = self._chunks(signature, until_kink, True)
+        return result
+
+    def _chunks(self, signature, until_kink, restore):
+        total, sigs = 0.0, [sig for _, sig in self.base]
+        for c in self._moved():
+            a, b = self.bounds[c]
+            f = self.suffix.evaluate(self.suffix.source[a:b].copy(), self.suffix.dout[a:b], False, restore)[1]
+            total += f - self.base[c][0]
+            if until_kink and self.suffix.signatures_differ_from(self.base[c][1]):
+                return float("nan"), KINKED
+            if signature and not until_kink:  # (until_kink: equal to the base, which is kept)
+                sigs[c] = self.suffix.signatures()
+        return self.f0 + total, _flat(sigs) if signature else None
+
+    def until_kink(self):
+        return self._run(True, until_kink=True)
+
+
+def _close(a, b):
+    scale = max(float(np.abs(a).max(initial=0.0)), float(np.abs(b).max(initial=0.0)))
+    return a.shape == b.shape and bool(np.all(np.abs(a - b) <= tolerance("float64", "sub_batch").rtol * scale))
+
+
+def _independent(suffix, y):
+    """Replacing the last sample by the first changes no other row (bit for bit) and gives the first's output."""
+    source = suffix.source.copy()
+    if np.array_equal(source[-1], source[0]):
+        return False
+    source[-1] = source[0]
+    out = suffix.evaluate(source, suffix.dout, False)[0]
+    return out.shape == y.shape and np.array_equal(out[:-1], y[:-1]) and _close(out[-1], y[0])
+
+
+def _flat(chunk_signatures):
+    """One signature from per-chunk, per-layer lists (the chunks in order)."""
+    return [a for chunk in chunk_signatures for layer in chunk for a in layer]
+
+
+def chunked(suffix, f0, y, size=None):
+    """``suffix`` in chunks of ``size`` (default CHUNK) samples where proven the same function, else ``suffix``.
+
+    ``y``: the suffix's output on its whole unperturbed input (whose value was ``f0``).
+    """
+    size, n = size or CHUNK, len(suffix.source)
+    if n < 2 * size or suffix.elements < MIN_ELEMENTS or np.shape(y)[:1] != (n,):
+        return suffix
+    try:
+        if not _independent(suffix, y):
+            return suffix
+        base = []
+        for a in range(0, n, size):
+            out, f_c, _ = suffix.evaluate(suffix.source[a:a + size].copy(), suffix.dout[a:a + size], False)
+            if not _close(out, y[a:a + size]):
+                return suffix
+            base.append((f_c, suffix.signatures()))
+    except Exception:  # a layer that refuses a smaller batch: evaluate the whole batch
+        return suffix
+    return ChunkedSuffix(suffix, f0, size, base)
