@@ -5,12 +5,16 @@ unchanged, so finite differences of that weight need only layers k.. on the
 prefix's output, computed once (a LeNet check spends most of its time in the
 first convolution otherwise). Stacks qualify when they expose ``layers`` whose
 ``call(x, training)`` chained reproduce ``forward`` exactly (this project's
-``Sequential``); the checker proves it on the unperturbed parameters before
-using a suffix, and falls back to full evaluations otherwise.
+``Sequential``); the checker checks it on the unperturbed parameters before
+using a suffix (two evaluations must both give the full forward's value exactly),
+and falls back to full evaluations otherwise.
 
-Layers without state or a random generator of their own are built once and
-reused (they only overwrite their cache); the others are deep-copied from the
-template for every evaluation, as the full objective copies the whole subject.
+Layers without state or a generator named ``rng`` are built once and reused
+(they only overwrite their cache); the others are deep-copied from the template
+for every evaluation, as the full objective copies the whole subject. A reused
+layer that changes between evaluations anyway (a generator under another name,
+a counter, lazily built state) makes the second evaluation differ: every layer
+is then copied for every evaluation.
 Parameter arrays are shared with the pristine subject, whose arrays the probes
 perturb in place.
 """
@@ -28,8 +32,7 @@ def chain_layers(obj):
     layers = getattr(obj, "layers", None)
     if not isinstance(layers, list) or not layers:
         return None
-    ok = all(callable(getattr(l, "call", None)) and isinstance(getattr(l, "params", None), dict) for l in layers)
-    return layers if ok else None
+    return layers if all(_one_layer(l) for l in layers) else None
 
 
 def _signature(layers):
@@ -48,7 +51,7 @@ class SuffixObjective(SignedObjective):
     def __init__(self, pristine, start, source, training, dout, rng_state):
         shared = {id(a): a for layer in pristine.layers for a in layer.params.values()}
         template = copy.deepcopy(pristine.layers[start:], shared)
-        self._fresh = [bool(l.state) or hasattr(l, "rng") for l in template]
+        self._fresh = [not _reusable(l) for l in template]
         self.template, self.shared = template, shared
         self.source, self.training, self.dout, self.rng_state = source, training, dout, rng_state
         self._previous = None
@@ -69,6 +72,10 @@ class SuffixObjective(SignedObjective):
             elements += np.size(h)
         self._previous, self.elements = layers, elements / max(n, 1)  # freed blocks are reused by the next evaluation
         return h, float(np.sum(np.asarray(h, dtype=np.float64) * dout)), _signature(layers) if signature else None
+
+    def copy_every_layer(self):
+        """Deep-copy every layer from the template for each evaluation (a reused one changed between two)."""
+        self._fresh = [True] * len(self.template)
 
     def signatures(self):
         """The last evaluation's branch signatures, one list per layer."""
@@ -129,9 +136,27 @@ def _one_layer(obj):
 
 
 def _proven(suffix, f0, full):
-    """``suffix`` (in chunks of samples where proven) if it reproduces the full forward's value exactly, else ``full``."""
+    """``suffix`` (in chunks of samples where they check out) if two evaluations both give the full forward's
+    value exactly, with reused layers, else with every layer copied per evaluation; else ``full``."""
+    y = _reproduced(suffix, f0)
+    if y is None and not all(suffix._fresh):  # a reused layer changed between evaluations (its own generator, ...)
+        suffix.copy_every_layer()
+        y = _reproduced(suffix, f0)
+    return full if y is None else chunked(suffix, f0, y)
+
+
+def _reproduced(suffix, f0):
+    """The suffix's output if two evaluations both give ``f0`` exactly (signature0 set), else None."""
     try:
         y, f, suffix.signature0 = suffix.evaluate(suffix.source.copy(), suffix.dout, True)
-        return chunked(suffix, f0, y) if f == f0 else full
+        y = np.array(y, copy=True)  # a reused layer may hand back its own buffer
+        again = suffix.evaluate(suffix.source.copy(), suffix.dout, False)[1]
     except Exception:  # a graph that is not a plain chain fails to chain: evaluate it whole
-        return full
+        return None
+    return y if f == f0 == again else None
+
+
+def _reusable(layer):
+    """No state (a missing or empty ``state``) and no generator named ``rng``: built once, reused."""
+    state = getattr(layer, "state", None)
+    return (state is None or (isinstance(state, dict) and not state)) and not hasattr(layer, "rng")
