@@ -162,11 +162,12 @@ def _copy(value):
 
 
 def _result(subject, reports, errors, notes, opts, hazards=()):
+    hazards = list(hazards) + [f"{r.name}: not verified: {r.unverified}" for r in reports if r.unverified]
     ok = all(r.ok for r in reports) and not errors and not (opts["strict"] and hazards)
     shown = {k: v for k, v in opts.items() if k != "params"}
     explained = [r for r in reports if r.ok and r.likely_cause is not None and r.likely_cause.explains_away]
     notes = notes + ([f"{', '.join(r.name for r in explained)}: {explained[0].likely_cause.evidence}"] if explained else [])
-    return GradcheckResult(subject=subject, ok=ok, params=reports, errors=errors, hazards=list(hazards), notes=notes,
+    return GradcheckResult(subject=subject, ok=ok, params=reports, errors=errors, hazards=hazards, notes=notes,
                            options=shown)
 
 

@@ -119,12 +119,24 @@ def check_param(name, objective, array, analytic, opts, rng, f0, evidence=None):
     ok = not failing and all(k["ok"] for k in kink_checks) and direction.get("ok", True)
     report = ParamReport(name, array.shape, ok, len(smooth) + len(kinked), max_abs, max_abs / scale,
                          len(failing) / max(len(smooth), 1), worst=worst, kinks=[k["index"] for k in kink_checks],
-                         kink_checks=kink_checks, sweep=sweep if failing else [], direction=direction)
+                         kink_checks=kink_checks, sweep=sweep if failing else [], direction=direction,
+                         unverified=_unverified(smooth, kink_checks, direction))
     if not ok and evidence is not None:
         report.likely_cause = diagnose(analytic, array, [j for j, *_ in smooth], [n for *_, n in smooth],
                                        evidence(array))
         report.ok = report.likely_cause.explains_away
     return report
+
+
+def _unverified(smooth, kink_checks, direction):
+    """Why nothing of the parameter was compared ("" if something was): every sampled element excluded as a kink."""
+    compared = len(smooth) + sum(k["resolved"] for k in kink_checks)
+    if compared or not kink_checks or direction.get("verified_coordinates", int(bool(direction))):
+        return ""
+    return (f"all {len(kink_checks)} sampled element(s) were excluded as kinks whose one-sided slopes are not "
+            "resolvable above round-off (several kinks within the smallest step, or an evaluation that is not "
+            "reproducible: noise or state the checker cannot reset)" + (", and so were the direction check's extra "
+            "coordinates" if direction else ""))
 
 
 def _direction(objective, array, analytic, opts, rng, f0, bound):
@@ -135,10 +147,11 @@ def _direction(objective, array, analytic, opts, rng, f0, bound):
     if probe is None:  # kinks not isolated: more coordinates instead, each with the interval rule
         extra = rng.choice(array.size, min(array.size, opts["max_coords"]), replace=False)
         smooth, kinked = _probe_all(objective, array, extra, opts["step"], f0)
-        ok = not _failing(objective, array, analytic, smooth, bound, f0)[0] and all(
-            check_kink(seen, array, j, analytic.flat[j], opts["step"], f0, bound)["ok"] for j, seen in kinked)
+        checks = [check_kink(seen, array, j, analytic.flat[j], opts["step"], f0, bound) for j, seen in kinked]
+        ok = not _failing(objective, array, analytic, smooth, bound, f0)[0] and all(k["ok"] for k in checks)
         return {"analytic": float("nan"), "numeric": float("nan"), "rel": float("nan"), "ok": bool(ok), "kink": True,
-                "kink_handling": "coordinate_fallback", "extra_coordinates": len(extra)}
+                "kink_handling": "coordinate_fallback", "extra_coordinates": len(extra),
+                "verified_coordinates": len(smooth) + sum(k["resolved"] for k in checks)}
     expected, numeric, handling, removed, v = probe
     norm = max(float(np.linalg.norm(analytic)), np.finfo(np.float64).tiny)
     h = opts["step"] * max(1.0, float(np.abs(array).max(initial=0.0)))

@@ -30,11 +30,12 @@ class ParamReport:
     direction: dict = field(default_factory=dict)  # random-direction check {analytic, numeric, rel, ok}
     shape_error: str = ""
     likely_cause: object = None  # parity.gradcheck.causes.LikelyCause for a failing (or explained) parameter
+    unverified: str = ""  # why nothing was compared (every sampled element excluded as a kink): a hazard
 
     def lines(self):
         explained = self.likely_cause is not None and self.likely_cause.explains_away
         status = f"ok (numeric differs, explained: {self.likely_cause.name})" if explained else (
-            "ok" if self.ok else "FAILED")
+            "NOT VERIFIED" if self.ok and self.unverified else "ok" if self.ok else "FAILED")
         cause = [f"    likely cause: {self.likely_cause.name}: {self.likely_cause.evidence}"] if self.likely_cause else []
         if self.shape_error:
             return [f"{self.name}: FAILED ({self.shape_error})"] + cause
@@ -66,16 +67,17 @@ class GradcheckResult:
     """Everything the checker found.
 
     ``ok`` is the verdict on the gradients (and on errors such as a silent float32
-    downcast). Hazards -- a backward that writes into ``dout`` or its saved input --
-    do not make a correct gradient wrong, so they are listed first in the report
-    but fail the result only with ``strict=True``.
+    downcast). Hazards -- a backward that writes into ``dout`` or its saved input,
+    a parameter not verified (every sampled element excluded as a kink) -- do not
+    show a gradient wrong, so they are listed first in the report but fail the
+    result only with ``strict=True``.
     """
 
     subject: str
     ok: bool
     params: list
     errors: list = field(default_factory=list)  # problems that make the result fail (a silent downcast, ...)
-    hazards: list = field(default_factory=list)  # in-place writes: reported prominently, fail only when strict
+    hazards: list = field(default_factory=list)  # in-place writes, unverified parameters: fail only when strict
     notes: list = field(default_factory=list)  # information (float64 conversion, sampling, ...)
     options: dict = field(default_factory=dict)
 
