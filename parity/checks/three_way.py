@@ -40,27 +40,17 @@ def frozen_copy(model, training=True):
     if graph and any(isinstance(l, numpy_models.Model) for l in model.layers):
         return copy.deepcopy(model) if fresh else model  # a graph nesting a graph: copied whole
     copies = {id(l): _layer_copy(l) for l in fresh}
-    if graph:
-        return _graph_copy(model, copies) if copies else model
+    if graph and not copies:
+        return model
     twin = copy.copy(model)
     twin.layers = [copies.get(id(l), l) for l in model.layers]
-    return twin
-
-
-def _graph_copy(model, copies):
-    """A shallow copy of a graph whose nodes call ``copies`` ({id(layer): copy}) in place of those layers.
-
-    The graph runs ``_nodes`` (``call`` writes its cache on the copy); the other layers are
-    shared, as in a Sequential's copy. Deep-copying the whole graph for every evaluation was
-    ~75% of a BatchNorm ResNet's three-way CPU time.
-    """
-    twin = copy.copy(model)
-    twin.layers = [copies.get(id(l), l) for l in model.layers]
-    twin._nodes = [_rerouted(n, copies) for n in model._nodes]
+    if graph:  # its nodes call the copies (deep-copying the whole graph was ~75% of a BatchNorm ResNet's time)
+        twin._nodes = [_rerouted(n, copies) for n in model._nodes]
     return twin
 
 
 def _rerouted(node, copies):
+    """``node``, or a shallow copy of it calling the copy of its layer when ``copies`` ({id(layer): copy}) has one."""
     if id(node.layer) not in copies:
         return node
     twin = copy.copy(node)
