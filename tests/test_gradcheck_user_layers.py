@@ -2,12 +2,14 @@
 
 - a layer with ``call`` and ``params`` but no ``state`` attribute is checked (a stack of one);
 - a layer that keeps its own generator under another name than ``rng`` is copied for every evaluation,
-  so its noise is the same at every probe and a planted bug is caught;
+  so its noise is the same at every probe and a planted bug is caught (as is a stack nesting a stack
+  whose Dropout draws from its generator);
 - a parameter whose every sampled element is excluded as a kink is reported as not verified (a hazard).
 """
 import numpy as np
 import pytest
 
+import numpy_models as nm
 from parity import assert_gradients_ok, gradcheck
 
 W_FACTOR, DX_FACTOR = 2.0, 3.0  # planted bugs: the weight gradient doubled, dx tripled
@@ -88,3 +90,13 @@ def test_a_parameter_whose_every_element_is_excluded_as_a_kink_is_not_verified()
     assert result["W"].unverified and "NOT VERIFIED" in str(result)
     with pytest.raises(AssertionError, match="not verified"):
         assert_gradients_ok(result, strict=True)
+
+
+def test_a_sequential_nesting_dropout_in_training_is_verified_not_excluded():
+    """The inner stack has no state and no ``rng`` of its own, its Dropout has: reused, it would draw anew."""
+    inner = nm.Sequential([nm.Dense(6, name="d1"), nm.Dropout(0.5, seed=1, name="drop")], name="inner")
+    model = nm.Sequential([nm.Dense(5, activation="tanh", name="d0"), inner, nm.Dense(3, name="o")]).build((None, 4),
+                                                                                                          seed=0)
+    result = gradcheck(model, np.random.default_rng(1).standard_normal((6, 4)))
+    assert result.ok and not result.hazards, str(result)
+    assert not [k["index"] for p in result.params for k in p.kink_checks if not k["resolved"]], str(result)

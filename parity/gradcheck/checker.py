@@ -24,7 +24,8 @@ How it avoids both missed bugs and false alarms:
   largest-gradient element) plus a random-direction check of the whole tensor;
 - writes into ``dout`` or into the saved input during backward are hazards: listed
   first in the report, failing the result only with ``strict=True`` (``ok`` is about
-  the gradient);
+  the gradient); so is a parameter not verified, every sampled element excluded as a
+  kink (a correct net with tiny weights can have one: a failure would be a false alarm);
 - a failing parameter carries ``likely_cause`` (parity.gradcheck.causes); nets are
   checked in the mode their gradient used (parity.gradcheck.modes).
 """
