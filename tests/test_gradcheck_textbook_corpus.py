@@ -44,6 +44,13 @@ def test_every_correct_class_is_in_the_default_sample_and_the_sample_is_about_15
     assert {n for n, _ in CORRECT} == set(cases.CORRECT) and len(CORRECT) + len(PLANTED) >= 150
 
 
+def test_a_correct_bias_whose_every_element_straddles_packed_kinks_is_a_hazard_not_a_failure():
+    """std 0.01 weights: b3 moves many ReLU inputs near 0 within the smallest step; nothing is comparable."""
+    result = _correct("weight_decay_net", 7).run(7)
+    assert result.ok and result["b3"].unverified, str(result)
+    assert [h.split(":")[0] for h in result.hazards] == ["b3"]
+
+
 def test_loss_epsilon_is_reported_as_such_not_as_a_wrong_gradient():
     result = _correct("loss_epsilon_net", 0).run(0)
     assert result.ok, str(result)
