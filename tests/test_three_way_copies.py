@@ -4,7 +4,7 @@ import copy
 import numpy as np
 
 import numpy_models as nm
-from parity.checks.three_way import frozen_copy
+from parity.checks.three_way import _hold_masks, frozen_copy
 from parity.specs import SPECS, make_inputs
 from parity.twins import numpy_twin
 
@@ -53,3 +53,21 @@ def test_a_graph_nesting_a_graph_with_state_is_copied_whole():
 def test_a_graph_nesting_a_stateless_graph_is_evaluated_itself():
     pristine = _nested_graph(False)
     assert frozen_copy(pristine, training=True) is pristine
+
+
+def _sequential_nesting_dropout():
+    """Dense -> [Dense -> Dropout] (a Sequential inside a Sequential: the Dropout is not a top-level layer)."""
+    inner = nm.Sequential([nm.Dense(6, name="d1"), nm.Dropout(0.5, name="drop")], name="inner")
+    model = nm.Sequential([nm.Dense(5, name="d0"), inner, nm.Dense(3, name="o")], name="outer")
+    model.build((None, 4), seed=0)
+    return model
+
+
+def test_a_nested_dropout_keeps_the_analytic_passes_mask_in_every_evaluation():
+    """Finite differences need one function: a nested Dropout must not draw a new mask per evaluation."""
+    model, x = _sequential_nesting_dropout(), np.random.default_rng(0).standard_normal((6, 4))
+    pristine = copy.deepcopy(model)
+    y = model.forward(x, training=True)
+    _hold_masks(model, pristine)
+    values = [frozen_copy(pristine, training=True).forward(x, training=True) for _ in range(3)]
+    assert all(np.array_equal(v, y) for v in values)

@@ -16,10 +16,17 @@ from parity.twins import shared_twins
 
 
 def _hold_masks(source, target):
-    """Finite-difference evaluations reuse the dropout masks of the analytic pass."""
+    """Finite-difference evaluations reuse the dropout masks of the analytic pass (nested models included)."""
     for src, dst in zip(source.layers, target.layers, strict=True):
         if hasattr(dst, "mask_fn"):
             dst.mask_fn, dst.hold_mask, dst.last_mask = None, True, src.last_mask
+        if hasattr(dst, "layers"):
+            _hold_masks(src, dst)
+
+
+def _needs_copy(layer):
+    """Whether evaluating ``layer`` changes it: moving statistics, a random stream, or a nested model holding one."""
+    return bool(layer.state) or hasattr(layer, "rng") or any(_needs_copy(l) for l in getattr(layer, "layers", ()))
 
 
 def frozen_copy(model, training=True):
@@ -35,7 +42,7 @@ def frozen_copy(model, training=True):
     """
     if not training:
         return model
-    fresh = [l for l in model.layers if l.state or hasattr(l, "rng")]
+    fresh = [l for l in model.layers if _needs_copy(l)]
     graph = isinstance(model, numpy_models.Model)  # its nodes, not ``layers``, are what runs
     if graph and any(isinstance(l, numpy_models.Model) for l in model.layers):
         return copy.deepcopy(model) if fresh else model  # a graph nesting a graph: copied whole
