@@ -199,6 +199,7 @@ def test_sigint_mid_write_cleans_up_and_exits_130(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.cluster
 def test_two_worker_run_is_quiet_and_its_counts_and_manifest_agree(tmp_path):
     """Checks and experiments run as two Dask workers; stderr stays empty; every output states the same counts."""
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"} | {"PYTHONPATH": str(ROOT)}

@@ -87,10 +87,11 @@ def test_summary_counts_rule_breakers_and_quantiles_match_numpy(tmp_path):
 
 
 # -- on a local cluster ----------------------------------------------------------------------------
-# Tests of the module fixture below share one xdist group: it is computed once, on one worker. Starting a local
-# cluster costs a TensorFlow import per worker process, so the tests below share this one where a cluster of their
-# own would prove nothing more; the sweep's own local cluster (``--workers``) is started once, below.
-SWEEP_LOCAL_CLIENT = pytest.mark.xdist_group("sweep_local_client")
+# Tests of the module fixture below share one xdist group: it is computed once, on one worker (the group
+# tests/conftest.py gives every cluster test). Starting a local cluster costs a TensorFlow import per worker
+# process, so the tests below share this one where a cluster of their own would prove nothing more; the sweep's
+# own local cluster (``--workers``) is started once, below.
+SWEEP_LOCAL_CLIENT = pytest.mark.xdist_group("cluster")
 
 
 @pytest.fixture(scope="module")
