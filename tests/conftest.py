@@ -38,6 +38,23 @@ if os.environ.get("PARITY_BLOCK_TF") == "1":
 SEED = 0
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
+def pytest_collection_modifyitems(items):
+    """Cluster tests run first, one after another, in the xdist group "cluster".
+
+    pytest-xdist hands out tests in collection order (``--no-loadscope-reorder``,
+    pyproject's addopts; an xdist group at its first test). A cluster test takes
+    5-40 s (Dask worker processes importing TensorFlow); handed out last, it would
+    leave the other xdist worker idle at the end. In one group, one xdist worker runs
+    them while the other runs the rest, and no two clusters start at once on a small
+    machine (their tests wait with timeouts).
+    """
+    for item in items:
+        if item.get_closest_marker("cluster"):
+            item.add_marker(pytest.mark.xdist_group("cluster"))
+    items.sort(key=lambda item: item.get_closest_marker("cluster") is None)  # stable: file order otherwise
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(SEED)

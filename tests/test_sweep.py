@@ -1,6 +1,7 @@
 """parity sweep: results independent of workers, no task lost to a dead worker, resume redoes nothing finished,
 and the same sweep on a scheduler and worker started as separate processes."""
 import base64
+import contextlib
 import json
 import os
 import signal
@@ -16,7 +17,7 @@ import pytest
 
 from parity import cli
 from parity.sweep import cli as sweep_cli
-from parity.sweep import summary
+from parity.sweep import cluster, summary
 from parity.sweep.cluster import connect
 from parity.sweep.runner import run_tasks
 from parity.sweep.store import Store
@@ -86,26 +87,33 @@ def test_summary_counts_rule_breakers_and_quantiles_match_numpy(tmp_path):
 
 
 # -- on a local cluster ----------------------------------------------------------------------------
-@pytest.mark.keras
-@pytest.mark.cluster
-def test_results_do_not_depend_on_the_worker_count(tmp_path):
-    assert _sweep(tmp_path / "two", "--seeds", "0-2", "--workers", "2") == 0
-    assert _sweep(tmp_path / "one", "--seeds", "0-2", "--workers", "1") == 0
-    pd.testing.assert_frame_equal(_runs(tmp_path / "two"), _runs(tmp_path / "one"))
-    assert _step_losses(tmp_path / "two") == _step_losses(tmp_path / "one")
-    page = (tmp_path / "two" / "index.html").read_text()
-    png = page.split("data:image/png;base64,", 1)[1].split("'", 1)[0]
-    assert base64.b64decode(png)[:8] == b"\x89PNG\r\n\x1a\n"
-
-
-# Tests of the module fixture below share one xdist group: it is computed once, on one worker.
-SWEEP_LOCAL_CLIENT = pytest.mark.xdist_group("sweep_local_client")
+# Tests of the module fixture below share one xdist group: it is computed once, on one worker (the group
+# tests/conftest.py gives every cluster test). Starting a local cluster costs a TensorFlow import per worker
+# process, so the tests below share this one where a cluster of their own would prove nothing more; the sweep's
+# own local cluster (``--workers``) is started once, below.
+SWEEP_LOCAL_CLIENT = pytest.mark.xdist_group("cluster")
 
 
 @pytest.fixture(scope="module")
 def local_client():
     with connect(workers=2) as client:
         yield client
+
+
+@SWEEP_LOCAL_CLIENT
+@pytest.mark.keras
+@pytest.mark.cluster
+def test_results_do_not_depend_on_the_worker_count(tmp_path, local_client):
+    """Two workers (the module's cluster) and one (a local cluster the sweep starts itself: ``--workers 1``)."""
+    local_client.wait_for_workers(2, timeout=120)  # a worker killed by an earlier test restarts
+    assert _sweep(tmp_path / "two", "--seeds", "0-2", "--scheduler", local_client.scheduler.address) == 0
+    assert _sweep(tmp_path / "one", "--seeds", "0-2", "--workers", "1") == 0
+    assert json.loads((tmp_path / "one" / "manifest.json").read_text())["workers"] == 1
+    pd.testing.assert_frame_equal(_runs(tmp_path / "two"), _runs(tmp_path / "one"))
+    assert _step_losses(tmp_path / "two") == _step_losses(tmp_path / "one")
+    page = (tmp_path / "two" / "index.html").read_text()
+    png = page.split("data:image/png;base64,", 1)[1].split("'", 1)[0]
+    assert base64.b64decode(png)[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 @SWEEP_LOCAL_CLIENT
@@ -208,18 +216,31 @@ def test_sweep_on_a_separately_started_scheduler_and_worker(tmp_path, scheduler_
     assert all(w["blas_threads"] == w["tf_intra_op_threads"] == w["tf_inter_op_threads"] == 1 for w in workers)
 
 
-def test_an_unreachable_scheduler_is_one_error_line(tmp_path, capsys):
+def test_an_unreachable_scheduler_is_one_error_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(cluster, "CONNECT_TIMEOUT", "2s")  # the time it keeps retrying: nothing else depends on it
     started = time.monotonic()
     assert _sweep(tmp_path, "--seeds", "0", "--scheduler", f"tcp://127.0.0.1:{_free_port()}") == 2
     assert "Cannot reach a Dask scheduler" in capsys.readouterr().err and time.monotonic() - started < 60
 
 
 # -- parity report runs its independent parts on the same task layer -----------------------------------
+@SWEEP_LOCAL_CLIENT
 @pytest.mark.keras
 @pytest.mark.cluster
-def test_report_runs_each_dtype_as_a_task(tmp_path):
+def test_report_runs_each_dtype_as_a_task(tmp_path, monkeypatch, local_client):
+    """On the module's two workers: the report's own local cluster is started in test_report_integrity.py."""
+    asked = []
+
+    @contextlib.contextmanager
+    def module_cluster(workers):
+        asked.append(workers)
+        yield local_client
+
+    monkeypatch.setattr(cli, "connect", module_cluster)
+    local_client.wait_for_workers(2, timeout=120)  # a worker killed by an earlier test restarts
     argv = ["report", "--section", "experiments", "--experiment", "two_layer_net", "--epochs", "1"]
     assert cli.main([*argv, "--workers", "2", "--out", str(tmp_path)]) == 0
+    assert asked == [2]
     run = tmp_path / "digits-only-two_layer_net"  # a filtered run's own folder
     rows = pd.read_csv(run / "results.csv")
     assert sorted(set(rows["dtype"])) == ["float32", "float64"] and rows["passed"].all()
