@@ -16,15 +16,20 @@ from concurrent.futures import ProcessPoolExecutor
 
 from parity.checks import yield_checks
 from parity.checks.backend_variants import SEPARATE, apply_variant, measured, rerun_plan
-from parity.checks.model_checks import upstream_gradient
-from parity.checks.nodes import keras_backward
+from parity.checks.model_checks import keras_vjp, upstream_gradient
 from parity.checks.optimizer_checks import check_optimizer_trajectory
 from parity.checks.optimizer_settings import OPTIMIZER_SETTINGS
 from parity.compare import relative_difference
 from parity.specs import SPECS, make_inputs
-from parity.twins import build_twins
+from parity.twins import shared_twins
 
 BACKENDS = ("tensorflow", "jax", "torch")
+SINGLE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+                 "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1",
+                 "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"}
+# JAX compiles each eager op (XLA) and is 10-30x slower than TensorFlow or PyTorch here: its specs are split over
+# this many processes when there are at least SPLIT_MIN_SPECS of them.
+JAX_PROCESSES, SPLIT_MIN_SPECS = 2, 20
 BACKEND_MODULES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
 # keras/src/backend/torch/nn.py _apply_same_padding: an uneven 'same' split in pooling is padded with
 # mode="replicate" and averaged with no padding, so border windows average repeated edge values where
@@ -42,11 +47,14 @@ def available(backend):
 
 
 def _start_worker(backend):
-    """Spawned-worker initializer: the backend is chosen before anything imports Keras."""
+    """Spawned-worker initializer: the backend is chosen before anything imports Keras; one thread per
+    process (several workers share the cores; as the report's own workers, ``parity.sweep.cluster``)."""
     if "keras" in sys.modules:
         raise RuntimeError(f"Keras was imported before the backend was set. Received: backend={backend!r}")
     os.environ["KERAS_BACKEND"] = backend
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    for name, value in SINGLE_THREAD.items():
+        os.environ.setdefault(name, value)
 
 
 def run_on(backend, fn, *args):
@@ -75,10 +83,11 @@ def case_row(case, backend):
 
 
 def keras_arrays(spec, dtype, seed=0):
-    """{name: array}: the Keras output and every gradient of one forward/backward pass (inference)."""
-    np_model, k_model = build_twins(spec, dtype, seed)
+    """{name: array}: the Keras output and every gradient of one forward/backward pass (inference): the
+    product ``check_backward`` took (``keras_vjp``), when it ran just before in this process."""
+    np_model, k_model = shared_twins(spec, dtype, seed)
     x = make_inputs(spec, dtype, seed)
-    ref = keras_backward(k_model, x, upstream_gradient(spec, np_model, dtype, seed))  # imports the backend
+    ref = keras_vjp(spec, dtype, seed, False, k_model, x, upstream_gradient(spec, np_model, dtype, seed))
     return {"output": ref["outputs"][-1], "dx": ref["dx"], **ref["grads"]}
 
 
@@ -125,31 +134,59 @@ def _rerun_failing(backend, rows):
 def _worker(backend, spec_ids, dtypes, checks, optimizer_spec_ids, settings):
     from keras_models.backend import precision_settings  # imports the backend
 
-    rows = _rows(backend, spec_ids, dtypes, checks, optimizer_spec_ids, settings)
-    arrays = {(spec_id, dtype): keras_arrays(SPECS[spec_id], dtype) for spec_id in spec_ids for dtype in dtypes}
+    rows, arrays = _rows(backend, [], dtypes, checks, optimizer_spec_ids, settings), {}
+    for spec_id in spec_ids:  # a spec's arrays right after its checks: their twins and products are still cached
+        rows += _rows(backend, [spec_id], dtypes, checks, [], None)
+        arrays.update({(spec_id, dtype): keras_arrays(SPECS[spec_id], dtype) for dtype in dtypes})
     return {"backend": backend, "rows": rows, "arrays": arrays, "settings": precision_settings(),
             "variant_rows": _rerun_failing(backend, rows)}  # last: the variants change this process
 
 
 def run_backends(backends, spec_ids, dtypes=("float32", "float64"), checks=None, optimizer_spec_ids=(),
                  settings=None):
-    """{backend: worker result} for each backend, each in its own spawned process, all at once.
+    """{backend: worker result} for each backend, each in its own spawned processes, all at once.
 
     ``checks``/``settings``: only these check names / optimizer setting ids (default: all). Each worker
     also re-runs its failing float64 rows with the variant that may explain them (``variant_rows``).
+    JAX's specs are shared out over ``JAX_PROCESSES`` processes (``shares``).
     """
     missing = [b for b in backends if b not in BACKENDS]
     if missing:
         raise ValueError(f"Unknown backend(s); expected some of {BACKENDS}. Received: backends={missing}")
     context = multiprocessing.get_context("spawn")
-    pools = [ProcessPoolExecutor(1, mp_context=context, initializer=_start_worker, initargs=(b,)) for b in backends]
+    jobs = [(b, share, list(optimizer_spec_ids) if k == 0 else []) for b in backends
+            for k, share in enumerate(shares(b, list(spec_ids)))]
+    pools = [ProcessPoolExecutor(1, mp_context=context, initializer=_start_worker, initargs=(b,)) for b, _, _ in jobs]
     try:
-        futures = [pool.submit(_worker, b, list(spec_ids), tuple(dtypes), checks, list(optimizer_spec_ids),
-                               settings) for pool, b in zip(pools, backends)]
-        return {b: f.result() for b, f in zip(backends, futures, strict=True)}
+        futures = [pool.submit(_worker, b, share, tuple(dtypes), checks, opt, settings)
+                   for pool, (b, share, opt) in zip(pools, jobs, strict=True)]
+        parts = [f.result() for f in futures]
     finally:
         for pool in pools:
             pool.shutdown()
+    return {b: merge([p for p, (pb, _, _) in zip(parts, jobs, strict=True) if pb == b], list(spec_ids))
+            for b in backends}
+
+
+def shares(backend, spec_ids):
+    """The spec ids each of ``backend``'s processes runs: JAX's dealt out round-robin when there are many."""
+    n = JAX_PROCESSES if backend == "jax" and len(spec_ids) >= SPLIT_MIN_SPECS else 1
+    return [spec_ids[k::n] for k in range(n)]
+
+
+def merge(parts, spec_ids):
+    """One worker result from the results of one backend's processes: rows in the order one process gives."""
+    order = {spec_id: i for i, spec_id in enumerate(spec_ids)}
+    rows = [r for p in parts for r in p["rows"]]
+    optimizer = [r for r in rows if r["check"].startswith("optimizer ")]
+    checks = sorted((r for r in rows if not r["check"].startswith("optimizer ")), key=lambda r: order[r["spec"]])
+    variant_rows = {}
+    for p in parts:
+        for variant, vrows in p["variant_rows"].items():
+            variant_rows.setdefault(variant, []).extend(vrows)
+    return {"backend": parts[0]["backend"], "rows": optimizer + checks, "settings": parts[0]["settings"],
+            "arrays": {k: v for p in parts for k, v in p["arrays"].items()}, "variant_rows": variant_rows,
+            "processes": len(parts)}
 
 
 def rerun_with_variants(results):
