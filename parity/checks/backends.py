@@ -31,13 +31,6 @@ SINGLE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_T
 # this many processes when there are at least SPLIT_MIN_SPECS of them.
 JAX_PROCESSES, SPLIT_MIN_SPECS = 2, 20
 BACKEND_MODULES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
-# keras/src/backend/torch/nn.py _apply_same_padding: an uneven 'same' split in pooling is padded with
-# mode="replicate" and averaged with no padding, so border windows average repeated edge values where
-# TensorFlow (and the NumPy twin) average only the window's valid elements.
-TORCH_SAME_AVERAGE_POOL = ("padding split: Keras's PyTorch backend pads an uneven 'same' average-pooling window by "
-                           "replicating the edge and averages the padded window; TensorFlow averages the valid "
-                           "elements only (read from Keras's source, not re-run as a variant)")
-
 
 def available(backend):
     """Whether ``backend``'s package is installed (without importing it)."""
@@ -207,15 +200,9 @@ def _variant_worker(backend, variant, part):
                  sorted(part["optimizer_spec_ids"]), sorted(part["settings"]) or None)
 
 
-def _same_average_pool(spec_id, layer_name):
-    layer = next((l for l in SPECS[spec_id].layers if l.name == layer_name), None)
-    return layer is not None and layer.class_name.startswith("AveragePooling") and layer.kwargs.get("padding") == "same"
-
-
-def explain(row, forward_first=None, variant=None):
+def explain(row, variant=None):
     """The known convention that explains a failing row, or None.
 
-    ``forward_first``: the first failing layer of the same spec's forward check on that backend and dtype;
     ``variant``: the row's re-run with the variant that may explain it (``rerun_with_variants``): a cause
     counts as measured only when that re-run passes.
     """
@@ -223,8 +210,6 @@ def explain(row, forward_first=None, variant=None):
         return None
     if variant is not None and variant["passed"]:
         return f"{variant['cause']}: re-run with {variant['variant']}: {variant['max_rel']:.1e} (passes)"
-    if row["backend"] == "torch" and forward_first and _same_average_pool(row["spec"], forward_first):
-        return TORCH_SAME_AVERAGE_POOL
     return None
 
 

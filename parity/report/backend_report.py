@@ -26,19 +26,13 @@ def backends_of(results):
 
 
 def backend_rows(results):
-    """Every worker row, each failing one with its variant re-run and explanation (None: unexplained).
-
-    A spec's rows are read together: the first layer its inference forward check fails at explains them all.
-    """
+    """Every worker row, each failing one with its variant re-run and explanation (None: unexplained)."""
     variants = results.get("_variants", {})
     rows = [row for b in backends_of(results) for row in results[b]["rows"]]
-    first = {(r["backend"], r["spec"], r["dtype"]): r["first_failing"] for r in rows
-             if r["check"].startswith("check_forward") and "training=False" in r["check"]}
     out = []
     for row in rows:
         variant = variants.get((row["backend"], row["spec"], row["check"], row["dtype"]))
-        out.append({**row, "variant": variant, "explanation": explain(
-            row, first.get((row["backend"], row["spec"], row["dtype"])), variant)})
+        out.append({**row, "variant": variant, "explanation": explain(row, variant)})
     return out
 
 
