@@ -96,20 +96,26 @@ def test_the_variant_is_the_candidate_only_for_torch_rows_of_same_average_poolin
 
 
 def _torch_rows_with_and_without():
+    """In the kept PyTorch process: the rows, then the rows with the variant, which is switched off again."""
     from parity.checks.backend_variants import apply_variant
     from parity.checks.backends import _rows
 
-    specs = ["pooling_same_overlapping", "averagepooling1d_same_overlap"]
+    specs, cls = ["pooling_same_overlapping", "averagepooling1d_same_overlap"], pooling.AveragePooling2D
     before = _rows("torch", specs, ("float32",), ["check_forward", "check_backward"], [], None)
+    shipped = cls.pool, cls.pool_backward
     apply_variant("torch_replicate_pool")
-    return before, _rows("torch", specs, ("float32",), ["check_forward", "check_backward"], [], None)
+    try:
+        return before, _rows("torch", specs, ("float32",), ["check_forward", "check_backward"], [], None)
+    finally:
+        cls.pool, cls.pool_backward = shipped
 
 
+@pytest.mark.xdist_group("backend_torch")
 def test_torch_uneven_same_average_pooling_fails_without_the_variant_and_passes_with_it():
     pytest.importorskip("torch", reason="torch is not installed: pip install -e '.[torch]'")
     from parity.checks.backends import run_on
 
-    before, after = run_on("torch", _torch_rows_with_and_without)
+    before, after = run_on("torch", _torch_rows_with_and_without, reuse=True)
     assert [r for r in before if not r["passed"] and "training=False" in r["check"]]
     assert [r["first_failing"] for r in before if r["check"].startswith("check_forward") and not r["passed"]] \
         == ["avgpool", "pool"]  # the layer names of the two specs

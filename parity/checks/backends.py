@@ -50,9 +50,21 @@ def _start_worker(backend):
         os.environ.setdefault(name, value)
 
 
-def run_on(backend, fn, *args):
-    """``fn(*args)`` in a spawned process running ``backend`` (``fn`` and its result cross as pickles)."""
+_REUSED = {}  # backend -> a spawned process kept for ``run_on(..., reuse=True)`` calls
+
+
+def run_on(backend, fn, *args, reuse=False):
+    """``fn(*args)`` in a spawned process running ``backend`` (``fn`` and its result cross as pickles).
+
+    ``reuse``: in this process's one kept process for ``backend`` (started on first use, ended at exit), for
+    calls that leave no state behind (no variant switched on); saves a start and an import of the backend.
+    """
     context = multiprocessing.get_context("spawn")
+    if reuse:
+        if backend not in _REUSED:
+            _REUSED[backend] = ProcessPoolExecutor(1, mp_context=context, initializer=_start_worker,
+                                                   initargs=(backend,))
+        return _REUSED[backend].submit(fn, *args).result()
     with ProcessPoolExecutor(1, mp_context=context, initializer=_start_worker, initargs=(backend,)) as pool:
         return pool.submit(fn, *args).result()
 
