@@ -1,4 +1,4 @@
-"""Run parity checks on each Keras backend, one worker process per backend.
+"""Run parity checks on each Keras backend, in worker processes of their own.
 
 Keras fixes its backend when it is first imported, so each backend gets a
 spawned process with ``KERAS_BACKEND`` set before anything imports Keras. A
@@ -6,7 +6,9 @@ worker runs ``yield_checks`` for the specs it is given and returns rows (plain
 data), the precision switches its backend set (``keras_models.backend``) and
 the Keras arrays of one forward/backward pass per spec and dtype, from which
 the parent measures backend-vs-backend differences. The NumPy twin is rebuilt
-in each worker from the same seed (same numbers; not shared memory).
+in each worker from the same seed (same numbers; not shared memory). Workers
+run one thread each; JAX, which compiles every eager op, gets its specs dealt
+out over ``JAX_PROCESSES`` processes.
 """
 import multiprocessing
 import os
