@@ -12,6 +12,7 @@ out over ``JAX_PROCESSES`` processes.
 """
 import multiprocessing
 import os
+import re
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -79,7 +80,7 @@ def case_row(case, backend):
     except Exception as exc:  # a backend that cannot run a layer is a result, not a crash of the matrix
         return {"spec": case.spec.id, "check": case.id, "dtype": case.dtype, "backend": backend, "passed": False,
                 "max_rel": None, "rtol": None, "first_failing": None, "error": f"{type(exc).__name__}: {exc}",
-                "seconds": time.perf_counter() - start}
+                "keras_alone": keras_alone(case.spec, case.dtype), "seconds": time.perf_counter() - start}
     failing = [c for c in comparisons if not c.passed]
     worst = max(comparisons, key=lambda c: c.max_rel / c.rtol if c.rtol else c.max_rel)
     return {"spec": case.spec.id, "check": case.id, "dtype": case.dtype, "backend": backend,
@@ -87,6 +88,21 @@ def case_row(case, backend):
             "max_rel": worst.max_rel, "rtol": worst.rtol, "worst_tensor": worst.tensor,
             "first_failing": failing[0].tensor if failing else None, "error": None,
             "seconds": time.perf_counter() - start}
+
+
+def keras_alone(spec, dtype, seed=0):
+    """The error of the stock Keras model of a Sequential spec called alone on this process's backend (no NumPy
+    twin, no weights copied, no parity code in the call), or None when it runs (or the spec is a graph)."""
+    if spec.is_graph:
+        return None
+    from keras_models import build_sequential  # imports the backend
+
+    model = build_sequential(spec.layer_tuples(), spec.input_shape, dtype)
+    try:
+        model(make_inputs(spec, dtype, seed), training=False)
+    except Exception as exc:  # the measurement: does Keras itself raise the row's error?
+        return f"{type(exc).__name__}: {exc}"
+    return None
 
 
 def keras_arrays(spec, dtype, seed=0):
@@ -144,7 +160,8 @@ def _worker(backend, spec_ids, dtypes, checks, optimizer_spec_ids, settings):
     rows, arrays = _rows(backend, [], dtypes, checks, optimizer_spec_ids, settings), {}
     for spec_id in spec_ids:  # a spec's arrays right after its checks: their twins and products are still cached
         rows += _rows(backend, [spec_id], dtypes, checks, [], None)
-        arrays.update({(spec_id, dtype): keras_arrays(SPECS[spec_id], dtype) for dtype in dtypes})
+        arrays.update({(spec_id, dtype): keras_arrays(SPECS[spec_id], dtype) for dtype in dtypes
+                       if not any(r["error"] for r in rows if (r["spec"], r["dtype"]) == (spec_id, dtype))})
     return {"backend": backend, "rows": rows, "arrays": arrays, "settings": precision_settings(),
             "variant_rows": _rerun_failing(backend, rows)}  # last: the variants change this process
 
@@ -215,13 +232,18 @@ def _variant_worker(backend, variant, part):
 
 
 def explain(row, variant=None):
-    """The known convention that explains a failing row, or None.
+    """The known convention (or Keras error) that explains a failing row, or None.
 
     ``variant``: the row's re-run with the variant that may explain it (``rerun_with_variants``): a cause
     counts as measured only when that re-run passes.
     """
-    if row["passed"] or row["max_rel"] is None:
+    if row["passed"]:
         return None
+    if row["max_rel"] is None:  # an error: explained when stock Keras alone raises the same on this backend
+        if row.get("keras_alone") != row["error"]:
+            return None
+        message = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", row["error"]).split())
+        return f"Keras's {row['backend']} backend raises on the stock Keras model alone (measured): {message[:240]}"
     if variant is not None and variant["passed"]:
         return f"{variant['cause']}: re-run with {variant['variant']}: {variant['max_rel']:.1e} (passes)"
     return None
@@ -234,7 +256,9 @@ def cross_backend(results):
     for i, a in enumerate(names):
         for b in names[i + 1:]:
             for key, arrays in results[a]["arrays"].items():
-                other = results[b]["arrays"][key]
+                other = results[b]["arrays"].get(key)
+                if other is None:  # the spec raised on one of the two (its rows say so)
+                    continue
                 keys = sorted(arrays)
                 _, rel = relative_difference([arrays[k] for k in keys], [other[k] for k in keys])
                 out.append({"spec": key[0], "dtype": key[1], "pair": f"{a} vs {b}", "max_rel": rel})

@@ -8,7 +8,7 @@ from parity.checks.backends import cross_backend, explain
 
 def _cell(row):
     if row["max_rel"] is None:
-        return f"**error** ({row['error'].splitlines()[0][:80]})"
+        return f"{'error, explained' if row['explanation'] else '**error**'} ({row['error'].splitlines()[0][:80]})"
     text = f"{row['max_rel']:.1e}"
     if row["passed"]:
         return text
