@@ -11,7 +11,8 @@ def _part(spec_ids, optimizer=False):
     rows = [{"spec": "net", "check": "optimizer sgd", "dtype": "float32"}] if optimizer else []
     rows += [{"spec": s, "check": f"check_forward({d})", "dtype": d} for s in spec_ids for d in ("float32", "float64")]
     return {"backend": "jax", "rows": rows, "settings": {"backend": "jax"},
-            "arrays": {(s, "float32"): {} for s in spec_ids}, "variant_rows": {"float64_kept": [r for r in rows if r["dtype"] == "float64"]}}
+            "arrays": {(s, "float32"): {} for s in spec_ids},
+            "variant_rows": {"float64_kept": [r for r in rows if r["dtype"] == "float64"]}}
 
 
 def test_jax_specs_are_dealt_out_and_other_backends_keep_one_process():
