@@ -47,3 +47,20 @@ def test_torch_layer_normalization_over_a_non_last_axis_raises_in_keras_itself()
     assert keras_alone(spec, "float32") is None  # TensorFlow, this process
     error = run_on("torch", keras_alone, spec, "float32", reuse=True)
     assert error.startswith("RuntimeError") and "normalized_shape" in error
+
+
+def test_the_matrix_renders_rows_that_raise_and_re_runs_that_raise():
+    from parity.report.backend_html import backend_page
+    from parity.report.backend_report import render_backend_matrix
+
+    error = "RuntimeError: Given normalized_shape=[5]"
+    base = {"spec": "layer_norm_axis1_3d", "dtype": "float64", "backend": "torch", "seconds": 0.1, "rtol": 1e-12}
+    rows = [{**base, "check": "check_forward(dtype=float64)", **_error_row(error, error)},
+            {**base, "check": "check_loss(dtype=float64)", "passed": False, "max_rel": 1e-7, "error": None,
+             "first_failing": "loss"}]
+    variants = {("torch", "layer_norm_axis1_3d", "check_loss(dtype=float64)", "float64"):
+                {"variant": "float64_kept", "cause": "c", "max_rel": None, "passed": False}}
+    results = {"torch": {"rows": rows, "arrays": {}, "settings": {}}, "_variants": variants}
+    text = render_backend_matrix(results)
+    assert "error, explained" in text and "| float64_kept | error | **no** |" in text
+    assert "class='explained'" in backend_page(results) and "class='bad'" in backend_page(results)

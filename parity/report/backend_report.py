@@ -15,6 +15,10 @@ def _cell(row):
     return f"{text} {'explained' if row['explanation'] else '**FAIL**'} at {row['first_failing']}"
 
 
+def _rel(value):
+    return "error" if value is None else f"{value:.1e}"
+
+
 def _label(row):
     """The check with its dtype (optimizer rows name only the setting)."""
     return row["check"] if "dtype=" in row["check"] else f"{row['check']} ({row['dtype']})"
@@ -63,8 +67,8 @@ def render_backend_matrix(results):
     reruns = [r for r in rows if r["variant"]]
     lines += ["", "### Failing rows re-run with the variant that may explain them", "",
               "| backend | spec | check | error | variant | error with the variant | explained |", "|---|---|---|---|---|---|---|"]
-    lines += [f"| {r['backend']} | {r['spec']} | {_label(r)} | {r['max_rel']:.1e} | {r['variant']['variant']} | "
-              f"{r['variant']['max_rel']:.1e} | {'yes' if r['explanation'] else '**no**'} |" for r in reruns]
+    lines += [f"| {r['backend']} | {r['spec']} | {_label(r)} | {_rel(r['max_rel'])} | {r['variant']['variant']} | "
+              f"{_rel(r['variant']['max_rel'])} | {'yes' if r['explanation'] else '**no**'} |" for r in reruns]
     unexplained = [r for r in rows if not r["passed"] and not r["explanation"] and not r.get("expected_failure")]
     lines += ["", "### Exceptions", ""]
     lines += [f"- explained: {why}" for why in explained] or ["- none explained"]
