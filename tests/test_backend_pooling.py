@@ -87,7 +87,7 @@ def test_one_dimensional_pooling_takes_the_rule_through_its_two_dimensional_kern
 
 def test_the_variant_is_the_candidate_only_for_torch_rows_of_same_average_pooling():
     row = {"passed": False, "backend": "torch", "dtype": "float32", "check": "check_forward(dtype=float32)",
-           "spec": "pooling_same_overlapping"}
+           "spec": "pooling_same_overlapping", "max_rel": 0.14}
     assert uneven_same_average_pooling("pooling_same_overlapping")
     assert candidate(row) == "torch_replicate_pool"
     assert candidate({**row, "dtype": "float64"}) == "float64_kept+torch_replicate_pool"
