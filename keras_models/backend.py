@@ -12,6 +12,7 @@ BACKENDS = ("tensorflow", "jax", "torch")
 
 
 PRECISION_MODES = ("highest", "shipped", "tf32")
+JAX_CACHE = os.path.join(os.path.expanduser("~"), ".cache", "keras-numpy-parity", "jax")
 
 
 def set_matmul_precision(mode):
@@ -44,6 +45,19 @@ def set_matmul_precision(mode):
             "float32_matmul_precision": torch.get_float32_matmul_precision()}
 
 
+def _jax_compilation_cache(jax):
+    """JAX compiles every eager op once per shape and dtype (XLA, 20-500 ms each: most of a JAX check's time);
+    the persistent cache keeps the compiled programs on disk, shared by every JAX process (the same executable,
+    so the same numbers). ``PARITY_JAX_CACHE``: its folder; empty: off."""
+    folder = os.environ.get("PARITY_JAX_CACHE", JAX_CACHE)
+    if not folder:
+        return {"jax_compilation_cache_dir": None}
+    jax.config.update("jax_compilation_cache_dir", folder)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)  # eager ops compile in well under 1 s
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    return {"jax_compilation_cache_dir": folder}
+
+
 def _configure():
     """Float64 available and reduced-precision matmul modes (TF32 and the like) off; returns what was set."""
     if BACKEND not in BACKENDS:
@@ -57,7 +71,8 @@ def _configure():
 
         jax.config.update("jax_enable_x64", True)  # float64 twins; float32 models still compute in float32
         return {"jax": jax.__version__, "jax_enable_x64": jax.config.jax_enable_x64,
-                **set_matmul_precision("highest"), "devices": [str(d) for d in jax.devices()]}
+                **set_matmul_precision("highest"), **_jax_compilation_cache(jax),
+                "devices": [str(d) for d in jax.devices()]}
     import torch
 
     return {"torch": torch.__version__, **set_matmul_precision("highest"), "cuda": torch.cuda.is_available()}

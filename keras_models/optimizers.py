@@ -1,8 +1,8 @@
 """Stock Keras optimizers built from (class name, kwargs), and their slot variables by Keras name."""
 import keras
 import numpy as np
-import tensorflow as tf
 
+from keras_models.autodiff import differentiate
 from keras_models.build import keras_dtype, model_dtype
 from keras_models.runtime import weight_keys
 
@@ -53,13 +53,18 @@ def slots(optimizer, keyed_variables):
 
 
 def descent_path(class_name, kwargs, start, objective, steps, dtype):
-    """The points a Keras optimizer visits minimising ``objective(x, y)`` from ``start`` (GradientTape gradients)."""
+    """The points a Keras optimizer visits minimising ``objective(x, y)`` from ``start``, each gradient taken by
+    the running backend's own autodiff (``keras_models.autodiff``)."""
     with keras_dtype(dtype):
         point = keras.Variable(np.array(start, dtype=dtype))
         optimizer, path = build_optimizer(class_name, kwargs, dtype), [point.numpy().copy()]
+
+        def forward(_, taps):
+            value = objective(point[0], point[1])
+            return [value if taps is None else value + taps[0]]
+
         for _ in range(steps):
-            with tf.GradientTape() as tape:
-                value = objective(point[0], point[1])
-            optimizer.apply_gradients([(tape.gradient(value, point), point)])
+            grad = differentiate([point], [], forward, lambda outputs: outputs[0])["grads"][0]
+            optimizer.apply_gradients([(keras.ops.convert_to_tensor(grad, dtype=point.dtype), point)])
             path.append(point.numpy().copy())
     return np.array(path)

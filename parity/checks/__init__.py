@@ -9,6 +9,7 @@
     testing             ``parametrize_with_checks`` for pytest
     backends            the checks on JAX and PyTorch: ``run_backends``, one spawned process per Keras backend
     backend_variants    measured explanations: failing JAX/PyTorch rows re-run with the variant that explains them
+    backend_pooling     torch_replicate_pool: the NumPy average pooling padded as Keras's PyTorch pads it
 
 ``yield_checks(spec)`` yields a ``CheckCase`` per check that applies; pytest
 and the report both run them (scikit-learn's estimator-checks design).

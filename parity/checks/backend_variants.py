@@ -13,10 +13,16 @@ re-running it with the convention that differs switched is measured to pass:
     torch_generic_update  Keras's PyTorch optimizers run the generic ``update_step`` instead
                    of their ``torch._foreach`` one (float32 slot rows); needs its own process
                    (``SEPARATE``), since the worker's other variants would stay switched on.
+    torch_replicate_pool  the NumPy twin's AveragePooling2D pads an uneven 'same' split by
+                   replicating the edge and averages the whole padded window, as Keras's
+                   PyTorch backend does (``parity.checks.backend_pooling``); float32 in its own
+                   process, float64 on top of float64_kept.
 
 The backend's worker re-runs its failing rows after its own pass (``backends._rerun_failing``).
 """
 import numpy as np
+
+from parity.checks.backend_pooling import replicate_same_average_pooling, uneven_same_average_pooling
 
 # Which variant may explain a failing row, and the cause it names when the re-run passes.
 CAUSES = {
@@ -27,8 +33,12 @@ CAUSES = {
     "torch_generic_update": "Keras's PyTorch optimizers update moments as b*m + (1-b)*g with torch._foreach ops "
                             "(keras/src/backend/torch/optimizers), the generic ones and the NumPy twin as "
                             "m + (g - m)*(1-b)",
+    "torch_replicate_pool": "padding split: Keras's PyTorch backend pads an uneven 'same' average-pooling window by "
+                            "replicating the edge and averages the whole padded window "
+                            "(keras/src/backend/torch/nn.py _apply_same_padding, mode='replicate'); TensorFlow and "
+                            "the NumPy twin average the window's valid elements only",
 }
-SEPARATE = ("torch_generic_update",)
+SEPARATE = ("torch_generic_update", "torch_replicate_pool")
 
 
 def _exact_constant(value, dtype):
@@ -54,6 +64,8 @@ def apply_variant(variant):
         from keras_models.backend import generic_torch_update  # imports the backend
 
         return generic_torch_update()
+    if variant == "torch_replicate_pool":
+        return replicate_same_average_pooling()
     if variant == "exact_cast":
         from numpy_models.optimizers import base, keras_rules, schedules
 
@@ -65,11 +77,16 @@ def apply_variant(variant):
 
 def candidate(row):
     """The variant that may explain a failing row, or None."""
-    if row["passed"] or row["backend"] == "tensorflow":
+    if row["passed"] or row["backend"] == "tensorflow" or row["max_rel"] is None:  # an error: see backends.explain
         return None
+    pool = row["backend"] == "torch" and uneven_same_average_pooling(row["spec"])
     if row["dtype"] == "float32":
-        return "torch_generic_update" if row["backend"] == "torch" and row.get("slots_only") else None
-    return "exact_cast+float64_kept" if row["check"].startswith("optimizer ") else "float64_kept"
+        if row["check"].startswith("optimizer "):
+            return "torch_generic_update" if row["backend"] == "torch" and row.get("slots_only") else None
+        return "torch_replicate_pool" if pool else None
+    if row["check"].startswith("optimizer "):
+        return "exact_cast+float64_kept"
+    return "float64_kept+torch_replicate_pool" if pool else "float64_kept"
 
 
 def rerun_plan(rows):

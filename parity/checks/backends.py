@@ -1,4 +1,4 @@
-"""Run parity checks on each Keras backend, one worker process per backend.
+"""Run parity checks on each Keras backend, in worker processes of their own.
 
 Keras fixes its backend when it is first imported, so each backend gets a
 spawned process with ``KERAS_BACKEND`` set before anything imports Keras. A
@@ -6,33 +6,34 @@ worker runs ``yield_checks`` for the specs it is given and returns rows (plain
 data), the precision switches its backend set (``keras_models.backend``) and
 the Keras arrays of one forward/backward pass per spec and dtype, from which
 the parent measures backend-vs-backend differences. The NumPy twin is rebuilt
-in each worker from the same seed (same numbers; not shared memory).
+in each worker from the same seed (same numbers; not shared memory). Workers
+run one thread each; JAX, which compiles every eager op, gets its specs dealt
+out over ``JAX_PROCESSES`` processes.
 """
 import multiprocessing
 import os
+import re
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 
 from parity.checks import yield_checks
 from parity.checks.backend_variants import SEPARATE, apply_variant, measured, rerun_plan
-from parity.checks.model_checks import upstream_gradient
-from parity.checks.nodes import keras_backward
+from parity.checks.model_checks import keras_vjp, upstream_gradient
 from parity.checks.optimizer_checks import check_optimizer_trajectory
 from parity.checks.optimizer_settings import OPTIMIZER_SETTINGS
 from parity.compare import relative_difference
 from parity.specs import SPECS, make_inputs
-from parity.twins import build_twins
+from parity.twins import shared_twins
 
 BACKENDS = ("tensorflow", "jax", "torch")
+SINGLE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+                 "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1",
+                 "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"}
+# JAX compiles each eager op (XLA) and is 10-30x slower than TensorFlow or PyTorch here: its specs are split over
+# this many processes when there are at least SPLIT_MIN_SPECS of them.
+JAX_PROCESSES, SPLIT_MIN_SPECS = 2, 20
 BACKEND_MODULES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
-# keras/src/backend/torch/nn.py _apply_same_padding: an uneven 'same' split in pooling is padded with
-# mode="replicate" and averaged with no padding, so border windows average repeated edge values where
-# TensorFlow (and the NumPy twin) average only the window's valid elements.
-TORCH_SAME_AVERAGE_POOL = ("padding split: Keras's PyTorch backend pads an uneven 'same' average-pooling window by "
-                           "replicating the edge and averages the padded window; TensorFlow averages the valid "
-                           "elements only (read from Keras's source, not re-run as a variant)")
-
 
 def available(backend):
     """Whether ``backend``'s package is installed (without importing it)."""
@@ -42,16 +43,31 @@ def available(backend):
 
 
 def _start_worker(backend):
-    """Spawned-worker initializer: the backend is chosen before anything imports Keras."""
+    """Spawned-worker initializer: the backend is chosen before anything imports Keras; one thread per
+    process (several workers share the cores; as the report's own workers, ``parity.sweep.cluster``)."""
     if "keras" in sys.modules:
         raise RuntimeError(f"Keras was imported before the backend was set. Received: backend={backend!r}")
     os.environ["KERAS_BACKEND"] = backend
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    for name, value in SINGLE_THREAD.items():
+        os.environ.setdefault(name, value)
 
 
-def run_on(backend, fn, *args):
-    """``fn(*args)`` in a spawned process running ``backend`` (``fn`` and its result cross as pickles)."""
+_REUSED = {}  # backend -> a spawned process kept for ``run_on(..., reuse=True)`` calls
+
+
+def run_on(backend, fn, *args, reuse=False):
+    """``fn(*args)`` in a spawned process running ``backend`` (``fn`` and its result cross as pickles).
+
+    ``reuse``: in this process's one kept process for ``backend`` (started on first use, ended at exit), for
+    calls that leave no state behind (no variant switched on); saves a start and an import of the backend.
+    """
     context = multiprocessing.get_context("spawn")
+    if reuse:
+        if backend not in _REUSED:
+            _REUSED[backend] = ProcessPoolExecutor(1, mp_context=context, initializer=_start_worker,
+                                                   initargs=(backend,))
+        return _REUSED[backend].submit(fn, *args).result()
     with ProcessPoolExecutor(1, mp_context=context, initializer=_start_worker, initargs=(backend,)) as pool:
         return pool.submit(fn, *args).result()
 
@@ -64,7 +80,7 @@ def case_row(case, backend):
     except Exception as exc:  # a backend that cannot run a layer is a result, not a crash of the matrix
         return {"spec": case.spec.id, "check": case.id, "dtype": case.dtype, "backend": backend, "passed": False,
                 "max_rel": None, "rtol": None, "first_failing": None, "error": f"{type(exc).__name__}: {exc}",
-                "seconds": time.perf_counter() - start}
+                "keras_alone": keras_alone(case.spec, case.dtype), "seconds": time.perf_counter() - start}
     failing = [c for c in comparisons if not c.passed]
     worst = max(comparisons, key=lambda c: c.max_rel / c.rtol if c.rtol else c.max_rel)
     return {"spec": case.spec.id, "check": case.id, "dtype": case.dtype, "backend": backend,
@@ -74,11 +90,27 @@ def case_row(case, backend):
             "seconds": time.perf_counter() - start}
 
 
+def keras_alone(spec, dtype, seed=0):
+    """The error of the stock Keras model of a Sequential spec called alone on this process's backend (no NumPy
+    twin, no weights copied, no parity code in the call), or None when it runs (or the spec is a graph)."""
+    if spec.is_graph:
+        return None
+    from keras_models import build_sequential  # imports the backend
+
+    model = build_sequential(spec.layer_tuples(), spec.input_shape, dtype)
+    try:
+        model(make_inputs(spec, dtype, seed), training=False)
+    except Exception as exc:  # the measurement: does Keras itself raise the row's error?
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
 def keras_arrays(spec, dtype, seed=0):
-    """{name: array}: the Keras output and every gradient of one forward/backward pass (inference)."""
-    np_model, k_model = build_twins(spec, dtype, seed)
+    """{name: array}: the Keras output and every gradient of one forward/backward pass (inference): the
+    product ``check_backward`` took (``keras_vjp``), when it ran just before in this process."""
+    np_model, k_model = shared_twins(spec, dtype, seed)
     x = make_inputs(spec, dtype, seed)
-    ref = keras_backward(k_model, x, upstream_gradient(spec, np_model, dtype, seed))  # imports the backend
+    ref = keras_vjp(spec, dtype, seed, False, k_model, x, upstream_gradient(spec, np_model, dtype, seed))
     return {"output": ref["outputs"][-1], "dx": ref["dx"], **ref["grads"]}
 
 
@@ -125,31 +157,60 @@ def _rerun_failing(backend, rows):
 def _worker(backend, spec_ids, dtypes, checks, optimizer_spec_ids, settings):
     from keras_models.backend import precision_settings  # imports the backend
 
-    rows = _rows(backend, spec_ids, dtypes, checks, optimizer_spec_ids, settings)
-    arrays = {(spec_id, dtype): keras_arrays(SPECS[spec_id], dtype) for spec_id in spec_ids for dtype in dtypes}
+    rows, arrays = _rows(backend, [], dtypes, checks, optimizer_spec_ids, settings), {}
+    for spec_id in spec_ids:  # a spec's arrays right after its checks: their twins and products are still cached
+        rows += _rows(backend, [spec_id], dtypes, checks, [], None)
+        arrays.update({(spec_id, dtype): keras_arrays(SPECS[spec_id], dtype) for dtype in dtypes
+                       if not any(r["error"] for r in rows if (r["spec"], r["dtype"]) == (spec_id, dtype))})
     return {"backend": backend, "rows": rows, "arrays": arrays, "settings": precision_settings(),
             "variant_rows": _rerun_failing(backend, rows)}  # last: the variants change this process
 
 
 def run_backends(backends, spec_ids, dtypes=("float32", "float64"), checks=None, optimizer_spec_ids=(),
                  settings=None):
-    """{backend: worker result} for each backend, each in its own spawned process, all at once.
+    """{backend: worker result} for each backend, each in its own spawned processes, all at once.
 
     ``checks``/``settings``: only these check names / optimizer setting ids (default: all). Each worker
     also re-runs its failing float64 rows with the variant that may explain them (``variant_rows``).
+    JAX's specs are shared out over ``JAX_PROCESSES`` processes (``shares``).
     """
     missing = [b for b in backends if b not in BACKENDS]
     if missing:
         raise ValueError(f"Unknown backend(s); expected some of {BACKENDS}. Received: backends={missing}")
     context = multiprocessing.get_context("spawn")
-    pools = [ProcessPoolExecutor(1, mp_context=context, initializer=_start_worker, initargs=(b,)) for b in backends]
+    jobs = [(b, share, list(optimizer_spec_ids) if k == 0 else []) for b in backends
+            for k, share in enumerate(shares(b, list(spec_ids)))]
+    pools = [ProcessPoolExecutor(1, mp_context=context, initializer=_start_worker, initargs=(b,)) for b, _, _ in jobs]
     try:
-        futures = [pool.submit(_worker, b, list(spec_ids), tuple(dtypes), checks, list(optimizer_spec_ids),
-                               settings) for pool, b in zip(pools, backends)]
-        return {b: f.result() for b, f in zip(backends, futures, strict=True)}
+        futures = [pool.submit(_worker, b, share, tuple(dtypes), checks, opt, settings)
+                   for pool, (b, share, opt) in zip(pools, jobs, strict=True)]
+        parts = [f.result() for f in futures]
     finally:
         for pool in pools:
             pool.shutdown()
+    return {b: merge([p for p, (pb, _, _) in zip(parts, jobs, strict=True) if pb == b], list(spec_ids))
+            for b in backends}
+
+
+def shares(backend, spec_ids):
+    """The spec ids each of ``backend``'s processes runs: JAX's dealt out round-robin when there are many."""
+    n = JAX_PROCESSES if backend == "jax" and len(spec_ids) >= SPLIT_MIN_SPECS else 1
+    return [spec_ids[k::n] for k in range(n)]
+
+
+def merge(parts, spec_ids):
+    """One worker result from the results of one backend's processes: rows in the order one process gives."""
+    order = {spec_id: i for i, spec_id in enumerate(spec_ids)}
+    rows = [r for p in parts for r in p["rows"]]
+    optimizer = [r for r in rows if r["check"].startswith("optimizer ")]
+    checks = sorted((r for r in rows if not r["check"].startswith("optimizer ")), key=lambda r: order[r["spec"]])
+    variant_rows = {}
+    for p in parts:
+        for variant, vrows in p["variant_rows"].items():
+            variant_rows.setdefault(variant, []).extend(vrows)
+    return {"backend": parts[0]["backend"], "rows": optimizer + checks, "settings": parts[0]["settings"],
+            "arrays": {k: v for p in parts for k, v in p["arrays"].items()}, "variant_rows": variant_rows,
+            "processes": len(parts)}
 
 
 def rerun_with_variants(results):
@@ -170,24 +231,21 @@ def _variant_worker(backend, variant, part):
                  sorted(part["optimizer_spec_ids"]), sorted(part["settings"]) or None)
 
 
-def _same_average_pool(spec_id, layer_name):
-    layer = next((l for l in SPECS[spec_id].layers if l.name == layer_name), None)
-    return layer is not None and layer.class_name.startswith("AveragePooling") and layer.kwargs.get("padding") == "same"
+def explain(row, variant=None):
+    """The known convention (or Keras error) that explains a failing row, or None.
 
-
-def explain(row, forward_first=None, variant=None):
-    """The known convention that explains a failing row, or None.
-
-    ``forward_first``: the first failing layer of the same spec's forward check on that backend and dtype;
     ``variant``: the row's re-run with the variant that may explain it (``rerun_with_variants``): a cause
     counts as measured only when that re-run passes.
     """
-    if row["passed"] or row["max_rel"] is None:
+    if row["passed"]:
         return None
+    if row["max_rel"] is None:  # an error: explained when stock Keras alone raises the same on this backend
+        if row.get("keras_alone") != row["error"]:
+            return None
+        message = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", row["error"]).split())
+        return f"Keras's {row['backend']} backend raises on the stock Keras model alone (measured): {message[:240]}"
     if variant is not None and variant["passed"]:
         return f"{variant['cause']}: re-run with {variant['variant']}: {variant['max_rel']:.1e} (passes)"
-    if row["backend"] == "torch" and forward_first and _same_average_pool(row["spec"], forward_first):
-        return TORCH_SAME_AVERAGE_POOL
     return None
 
 
@@ -198,7 +256,9 @@ def cross_backend(results):
     for i, a in enumerate(names):
         for b in names[i + 1:]:
             for key, arrays in results[a]["arrays"].items():
-                other = results[b]["arrays"][key]
+                other = results[b]["arrays"].get(key)
+                if other is None:  # the spec raised on one of the two (its rows say so)
+                    continue
                 keys = sorted(arrays)
                 _, rel = relative_difference([arrays[k] for k in keys], [other[k] for k in keys])
                 out.append({"spec": key[0], "dtype": key[1], "pair": f"{a} vs {b}", "max_rel": rel})

@@ -18,7 +18,8 @@ def _cell(row):
     if row is None:
         return "<td>-</td>"
     if row["max_rel"] is None:
-        return f"<td class='bad' title='{html.escape(row['error'])}'>error</td>"
+        kind = "explained" if row["explanation"] else "bad"
+        return f"<td class='{kind}' title='{html.escape(row['explanation'] or row['error'])}'>error</td>"
     kind = "ok" if row["passed"] else "explained" if row["explanation"] or row.get("expected_failure") else "bad"
     where = "" if row["passed"] else f" at {row['first_failing']}"
     tip = html.escape(row["explanation"] or "", quote=True)

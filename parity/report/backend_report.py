@@ -8,11 +8,15 @@ from parity.checks.backends import cross_backend, explain
 
 def _cell(row):
     if row["max_rel"] is None:
-        return f"**error** ({row['error'].splitlines()[0][:80]})"
+        return f"{'error, explained' if row['explanation'] else '**error**'} ({row['error'].splitlines()[0][:80]})"
     text = f"{row['max_rel']:.1e}"
     if row["passed"]:
         return text
     return f"{text} {'explained' if row['explanation'] else '**FAIL**'} at {row['first_failing']}"
+
+
+def _rel(value):
+    return "error" if value is None else f"{value:.1e}"
 
 
 def _label(row):
@@ -26,19 +30,13 @@ def backends_of(results):
 
 
 def backend_rows(results):
-    """Every worker row, each failing one with its variant re-run and explanation (None: unexplained).
-
-    A spec's rows are read together: the first layer its inference forward check fails at explains them all.
-    """
+    """Every worker row, each failing one with its variant re-run and explanation (None: unexplained)."""
     variants = results.get("_variants", {})
     rows = [row for b in backends_of(results) for row in results[b]["rows"]]
-    first = {(r["backend"], r["spec"], r["dtype"]): r["first_failing"] for r in rows
-             if r["check"].startswith("check_forward") and "training=False" in r["check"]}
     out = []
     for row in rows:
         variant = variants.get((row["backend"], row["spec"], row["check"], row["dtype"]))
-        out.append({**row, "variant": variant, "explanation": explain(
-            row, first.get((row["backend"], row["spec"], row["dtype"])), variant)})
+        out.append({**row, "variant": variant, "explanation": explain(row, variant)})
     return out
 
 
@@ -69,8 +67,8 @@ def render_backend_matrix(results):
     reruns = [r for r in rows if r["variant"]]
     lines += ["", "### Failing rows re-run with the variant that may explain them", "",
               "| backend | spec | check | error | variant | error with the variant | explained |", "|---|---|---|---|---|---|---|"]
-    lines += [f"| {r['backend']} | {r['spec']} | {_label(r)} | {r['max_rel']:.1e} | {r['variant']['variant']} | "
-              f"{r['variant']['max_rel']:.1e} | {'yes' if r['explanation'] else '**no**'} |" for r in reruns]
+    lines += [f"| {r['backend']} | {r['spec']} | {_label(r)} | {_rel(r['max_rel'])} | {r['variant']['variant']} | "
+              f"{_rel(r['variant']['max_rel'])} | {'yes' if r['explanation'] else '**no**'} |" for r in reruns]
     unexplained = [r for r in rows if not r["passed"] and not r["explanation"] and not r.get("expected_failure")]
     lines += ["", "### Exceptions", ""]
     lines += [f"- explained: {why}" for why in explained] or ["- none explained"]

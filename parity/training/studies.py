@@ -81,7 +81,7 @@ def _numpy_path(name, kwargs, dtype):
 
 @experiment("optimizer_paths", "Optimizer paths on the skewed quadratic x^2/20 + y^2")
 def optimizer_paths(ctx):
-    from keras_models.optimizers import descent_path  # imports TensorFlow
+    from keras_models.optimizers import descent_path  # imports TensorFlow (or the Keras backend of this process)
 
     result = ExperimentResult(optimizer_paths.id, optimizer_paths.title)
     paths = {}
@@ -93,7 +93,8 @@ def optimizer_paths(ctx):
                                   relative_difference(ours, theirs)[1],
                                   "final_numpy": ours[-1].tolist(), "final_keras": theirs[-1].tolist()})
     result.figures.append(("Optimizer paths from (-7, 2), 30 steps", plot_paths(quadratic, paths)))
-    result.notes.append("NumPy uses the analytic gradient (x/10, 2y); Keras differentiates f with GradientTape.")
+    result.notes.append("NumPy uses the analytic gradient (x/10, 2y); Keras differentiates f with its backend's own autodiff "
+                        "(GradientTape, jax.vjp, torch.autograd).")
     return result
 
 

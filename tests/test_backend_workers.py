@@ -1,0 +1,66 @@
+"""How backend work is shared out and put back, and how a row that raises is explained (measured, not assumed)."""
+import pytest
+
+from parity.checks.backends import JAX_PROCESSES, SPLIT_MIN_SPECS, explain, keras_alone, merge, run_on, shares
+from parity.specs import SPECS
+
+IDS = [f"spec_{i}" for i in range(SPLIT_MIN_SPECS + 3)]
+
+
+def _part(spec_ids, optimizer=False):
+    rows = [{"spec": "net", "check": "optimizer sgd", "dtype": "float32"}] if optimizer else []
+    rows += [{"spec": s, "check": f"check_forward({d})", "dtype": d} for s in spec_ids for d in ("float32", "float64")]
+    return {"backend": "jax", "rows": rows, "settings": {"backend": "jax"},
+            "arrays": {(s, "float32"): {} for s in spec_ids},
+            "variant_rows": {"float64_kept": [r for r in rows if r["dtype"] == "float64"]}}
+
+
+def test_jax_specs_are_dealt_out_and_other_backends_keep_one_process():
+    parts = shares("jax", IDS)
+    assert len(parts) == JAX_PROCESSES and sorted(s for p in parts for s in p) == sorted(IDS)
+    assert shares("torch", IDS) == [IDS] and shares("jax", IDS[:SPLIT_MIN_SPECS - 1]) == [IDS[:SPLIT_MIN_SPECS - 1]]
+
+
+def test_merged_rows_come_in_the_order_one_process_gives():
+    parts = [_part(p, optimizer=k == 0) for k, p in enumerate(shares("jax", IDS))]
+    merged, alone = merge(parts, IDS), _part(IDS, optimizer=True)
+    assert merged["rows"] == alone["rows"]
+    assert merged["arrays"].keys() == alone["arrays"].keys() and merged["processes"] == JAX_PROCESSES
+    assert sorted(r["spec"] for r in merged["variant_rows"]["float64_kept"]) == sorted(IDS)
+
+
+def _error_row(error, alone):
+    return {"passed": False, "max_rel": None, "backend": "torch", "error": error, "keras_alone": alone}
+
+
+def test_an_error_is_explained_only_when_stock_keras_alone_raises_the_same():
+    error = "RuntimeError: Given normalized_shape=[5], expected input with shape [*, 5]"
+    assert "stock Keras model alone" in explain(_error_row(error, error))
+    assert explain(_error_row(error, None)) is None  # Keras alone runs: the error is ours
+    assert explain(_error_row(error, "RuntimeError: something else")) is None
+
+
+@pytest.mark.xdist_group("backend_torch")
+def test_torch_layer_normalization_over_a_non_last_axis_raises_in_keras_itself():
+    pytest.importorskip("torch", reason="torch is not installed: pip install -e '.[torch]'")
+    spec = SPECS["layer_norm_axis1_3d"]
+    assert keras_alone(spec, "float32") is None  # TensorFlow, this process
+    error = run_on("torch", keras_alone, spec, "float32", reuse=True)
+    assert error.startswith("RuntimeError") and "normalized_shape" in error
+
+
+def test_the_matrix_renders_rows_that_raise_and_re_runs_that_raise():
+    from parity.report.backend_html import backend_page
+    from parity.report.backend_report import render_backend_matrix
+
+    error = "RuntimeError: Given normalized_shape=[5]"
+    base = {"spec": "layer_norm_axis1_3d", "dtype": "float64", "backend": "torch", "seconds": 0.1, "rtol": 1e-12}
+    rows = [{**base, "check": "check_forward(dtype=float64)", **_error_row(error, error)},
+            {**base, "check": "check_loss(dtype=float64)", "passed": False, "max_rel": 1e-7, "error": None,
+             "first_failing": "loss"}]
+    variants = {("torch", "layer_norm_axis1_3d", "check_loss(dtype=float64)", "float64"):
+                {"variant": "float64_kept", "cause": "c", "max_rel": None, "passed": False}}
+    results = {"torch": {"rows": rows, "arrays": {}, "settings": {}}, "_variants": variants}
+    text = render_backend_matrix(results)
+    assert "error, explained" in text and "| float64_kept | error | **no** |" in text
+    assert "class='explained'" in backend_page(results) and "class='bad'" in backend_page(results)
