@@ -191,16 +191,18 @@ class Conv2D(win.ChannelsFirstMixin, _ActivationMixin, Layer):
         return _grouped.diagonal_blocks(dense, self.groups) if self.groups > 1 else dense
 
     def _padded_input_grad(self, dz2, layout, padded_shape, out_nhw):
-        """dL/d(padded input): one band per output row where that is cheap, else one GEMM per kernel offset."""
+        """dL/d(padded input): bands of half or whole output rows where that is cheap, else one GEMM per offset."""
         geometry = (self.kernel_size, self.strides, self.dilation_rate)
         if layout == "grouped":  # scatter per (group, channel) into a (N, H, W, G, Cg) view of the buffer
             blocks = _grouped.offset_blocks(dz2, self._kernel4d(), self.groups, out_nhw)
             shape = padded_shape[:3] + (self.groups, padded_shape[3] // self.groups)
             return win.scatter_offsets(blocks, shape, *geometry).reshape(padded_shape)
         kernel = self._dense_kernel()
-        if _banded.rows_fit(out_nhw[2], padded_shape[3], self.kernel_size[1], self.strides[1], self.dilation_rate[1]):
-            return _banded.row_input_grad(dz2.reshape(out_nhw + (-1,)), kernel, padded_shape, self.strides,
-                                          self.dilation_rate)
+        positions = _banded.input_grad_positions(out_nhw[2], padded_shape[3], self.kernel_size[1], self.strides[1],
+                                                 self.dilation_rate[1])
+        if positions:
+            return _banded.input_grad(dz2.reshape(out_nhw + (-1,)), kernel, padded_shape, self.strides,
+                                      self.dilation_rate, positions)
         return _offset_input_grad(dz2, kernel, padded_shape, out_nhw, geometry)
 
     def get_config(self):
