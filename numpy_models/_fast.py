@@ -1,4 +1,6 @@
 """Small vectorised helpers chosen by measurement (benchmarks/bench.py)."""
+import functools
+
 import numpy as np
 
 
@@ -38,3 +40,15 @@ def channel_sums(a, width):
     if rows % width or not a.flags.c_contiguous:
         return column_sums(a)
     return column_sums(a.reshape(rows // width, width * channels)).reshape(width, channels).sum(axis=0)
+
+
+@functools.lru_cache(maxsize=16)
+def zeros(shape, dtype):
+    """A read-only array of zeros, shared by every caller asking for the same shape and dtype.
+
+    ``np.maximum(x, zeros)`` runs NumPy's contiguous SIMD loop: 0.06 ms on LeNet's
+    (128, 24, 24, 6) conv1 output, against 0.16 ms for ``np.maximum(x, 0)``.
+    """
+    array = np.zeros(shape, dtype=dtype)
+    array.flags.writeable = False
+    return array
