@@ -31,6 +31,8 @@ class Conv2D(win.ChannelsFirstMixin, _ActivationMixin, Layer):
         y    = cols @ kernel.reshape(-1, filters) + bias
         dkernel = cols^T @ dz,  dx = col2im(dz @ kernel^T)
         groups > 1: the same per group, as one batched GEMM (``_grouped``).
+        few filters: B adjacent outputs per GEMM row against a banded kernel, and the input gradient
+        by bands of half output rows (``_banded``): the same sums, GEMMs wide enough for BLAS.
     """
 
     _input_rank = 4
