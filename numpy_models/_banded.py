@@ -52,14 +52,25 @@ def _waste(positions, kernel_w, stride_w, dilation_w):
 
 
 def patches(xp, kernel_hw, strides, dilation, out_hw, positions):
-    """(N*OH*OW/B, kh*U*C): a copy of the strided view of every block's kh x U input patch."""
+    """(N*OH*OW/B, kh*U*C): every block's kh x U input patch, one GEMM row each.
+
+    Two copies with long contiguous runs instead of one with runs of U*C values
+    (LeNet conv1: 0.46 -> 0.25 ms): first each block's U columns of every input
+    row, as (N, OW/B, H, U*C); then from it the kh rows of each patch, which are
+    adjacent there (one run of kh*U*C values when the dilation is 1).
+    """
+    xp = np.ascontiguousarray(xp)  # a row's (U, C) values as one run (NCHW input arrives transposed)
     n, _, _, c = xp.shape
     sn, sh, sw, sc = xp.strides
     u = span(positions, kernel_hw[1], strides[1], dilation[1])
-    shape = (n, out_hw[0], out_hw[1] // positions, kernel_hw[0], u, c)
-    steps = (sn, sh * strides[0], sw * strides[1] * positions, sh * dilation[0], sw, sc)
-    view = as_strided(xp, shape=shape, strides=steps, writeable=False)
-    return view.reshape(-1, kernel_hw[0] * u * c)  # copies: the rows overlap in memory
+    blocks = out_hw[1] // positions
+    shape = (n, blocks, xp.shape[1], u * c)
+    columns = np.ascontiguousarray(as_strided(xp, shape=shape, strides=(sn, sw * strides[1] * positions, sh, sc),
+                                              writeable=False))
+    tn, tb, th, tc = columns.strides
+    shape = (n, out_hw[0], blocks, kernel_hw[0], u * c)
+    view = as_strided(columns, shape=shape, strides=(tn, th * strides[0], tb, th * dilation[0], tc), writeable=False)
+    return view.reshape(-1, kernel_hw[0] * u * c)  # copies: the patches overlap
 
 
 def _taps(band, kernel_w, stride_w, dilation_w, writeable):
