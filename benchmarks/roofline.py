@@ -3,8 +3,11 @@
 FLOPs count the layer's GEMM work, 2 per multiply-add: forward 2 * M * K * N
 (M = batch * output pixels for a convolution, its im2col product; the batch
 for Dense), backward the kernel gradient plus, except for the first layer of
-a train step (``need_input_grad=False``), the input gradient. Pooling, Flatten
-and activations do no GEMM work: their time is listed, their GFLOP/s is not.
+a train step (``need_input_grad=False``), the input gradient. These are the
+textbook im2col GEMM's FLOPs, the useful work: for layers with few filters
+Conv2D runs banded GEMMs (``numpy_models._banded``) that also multiply the
+band's zeros (U/kw times the multiply-adds), which are not counted. Pooling,
+Flatten and activations do no GEMM work: their time is listed, their GFLOP/s is not.
 The peak is a square (512, 512) float32 / float64 ``matmul`` timed in the same run.
 """
 import time

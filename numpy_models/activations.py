@@ -11,6 +11,7 @@ elu'(0) = 1) and the float32-rounded constants TF uses in float64.
 import numpy as np
 from scipy import special
 
+from numpy_models._fast import zeros
 from numpy_models._validation import tf_rounded
 
 # tf.nn.selu kernel constants (exact doubles in the C++ kernel).
@@ -45,7 +46,9 @@ def _tanh_grad(x, y, dout):
 
 
 def _relu(x):
-    return np.maximum(x, 0)
+    # Against an array of zeros, not the scalar 0: NumPy's scalar-operand maximum loop is ~3x slower (same values).
+    x = np.asarray(x)
+    return np.maximum(x, zeros(x.shape, x.dtype))
 
 
 def _relu_grad(x, y, dout):

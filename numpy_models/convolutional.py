@@ -8,10 +8,10 @@ textbook variants: ``padding="symmetric"`` (p = (k-1)//2 on both sides) and
 """
 import numpy as np
 
-from numpy_models import _grouped
+from numpy_models import _banded, _grouped
 from numpy_models import _windows as win
 from numpy_models import activations, initializers
-from numpy_models._fast import add_bias_per_sample, column_sums
+from numpy_models._fast import add_bias_per_sample, channel_sums
 from numpy_models._validation import refuse
 from numpy_models.base import Layer, serialize_regularizer
 from numpy_models.core import _ActivationMixin, _ser_init
@@ -31,6 +31,8 @@ class Conv2D(win.ChannelsFirstMixin, _ActivationMixin, Layer):
         y    = cols @ kernel.reshape(-1, filters) + bias
         dkernel = cols^T @ dz,  dx = col2im(dz @ kernel^T)
         groups > 1: the same per group, as one batched GEMM (``_grouped``).
+        few filters: B adjacent outputs per GEMM row against a banded kernel, and the input gradient
+        by bands of half output rows (``_banded``): the same sums, GEMMs wide enough for BLAS.
     """
 
     _input_rank = 4
@@ -104,17 +106,27 @@ class Conv2D(win.ChannelsFirstMixin, _ActivationMixin, Layer):
         return self._from_nhwc_shape((input_shape[0], self._plan[0], self._plan[1], self.filters))
 
     def _columns(self, xp):
-        """im2col as (M, K), or (K, M) for single-channel input (faster to build); returns (matrix, transposed).
+        """The GEMM's left operand and its layout.
 
-        With many groups the matrix is regrouped to (G, M, KK*Cg) and ``transposed`` is None.
+        "banded": B adjacent outputs per row (``_banded``: few filters); "offset_major": im2col as (K, M),
+        faster to build for single-channel input; "im2col": (M, K); "grouped": (G, M, KK*Cg), many groups.
         """
-        oh, ow = self._plan[:2]
-        if xp.shape[3] == 1:
-            return win.offset_major_columns(xp, self.kernel_size, self.strides, self.dilation_rate, (oh, ow)), True
-        view = win.windows(xp, self.kernel_size, self.strides, self.dilation_rate, (oh, ow))
+        geometry = (self.kernel_size, self.strides, self.dilation_rate, self._plan[:2])
+        if self._positions() > 1:
+            return _banded.patches(xp, *geometry, self._positions()), "banded"
+        if xp.shape[3] == 1 and not self._batched_groups:
+            return win.offset_major_columns(xp, *geometry), "offset_major"
+        view = win.windows(xp, *geometry)
         if self._batched_groups:
-            return _grouped.group_columns(view, self.groups), None
-        return view.reshape(-1, int(np.prod(view.shape[3:]))), False
+            return _grouped.group_columns(view, self.groups), "grouped"
+        return view.reshape(-1, int(np.prod(view.shape[3:]))), "im2col"
+
+    def _positions(self):
+        """Output pixels per GEMM row (``_banded.band_width``); 1 is the textbook im2col."""
+        if self._batched_groups:
+            return 1
+        return _banded.band_width(self._plan[1], self.filters, self.kernel_size[1], self.strides[1],
+                                  self.dilation_rate[1])
 
     def _kernel4d(self):
         """The kernel as (kh, kw, Cg, F): Conv1D and DepthwiseConv2D store the same numbers in their own layouts."""
@@ -133,16 +145,19 @@ class Conv2D(win.ChannelsFirstMixin, _ActivationMixin, Layer):
         x = self._to_nhwc(x)
         oh, ow, ph, pw = self._plan
         xp = win.pad(x, ph, pw)
-        cols, transposed = self._columns(xp)
-        if transposed is None:
+        cols, layout = self._columns(xp)
+        if layout == "grouped":
             z = _grouped.forward(cols, self._kernel4d(), self.groups)
+        elif layout == "banded":
+            z = cols @ _banded.band_kernel(self._dense_kernel(), self._positions(), self.strides[1],
+                                           self.dilation_rate[1])
         else:
-            z = (cols.T if transposed else cols) @ self._dense_kernel().reshape(-1, self.filters)
+            z = (cols.T if layout == "offset_major" else cols) @ self._dense_kernel().reshape(-1, self.filters)
         if self.use_bias:
             add_bias_per_sample(z, self.params["bias"], x.shape[0])
         z = z.reshape(x.shape[0], oh, ow, self.filters)
         y = self._activate(z)
-        self._cache = ((cols, transposed), z, y, xp.shape, x.shape)
+        self._cache = ((cols, layout), z, y, xp.shape, x.shape)
         return self._from_nhwc(y)
 
     def backward_call(self, dout):
@@ -151,30 +166,46 @@ class Conv2D(win.ChannelsFirstMixin, _ActivationMixin, Layer):
         return self.backward_preactivation(activations.backward(self.activation, z, y, dout))
 
     def backward_preactivation(self, dz):
-        (cols, transposed), _, _, padded_shape, x_shape = self._cache
-        kernel = self._kernel4d() if transposed is None else self._dense_kernel()
+        (cols, layout), _, _, padded_shape, x_shape = self._cache
         dz2 = dz.reshape(-1, self.filters)
-        if transposed is None:
-            dkernel = _grouped.kernel_grad(cols, dz2, kernel.shape, self.groups)
-        else:
-            # (dz^T cols)^T is measurably faster than cols^T dz for a tall im2col matrix.
-            dkernel = cols @ dz2 if transposed else (dz2.T @ cols).T
-            if self.groups > 1:
-                dkernel = _grouped.diagonal_blocks(np.ascontiguousarray(dkernel).reshape(kernel.shape), self.groups)
-        self.grads["kernel"] = np.ascontiguousarray(dkernel).reshape(self.params["kernel"].shape)
+        self.grads["kernel"] = self._kernel_grad(cols, layout, dz2, padded_shape[3]).reshape(
+            self.params["kernel"].shape)
         if self.use_bias:
-            self.grads["bias"] = column_sums(dz2)
+            self.grads["bias"] = channel_sums(dz2, self._plan[1])
         if not self.compute_input_grad:
             return None
         oh, ow, ph, pw = self._plan
-        geometry = (self.kernel_size, self.strides, self.dilation_rate)
-        if transposed is None:  # scatter per (group, channel) into a (N, H, W, G, Cg) view of the buffer
-            blocks = _grouped.offset_blocks(dz2, kernel, self.groups, (x_shape[0], oh, ow))
-            shape = padded_shape[:3] + (self.groups, padded_shape[3] // self.groups)
-            dxp = win.scatter_offsets(blocks, shape, *geometry).reshape(padded_shape)
-        else:
-            dxp = _offset_input_grad(dz2, kernel, padded_shape, (x_shape[0], oh, ow), geometry)
+        dxp = self._padded_input_grad(dz2, layout, padded_shape, (x_shape[0], oh, ow))
         return self._from_nhwc(win.unpad(dxp, ph, pw, x_shape[1:3]))
+
+    def _kernel_grad(self, cols, layout, dz2, c_in):
+        """dL/dkernel as (kh, kw, Cg, F), contiguous."""
+        if layout == "grouped":
+            return _grouped.kernel_grad(cols, dz2, self._kernel4d().shape, self.groups)
+        dense_shape = self.kernel_size + (c_in, self.filters)
+        if layout == "banded":  # (dz^T cols)^T, as below: 2x faster than cols^T dz in float64, 10% in float32
+            dband = (dz2.reshape(cols.shape[0], -1).T @ cols).T
+            dense = _banded.fold_kernel_grad(dband, dense_shape, self._positions(), self.strides[1],
+                                             self.dilation_rate[1])
+        else:  # (dz^T cols)^T is measurably faster than cols^T dz for a tall im2col matrix.
+            dense = cols @ dz2 if layout == "offset_major" else (dz2.T @ cols).T
+        dense = np.ascontiguousarray(dense).reshape(dense_shape)
+        return _grouped.diagonal_blocks(dense, self.groups) if self.groups > 1 else dense
+
+    def _padded_input_grad(self, dz2, layout, padded_shape, out_nhw):
+        """dL/d(padded input): bands of half or whole output rows where that is cheap, else one GEMM per offset."""
+        geometry = (self.kernel_size, self.strides, self.dilation_rate)
+        if layout == "grouped":  # scatter per (group, channel) into a (N, H, W, G, Cg) view of the buffer
+            blocks = _grouped.offset_blocks(dz2, self._kernel4d(), self.groups, out_nhw)
+            shape = padded_shape[:3] + (self.groups, padded_shape[3] // self.groups)
+            return win.scatter_offsets(blocks, shape, *geometry).reshape(padded_shape)
+        kernel = self._dense_kernel()
+        positions = _banded.input_grad_positions(out_nhw[2], padded_shape[3], self.kernel_size[1], self.strides[1],
+                                                 self.dilation_rate[1])
+        if positions:
+            return _banded.input_grad(dz2.reshape(out_nhw + (-1,)), kernel, padded_shape, self.strides,
+                                      self.dilation_rate, positions)
+        return _offset_input_grad(dz2, kernel, padded_shape, out_nhw, geometry)
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size,

@@ -73,16 +73,16 @@ class Loss:
         return y_true, y_pred
 
     def _reduce(self, values, dvalues, sample_weight):
-        if sample_weight is None:
-            weights = np.ones_like(values)
+        if sample_weight is None:  # weights of one: multiplying by them changes no bit, so skip the two passes
+            weighted, grad = values, dvalues
         else:
             weights = np.asarray(sample_weight, dtype=values.dtype)
             if weights.shape != values.shape[: weights.ndim]:
                 raise ValueError(f"{self.name}: sample_weight shape must match the per-sample losses {values.shape}. Received: sample_weight.shape={weights.shape}")
             weights = weights.reshape(weights.shape + (1,) * (values.ndim - weights.ndim))
             check_finite(weights, self.name, "sample_weight")
-        weighted = values * weights
-        grad = dvalues * weights[..., None]
+            weighted = values * weights
+            grad = dvalues * weights[..., None]
         if self.reduction == "none":
             return weighted, grad
         if self.reduction == "sum_over_batch_size":

@@ -8,6 +8,7 @@ average pooling with 'same' divides by the number of valid (unpadded) cells.
 """
 import numpy as np
 
+from numpy_models import _maxpool2x2
 from numpy_models import _windows as win
 from numpy_models.base import Layer
 
@@ -56,16 +57,20 @@ class MaxPooling2D(_Pooling2D):
     def pool(self, x):
         oh, ow, ph, pw = self._plan
         xp = win.pad(x, ph, pw, -np.inf)
+        if _maxpool2x2.applies(self.pool_size, self.strides, xp.shape[1:3], (oh, ow)):
+            best, row_max = _maxpool2x2.pool(xp)  # whole-array operations: 2-4x faster for few channels
+            self._cache = (xp, best, x.shape, row_max)
+            return best
         best = None
         for _, (rows, cols) in self._offsets():
             v = xp[:, rows, cols, :]
             best = v.copy() if best is None else np.maximum(best, v, out=best)
-        self._cache = (xp, best, x.shape)
+        self._cache = (xp, best, x.shape, None)
         return best
 
     def _first_winners(self):
         """Yield (slice, mask) per offset: mask marks windows whose first maximum sits at this offset."""
-        xp, y, _ = self._cache
+        xp, y = self._cache[:2]
         offsets = list(self._offsets())
         unclaimed = None
         for n, (_, (rows, cols)) in enumerate(offsets):
@@ -79,7 +84,10 @@ class MaxPooling2D(_Pooling2D):
             yield (rows, cols), wins
 
     def pool_backward(self, dout):
-        xp, _, x_shape = self._cache
+        xp, _, x_shape, row_max = self._cache
+        oh, ow, ph, pw = self._plan
+        if row_max is not None:
+            return win.unpad(_maxpool2x2.pool_backward(xp, row_max, dout), ph, pw, x_shape[1:3])
         overlapping = any(s < p for s, p in zip(self.strides, self.pool_size, strict=True))
         # Windows that tile the padded input write every cell once: no zero fill needed.
         tiled = all(s == p and o * p == n for o, s, p, n in zip(self._plan[:2], self.strides, self.pool_size,
@@ -90,7 +98,6 @@ class MaxPooling2D(_Pooling2D):
                 dxp[:, rows, cols, :] += dout * wins
             else:  # windows do not overlap: each cell is written once
                 np.multiply(dout, wins, out=dxp[:, rows, cols, :])
-        oh, ow, ph, pw = self._plan
         return win.unpad(dxp, ph, pw, x_shape[1:3])
 
     def kink_signature(self):
@@ -102,7 +109,7 @@ class MaxPooling2D(_Pooling2D):
         """
         if not self._cache:
             return []
-        xp, y, _ = self._cache
+        xp, y = self._cache[:2]
         offsets = list(self._offsets())
         winner = np.zeros(y.shape, dtype=np.int8 if len(offsets) < 128 else np.int16)
         for k, (rows, cols) in reversed(offsets):

@@ -3,6 +3,8 @@
 - the per-sample bias add is the plain broadcast add, bit for bit;
 - max-pool backward without the zero fill (windows that tile the input) and with it
   (gaps, overlaps, remainders) routes each window's gradient to its first maximum;
+- the banded convolution GEMMs (B outputs per GEMM row, half-row input gradient)
+  give the textbook im2col's numbers at the table's round-off tolerance;
 - the checker's suffix evaluations (a stack's parameters probed from their own layer
   on) and its early end of probes that straddle a kink give the very report the
   full evaluations give.
@@ -11,8 +13,9 @@ import numpy as np
 import pytest
 
 import numpy_models as nm
+from numpy_models import _banded
 from numpy_models._fast import add_bias_per_sample
-from parity import gradcheck
+from parity import compare, gradcheck, tolerance
 from parity.gradcheck import checker
 from parity.gradcheck.suffix import chain_layers
 
@@ -46,13 +49,56 @@ def _first_max_reference(x, pool, stride, dout):
 @pytest.mark.parametrize("hw, pool, stride", [((6, 8), 2, 2), ((7, 9), 2, 2), ((7, 7), 1, 2), ((7, 7), 2, 3),
                                               ((8, 8), 3, 2)],
                          ids=["tiled", "remainder", "gaps-pool1", "gaps", "overlapping"])
-def test_max_pool_backward_routes_to_the_first_maximum(hw, pool, stride):
+@pytest.mark.parametrize("values", ["relu", "small-integers"])
+def test_max_pool_backward_routes_to_the_first_maximum(hw, pool, stride, values):
     rng = np.random.default_rng(1)
-    x = np.maximum(rng.standard_normal((2,) + hw + (3,)), 0)  # ReLU outputs: many tied zeros
+    if values == "relu":
+        x = np.maximum(rng.standard_normal((2,) + hw + (3,)), 0)  # ReLU outputs: many tied zeros
+    else:  # ties everywhere, in every arrangement within a window (the 2x2 whole-array path's tie rule)
+        x = rng.integers(-2, 3, (4,) + hw + (3,)).astype(float)
     layer = nm.MaxPooling2D(pool, strides=stride)
     y = layer.forward(x)
     dout = rng.integers(-9, 10, y.shape).astype(x.dtype)  # integers: overlapping windows' sums are exact in any order
     np.testing.assert_array_equal(layer.backward(dout), _first_max_reference(x, pool, stride, dout))
+
+
+# (input hw, channels, Conv2D arguments): LeNet's two convolutions, then strides, dilation, groups,
+# 'same' padding and NCHW, each banded (asserted below) in the forward and, but for conv1, the input gradient.
+BANDED = {"lenet-conv1": ((28, 28), 1, dict(filters=6, kernel_size=5)),
+          "lenet-conv2": ((12, 12), 6, dict(filters=12, kernel_size=5)),
+          "stride2": ((13, 17), 2, dict(filters=6, kernel_size=3, strides=2)),
+          "dilation2": ((11, 14), 2, dict(filters=6, kernel_size=3, dilation_rate=2)),
+          "groups2-same": ((9, 12), 4, dict(filters=8, kernel_size=3, groups=2, padding="same")),
+          "channels-first": ((10, 9), 3, dict(filters=6, kernel_size=(3, 2), data_format="channels_first"))}
+
+
+def _conv_results(kwargs, hw, channels, dtype):
+    layer = nm.Conv2D(activation="relu", name="conv", **kwargs)
+    shape = (3, channels) + hw if kwargs.get("data_format") == "channels_first" else (3,) + hw + (channels,)
+    layer.dtype = dtype
+    layer.build((None,) + shape[1:], np.random.default_rng(0))
+    rng = np.random.default_rng(1)
+    y = layer.call(rng.standard_normal(shape).astype(dtype), training=True)
+    dx = layer.backward_call(rng.standard_normal(y.shape).astype(dtype))
+    return layer, {"y": y, "dx": dx, **layer.grads}
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("case", list(BANDED))
+def test_banded_convolution_gives_the_textbook_numbers(case, dtype, monkeypatch):
+    hw, channels, kwargs = BANDED[case]
+    layer, banded = _conv_results(kwargs, hw, channels, dtype)
+    ow, c_in = layer._plan[1], layer.params["kernel"].shape[2] * layer.groups
+    assert layer._positions() > 1
+    banded_input_grad = _banded.input_grad_positions(ow, c_in, layer.kernel_size[1], layer.strides[1],
+                                                     layer.dilation_rate[1])
+    assert bool(banded_input_grad) == (case != "lenet-conv1")  # conv1's whole-row band would waste 3.2x
+    monkeypatch.setattr(_banded, "band_width", lambda *args: 1)  # the textbook im2col ...
+    monkeypatch.setattr(_banded, "input_grad_positions", lambda *args: 0)  # ... and per-offset input gradient
+    _, textbook = _conv_results(kwargs, hw, channels, dtype)
+    for name, value in banded.items():
+        check = compare(value, textbook[name], name, tolerance(dtype), labels=("banded", "textbook"))
+        assert check.passed, check.message()
 
 
 def _small_lenet():
