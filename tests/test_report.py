@@ -1,7 +1,6 @@
 """The parity report: files written, summary printed, non-zero exit on failure, nothing partial."""
 import json
 
-import pytest
 
 from numpy_models import core
 from parity import cli

@@ -1,7 +1,6 @@
 """The HTML report in a real browser (headless Chromium at 1,280x800): the answer is on the first screen."""
 import json
 import re
-import shutil
 import subprocess
 from pathlib import Path
 

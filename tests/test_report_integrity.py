@@ -1,5 +1,4 @@
 """`parity report` as a user meets it: one commit point, one error line (exit 2), 130 on Ctrl-C, a quiet stderr."""
-import gzip
 import json
 import os
 import re
@@ -7,7 +6,6 @@ import signal
 import subprocess
 import sys
 import time
-import zipfile
 from pathlib import Path
 
 import numpy as np
