@@ -63,11 +63,14 @@ def patches(xp, kernel_hw, strides, dilation, out_hw, positions):
     adjacent there (one run of kh*U*C values when the dilation is 1).
     """
     xp = np.ascontiguousarray(xp)  # a row's (U, C) values as one run (NCHW input arrives transposed)
-    n, _, _, c = xp.shape
-    sn, sh, sw, sc = xp.strides
+    n, h, w, c = xp.shape
+    # Strides from the shape, not xp.strides: NumPy calls an array with a size-1 axis contiguous whatever that
+    # axis's stride is (x[..., None] has 0; an NCHW view with C=1 has H*W items), and no copy is made.
+    sc = xp.itemsize
+    sw, sh, sn = c * sc, w * c * sc, h * w * c * sc
     u = span(positions, kernel_hw[1], strides[1], dilation[1])
     blocks = out_hw[1] // positions
-    shape = (n, blocks, xp.shape[1], u * c)
+    shape = (n, blocks, h, u * c)
     columns = np.ascontiguousarray(as_strided(xp, shape=shape, strides=(sn, sw * strides[1] * positions, sh, sc),
                                               writeable=False))
     tn, tb, th, tc = columns.strides

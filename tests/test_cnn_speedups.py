@@ -121,3 +121,21 @@ def test_suffix_evaluations_give_the_report_of_full_evaluations(monkeypatch):
 def test_only_a_plain_stack_is_evaluated_by_suffixes():
     assert chain_layers(_small_lenet()) is not None
     assert chain_layers(nm.Dense(3)) is None
+
+
+@pytest.mark.parametrize("view", ["x[..., None]", "channels_first, one channel"])
+def test_banded_convolution_reads_a_single_channel_view_by_its_shape(view, monkeypatch):
+    """A size-1 axis may carry any stride (0 for ``x[..., None]``; H*W items in a transposed NCHW view)."""
+    images = np.random.default_rng(2).standard_normal((2, 12, 16)).astype("float32")
+    channels_first = view.startswith("channels_first")
+    x = images[:, None] if channels_first else images[..., None]
+    layer = nm.Conv2D(6, 3, data_format="channels_first" if channels_first else "channels_last", name="conv")
+    layer.build((None,) + x.shape[1:], np.random.default_rng(0))
+    assert layer._positions() > 1
+    dout = np.random.default_rng(3).standard_normal(layer.call(x).shape).astype("float32")
+    banded = (layer.call(x, training=True), layer.backward_call(dout), layer.grads["kernel"].copy())
+    monkeypatch.setattr(_banded, "band_width", lambda *args: 1)
+    textbook = (layer.call(np.ascontiguousarray(x), training=True), layer.backward_call(dout), layer.grads["kernel"])
+    for name, a, b in zip(("y", "dx", "kernel"), banded, textbook, strict=True):
+        check = compare(a, b, name, tolerance("float32"), labels=("banded", "textbook"))
+        assert check.passed, check
