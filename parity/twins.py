@@ -106,6 +106,11 @@ def shared_twins(spec, dtype, seed=0):
     return np_model, k_model
 
 
+def clear_shared():
+    """Forget the shared twins (after switching a variant on: they were built under the switches before)."""
+    _SHARED.clear()
+
+
 def install_keras_masks(numpy_model):
     """Give every seeded NumPy Dropout-like layer the random stream of its Keras twin."""
     from keras_models.dropout import REPLAYS  # imports TensorFlow

@@ -17,9 +17,11 @@ import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 
+from threadpoolctl import threadpool_limits
+
 from parity.checks import yield_checks
 from parity.checks.backend_variants import SEPARATE, apply_variant, measured, rerun_plan
-from parity.checks.model_checks import keras_vjp, upstream_gradient
+from parity.checks.model_checks import clear_keras_products, keras_vjp, upstream_gradient
 from parity.checks.optimizer_checks import check_optimizer_trajectory
 from parity.checks.optimizer_settings import OPTIMIZER_SETTINGS
 from parity.compare import relative_difference
@@ -29,7 +31,7 @@ from parity.twins import shared_twins
 BACKENDS = ("tensorflow", "jax", "torch")
 SINGLE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
                  "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1",
-                 "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"}
+                 "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false"}
 # JAX compiles each eager op (XLA) and is 10-30x slower than TensorFlow or PyTorch here: its specs are split over
 # this many processes when there are at least SPLIT_MIN_SPECS of them.
 JAX_PROCESSES, SPLIT_MIN_SPECS = 2, 20
@@ -51,6 +53,7 @@ def _start_worker(backend):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     for name, value in SINGLE_THREAD.items():
         os.environ.setdefault(name, value)
+    threadpool_limits(1)  # NumPy's BLAS read its variables when unpickling this initializer imported NumPy
 
 
 _REUSED = {}  # backend -> a spawned process kept for ``run_on(..., reuse=True)`` calls
@@ -97,8 +100,8 @@ def keras_alone(spec, dtype, seed=0):
         return None
     from keras_models import build_sequential  # imports the backend
 
-    model = build_sequential(spec.layer_tuples(), spec.input_shape, dtype)
-    try:
+    try:  # building may raise too (the row's error may be the build's): a measurement, never a crash
+        model = build_sequential(spec.layer_tuples(), spec.input_shape, dtype)
         model(make_inputs(spec, dtype, seed), training=False)
     except Exception as exc:  # the measurement: does Keras itself raise the row's error?
         return f"{type(exc).__name__}: {exc}"
@@ -149,6 +152,7 @@ def _rerun_failing(backend, rows):
     for variant in sorted(plan, key=len):  # "float64_kept" before "exact_cast+float64_kept"
         part = plan[variant]
         apply_variant(variant)
+        clear_keras_products()  # products and twins cached under the switches before would be compared
         out[variant] = _rows(backend, sorted(part["spec_ids"]), ("float64",), sorted(part["checks"]) or None,
                              sorted(part["optimizer_spec_ids"]), sorted(part["settings"]) or None)
     return out

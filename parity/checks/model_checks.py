@@ -16,7 +16,7 @@ from parity.checks.nodes import graph_backward_order, keras_backward, keras_outp
 from parity.compare import compare
 from parity.specs import make_inputs, make_targets
 from parity.tolerances import tolerance
-from parity.twins import keras_loss, numpy_loss, numpy_twin, shared_twins
+from parity.twins import clear_shared, keras_loss, numpy_loss, numpy_twin, shared_twins
 from parity.weights import keras_to_numpy, keras_weights
 
 
@@ -28,6 +28,12 @@ def upstream_gradient(spec, np_model, dtype, seed):
 
 _VJPS = OrderedDict()  # (spec key, dtype, seed, training) -> Keras's vector-Jacobian product, see ``keras_vjp``
 VJP_CAPACITY = 4
+
+
+def clear_keras_products():
+    """Forget cached Keras backward products (``keras_vjp``): a variant switched on changes what Keras computes."""
+    _VJPS.clear()
+    clear_shared()
 
 
 def keras_vjp(spec, dtype, seed, training, k_model, x, dout):
