@@ -1,4 +1,7 @@
 """How backend work is shared out and put back, and how a row that raises is explained (measured, not assumed)."""
+import os
+from concurrent.futures.process import BrokenProcessPool
+
 import pytest
 
 from parity.checks.backends import JAX_PROCESSES, SPLIT_MIN_SPECS, explain, keras_alone, merge, run_on, shares
@@ -64,3 +67,12 @@ def test_the_matrix_renders_rows_that_raise_and_re_runs_that_raise():
     text = render_backend_matrix(results)
     assert "error, explained" in text and "| float64_kept | error | **no** |" in text
     assert "class='explained'" in backend_page(results) and "class='bad'" in backend_page(results)
+
+
+def test_a_kept_process_that_died_is_replaced_by_the_next_call():
+    """A crash of the kept process fails its own call only (no backend is imported by these calls)."""
+    first = run_on("tensorflow", os.getpid, reuse=True)
+    assert run_on("tensorflow", os.getpid, reuse=True) == first  # kept
+    with pytest.raises(BrokenProcessPool):
+        run_on("tensorflow", os._exit, 1, reuse=True)
+    assert run_on("tensorflow", os.getpid, reuse=True) not in (first, os.getpid())

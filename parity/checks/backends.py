@@ -16,6 +16,7 @@ import re
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 from threadpoolctl import threadpool_limits
 
@@ -70,7 +71,11 @@ def run_on(backend, fn, *args, reuse=False):
         if backend not in _REUSED:
             _REUSED[backend] = ProcessPoolExecutor(1, mp_context=context, initializer=_start_worker,
                                                    initargs=(backend,))
-        return _REUSED[backend].submit(fn, *args).result()
+        try:
+            return _REUSED[backend].submit(fn, *args).result()
+        except BrokenProcessPool:  # the kept process died (a crash, the OOM killer): the next call starts afresh
+            _REUSED.pop(backend).shutdown(wait=False)
+            raise
     with ProcessPoolExecutor(1, mp_context=context, initializer=_start_worker, initargs=(backend,)) as pool:
         return pool.submit(fn, *args).result()
 
