@@ -24,11 +24,10 @@ from parity.sweep import cli as sweep_cli
 from parity.sweep.cluster import available_cores, connect
 from parity.sweep import report_parts
 from parity.sweep.runner import map_calls
-from parity.sweep.tasks import refuse_unknown
+from parity.sweep.tasks import DTYPES, refuse_unknown
 from parity.training import EXPERIMENTS, datasets
 from parity.verify import cli as verify_cli
 
-DTYPES = ("float32", "float64")
 SECTIONS = ("checks", "optimizers", "variants", "experiments")
 # Models the optimizer table runs on: a Dense net and a CNN.
 OPTIMIZER_MODELS = ("net_2_3_1_sigmoid_mse", "lenet_digits_8")
@@ -88,11 +87,6 @@ def cmd_list(args):
     return 0
 
 
-def _known(flag, names, registry):
-    """Refuse unknown ids of ``registry`` given with ``flag``, suggesting the closest ones."""
-    refuse_unknown(flag, names, registry)
-
-
 def _implied_sections(args):
     """--experiment / --spec name what to run: only their sections, unless --section says otherwise."""
     return ({"experiments"} if args.experiment else set()) | ({"checks"} if args.spec else set())
@@ -100,8 +94,8 @@ def _implied_sections(args):
 
 def _plan(args):
     """Validate every argument and load the data before anything runs or is written."""
-    _known("--experiment", args.experiment, EXPERIMENTS)
-    _known("--spec", args.spec, SPECS)
+    refuse_unknown("--experiment", args.experiment, EXPERIMENTS)
+    refuse_unknown("--spec", args.spec, SPECS)
     datasets.check_name(args.dataset)
     if args.seed < 0:
         raise ValueError(f"--seed must be a non-negative integer. Received: --seed={args.seed}")
