@@ -10,6 +10,7 @@ from parity.checks.model_checks import keras_vjp, upstream_gradient
 from parity.checks.nodes import numpy_backward
 from parity.compare import compare
 from parity.gradcheck.finite_differences import SignedObjective, probe_parameter
+from parity.gradcheck.suffix import reusable
 from parity.specs import make_inputs
 from parity.tolerances import tolerance
 from parity.twins import shared_twins
@@ -22,11 +23,6 @@ def _hold_masks(source, target):
             dst.mask_fn, dst.hold_mask, dst.last_mask = None, True, src.last_mask
         if hasattr(dst, "layers"):
             _hold_masks(src, dst)
-
-
-def _needs_copy(layer):
-    """Whether evaluating ``layer`` changes it: moving statistics, a random stream, or a nested model holding one."""
-    return bool(layer.state) or hasattr(layer, "rng") or any(_needs_copy(l) for l in getattr(layer, "layers", ()))
 
 
 def frozen_copy(model, training=True):
@@ -42,7 +38,7 @@ def frozen_copy(model, training=True):
     """
     if not training:
         return model
-    fresh = [l for l in model.layers if _needs_copy(l)]
+    fresh = [l for l in model.layers if not reusable(l)]
     graph = isinstance(model, numpy_models.Model)  # its nodes, not ``layers``, are what runs
     if graph and any(isinstance(l, numpy_models.Model) for l in model.layers):
         return copy.deepcopy(model) if fresh else model  # a graph nesting a graph: copied whole

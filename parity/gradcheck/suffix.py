@@ -51,7 +51,7 @@ class SuffixObjective(SignedObjective):
     def __init__(self, pristine, start, source, training, dout, rng_state):
         shared = {id(a): a for layer in pristine.layers for a in layer.params.values()}
         template = copy.deepcopy(pristine.layers[start:], shared)
-        self._fresh = [not _reusable(l) for l in template]
+        self._fresh = [not reusable(l) for l in template]
         self.template, self.shared = template, shared
         self.source, self.training, self.dout, self.rng_state = source, training, dout, rng_state
         self._previous = None
@@ -156,7 +156,9 @@ def _reproduced(suffix, f0):
     return y if f == f0 == again else None
 
 
-def _reusable(layer):
-    """No state (a missing or empty ``state``) and no generator named ``rng``: built once, reused."""
+def reusable(layer):
+    """No state (a missing or empty ``state``), no generator named ``rng``, nor a nested layer with either:
+    evaluating it changes nothing, so one object serves every evaluation."""
     state = getattr(layer, "state", None)
-    return (state is None or (isinstance(state, dict) and not state)) and not hasattr(layer, "rng")
+    return ((state is None or (isinstance(state, dict) and not state)) and not hasattr(layer, "rng")
+            and all(reusable(l) for l in getattr(layer, "layers", ())))
