@@ -86,25 +86,30 @@ def precision_settings():
     return {"backend": BACKEND, **PRECISION_SETTINGS}
 
 
-def keep_float64():
+_KERAS_DEFAULTS = {}  # what a measurement switch replaced, put back when it is switched off
+
+
+def keep_float64(on=True):
     """Variant for measurement only: stop Keras demoting float64 to float32 in its type promotion on JAX and
     PyTorch (``keras.src.backend.common.dtypes.BIT64_TO_BIT32_DTYPE``, "aligned with JAX's default
-    behavior"), so a float64 model computes in float64. Returns the mapping it replaced."""
+    behavior"), so a float64 model computes in float64; ``on=False`` restores Keras's mapping."""
     from keras.src.backend.common import dtypes
 
-    before = dtypes.BIT64_TO_BIT32_DTYPE["float64"]
-    dtypes.BIT64_TO_BIT32_DTYPE["float64"] = "float64"
-    return {"float64_promotes_to": "float64", "keras_default": before}
+    default = _KERAS_DEFAULTS.setdefault("float64_promotes_to", dtypes.BIT64_TO_BIT32_DTYPE["float64"])
+    dtypes.BIT64_TO_BIT32_DTYPE["float64"] = "float64" if on else default
+    return {"float64_promotes_to": dtypes.BIT64_TO_BIT32_DTYPE["float64"], "keras_default": default}
 
 
-def generic_torch_update():
+def generic_torch_update(on=True):
     """Variant for measurement only: Keras's PyTorch optimizers update every variable with the generic
-    ``update_step`` (as on TensorFlow and JAX) instead of their ``torch._foreach`` ``_parallel_update_step``."""
+    ``update_step`` (as on TensorFlow and JAX) instead of their ``torch._foreach`` ``_parallel_update_step``;
+    ``on=False`` restores Keras's own."""
     from keras.src.backend.torch.optimizers.torch_parallel_optimizer import TorchParallelOptimizer
     from keras.src.utils import torch_utils
 
     def generic(self, grads, trainable_variables, learning_rate):  # the next class in the MRO: Nadam's own, or the base loop
         return super(TorchParallelOptimizer, self)._backend_update_step(grads, trainable_variables, learning_rate)
 
-    TorchParallelOptimizer._backend_update_step = torch_utils.no_grad(generic)
-    return {"torch_optimizer_update": "generic update_step"}
+    default = _KERAS_DEFAULTS.setdefault("torch_update", TorchParallelOptimizer._backend_update_step)
+    TorchParallelOptimizer._backend_update_step = torch_utils.no_grad(generic) if on else default
+    return {"torch_optimizer_update": "generic update_step" if on else "torch._foreach (Keras's)"}

@@ -3,7 +3,7 @@
 Pure NumPy (and SciPy special functions): this package never imports
 TensorFlow or Keras.
 """
-from numpy_models import activations, initializers, losses, optimizers, regularizers
+from numpy_models import activations, conventions, initializers, losses, optimizers, regularizers
 from numpy_models.activation_layers import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from numpy_models.base import Layer
 from numpy_models.embedding import Embedding
@@ -39,6 +39,7 @@ __all__ += ["AveragePooling1D", "GlobalAveragePooling1D", "GlobalMaxPooling1D", 
 __all__ += ["Embedding"]
 __all__ += ["GaussianNoise", "SpatialDropout2D"]
 __all__ += ["Maxout"]
+__all__ += ["conventions"]
 __all__ += ["Add", "Average", "Concatenate", "Input", "KerasTensor", "Maximum", "Minimum", "Model", "Multiply", "model_from_config",
             "Subtract"]
 __all__ += ["Conv1D", "Conv2DTranspose", "DepthwiseConv2D", "SeparableConv2D"]

@@ -6,7 +6,8 @@ derivative TF autodiff takes at each kink (written next to each backward).
 import numpy as np
 
 from numpy_models import initializers
-from numpy_models._validation import refuse, tf_rounded
+from numpy_models._validation import refuse
+from numpy_models.conventions import layer_constant
 from numpy_models.base import Layer, serialize_regularizer
 from numpy_models.core import _ser_init
 
@@ -40,12 +41,12 @@ class ReLU(Layer):
     def call(self, x, training=False):
         self._cache = x
         if self._leaky_path():
-            slope = np.asarray(tf_rounded(self.negative_slope), x.dtype)
+            slope = np.asarray(layer_constant(self.negative_slope), x.dtype)
             return np.where(x > 0, x, x * slope)
         t = self.threshold
         pos = np.where(x > t, x, 0).astype(x.dtype) if t != 0 else np.maximum(x, 0)
         if self.max_value is not None:
-            pos = np.minimum(pos, np.asarray(tf_rounded(self.max_value), x.dtype))
+            pos = np.minimum(pos, np.asarray(layer_constant(self.max_value), x.dtype))
         if self.negative_slope == 0:
             return pos
         return pos - self.negative_slope * np.maximum(-x + t, 0)
@@ -53,12 +54,12 @@ class ReLU(Layer):
     def backward_call(self, dout):
         x = self._cache
         if self._leaky_path():
-            return np.where(x > 0, dout, dout * np.asarray(tf_rounded(self.negative_slope), x.dtype))
+            return np.where(x > 0, dout, dout * np.asarray(layer_constant(self.negative_slope), x.dtype))
         t = self.threshold
         pass_pos = x > t
         if self.max_value is not None:
             # relu6 (max 6, threshold 0) is its own TF op with f'(6) = 0; clip_by_value keeps f'(max) = 1.
-            top = np.asarray(tf_rounded(self.max_value), x.dtype)
+            top = np.asarray(layer_constant(self.max_value), x.dtype)
             pass_pos &= (x < top) if (self.max_value == 6 and t == 0) else (x <= top)
         dx = dout * pass_pos
         if self.negative_slope != 0:
@@ -89,7 +90,7 @@ class LeakyReLU(Layer):
         self.negative_slope = negative_slope
 
     def _slope(self, dtype):
-        return np.asarray(tf_rounded(self.negative_slope), dtype)
+        return np.asarray(layer_constant(self.negative_slope), dtype)
 
     def call(self, x, training=False):
         self._cache = x

@@ -12,16 +12,16 @@ import numpy as np
 from scipy import special
 
 from numpy_models._fast import zeros
-from numpy_models._validation import tf_rounded
+from numpy_models.conventions import layer_constant
 
 # tf.nn.selu kernel constants (exact doubles in the C++ kernel).
 SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
-# keras.activations.leaky_relu default; tf.nn.leaky_relu stores it as a float32 attr.
-LEAKY_RELU_SLOPE = tf_rounded(0.2)
+# keras.activations.leaky_relu default; tf.nn.leaky_relu stores it as a float32 attr (numpy_models.conventions).
+LEAKY_RELU_SLOPE = 0.2
 # tf.nn.gelu casts these Python floats through float32; 0.7978845608028654 is used as a float64 literal.
-GELU_INV_SQRT2 = tf_rounded(0.7071067811865476)
-GELU_TANH_COEFF = tf_rounded(0.044715)
+GELU_INV_SQRT2 = 0.7071067811865476
+GELU_TANH_COEFF = 0.044715
 GELU_SQRT_2_OVER_PI = 0.7978845608028654
 
 
@@ -56,11 +56,11 @@ def _relu_grad(x, y, dout):
 
 
 def _leaky_relu(x):
-    return np.where(x > 0, x, x * np.asarray(LEAKY_RELU_SLOPE, x.dtype))
+    return np.where(x > 0, x, x * np.asarray(layer_constant(LEAKY_RELU_SLOPE), x.dtype))
 
 
 def _leaky_relu_grad(x, y, dout):
-    return np.where(x > 0, dout, dout * np.asarray(LEAKY_RELU_SLOPE, x.dtype))
+    return np.where(x > 0, dout, dout * np.asarray(layer_constant(LEAKY_RELU_SLOPE), x.dtype))
 
 
 def _elu(x):
@@ -90,23 +90,23 @@ def _silu_grad(x, y, dout):
 
 
 def _gelu(x):
-    c = np.asarray(GELU_INV_SQRT2, x.dtype)
+    c = np.asarray(layer_constant(GELU_INV_SQRT2), x.dtype)
     return 0.5 * x * special.erfc(-x * c)
 
 
 def _gelu_grad(x, y, dout):
-    c = np.asarray(GELU_INV_SQRT2, x.dtype)
+    c = np.asarray(layer_constant(GELU_INV_SQRT2), x.dtype)
     pdf = np.exp(-np.square(x * c)) * (2.0 / np.sqrt(np.pi))
     return dout * (0.5 * special.erfc(-x * c) + 0.5 * x * pdf * c)
 
 
 def _gelu_tanh(x):
-    inner = GELU_SQRT_2_OVER_PI * (x + np.asarray(GELU_TANH_COEFF, x.dtype) * x**3)
+    inner = GELU_SQRT_2_OVER_PI * (x + np.asarray(layer_constant(GELU_TANH_COEFF), x.dtype) * x**3)
     return 0.5 * x * (1.0 + np.tanh(inner))
 
 
 def _gelu_tanh_grad(x, y, dout):
-    c = np.asarray(GELU_TANH_COEFF, x.dtype)
+    c = np.asarray(layer_constant(GELU_TANH_COEFF), x.dtype)
     t = np.tanh(GELU_SQRT_2_OVER_PI * (x + c * x**3))
     d_inner = GELU_SQRT_2_OVER_PI * (1.0 + 3.0 * c * x * x)
     return dout * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * d_inner)

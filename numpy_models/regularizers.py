@@ -8,7 +8,8 @@ Keras's ``L2(lam / 2)``.
 """
 import numpy as np
 
-from numpy_models._validation import resolve, tf_rounded
+from numpy_models._validation import resolve
+from numpy_models.conventions import layer_constant
 
 
 class Regularizer:
@@ -36,17 +37,17 @@ class L1L2(Regularizer):
     def __call__(self, w):
         penalty = w.dtype.type(0)
         if self.l1:
-            penalty = penalty + w.dtype.type(tf_rounded(self.l1)) * np.abs(w).sum()
+            penalty = penalty + w.dtype.type(layer_constant(self.l1)) * np.abs(w).sum()
         if self.l2:
-            penalty = penalty + w.dtype.type(tf_rounded(self.l2)) * np.square(w).sum()
+            penalty = penalty + w.dtype.type(layer_constant(self.l2)) * np.square(w).sum()
         return penalty
 
     def gradient(self, w):
         grad = np.zeros_like(w)
         if self.l1:
-            grad += w.dtype.type(tf_rounded(self.l1)) * np.sign(w)
+            grad += w.dtype.type(layer_constant(self.l1)) * np.sign(w)
         if self.l2:
-            grad += 2 * w.dtype.type(tf_rounded(self.l2)) * w
+            grad += 2 * w.dtype.type(layer_constant(self.l2)) * w
         return grad
 
 

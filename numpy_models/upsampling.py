@@ -9,7 +9,9 @@ TF's ResizeBilinear with half-pixel centres: source coordinate
 computes all of this in float32 whatever the input dtype (the output of the
 forward is float32, and its gradient products ``g * wy * wx`` are float32
 before being accumulated in the input dtype); the twin does the same, so a
-float64 model is only float32-accurate through this layer, exactly as in Keras.
+float64 model is only float32-accurate through this layer, exactly as in Keras
+(``numpy_models.conventions`` switches this off to model JAX and PyTorch, which
+resize in the input's dtype).
 Finite differences cannot resolve a float32-rounded function, so gradient
 checkers use the textbook variant ``compute_in_float32=False`` (same formula
 in the layer's dtype).
@@ -18,6 +20,7 @@ import numpy as np
 
 from numpy_models import _windows as win
 from numpy_models.base import Layer
+from numpy_models.conventions import resize_dtype
 
 
 def half_pixel_weights(in_size, out_size, dtype=np.float32):
@@ -75,7 +78,7 @@ class UpSampling2D(win.ChannelsFirstMixin, Layer):
         return half_pixel_weights(h, h * self.size[0], dtype), half_pixel_weights(w, w * self.size[1], dtype)
 
     def _math_dtype(self):
-        return np.float32 if self.compute_in_float32 else np.dtype(self.dtype).type
+        return resize_dtype(self.dtype) if self.compute_in_float32 else np.dtype(self.dtype).type
 
     def _bilinear(self, x):
         (top, bottom, wy), (left, right, wx) = self._weights()

@@ -97,17 +97,17 @@ def test_the_variant_is_the_candidate_only_for_torch_rows_of_same_average_poolin
 
 def _torch_rows_with_and_without():
     """In the kept PyTorch process: the rows, then the rows with the variant, which is switched off again."""
-    from parity.checks.backend_variants import apply_variant
+    from parity.checks.backend_variants import switched_on
     from parity.checks.backends import _rows
+    from parity.checks.model_checks import clear_keras_products
 
-    specs, cls = ["pooling_same_overlapping", "averagepooling1d_same_overlap"], pooling.AveragePooling2D
+    specs = ["pooling_same_overlapping", "averagepooling1d_same_overlap"]
     before = _rows("torch", specs, ("float32",), ["check_forward", "check_backward"], [], None)
-    shipped = cls.pool, cls.pool_backward
-    apply_variant("torch_replicate_pool")
-    try:
-        return before, _rows("torch", specs, ("float32",), ["check_forward", "check_backward"], [], None)
-    finally:
-        cls.pool, cls.pool_backward = shipped
+    with switched_on("torch_replicate_pool"):
+        clear_keras_products()
+        after = _rows("torch", specs, ("float32",), ["check_forward", "check_backward"], [], None)
+    clear_keras_products()
+    return before, after
 
 
 @pytest.mark.xdist_group("backend_torch")

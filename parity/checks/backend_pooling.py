@@ -52,10 +52,14 @@ def _replicated_backward(layer, dout):
     return dxp[:, :, left:left + w].copy()
 
 
-def replicate_same_average_pooling():
-    """Switch the NumPy ``AveragePooling2D`` to PyTorch's uneven-'same' rule in this (worker) process."""
+_SHIPPED = (pooling.AveragePooling2D.pool, pooling.AveragePooling2D.pool_backward)  # before any switch
+
+
+def replicate_same_average_pooling(on=True):
+    """Switch the NumPy ``AveragePooling2D`` to PyTorch's uneven-'same' rule in this process (``on=False``:
+    back to the shipped TensorFlow rule)."""
     cls = pooling.AveragePooling2D
-    pool, backward = cls.pool, cls.pool_backward
+    pool, backward = _SHIPPED
 
     def replicated_pool(self, x):
         return _replicated_pool(self, x) if self.padding == "same" and uneven_split(*self._plan[2:]) else pool(self, x)
@@ -65,5 +69,6 @@ def replicate_same_average_pooling():
             return _replicated_backward(self, dout)
         return backward(self, dout)
 
-    cls.pool, cls.pool_backward = replicated_pool, replicated_backward
-    return {"numpy_average_pooling_uneven_same": "edge replicated, whole window averaged (as Keras's PyTorch)"}
+    cls.pool, cls.pool_backward = (replicated_pool, replicated_backward) if on else _SHIPPED
+    return {"numpy_average_pooling_uneven_same": "edge replicated, whole window averaged (as Keras's PyTorch)"
+            if on else "valid cells averaged (as TensorFlow)"}

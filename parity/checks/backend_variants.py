@@ -17,11 +17,20 @@ re-running it with the convention that differs switched is measured to pass:
                    replicating the edge and averages the whole padded window, as Keras's
                    PyTorch backend does (``parity.checks.backend_pooling``); float32 in its own
                    process, float64 on top of float64_kept.
+    exact_constants, float64_resize, torch_hardsigmoid_sixth  the NumPy twin's float64
+                   TensorFlow rules switched to JAX's/PyTorch's (``parity.checks.backend_conventions``),
+                   on top of float64_kept, for the specs whose twin they change.
 
-The backend's worker re-runs its failing rows after its own pass (``backends._rerun_failing``).
+The backend's worker re-runs its failing rows after its own pass (``backends._rerun_failing``), each
+variant switched on for its re-run only (``switched_on``).
 """
+import contextlib
+
 import numpy as np
 
+from numpy_models.optimizers import base, keras_rules, schedules
+from parity.checks import backend_conventions
+from parity.checks.backend_conventions import twin_conventions
 from parity.checks.backend_pooling import replicate_same_average_pooling, uneven_same_average_pooling
 
 # Which variant may explain a failing row, and the cause it names when the re-run passes.
@@ -37,8 +46,18 @@ CAUSES = {
                             "replicating the edge and averages the whole padded window "
                             "(keras/src/backend/torch/nn.py _apply_same_padding, mode='replicate'); TensorFlow and "
                             "the NumPy twin average the window's valid elements only",
+    "exact_constants": "TensorFlow's kernels take a layer's Python-float constants (LeakyReLU's slope, ReLU's "
+                       "max_value, gelu's 1/sqrt(2) and 0.044715, L1/L2 factors) as float32 even in a float64 model, "
+                       "and the NumPy twin models that; JAX and PyTorch use them exactly",
+    "float64_resize": "TensorFlow's bilinear resize (tf.image.resize) computes in float32 for a float64 input, and "
+                      "the NumPy twin models that; JAX's and PyTorch's compute in float64",
+    "torch_hardsigmoid_sixth": "PyTorch's hardsigmoid_backward multiplies by a float32 1/6 in float64 too (ATen: "
+                               "one_sixth(1.0f / 6.0f)); TensorFlow and the NumPy twin divide by 6",
 }
 SEPARATE = ("torch_generic_update", "torch_replicate_pool")
+
+
+_TF_CONSTANT = base.constant  # numpy_models' TensorFlow rule, before any switch
 
 
 def _exact_constant(value, dtype):
@@ -50,29 +69,46 @@ def cause(variant):
     return "; and ".join(CAUSES[v] for v in variant.split("+"))
 
 
-def apply_variant(variant):
-    """Switch ``variant`` (or each of a "+"-joined combination) on in this (worker) process; returns what it set."""
-    if variant is None:
-        return {}
-    if "+" in variant:
-        return {k: v for part in variant.split("+") for k, v in apply_variant(part).items()}
+def _exact_cast(on):
+    base.constant = keras_rules.constant = _exact_constant if on else _TF_CONSTANT
+    schedules.COMPUTE_DTYPE = "float64" if on else "float32"  # a schedule's Python-float constants: floatx tensors
+    return {"numpy_optimizer_constants": "exact (as JAX/PyTorch ops.cast)" if on else "float32-rounded (as TF)",
+            "numpy_schedules": schedules.COMPUTE_DTYPE}
+
+
+def _switch(variant, on):
+    """Switch one variant on (or off again) in this process; returns what it set."""
     if variant == "float64_kept":
         from keras_models.backend import keep_float64  # imports the backend
 
-        return keep_float64()
+        return keep_float64(on)
     if variant == "torch_generic_update":
         from keras_models.backend import generic_torch_update  # imports the backend
 
-        return generic_torch_update()
+        return generic_torch_update(on)
     if variant == "torch_replicate_pool":
-        return replicate_same_average_pooling()
+        return replicate_same_average_pooling(on)
     if variant == "exact_cast":
-        from numpy_models.optimizers import base, keras_rules, schedules
-
-        base.constant = keras_rules.constant = _exact_constant
-        schedules.COMPUTE_DTYPE = "float64"  # a schedule's Python-float constants become floatx (float64) tensors
-        return {"numpy_optimizer_constants": "exact (as JAX/PyTorch ops.cast)", "numpy_schedules": "float64"}
+        return _exact_cast(on)
+    if variant in backend_conventions.BACKENDS:
+        return backend_conventions.switch(variant, on)
     raise ValueError(f"Unknown backend variant; expected one of {sorted(CAUSES)}. Received: variant={variant!r}")
+
+
+def apply_variant(variant):
+    """Switch ``variant`` (or each of a "+"-joined combination) on in this (worker) process; returns what it set."""
+    return {k: v for part in (variant.split("+") if variant else []) for k, v in _switch(part, True).items()}
+
+
+@contextlib.contextmanager
+def switched_on(variant):
+    """``apply_variant(variant)`` for the block only: every part is switched off again after it."""
+    parts = variant.split("+") if variant else []
+    try:
+        yield apply_variant(variant)
+    finally:
+        for part in reversed(parts):
+            _switch(part, False)
 
 
 def candidate(row):
@@ -86,7 +122,8 @@ def candidate(row):
         return "torch_replicate_pool" if pool else None
     if row["check"].startswith("optimizer "):
         return "exact_cast+float64_kept"
-    return "float64_kept+torch_replicate_pool" if pool else "float64_kept"
+    return "+".join(("float64_kept",) + (("torch_replicate_pool",) if pool else ())
+                    + twin_conventions(row["spec"], row["backend"]))
 
 
 def rerun_plan(rows):

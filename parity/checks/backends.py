@@ -21,7 +21,7 @@ from concurrent.futures.process import BrokenProcessPool
 from threadpoolctl import threadpool_limits
 
 from parity.checks import yield_checks
-from parity.checks.backend_variants import SEPARATE, apply_variant, measured, rerun_plan
+from parity.checks.backend_variants import SEPARATE, apply_variant, measured, rerun_plan, switched_on
 from parity.checks.model_checks import clear_keras_products, keras_vjp, upstream_gradient
 from parity.checks.optimizer_checks import check_optimizer_trajectory
 from parity.checks.optimizer_settings import OPTIMIZER_SETTINGS
@@ -149,17 +149,18 @@ def _rows(backend, spec_ids, dtypes, checks, optimizer_spec_ids, settings):
 def _rerun_failing(backend, rows):
     """{variant: rows}: the failing float64 rows again, each with the variant that may explain them.
 
-    Variants only add switches, so they run in this worker one after the other (float64_kept, then
-    exact_cast on top of it): no new process per variant.
+    Each variant is switched on for its own re-run only (``switched_on``), in this worker, one after the
+    other: no new process per variant, and no variant's switches left on for the next.
     """
     plan = {variant: part for (_, variant), part in rerun_plan(rows).items() if variant not in SEPARATE}
     out = {}
-    for variant in sorted(plan, key=len):  # "float64_kept" before "exact_cast+float64_kept"
+    for variant in sorted(plan):
         part = plan[variant]
-        apply_variant(variant)
-        clear_keras_products()  # products and twins cached under the switches before would be compared
-        out[variant] = _rows(backend, sorted(part["spec_ids"]), ("float64",), sorted(part["checks"]) or None,
-                             sorted(part["optimizer_spec_ids"]), sorted(part["settings"]) or None)
+        with switched_on(variant):
+            clear_keras_products()  # products and twins cached under other switches would be compared
+            out[variant] = _rows(backend, sorted(part["spec_ids"]), ("float64",), sorted(part["checks"]) or None,
+                                 sorted(part["optimizer_spec_ids"]), sorted(part["settings"]) or None)
+        clear_keras_products()
     return out
 
 

@@ -1,0 +1,76 @@
+"""NumPy-side measurement variants: the twin switched from a TensorFlow rule to JAX's or PyTorch's.
+
+The NumPy twin follows Keras on TensorFlow. Three of TensorFlow's rules are not
+JAX's or PyTorch's, and each shows only in float64 (1e-10..2e-7, far over the
+1e-12 tolerance, far under any float32 effect):
+
+    exact_constants  layer constants (LeakyReLU's slope, ReLU's max_value, gelu's,
+                     L1/L2 factors) used exactly, not float32-rounded as TF's kernels
+                     and Python-float tensors do (``numpy_models.conventions``)
+    float64_resize   bilinear ``UpSampling2D`` computed in the model's dtype, not in
+                     float32 as ``tf.image.resize``
+    torch_hardsigmoid_sixth  hard_sigmoid's derivative is ``float32(1/6)``, as ATen's
+                     ``hardsigmoid_backward`` (``one_sixth(1.0f / 6.0f)``) in float64 too
+
+A failing float64 row is re-run with the ones that change its spec's twin
+(``twin_conventions``): measured, not read off the spec's layer list.
+"""
+import functools
+
+import numpy as np
+
+from numpy_models import activations
+from numpy_models.conventions import conventions, set_conventions
+from parity.checks.nodes import numpy_backward
+from parity.specs import SPECS, make_inputs, make_targets
+from parity.twins import numpy_loss, numpy_twin
+
+BACKENDS = {"exact_constants": ("jax", "torch"), "float64_resize": ("jax", "torch"),
+            "torch_hardsigmoid_sixth": ("torch",)}
+_SWITCHES = {"exact_constants": "float32_constants", "float64_resize": "float32_resize"}
+_SHIPPED_HARD_SIGMOID = activations.ACTIVATIONS["hard_sigmoid"]
+
+
+def _sixth_grad(x, y, dout):
+    """Parity: ATen's hardsigmoid_backward, ``grad * one_sixth`` with ``one_sixth`` a float32 1/6, inside (-3, 3)."""
+    inside = (x > -3) & (x < 3)
+    return dout * inside * np.asarray(np.float32(1) / np.float32(6), dout.dtype)
+
+
+def switch(variant, on=True):
+    """Switch one NumPy-side variant on (or back off) in this process; returns what it set."""
+    if variant == "torch_hardsigmoid_sixth":
+        forward = _SHIPPED_HARD_SIGMOID[0]
+        activations.ACTIVATIONS["hard_sigmoid"] = (forward, _sixth_grad) if on else _SHIPPED_HARD_SIGMOID
+        return {"numpy_hard_sigmoid_derivative": "float32(1/6) (as ATen)" if on else "1/6"}
+    set_conventions(**{_SWITCHES[variant]: not on})
+    return {f"numpy_{_SWITCHES[variant]}": not on}
+
+
+def _numbers(spec):
+    """The float64 twin's output, loss (regularization included) and every gradient, for one batch."""
+    np_model = numpy_twin(spec, "float64", 0)
+    x = make_inputs(spec, "float64", 0)
+    y = np_model.forward(x, training=False)
+    y_true = make_targets(spec, y.shape, "float64", 0)
+    loss = numpy_loss(spec)
+    value = np_model.compute_loss(loss, y_true, y)
+    dx, _, _ = numpy_backward(np_model, loss=loss, y_true=y_true, y_pred=y)
+    return [y, np.asarray(value), dx] + [np_model.grads[k] for k in sorted(np_model.grads)]
+
+
+def _changes_twin(spec, variant):
+    before, hard_sigmoid = _numbers(spec), activations.ACTIVATIONS["hard_sigmoid"]
+    with conventions():  # puts this module's settings back as they were, whatever the switch set
+        try:
+            switch(variant)
+            after = _numbers(spec)
+        finally:
+            activations.ACTIVATIONS["hard_sigmoid"] = hard_sigmoid
+    return any(not np.array_equal(a, b) for a, b in zip(before, after, strict=True))
+
+
+@functools.lru_cache(maxsize=None)
+def twin_conventions(spec_id, backend):
+    """The NumPy-side variants of ``backend`` that change ``spec_id``'s float64 twin, in a fixed order."""
+    return tuple(v for v, backends in BACKENDS.items() if backend in backends and _changes_twin(SPECS[spec_id], v))
