@@ -11,6 +11,12 @@ for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "TF_
               "TF_NUM_INTEROP_THREADS"):
     os.environ.setdefault(_name, "1")
 
+# JAX's compilation cache (keras_models.backend) goes in this checkout's .pytest_cache, not the user's ~/.cache:
+# the suite writes nothing outside the checkout, and `pytest --cache-clear` empties it. The backend workers
+# are spawned with this environment.
+os.environ.setdefault("PARITY_JAX_CACHE", os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                                       ".pytest_cache", "jax"))
+
 import numpy as np  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 import pytest  # noqa: E402
