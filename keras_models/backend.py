@@ -13,7 +13,6 @@ BACKENDS = ("tensorflow", "jax", "torch")
 
 PRECISION_MODES = ("highest", "shipped", "tf32")
 JAX_CACHE = os.path.join(os.path.expanduser("~"), ".cache", "keras-numpy-parity", "jax")
-JAX_CACHE_MAX_BYTES = 1 << 30
 
 
 def set_matmul_precision(mode):
@@ -49,16 +48,17 @@ def set_matmul_precision(mode):
 def _jax_compilation_cache(jax):
     """JAX compiles every eager op once per shape and dtype (XLA, 20-500 ms each: most of a JAX check's time);
     the persistent cache keeps the compiled programs on disk, shared by every JAX process (the same executable,
-    so the same numbers). ``PARITY_JAX_CACHE``: its folder; empty: off. JAX evicts the least recently used
-    programs beyond ``JAX_CACHE_MAX_BYTES`` (a whole backend matrix writes about 50 MB)."""
+    so the same numbers). ``PARITY_JAX_CACHE``: its folder; empty: off. Entries are keyed by program, so runs
+    of the same checks add nothing: a whole backend matrix writes about 50 MB (10,000 files). No size limit:
+    JAX's limit (``jax_compilation_cache_max_size``) scans every entry under a file lock at each write and
+    fails on entries written without its access-time files (measured here), so it is not set."""
     folder = os.environ.get("PARITY_JAX_CACHE", JAX_CACHE)
     if not folder:
         return {"jax_compilation_cache_dir": None}
     jax.config.update("jax_compilation_cache_dir", folder)
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)  # eager ops compile in well under 1 s
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
-    jax.config.update("jax_compilation_cache_max_size", JAX_CACHE_MAX_BYTES)
-    return {"jax_compilation_cache_dir": folder, "jax_compilation_cache_max_size": JAX_CACHE_MAX_BYTES}
+    return {"jax_compilation_cache_dir": folder}
 
 
 def _configure():
