@@ -3,7 +3,6 @@ half runs no NumPy twin, and the backend matrix computes each NumPy half once fo
 import pickle
 from concurrent.futures import Future
 
-import numpy as np
 import pytest
 
 import numpy_models

@@ -28,7 +28,7 @@ from parity.twins import replays_keras_stream
 
 CHECKS = {fn.__name__: fn for fn in (check_weight_roundtrip, check_forward, check_backward, check_loss,
                                      check_moving_statistics, check_gradients_three_way)}
-# check -> (NumPy half, Keras half): ``CHECKS[check](spec, dtype, ...)`` is ``keras(spec, dtype, numpy(spec, dtype, ...))``
+# check -> (NumPy half, Keras half): ``CHECKS[check](spec, dtype)`` is ``keras(spec, dtype, numpy(spec, dtype))``
 HALVES = {"check_weight_roundtrip": (mc.weight_roundtrip_numpy, mc.weight_roundtrip_keras),
           "check_forward": (mc.forward_numpy, mc.forward_keras),
           "check_backward": (mc.backward_numpy, mc.backward_keras),
@@ -100,5 +100,5 @@ def yield_checks(spec, dtypes=("float32", "float64")):
                 yield CheckCase(spec, "check_gradients_three_way", "float64", training)
 
 
-__all__ = ["CHECKS", "HALVES", "CheckCase", "check_backward", "check_forward", "check_gradients_three_way", "check_loss",
-           "check_moving_statistics", "check_weight_roundtrip", "yield_checks"]
+__all__ = ["CHECKS", "HALVES", "CheckCase", "check_backward", "check_forward", "check_gradients_three_way",
+           "check_loss", "check_moving_statistics", "check_weight_roundtrip", "yield_checks"]

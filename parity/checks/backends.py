@@ -191,7 +191,9 @@ def _worker(backend, spec_ids, dtypes, checks, optimizer_spec_ids, settings, hal
 
 def _warm_up():
     """Import the backend (a process's first job), while the parent computes the NumPy halves."""
-    import keras_models.backend  # noqa: F401 imports the backend
+    from keras_models.backend import precision_settings  # imports the backend
+
+    return precision_settings()
 
 
 def run_backends(backends, spec_ids, dtypes=("float32", "float64"), checks=None, optimizer_spec_ids=(),
