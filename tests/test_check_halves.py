@@ -145,3 +145,13 @@ def test_each_numpy_half_is_computed_once_for_all_backends(monkeypatch):
     assert masked and shared
     assert sorted(calls) == sorted(shared + masked * len(backends.BACKENDS))
     assert all(r["passed"] for result in results.values() for r in result["rows"])
+
+
+def test_a_backend_worker_given_the_halves_builds_and_runs_no_numpy_twin(monkeypatch):
+    """The worker function itself (rows and the cross-backend arrays), here on TensorFlow, with no random layer."""
+    spec_ids = ["batch_norm_frozen_2d", GRAPH]
+    halves = backend_halves.share_of(backend_halves.numpy_halves(spec_ids, DTYPES), spec_ids)
+    _no_numpy_twin(monkeypatch)
+    result = backends._worker("tensorflow", spec_ids, DTYPES, None, [], None, halves)
+    assert result["rows"] and all(r["passed"] for r in result["rows"])
+    assert sorted(result["arrays"]) == sorted((s, d) for s in spec_ids for d in DTYPES)
