@@ -11,6 +11,10 @@ back). Keras is imported on first use.
 
 ``shared_twins`` is ``build_twins`` built once per process for the checks:
 building a Keras model costs 50-250 ms, restoring its variables about 1 ms.
+Its two sides also come apart, for checks whose NumPy half runs in another
+process than their Keras half (``parity.checks.backends``): ``numpy_side``
+(no Keras unless masks are replayed), ``twin_data`` (what the Keras twin is
+built from, plain data) and ``keras_side`` (the Keras twin from that data).
 """
 import copy
 from collections import OrderedDict
@@ -21,8 +25,8 @@ import numpy_models
 from numpy_models import losses
 from numpy_models.registry import layer_from_config
 from parity import random_streams
-from parity.convert import to_keras
-from parity.weights import numpy_to_keras
+from parity.convert import keras_from_graph, keras_graph, to_keras
+from parity.weights import numpy_to_keras, weights_to_keras
 
 
 def twins_from_layers(layer_configs, input_shape, dtype, seed=0, keras_configs=None, copy_weights=True):
@@ -80,35 +84,106 @@ def numpy_graph(spec, dtype, rng):
     return numpy_models.Model(tensors["input"], tensors[last], name=spec.id)
 
 
-_SHARED = OrderedDict()  # key -> (pristine NumPy twin, Keras twin, [(variable, initial value)])
+_SHARED = OrderedDict()  # key -> (Keras twin, [(variable, initial value)])
+_NUMPY = OrderedDict()  # (key, masks) -> pristine NumPy twin
+_DATA = OrderedDict()  # key -> ``twin_data``
 SHARED_CAPACITY = 4  # pytest-xdist's loadgroup runs a spec's checks together (parity.checks.testing)
+
+
+def _key(spec, dtype, seed):
+    return (spec.id, repr(spec.layers), tuple(spec.input_shape), dtype, seed)
+
+
+def _cached(cache, key, build):
+    if key not in cache:
+        cache[key] = build()
+        if len(cache) > SHARED_CAPACITY:
+            cache.popitem(last=False)
+    cache.move_to_end(key)
+    return cache[key]
 
 
 def shared_twins(spec, dtype, seed=0):
     """``build_twins(spec, dtype, seed)``, with the Keras twin built once per process and reset on reuse.
 
-    Every call gets a fresh copy of the NumPy twin as built and the cached Keras
-    twin with every variable (weights, moving statistics, seed-generator states)
-    restored bit for bit to its value after ``build_twins``: the same numbers as a
-    fresh build, for callers that neither compile nor restructure the model.
+    Every call gets a fresh copy of the NumPy twin as built (``numpy_side``) and the
+    cached Keras twin (``keras_side``) with every variable restored bit for bit to its
+    value after the build: the same numbers as a fresh build, for callers that neither
+    compile nor restructure the model.
     """
-    key = (spec.id, repr(spec.layers), tuple(spec.input_shape), dtype, seed)
+    k_model = keras_side(spec, dtype, seed, twin_data(spec, dtype, seed))
+    return numpy_side(spec, dtype, seed, masks=True), k_model
+
+
+def numpy_side(spec, dtype, seed=0, masks=False):
+    """A fresh copy of the NumPy twin of ``spec`` as built (built once per process).
+
+    ``masks``: seeded Dropout-like layers replay Keras's random streams (``install_keras_masks``:
+    imports Keras; the streams are the backend's); without, the twin runs no Keras at all.
+    """
+    return copy.deepcopy(_pristine(spec, dtype, seed, masks))
+
+
+def _pristine(spec, dtype, seed, masks):
+    def build():
+        model = numpy_twin(spec, dtype, seed)
+        if masks:
+            install_keras_masks(model)
+        return model
+
+    return _cached(_NUMPY, _key(spec, dtype, seed) + (masks,), build)
+
+
+def twin_data(spec, dtype, seed=0):
+    """What the Keras twin is built from, as plain data (it crosses to other processes), once per process:
+    {"weights": the NumPy twin's weights by name, "graph": its ``parity.convert.keras_graph`` (None for a
+    Sequential spec, built from the spec), "output_shape"}."""
+    def build():
+        model = _pristine(spec, dtype, seed, masks=False)
+        return {"weights": {k: np.array(v) for k, v in model.weights.items()},
+                "graph": keras_graph(model) if spec.is_graph else None, "output_shape": tuple(model.output_shape)}
+
+    return _cached(_DATA, _key(spec, dtype, seed), build)
+
+
+def keras_side(spec, dtype, seed, data):
+    """The Keras twin of ``spec`` holding ``twin_data``'s weights: built once per process, every variable
+    (weights, moving statistics, seed-generator states) reset bit for bit on reuse. No NumPy twin is built."""
+    key = _key(spec, dtype, seed)
     if key in _SHARED:
         _SHARED.move_to_end(key)
-        pristine, k_model, initial = _SHARED[key]
+        k_model, initial = _SHARED[key]
         for variable, value in initial:
             variable.assign(value)
-        return copy.deepcopy(pristine), k_model
-    np_model, k_model = build_twins(spec, dtype, seed)
-    _SHARED[key] = (copy.deepcopy(np_model), k_model, [(v, v.numpy().copy()) for v in k_model.variables])
-    if len(_SHARED) > SHARED_CAPACITY:
-        _SHARED.popitem(last=False)
-    return np_model, k_model
+        return k_model
+    k_model, _ = _cached(_SHARED, key, lambda: _keras_twin(spec, dtype, data))
+    return k_model
+
+
+def _keras_twin(spec, dtype, data):
+    if data["graph"] is not None:
+        k_model = keras_from_graph(data["graph"], dtype, data["weights"])
+    else:
+        import keras_models  # imports TensorFlow
+
+        k_model = keras_models.build_sequential(spec.layer_tuples(), spec.input_shape, dtype)
+        weights_to_keras(data["weights"], k_model)
+    return k_model, [(v, v.numpy().copy()) for v in k_model.variables]
 
 
 def clear_shared():
     """Forget the shared twins (after switching a variant on: they were built under the switches before)."""
-    _SHARED.clear()
+    for cache in (_SHARED, _NUMPY, _DATA):
+        cache.clear()
+
+
+def replays_keras_stream(spec, dtype, seed=0):
+    """Whether the NumPy twin has a layer that may replay a Keras random stream in training (a
+    ``mask_fn``, nested models included): its training-mode numbers then depend on the Keras backend."""
+    def walk(layers):
+        return any(hasattr(l, "mask_fn") or walk(getattr(l, "layers", ())) for l in layers)
+
+    return walk(_pristine(spec, dtype, seed, masks=False).layers)
 
 
 def install_keras_masks(numpy_model):

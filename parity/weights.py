@@ -67,7 +67,12 @@ def numpy_to_keras(numpy_model, keras_model, transforms=None):
         transforms: optional {"layer/weight": fn} applied to the NumPy array on
             the way (layout conversions); the read-back checks the result.
     """
-    src, dst = numpy_model.weights, keras_variables(keras_model)
+    weights_to_keras(numpy_model.weights, keras_model, transforms)
+
+
+def weights_to_keras(weights, keras_model, transforms=None):
+    """``numpy_to_keras`` from the NumPy twin's weights alone ({"layer/weight": array}, e.g. sent by another process)."""
+    src, dst = weights, keras_variables(keras_model)
     _check_names(src, dst, "numpy", "keras")
     for key, value in src.items():
         value = (transforms or {}).get(key, lambda a: a)(value)

@@ -5,10 +5,15 @@ spawned process with ``KERAS_BACKEND`` set before anything imports Keras. A
 worker runs ``yield_checks`` for the specs it is given and returns rows (plain
 data), the precision switches its backend set (``keras_models.backend``) and
 the Keras arrays of one forward/backward pass per spec and dtype, from which
-the parent measures backend-vs-backend differences. The NumPy twin is rebuilt
-in each worker from the same seed (same numbers; not shared memory). Workers
-run one thread each; JAX, which compiles every eager op, gets its specs dealt
-out over ``JAX_PROCESSES`` processes.
+the parent measures backend-vs-backend differences. The NumPy side is computed
+once, in the parent (``numpy_halves``: each check's NumPy half, plain data) and
+sent to every worker, which builds only the Keras twins and runs the Keras
+halves. Two kinds of case compute their NumPy half in the worker instead: a
+training-mode pass that replays Keras's random streams (the backend's masks,
+``CheckCase.backend_independent``), and every variant re-run (a variant may
+change the NumPy twin: its NumPy half is computed where the variant is on).
+Workers run one thread each; JAX, which compiles every eager op, gets its specs
+dealt out over ``JAX_PROCESSES`` processes.
 """
 import multiprocessing
 import os
@@ -21,13 +26,14 @@ from concurrent.futures.process import BrokenProcessPool
 from threadpoolctl import threadpool_limits
 
 from parity.checks import yield_checks
+from parity.checks.backend_halves import numpy_halves, share_of, twin_for
 from parity.checks.backend_variants import SEPARATE, apply_variant, measured, rerun_plan, switched_on
 from parity.checks.model_checks import clear_keras_products, keras_vjp, upstream_gradient
 from parity.checks.optimizer_checks import check_optimizer_trajectory
 from parity.checks.optimizer_settings import OPTIMIZER_SETTINGS
 from parity.compare import relative_difference
 from parity.specs import SPECS, make_inputs
-from parity.twins import shared_twins
+from parity.twins import keras_side
 
 BACKENDS = ("tensorflow", "jax", "torch")
 SINGLE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
@@ -80,11 +86,14 @@ def run_on(backend, fn, *args, reuse=False):
         return pool.submit(fn, *args).result()
 
 
-def case_row(case, backend):
-    """One row for a ``CheckCase`` on ``backend``: worst comparison, first failing tensor, the error."""
+def case_row(case, backend, numpy_half=None):
+    """One row for a ``CheckCase`` on ``backend``: worst comparison, first failing tensor, the error.
+
+    ``numpy_half``: the case's NumPy half computed elsewhere (``numpy_halves``); None computes it here.
+    """
     start = time.perf_counter()
     try:
-        comparisons = case.run()
+        comparisons = case.run() if numpy_half is None else case.keras_half(numpy_half)
     except Exception as exc:  # a backend that cannot run a layer is a result, not a crash of the matrix
         return {"spec": case.spec.id, "check": case.id, "dtype": case.dtype, "backend": backend, "passed": False,
                 "max_rel": None, "rtol": None, "first_failing": None, "error": f"{type(exc).__name__}: {exc}",
@@ -113,12 +122,12 @@ def keras_alone(spec, dtype, seed=0):
     return None
 
 
-def keras_arrays(spec, dtype, seed=0):
+def keras_arrays(spec, dtype, twin, seed=0):
     """{name: array}: the Keras output and every gradient of one forward/backward pass (inference): the
-    product ``check_backward`` took (``keras_vjp``), when it ran just before in this process."""
-    np_model, k_model = shared_twins(spec, dtype, seed)
-    x = make_inputs(spec, dtype, seed)
-    ref = keras_vjp(spec, dtype, seed, False, k_model, x, upstream_gradient(spec, np_model, dtype, seed))
+    product ``check_backward`` took (``keras_vjp``), when it ran just before in this process. ``twin``:
+    ``parity.twins.twin_data``."""
+    x, dout = make_inputs(spec, dtype, seed), upstream_gradient(spec, twin["output_shape"], dtype, seed)
+    ref = keras_vjp(spec, dtype, seed, False, keras_side(spec, dtype, seed, twin), x, dout)
     return {"output": ref["outputs"][-1], "dx": ref["dx"], **ref["grads"]}
 
 
@@ -134,14 +143,16 @@ def optimizer_row(setting, spec, dtype, backend, steps=20):
             "slots_only": all(c.kind == "slot" for c in failing), "seconds": time.perf_counter() - start}
 
 
-def _rows(backend, spec_ids, dtypes, checks, optimizer_spec_ids, settings):
+def _rows(backend, spec_ids, dtypes, checks, optimizer_spec_ids, settings, halves=None):
+    """The rows of ``spec_ids`` (and optimizer rows); ``halves``: ``numpy_halves`` (None: computed here)."""
+    cases = {} if halves is None else halves["cases"]
     rows = []
     for spec_id in optimizer_spec_ids:
         rows += [optimizer_row(setting, SPECS[spec_id], dtype, backend)
                  for setting in OPTIMIZER_SETTINGS.values() if not settings or setting.id in settings
                  for dtype in dtypes]
     for spec_id in spec_ids:
-        rows += [case_row(case, backend) for case in yield_checks(SPECS[spec_id], dtypes)
+        rows += [case_row(case, backend, cases.get(case.key)) for case in yield_checks(SPECS[spec_id], dtypes)
                  if not checks or case.check in checks]
     return rows
 
@@ -150,7 +161,8 @@ def _rerun_failing(backend, rows):
     """{variant: rows}: the failing float64 rows again, each with the variant that may explain them.
 
     Each variant is switched on for its own re-run only (``switched_on``), in this worker, one after the
-    other: no new process per variant, and no variant's switches left on for the next.
+    other: no new process per variant, and no variant's switches left on for the next. A variant may change
+    the NumPy twin, so the re-runs compute their NumPy halves here, with the variant on.
     """
     plan = {variant: part for (_, variant), part in rerun_plan(rows).items() if variant not in SEPARATE}
     out = {}
@@ -164,16 +176,25 @@ def _rerun_failing(backend, rows):
     return out
 
 
-def _worker(backend, spec_ids, dtypes, checks, optimizer_spec_ids, settings):
+def _worker(backend, spec_ids, dtypes, checks, optimizer_spec_ids, settings, halves=None):
     from keras_models.backend import precision_settings  # imports the backend
 
     rows, arrays = _rows(backend, [], dtypes, checks, optimizer_spec_ids, settings), {}
+    twins = {} if halves is None else halves["twins"]
     for spec_id in spec_ids:  # a spec's arrays right after its checks: their twins and products are still cached
-        rows += _rows(backend, [spec_id], dtypes, checks, [], None)
-        arrays.update({(spec_id, dtype): keras_arrays(SPECS[spec_id], dtype) for dtype in dtypes
+        rows += _rows(backend, [spec_id], dtypes, checks, [], None, halves)
+        arrays.update({(spec_id, dtype): keras_arrays(SPECS[spec_id], dtype, twin_for(twins, spec_id, dtype))
+                       for dtype in dtypes
                        if not any(r["error"] for r in rows if (r["spec"], r["dtype"]) == (spec_id, dtype))})
     return {"backend": backend, "rows": rows, "arrays": arrays, "settings": precision_settings(),
             "variant_rows": _rerun_failing(backend, rows)}  # last: the variants change this process
+
+
+def _warm_up():
+    """Import the backend (a process's first job), while the parent computes the NumPy halves."""
+    from keras_models.backend import precision_settings  # imports the backend
+
+    return precision_settings()
 
 
 def run_backends(backends, spec_ids, dtypes=("float32", "float64"), checks=None, optimizer_spec_ids=(),
@@ -182,7 +203,8 @@ def run_backends(backends, spec_ids, dtypes=("float32", "float64"), checks=None,
 
     ``checks``/``settings``: only these check names / optimizer setting ids (default: all). Each worker
     also re-runs its failing float64 rows with the variant that may explain them (``variant_rows``).
-    JAX's specs are shared out over ``JAX_PROCESSES`` processes (``shares``).
+    JAX's specs are shared out over ``JAX_PROCESSES`` processes (``shares``). The NumPy halves are computed
+    here once (``numpy_halves``) while the workers import their backends, and sent to every worker.
     """
     missing = [b for b in backends if b not in BACKENDS]
     if missing:
@@ -192,7 +214,11 @@ def run_backends(backends, spec_ids, dtypes=("float32", "float64"), checks=None,
             for k, share in enumerate(shares(b, list(spec_ids)))]
     pools = [ProcessPoolExecutor(1, mp_context=context, initializer=_start_worker, initargs=(b,)) for b, _, _ in jobs]
     try:
-        futures = [pool.submit(_worker, b, share, tuple(dtypes), checks, opt, settings)
+        warm = [pool.submit(_warm_up) for pool in pools]
+        halves = numpy_halves(list(spec_ids), tuple(dtypes), checks)
+        for future in warm:  # a worker that cannot start raises here, as its job would
+            future.result()
+        futures = [pool.submit(_worker, b, share, tuple(dtypes), checks, opt, settings, share_of(halves, share))
                    for pool, (b, share, opt) in zip(pools, jobs, strict=True)]
         parts = [f.result() for f in futures]
     finally:

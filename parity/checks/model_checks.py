@@ -1,28 +1,34 @@
 """Model checks: plain functions ``check_<property>(spec, dtype, ...) -> [Comparison]``.
 
-Each check builds both twins from the spec (``parity.twins``), runs the same
-data through both and compares every named tensor. The package
-(``parity.checks``) picks the checks that apply to a spec; pytest and the
-report both consume them (scikit-learn's estimator-checks design).
-Keras runs through ``keras_models``, imported on first use (TensorFlow).
+Each check runs the same data through both twins of the spec (``parity.twins``)
+and compares every named tensor, in two halves: ``<property>_numpy(spec, dtype,
+...)`` runs the NumPy twin and returns plain data (arrays in dicts), and
+``<property>_keras(spec, dtype, data, ...)`` builds only the Keras twin (from the
+NumPy twin's weights in ``data``) and compares. ``check_<property>`` is the one
+after the other; ``parity.checks.backends`` computes a NumPy half once and sends
+it to every backend's worker. The package (``parity.checks``) picks the checks
+that apply to a spec; pytest and the report both consume them (scikit-learn's
+estimator-checks design). Keras runs through ``keras_models``, imported on
+first use (TensorFlow).
 """
 from collections import OrderedDict
 
 import numpy as np
 
-import numpy_models
 from parity import random_streams
-from parity.checks.nodes import graph_backward_order, keras_backward, keras_outputs, node_outputs, numpy_backward
+from parity.checks.nodes import (backward_plan, compare_plan, keras_backward, keras_outputs, numpy_backward,
+                                 numpy_outputs)
 from parity.compare import compare
 from parity.specs import make_inputs, make_targets
 from parity.tolerances import tolerance
-from parity.twins import clear_shared, keras_loss, numpy_loss, numpy_twin, shared_twins
+from parity.twins import (clear_shared, keras_loss, keras_side, numpy_loss, numpy_side, numpy_twin,
+                          replays_keras_stream, twin_data)
 from parity.weights import keras_to_numpy, keras_weights
 
 
-def upstream_gradient(spec, np_model, dtype, seed):
-    """The random ``dout`` (never ones: ones hide transposition errors)."""
-    shape = (spec.batch_size,) + tuple(np_model.output_shape[1:])
+def upstream_gradient(spec, output_shape, dtype, seed):
+    """The random ``dout`` (never ones: ones hide transposition errors); ``output_shape`` is the model's."""
+    shape = (spec.batch_size,) + tuple(output_shape[1:])
     return random_streams.generator("upstream_gradient", seed).standard_normal(shape).astype(dtype)
 
 
@@ -51,87 +57,111 @@ def keras_vjp(spec, dtype, seed, training, k_model, x, dout):
     return _VJPS[key]
 
 
-def check_weight_roundtrip(spec, dtype, seed=0):
-    """NumPy -> Keras -> fresh NumPy model reproduces every weight bit for bit."""
-    np_model, k_model = shared_twins(spec, dtype, seed)
-    fresh = numpy_twin(spec, dtype, seed, stream="roundtrip_weights")
-    keras_to_numpy(k_model, fresh)
+def numpy_model(spec, dtype, seed=0, training=False):
+    """A fresh NumPy twin for a NumPy half; in training mode its Dropout-like layers replay the Keras backend's
+    random streams (the only case where the NumPy half imports Keras, and depends on the backend)."""
+    return numpy_side(spec, dtype, seed, masks=training and replays_keras_stream(spec, dtype, seed))
+
+
+def weight_roundtrip_numpy(spec, dtype, seed=0):
+    """The NumPy half of ``check_weight_roundtrip``: the weights and the fresh model Keras's are copied into."""
+    return {"twin": twin_data(spec, dtype, seed), "fresh": numpy_twin(spec, dtype, seed, stream="roundtrip_weights")}
+
+
+def weight_roundtrip_keras(spec, dtype, data, seed=0):
+    fresh = data["fresh"]
+    keras_to_numpy(keras_side(spec, dtype, seed, data["twin"]), fresh)
     tol = tolerance(dtype, "roundtrip")
     return [compare(fresh.weights[k], v, k, tol, labels=("roundtrip", "original"), kind="weight")
-            for k, v in np_model.weights.items()]
+            for k, v in data["twin"]["weights"].items()]
+
+
+def check_weight_roundtrip(spec, dtype, seed=0):
+    """NumPy -> Keras -> fresh NumPy model reproduces every weight bit for bit."""
+    return weight_roundtrip_keras(spec, dtype, weight_roundtrip_numpy(spec, dtype, seed), seed)
+
+
+def forward_numpy(spec, dtype, seed=0, training=False):
+    """The NumPy half of ``check_forward``: every node's output, in run order."""
+    x = make_inputs(spec, dtype, seed)
+    return {"twin": twin_data(spec, dtype, seed), "x": x,
+            "outputs": numpy_outputs(numpy_model(spec, dtype, seed, training), x, training)}
+
+
+def forward_keras(spec, dtype, data, seed=0, training=False):
+    theirs = keras_outputs(keras_side(spec, dtype, seed, data["twin"]), data["x"], training)
+    tol = tolerance(dtype)
+    return [compare(a, theirs[name], f"{name}:output", tol, tensor=name, kind="output")
+            for name, a in data["outputs"].items()]
 
 
 def check_forward(spec, dtype, seed=0, training=False):
     """Every node's (layer call's) output agrees, in run order."""
-    np_model, k_model = shared_twins(spec, dtype, seed)
-    x = make_inputs(spec, dtype, seed)
-    tol = tolerance(dtype)
-    return [compare(a, b, f"{name}:output", tol, tensor=name, kind="output")
-            for name, a, b in node_outputs(np_model, k_model, x, training)]
+    return forward_keras(spec, dtype, forward_numpy(spec, dtype, seed, training), seed, training)
 
 
-def backward_order(np_model, np_grads, ref_grads, np_input_grads, ref_input_grads, tol, floors):
-    """Per layer from the output down: its parameter gradients, then the gradient it returns (dL/d its input).
-
-    The first failing comparison in this order names the layer whose backward is wrong.
-    """
-    result = []
-    for i in range(len(np_model.layers) - 1, -1, -1):
-        layer = np_model.layers[i]
-        result += [compare(np_grads[f"{layer.name}/{w}"], ref_grads[f"{layer.name}/{w}"], f"{layer.name}/{w}", tol,
-                           floor=floors.get(f"{layer.name}/{w}", 0.0), kind="param") for w in layer.params]
-        result.append(compare(np_input_grads[i], ref_input_grads[i], f"{layer.name}:input_grad", tol,
-                              tensor=layer.name, kind="input_grad"))
-    return result
+def backward_numpy(spec, dtype, seed=0, training=False):
+    """The NumPy half of ``check_backward``: the gradients of ``sum(output * dout)`` (``backward_plan``)."""
+    twin, x = twin_data(spec, dtype, seed), make_inputs(spec, dtype, seed)
+    dout = upstream_gradient(spec, twin["output_shape"], dtype, seed)
+    np_model = numpy_model(spec, dtype, seed, training)
+    np_model.forward(x, training=training)
+    return {"twin": twin, "x": x, "dout": dout, "plan": backward_plan(np_model, *numpy_backward(np_model, dout))}
 
 
-def input_grads(dx, output_grads):
-    """dL/d(input of layer i) = dL/d(output of layer i-1); dx for the first layer."""
-    return [dx] + list(output_grads[:-1])
-
-
-def gradient_order(np_model, dx, out_grads, floors, ref, tol):
-    """The gradient comparisons from the output down (``backward_order``; ``graph_backward_order`` for graphs)."""
-    if isinstance(np_model, numpy_models.Model):
-        return graph_backward_order(np_model, ref, dx, tol, floors)
-    return backward_order(np_model, np_model.grads, ref["grads"], input_grads(dx, out_grads),
-                          input_grads(ref["dx"], ref["output_grads"]), tol, floors)
+def backward_keras(spec, dtype, data, seed=0, training=False):
+    ref = keras_vjp(spec, dtype, seed, training, keras_side(spec, dtype, seed, data["twin"]), data["x"], data["dout"])
+    return compare_plan(data["plan"], ref, tolerance(dtype))
 
 
 def check_backward(spec, dtype, seed=0, training=False):
     """Every parameter gradient and every layer's input gradient for a random upstream gradient, output first."""
-    np_model, k_model = shared_twins(spec, dtype, seed)
-    x = make_inputs(spec, dtype, seed)
-    dout = upstream_gradient(spec, np_model, dtype, seed)
-    np_model.forward(x, training=training)
-    dx, out_grads, floors = numpy_backward(np_model, dout)
-    ref = keras_vjp(spec, dtype, seed, training, k_model, x, dout)
-    return gradient_order(np_model, dx, out_grads, floors, ref, tolerance(dtype))
+    return backward_keras(spec, dtype, backward_numpy(spec, dtype, seed, training), seed, training)
 
 
-def check_loss(spec, dtype, seed=0, training=False):
-    """Loss value (incl. regularization), then every gradient from the output down (see ``backward_order``)."""
-    np_model, k_model = shared_twins(spec, dtype, seed)
-    x = make_inputs(spec, dtype, seed)
+def loss_numpy(spec, dtype, seed=0, training=False):
+    """The NumPy half of ``check_loss``: the loss value and the gradients of the loss (``backward_plan``)."""
+    np_model, x = numpy_model(spec, dtype, seed, training), make_inputs(spec, dtype, seed)
     y = np_model.forward(x, training=training)
     y_true = make_targets(spec, y.shape, dtype, seed)
     loss = numpy_loss(spec)
-    value = np_model.compute_loss(loss, y_true, y)
-    dx, out_grads, floors = numpy_backward(np_model, loss=loss, y_true=y_true, y_pred=y)
-    ref = keras_backward(k_model, x, training=training, loss_fn=keras_loss(spec, dtype), y_true=y_true)
+    value = np.asarray(np_model.compute_loss(loss, y_true, y))
+    plan = backward_plan(np_model, *numpy_backward(np_model, loss=loss, y_true=y_true, y_pred=y))
+    return {"twin": twin_data(spec, dtype, seed), "x": x, "y_true": y_true, "value": value, "plan": plan}
+
+
+def loss_keras(spec, dtype, data, seed=0, training=False):
+    ref = keras_backward(keras_side(spec, dtype, seed, data["twin"]), data["x"], training=training,
+                         loss_fn=keras_loss(spec, dtype), y_true=data["y_true"])
     tol = tolerance(dtype)
-    return ([compare(np.asarray(value), np.asarray(ref["value"], dtype), "loss", tol, kind="loss")]
-            + gradient_order(np_model, dx, out_grads, floors, ref, tol))
+    return ([compare(data["value"], np.asarray(ref["value"], dtype), "loss", tol, kind="loss")]
+            + compare_plan(data["plan"], ref, tol))
+
+
+def check_loss(spec, dtype, seed=0, training=False):
+    """Loss value (incl. regularization), then every gradient from the output down (see ``backward_plan``)."""
+    return loss_keras(spec, dtype, loss_numpy(spec, dtype, seed, training), seed, training)
+
+
+def moving_statistics_numpy(spec, dtype, seed=0, steps=5):
+    """The NumPy half of ``check_moving_statistics``: the batches and the state after training-mode calls."""
+    np_model = numpy_model(spec, dtype, seed, training=True)
+    xs = [make_inputs(spec, dtype, random_streams.seed_for("moving_statistics_batch", seed, step))
+          for step in range(steps)]
+    for x in xs:
+        np_model.forward(x, training=True)
+    return {"twin": twin_data(spec, dtype, seed), "xs": xs, "state": dict(np_model.state)}
+
+
+def moving_statistics_keras(spec, dtype, data, seed=0):
+    k_model = keras_side(spec, dtype, seed, data["twin"])
+    for x in data["xs"]:
+        keras_outputs(k_model, x, training=True)
+    k_state, steps, tol = keras_weights(k_model), len(data["xs"]), tolerance(dtype)
+    return [compare(v, k_state[k], f"after {steps} steps: {k}", tol, tensor=k, kind="state", step=steps)
+            for k, v in data["state"].items()]
 
 
 def check_moving_statistics(spec, dtype, seed=0, steps=5):
     """BatchNormalization moving mean/variance after several training-mode calls on fresh batches."""
-    np_model, k_model = shared_twins(spec, dtype, seed)
-    for step in range(steps):
-        x = make_inputs(spec, dtype, random_streams.seed_for("moving_statistics_batch", seed, step))
-        np_model.forward(x, training=True)
-        keras_outputs(k_model, x, training=True)
-    k_state = keras_weights(k_model)
-    tol = tolerance(dtype)
-    return [compare(v, k_state[k], f"after {steps} steps: {k}", tol, tensor=k, kind="state", step=steps)
-            for k, v in np_model.state.items()]
+    return moving_statistics_keras(spec, dtype, moving_statistics_numpy(spec, dtype, seed, steps), seed)

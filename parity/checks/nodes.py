@@ -2,10 +2,11 @@
 
 A node is one layer call: in a Sequential twin each layer is one node named
 after it; in a graph twin a shared layer has one node per call (``name@k``).
-``node_outputs`` gives every node's output on both sides; for graph specs,
-``graph_backward_order`` lists the gradient comparisons from the output down
-(the Sequential order is ``model_checks.backward_order``), and
-``keras_backward`` / ``numpy_backward`` run one backward pass on either kind.
+``numpy_outputs`` / ``keras_outputs`` give every node's output on either side,
+``numpy_backward`` / ``keras_backward`` run one backward pass on either kind,
+and ``backward_plan`` lists a NumPy backward's gradients from the output down
+as plain data, which ``compare_plan`` compares with Keras's (the two halves
+of a check may run in different processes, ``parity.checks.backends``).
 """
 import numpy_models
 from parity.checks.graph_checks import condition_scales as graph_condition_scales, sum_scales
@@ -34,12 +35,6 @@ def keras_outputs(k_model, x, training=False):
     if type(k_model).__name__ == "Sequential":
         return {l.name: a for l, a in zip(k_model.layers, forward(k_model, x, training=training), strict=True)}
     return graph_node_outputs(k_model, [x], training=training)
-
-
-def node_outputs(np_model, k_model, x, training=False):
-    """[(node name, NumPy output, Keras output)] in the NumPy run order."""
-    ours, theirs = numpy_outputs(np_model, x, training), keras_outputs(k_model, x, training)
-    return [(name, a, theirs[name]) for name, a in ours.items()]
 
 
 def numpy_backward(np_model, dout=None, loss=None, y_true=None, y_pred=None):
@@ -74,7 +69,26 @@ def keras_backward(k_model, x, dout=None, training=False, loss_fn=None, y_true=N
     return {**ref, "dx": ref["dxs"][0]}
 
 
-def graph_backward_order(np_model, ref, dx, tol, floors):
+def backward_plan(np_model, dx, out_grads, floors):
+    """[(name, NumPy gradient, where Keras's is, compare fields)] from the output down, after a NumPy backward.
+
+    Plain data: the Keras half of a check (``compare_plan``) needs no NumPy model. Sequential: per layer its
+    parameter gradients, then the gradient it returns (dL/d its input); graphs: ``graph_backward_plan``.
+    The first failing comparison in this order names the layer whose backward is wrong.
+    """
+    if isinstance(np_model, numpy_models.Model):
+        return graph_backward_plan(np_model, dx, floors)
+    grads, inputs, plan = np_model.grads, [dx] + list(out_grads[:-1]), []
+    for i in range(len(np_model.layers) - 1, -1, -1):
+        layer = np_model.layers[i]
+        keys = [f"{layer.name}/{w}" for w in layer.params]
+        plan += [(k, grads[k], ("grads", k), {"floor": floors.get(k, 0.0), "kind": "param"}) for k in keys]
+        where = ("output_grads", i - 1) if i else ("dx",)  # dL/d(input of layer i) = dL/d(output of layer i-1)
+        plan.append((f"{layer.name}:input_grad", inputs[i], where, {"tensor": layer.name, "kind": "input_grad"}))
+    return plan
+
+
+def graph_backward_plan(np_model, dx, floors):
     """Per node from the output down: the gradient reaching its output, then (at a layer's first call, where
     its gradient is complete) its parameter gradients; finally dL/d(input). The model's own outputs are
     skipped: their gradient is the upstream one (or the loss's, which may be taken at the logits).
@@ -83,13 +97,20 @@ def graph_backward_order(np_model, ref, dx, tol, floors):
     first_call = {}
     for node in np_model._nodes:
         first_call.setdefault(node.layer, node)
-    grads, result = np_model.grads, []
+    grads, plan = np_model.grads, []
     for node in reversed(np_model._nodes):
         if id(node) not in outputs:
-            result.append(compare(np_model.output_grads.get(node), ref["node_grads"][node.name],
-                                  f"{node.name}:output_grad", tol, tensor=node.name, kind="output_grad"))
+            plan.append((f"{node.name}:output_grad", np_model.output_grads.get(node), ("node_grads", node.name),
+                         {"tensor": node.name, "kind": "output_grad"}))
         if first_call[node.layer] is node:
             keys = [f"{node.layer.name}/{w}" for w in node.layer.params]
-            result += [compare(grads[k], ref["grads"][k], k, tol, floor=floors.get(k, 0.0), kind="param")
-                       for k in keys]
-    return result + [compare(dx, ref["dx"], "input:input_grad", tol, tensor="input", kind="input_grad")]
+            plan += [(k, grads[k], ("grads", k), {"floor": floors.get(k, 0.0), "kind": "param"}) for k in keys]
+    return plan + [("input:input_grad", dx, ("dx",), {"tensor": "input", "kind": "input_grad"})]
+
+
+def compare_plan(plan, ref, tol):
+    """The comparisons of a ``backward_plan`` against Keras's backward products ``ref``, in the plan's order."""
+    def keras_value(where):
+        return ref[where[0]] if len(where) == 1 else ref[where[0]][where[1]]
+
+    return [compare(a, keras_value(where), name, tol, **fields) for name, a, where, fields in plan]

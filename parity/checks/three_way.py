@@ -1,4 +1,8 @@
-"""The three-way gradient check: NumPy backward vs Keras GradientTape vs central finite differences (float64)."""
+"""The three-way gradient check: NumPy backward vs Keras GradientTape vs central finite differences (float64).
+
+Its NumPy half (the backward and the finite differences, the expensive part) returns plain data and its Keras
+half only compares with Keras's gradients, as the halves of ``parity.checks.model_checks``.
+"""
 import copy
 
 import numpy as np
@@ -6,14 +10,14 @@ from threadpoolctl import threadpool_limits
 
 import numpy_models
 from parity import random_streams
-from parity.checks.model_checks import keras_vjp, upstream_gradient
+from parity.checks.model_checks import keras_vjp, numpy_model, upstream_gradient
 from parity.checks.nodes import numpy_backward
 from parity.compare import compare
 from parity.gradcheck.finite_differences import SignedObjective, probe_parameter
 from parity.gradcheck.suffix import reusable
 from parity.specs import make_inputs
 from parity.tolerances import tolerance
-from parity.twins import shared_twins
+from parity.twins import keras_side, twin_data
 
 
 def _hold_masks(source, target):
@@ -72,6 +76,42 @@ def _layer_copy(layer):
     return copy.deepcopy(layer, {} if nodes is None else {id(nodes): nodes})
 
 
+def gradients_three_way_numpy(spec, dtype="float64", seed=0, training=False, max_coords=24):
+    """The NumPy half of ``check_gradients_three_way``: the NumPy backward and the finite-difference probes.
+
+    Finite differences are taken on the NumPy forward at sampled coordinates (all
+    of them for small tensors) plus one random direction per parameter.
+    """
+    twin, x = twin_data(spec, dtype, seed), make_inputs(spec, dtype, seed)
+    dout = upstream_gradient(spec, twin["output_shape"], dtype, seed)
+    np_model = numpy_model(spec, dtype, seed, training)
+    pristine = copy.deepcopy(np_model)  # before any forward: same RNG and moving statistics as below
+    np_model.forward(x, training=training)
+    dx, _, floors = numpy_backward(np_model, dout)
+    analytic = {**{k: v.copy() for k, v in np_model.grads.items()}, "dx": dx}
+    data = {"twin": twin, "x": x.copy(), "dout": dout, "analytic": analytic, "floors": floors}
+    _hold_masks(np_model, pristine)
+    evaluate = _Evaluation(pristine, x, dout, training)
+    rng = random_streams.generator("finite_difference", seed)
+    with threadpool_limits(1, user_api="blas"):  # hundreds of small GEMMs: a thread pool only waits (as gradcheck)
+        data["probes"] = {key: probe_parameter(evaluate, array, analytic[key], rng, max_coords)
+                          for key, array in {**pristine.params, "dx": x}.items()}
+    return data
+
+
+def gradients_three_way_keras(spec, dtype, data, seed=0, training=False):
+    """The Keras half: Keras's gradients against the NumPy backward, and both against the probes."""
+    ref = keras_vjp(spec, dtype, seed, training, keras_side(spec, dtype, seed, data["twin"]), data["x"], data["dout"])
+    keras_grads, analytic, floors = {**ref["grads"], "dx": ref["dx"]}, data["analytic"], data["floors"]
+    result = [compare(analytic[k], keras_grads[k], k, tolerance(dtype), floor=floors.get(k, 0.0),
+                      kind="input_grad" if k == "dx" else "param") for k in analytic]
+    fd_tol = tolerance("float64", "finite_difference")
+    with threadpool_limits(1, user_api="blas"):  # the norms of the scales: threaded BLAS may round them otherwise
+        for key, probes in data["probes"].items():
+            result += _fd_comparisons(key, probes, analytic[key], keras_grads[key], fd_tol, floors.get(key, 0.0))
+    return result
+
+
 def check_gradients_three_way(spec, dtype="float64", seed=0, training=False, max_coords=24):
     """NumPy backward vs Keras GradientTape vs central finite differences (float64).
 
@@ -79,29 +119,8 @@ def check_gradients_three_way(spec, dtype="float64", seed=0, training=False, max
     of them for small tensors) plus one random direction per parameter; the
     forward itself is checked against Keras by ``check_forward``.
     """
-    np_model, k_model = shared_twins(spec, dtype, seed)
-    x = make_inputs(spec, dtype, seed)
-    dout = upstream_gradient(spec, np_model, dtype, seed)
-    pristine = copy.deepcopy(np_model)  # before any forward: same RNG and moving statistics as below
-    np_model.forward(x, training=training)
-    dx, _, floors = numpy_backward(np_model, dout)
-    analytic = {**{k: v.copy() for k, v in np_model.grads.items()}, "dx": dx}
-    ref = keras_vjp(spec, dtype, seed, training, k_model, x, dout)
-    keras_grads = {**ref["grads"], "dx": ref["dx"]}
-    arrays = {**pristine.params, "dx": x}
-    _hold_masks(np_model, pristine)
-
-    evaluate = _Evaluation(pristine, x, dout, training)
-
-    rng = random_streams.generator("finite_difference", seed)
-    result = [compare(analytic[k], keras_grads[k], k, tolerance(dtype), floor=floors.get(k, 0.0),
-                      kind="input_grad" if k == "dx" else "param") for k in analytic]
-    fd_tol = tolerance("float64", "finite_difference")
-    with threadpool_limits(1, user_api="blas"):  # hundreds of small GEMMs: a thread pool only waits (as gradcheck)
-        for key, array in arrays.items():
-            probes = probe_parameter(evaluate, array, analytic[key], rng, max_coords)
-            result += _fd_comparisons(key, probes, analytic[key], keras_grads[key], fd_tol, floors.get(key, 0.0))
-    return result
+    data = gradients_three_way_numpy(spec, dtype, seed, training, max_coords)
+    return gradients_three_way_keras(spec, dtype, data, seed, training)
 
 
 class _Evaluation(SignedObjective):

@@ -68,9 +68,17 @@ def to_keras(np_model):
     Raises:
         UnsupportedModelError listing every NumPy-only option that stock Keras lacks.
     """
+    return keras_from_graph(keras_graph(np_model), np_model.dtype, np_model.weights)
+
+
+def keras_graph(np_model):
+    """The graph description ``keras_models.functional.build_functional`` builds ``np_model``'s Keras twin from
+    (plain data: it crosses to other processes).
+
+    Raises:
+        UnsupportedModelError listing every NumPy-only option that stock Keras lacks.
+    """
     import numpy_models as nm
-    from keras_models.functional import build_functional
-    from parity.weights import numpy_to_keras
 
     problems = []
     if isinstance(np_model, nm.Sequential):
@@ -83,6 +91,14 @@ def to_keras(np_model):
         raise TypeError(f"to_keras: expected a numpy_models Model or Sequential. Received: {np_model!r}")
     if problems:
         raise UnsupportedModelError(problems)
-    k_model = build_functional(graph, np_model.dtype)
-    numpy_to_keras(np_model, k_model)
+    return graph
+
+
+def keras_from_graph(graph, dtype, weights):
+    """The Keras model of a ``keras_graph`` description, holding ``weights`` ({"layer/weight": array}, read back)."""
+    from keras_models.functional import build_functional
+    from parity.weights import weights_to_keras
+
+    k_model = build_functional(graph, dtype)
+    weights_to_keras(weights, k_model)
     return k_model
