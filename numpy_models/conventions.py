@@ -17,13 +17,15 @@ import contextlib
 
 import numpy as np
 
+from numpy_models._validation import tf_rounded
+
 _TENSORFLOW = {"float32_constants": True, "float32_resize": True}
 _settings = dict(_TENSORFLOW)
 
 
 def layer_constant(value):
     """A layer's Python-float constant as the model computes with it (float32-rounded, as TF, by default)."""
-    return float(np.float32(value)) if _settings["float32_constants"] else float(value)
+    return tf_rounded(value) if _settings["float32_constants"] else float(value)
 
 
 def resize_dtype(dtype):
@@ -35,7 +37,8 @@ def set_conventions(**switches):
     """Set ``float32_constants`` / ``float32_resize`` for this process; returns the settings before."""
     unknown = sorted(set(switches) - set(_TENSORFLOW))
     if unknown:
-        raise ValueError(f"Unknown convention(s); expected some of {sorted(_TENSORFLOW)}. Received: {unknown}")
+        raise ValueError(f"Unknown convention(s); expected some of {sorted(_TENSORFLOW)}. "
+                         f"Received: {', '.join(f'{k}={switches[k]!r}' for k in unknown)}")
     before = dict(_settings)
     _settings.update({k: bool(v) for k, v in switches.items()})
     return before

@@ -35,7 +35,7 @@ def test_layer_constants_are_float32_rounded_by_default_and_exact_when_switched(
 
 
 def test_unknown_convention_is_refused_by_name():
-    with pytest.raises(ValueError, match="float32_constant.*Received: \\['float32_constant'\\]"):
+    with pytest.raises(ValueError, match="Received: float32_constant=False"):
         conventions.set_conventions(float32_constant=False)
 
 
@@ -94,6 +94,33 @@ def test_switched_on_puts_every_numpy_side_switch_back():
     assert activations.ACTIVATIONS["hard_sigmoid"] == backend_conventions._SHIPPED_HARD_SIGMOID
     cls = numpy_models.AveragePooling2D
     assert (cls.pool, cls.pool_backward) == _SHIPPED
+
+
+def test_a_variant_with_an_unknown_part_switches_nothing_on():
+    cls = numpy_models.AveragePooling2D
+    with pytest.raises(ValueError, match="Received: variant='torch_replicate_pool\\+bogus'"):
+        with switched_on("torch_replicate_pool+bogus"):
+            pass
+    assert (cls.pool, cls.pool_backward) == _SHIPPED
+
+
+def test_conventions_are_measured_against_tensorflows_rules_whatever_is_switched_on():
+    twin_conventions.cache_clear()
+    try:
+        with switched_on("exact_constants"):
+            assert twin_conventions("leaky_relu_layer_1_7", "jax") == ("exact_constants",)
+    finally:
+        twin_conventions.cache_clear()
+
+
+def test_exact_cast_reaches_the_schedules_decay_rate():
+    from numpy_models.optimizers.schedules import ExponentialDecay
+
+    schedule = ExponentialDecay(0.1, 1, 0.96)  # 0.96 is not a float32 number
+    rounded = schedule.compute(1, np.dtype("float64"))
+    with switched_on("exact_cast"):
+        exact = schedule.compute(1, np.dtype("float64"))
+    assert exact == 0.1 * 0.96 and rounded == 0.1 * float(np.float32(0.96))
 
 
 def _rows_with_and_without(backend, specs):

@@ -8,7 +8,7 @@ import pytest
 import numpy_models
 from keras_models import forward, forward_backward
 from parity import twins
-from parity.checks import CheckCase, backend_halves, backends, yield_checks
+from parity.checks import CheckCase, backend_halves, backends, model_checks, three_way, yield_checks
 from parity.checks.backends import case_row
 from parity.checks.model_checks import upstream_gradient
 from parity.compare import compare
@@ -85,11 +85,16 @@ def _no_numpy_twin(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("the Keras half built or ran a NumPy twin")
 
+    twins.clear_shared()  # nothing the halves' computation left cached may serve the Keras half
     for owner, name in ((numpy_models.Sequential, "forward"), (numpy_models.Model, "forward"),
                         (numpy_models.Sequential, "backward"), (numpy_models.Model, "backward"),
                         (twins, "numpy_twin"), (twins, "build_twins"), (twins, "_pristine"),
-                        (twins, "twin_data")):
+                        (twins, "twin_data"), (twins, "numpy_side")):
         monkeypatch.setattr(owner, name, refuse)
+    for module in (model_checks, backend_halves, three_way):  # the names these modules imported
+        for name in ("twin_data", "numpy_side", "numpy_twin", "numpy_model"):
+            if hasattr(module, name):
+                monkeypatch.setattr(module, name, refuse)
 
 
 @pytest.mark.parametrize("spec_id", ["batch_norm_frozen_2d", GRAPH])

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from numpy_models.optimizers.base import constant
+from numpy_models.optimizers import base
 
 
 COMPUTE_DTYPE = "float32"
@@ -43,7 +43,8 @@ class ExponentialDecay(LearningRateSchedule):
         p = f(step) / f(self.decay_steps)
         if self.staircase:
             p = np.floor(p)
-        lr = f(self.initial_learning_rate) * f(constant(self.decay_rate, dtype)) ** p
+        # base.constant, looked up at the call: a measurement variant (exact_cast) may replace it
+        lr = f(self.initial_learning_rate) * f(base.constant(self.decay_rate, dtype)) ** p
         return lr if abs(lr) >= np.finfo(dtype).tiny else f(0)  # TF flushes float32 subnormals to zero
 
 

@@ -95,19 +95,31 @@ def _switch(variant, on):
     raise ValueError(f"Unknown backend variant; expected one of {sorted(CAUSES)}. Received: variant={variant!r}")
 
 
+def _parts(variant):
+    """The variants of a "+"-joined combination, every one known (checked before anything is switched)."""
+    parts = variant.split("+") if variant else []
+    unknown = [p for p in parts if p not in CAUSES]
+    if unknown:
+        raise ValueError(f"Unknown backend variant; expected one of {sorted(CAUSES)}. Received: variant={variant!r}")
+    return parts
+
+
 def apply_variant(variant):
     """Switch ``variant`` (or each of a "+"-joined combination) on in this (worker) process; returns what it set."""
-    return {k: v for part in (variant.split("+") if variant else []) for k, v in _switch(part, True).items()}
+    return {k: v for part in _parts(variant) for k, v in _switch(part, True).items()}
 
 
 @contextlib.contextmanager
 def switched_on(variant):
-    """``apply_variant(variant)`` for the block only: every part is switched off again after it."""
-    parts = variant.split("+") if variant else []
+    """``apply_variant(variant)`` for the block only: every part switched on is switched off again after it."""
+    done, settings = [], {}
     try:
-        yield apply_variant(variant)
+        for part in _parts(variant):
+            settings.update(_switch(part, True))
+            done.append(part)
+        yield settings
     finally:
-        for part in reversed(parts):
+        for part in reversed(done):
             _switch(part, False)
 
 

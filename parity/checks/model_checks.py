@@ -11,6 +11,7 @@ that apply to a spec; pytest and the report both consume them (scikit-learn's
 estimator-checks design). Keras runs through ``keras_models``, imported on
 first use (TensorFlow).
 """
+import copy
 from collections import OrderedDict
 
 import numpy as np
@@ -69,7 +70,7 @@ def weight_roundtrip_numpy(spec, dtype, seed=0):
 
 
 def weight_roundtrip_keras(spec, dtype, data, seed=0):
-    fresh = data["fresh"]
+    fresh = copy.deepcopy(data["fresh"])  # written into: the same half may serve several backends in one process
     keras_to_numpy(keras_side(spec, dtype, seed, data["twin"]), fresh)
     tol = tolerance(dtype, "roundtrip")
     return [compare(fresh.weights[k], v, k, tol, labels=("roundtrip", "original"), kind="weight")
