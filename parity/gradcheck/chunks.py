@@ -40,6 +40,7 @@ class ChunkedSuffix(SignedObjective):
         self._restore_each = False
         self.reference = suffix.source.copy()  # which chunks' inputs a probe moved
         self.signature0 = _flat(sig for _, sig in base)
+        self._kinked_first = list(range(len(self.bounds)))  # chunks that stopped a probe, the latest first
 
     def _moved(self):
         """Chunks whose input differs from the unperturbed one; all of them when none does (a weight moved)."""
@@ -59,19 +60,68 @@ class ChunkedSuffix(SignedObjective):
         return result
 
     def _chunks(self, signature, until_kink, restore):
-        total, sigs = 0.0, [sig for _, sig in self.base]
-        for c in self._moved():
+        changes, sigs = {}, [sig for _, sig in self.base]
+        for c in self._order(self._moved(), until_kink):
             a, b = self.bounds[c]
             f = self.suffix.evaluate(self.suffix.source[a:b].copy(), self.suffix.dout[a:b], False, restore)[1]
-            total += f - self.base[c][0]
+            changes[c] = f - self.base[c][0]
             if until_kink and self.suffix.signatures_differ_from(self.base[c][1]):
+                self._to_front(c)
                 return float("nan"), KINKED
             if signature and not until_kink:  # (until_kink: equal to the base, which is kept)
                 sigs[c] = self.suffix.signatures()
-        return self.f0 + total, _flat(sigs) if signature else None
+        return self.f0 + _in_order(changes), _flat(sigs) if signature else None
+
+    def _order(self, moved, until_kink):
+        """``moved`` in chunk order; for a probe that stops at a kink, the chunks that stopped one before first:
+        a branch that switches within +-h often switches within the next, smaller step too (same decision,
+        fewer chunks evaluated before it is seen)."""
+        if not until_kink or len(moved) < 2:
+            return moved
+        wanted = set(moved)
+        return [c for c in self._kinked_first if c in wanted]
 
     def until_kink(self):
         return self._run(True, until_kink=True)
+
+    def until_kink_each(self, places):
+        """``finite_differences.until_kink_each``: chunk by chunk, each placement in turn, so a kink at any of
+        them stops all; each unstopped value is summed in chunk order (the same f as ``until_kink``, bit for bit)."""
+        subj.restore_rng(self.suffix.rng_state)
+        result = self._interleaved(places, self._restore_each)
+        if not self._restore_each and not subj.rng_unchanged(self.suffix.rng_state):
+            self._restore_each = True
+            result = self._interleaved(places, True)
+        return result
+
+    def _interleaved(self, places, restore):
+        moved = [set(self._placed(place, self._moved)) for place in places]
+        changes = [{} for _ in places]
+        for c in self._order(sorted(set().union(*moved)), True):
+            a, b = self.bounds[c]
+            for place, moves, change in zip(places, moved, changes, strict=True):
+                if c not in moves:
+                    continue
+                f, differs = self._placed(place, lambda: (
+                    self.suffix.evaluate(self.suffix.source[a:b].copy(), self.suffix.dout[a:b], False, restore)[1],
+                    self.suffix.signatures_differ_from(self.base[c][1])))
+                if differs:
+                    self._to_front(c)
+                    return [(float("nan"), KINKED)] * len(places)
+                change[c] = f - self.base[c][0]
+        return [(self.f0 + _in_order(change), self.signature0) for change in changes]
+
+    @staticmethod
+    def _placed(place, fn):
+        place(True)
+        try:
+            return fn()
+        finally:
+            place(False)
+
+    def _to_front(self, c):
+        self._kinked_first.remove(c)
+        self._kinked_first.insert(0, c)
 
 
 def _close(a, b):
@@ -101,6 +151,14 @@ def _evaluate(suffix, h, dout):
         return suffix.evaluate(h, dout, False)[:2]
     except Exception:  # the suffix's own layers: any error means "not this way", the whole batch is evaluated
         return None
+
+
+def _in_order(changes):
+    """The sum of {chunk: f_c - f_c0} in chunk order, whatever order the chunks were evaluated in (same f, bit for bit)."""
+    total = 0.0
+    for c in sorted(changes):
+        total += changes[c]
+    return total
 
 
 def _flat(chunk_signatures):
