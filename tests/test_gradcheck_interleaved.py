@@ -10,49 +10,24 @@
 import numpy as np
 import pytest
 
-import numpy_models as nm
 from parity import gradcheck
 from parity.gradcheck import chunks, suffix
 from parity.gradcheck.finite_differences import (KINKED, UNTIL_KINK, evaluate_at, placing, signatures_differ,
                                                  until_kink_each)
 from parity.tolerances import tolerance
 
-CHUNK, BLOCK = 4, 8  # a test-sized batch of 16: four chunks in two blocks
+from tests.test_gradcheck_chunks import FORCED_CHUNK as CHUNK
+from tests.test_gradcheck_chunks import _KernelGradTooLarge, _cnn, _x
+from tests.test_gradcheck_chunks import made as chunks_made  # noqa: F401 (a fixture: chunks on test-sized stacks)
 
-
-class _KernelGradTooLarge(nm.Conv2D):
-    """A planted bug: the kernel gradient 1% too large, well above finite differences' resolution."""
-
-    def backward_preactivation(self, dz):
-        dx = super().backward_preactivation(dz)
-        self.grads["kernel"] = self.grads["kernel"] * 1.01
-        return dx
-
-
-def _cnn(conv=nm.Conv2D):
-    layers = [conv(3, 3, activation="relu", name="c1"), nm.MaxPooling2D(2, name="p1"), nm.Flatten(name="f"),
-              nm.Dense(4, activation="tanh", name="d"), nm.Dense(3, activation="softmax", name="o")]
-    return nm.Sequential(layers).build((None, 10, 10, 1), seed=0)
-
-
-def _x():
-    return np.maximum(np.random.default_rng(5).standard_normal((16, 10, 10, 1)), 0)  # exact zeros: kinks
+BLOCK = 2 * CHUNK  # a test-sized batch of 16: four chunks in two blocks
 
 
 @pytest.fixture
-def made(monkeypatch):
-    """Force chunks and blocks on test-sized stacks; record the objective each suffix became."""
-    objectives = []
-    monkeypatch.setattr(chunks, "CHUNK", CHUNK)
+def made(chunks_made, monkeypatch):
+    """Chunks and blocks forced on test-sized stacks; the objective each suffix became."""
     monkeypatch.setattr(chunks, "BLOCK", BLOCK)
-    monkeypatch.setattr(chunks, "MIN_ELEMENTS", 0)
-    real = suffix.chunked
-
-    def spy(*args, **kwargs):
-        objectives.append(real(*args, **kwargs))
-        return objectives[-1]
-    monkeypatch.setattr(suffix, "chunked", spy)
-    return objectives
+    return chunks_made
 
 
 @pytest.fixture
@@ -101,15 +76,24 @@ def _chunk_by_chunk(objective):
     return objective.f0 + total, [s for chunk in sigs for layer in chunk for s in layer]
 
 
+def _record_batch_sizes(monkeypatch):
+    """The list every suffix evaluation appends its batch size to."""
+    sizes, evaluate = [], suffix.SuffixObjective.evaluate
+
+    def recorded(self, h, *args):
+        sizes.append(len(h))
+        return evaluate(self, h, *args)
+    monkeypatch.setattr(suffix.SuffixObjective, "evaluate", recorded)
+    return sizes
+
+
 def _round_off(objective):
     return tolerance("float64", "sub_batch").rtol * float(np.abs(objective.suffix.dout).sum()) * 10
 
 
 def test_an_evaluation_moving_every_chunk_runs_in_blocks_with_the_chunks_signatures(c1, monkeypatch):
     objective, kernel = c1
-    sizes = []
-    evaluate = suffix.SuffixObjective.evaluate
-    monkeypatch.setattr(suffix.SuffixObjective, "evaluate", lambda self, h, *a: sizes.append(len(h)) or evaluate(self, h, *a))
+    sizes = _record_batch_sizes(monkeypatch)
     kinked = 0
     for j in range(kernel.size):
         for t in (1e-1, -1e-3):
@@ -132,9 +116,7 @@ def test_an_evaluation_moving_every_chunk_runs_in_blocks_with_the_chunks_signatu
 
 def test_a_probe_stopped_at_a_kink_starts_the_next_at_the_chunk_that_stopped_it(c1, monkeypatch):
     objective, kernel = c1
-    sizes = []
-    evaluate = suffix.SuffixObjective.evaluate
-    monkeypatch.setattr(suffix.SuffixObjective, "evaluate", lambda self, h, *a: sizes.append(len(h)) or evaluate(self, h, *a))
+    sizes = _record_batch_sizes(monkeypatch)
 
     def stopped_after(j):
         sizes.clear()

@@ -21,9 +21,9 @@ a proof: coupling it does not exercise goes unseen): replacing the last sample b
 one that copies no other (1.37 times the first plus a small deterministic ripple)
 leaves every other output row bit for bit, and gives the row its chunk gives
 evaluated alone; and every chunk (and block) alone gives its rows of the whole
-batch's output (tolerance table: float64 sub_batch). A batch statistic that the first sample's
-copy would leave unchanged (the mean row norm of unit-norm rows) moves with a
-scaled one. Values differ from whole-batch evaluations by round-off only.
+batch's output (tolerance table: float64 sub_batch). A batch statistic that the
+first sample's copy would leave unchanged (the mean row norm of unit-norm rows)
+moves with a scaled one. Values differ from whole-batch evaluations by round-off only.
 """
 import numpy as np
 
@@ -181,7 +181,7 @@ def _evaluate(suffix, h, dout):
 
 
 def _in_order(changes):
-    """The sum of {chunk: f_c - f_c0} in chunk order, whatever order the chunks were evaluated in (same f, bit for bit)."""
+    """The sum of {chunk: f_c - f_c0} in chunk order, whatever order the chunks were evaluated in (f bit for bit)."""
     total = 0.0
     for c in sorted(changes):
         total += changes[c]
