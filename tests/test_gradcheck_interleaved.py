@@ -5,8 +5,11 @@
 - a probe that stops at a kink evaluates first the chunk that stopped the last one;
 - an evaluation that moves every chunk runs in blocks of chunks: its value to round-off, its
   signature chunk by chunk as chunks give it (a kink is one in the same chunks);
+- the first layer's objective serves dx too (one proof, one set of chunks);
 - a planted bug is caught as a whole-batch evaluation catches it.
 """
+import sys
+
 import numpy as np
 import pytest
 
@@ -134,3 +137,16 @@ def test_a_planted_bug_is_caught_as_whole_batch_evaluations_catch_it(made, monke
     assert fast.failed == whole.failed == ["c1/kernel"]
     assert fast["c1/kernel"].likely_cause.name == whole["c1/kernel"].likely_cause.name
     assert str(fast).splitlines()[0] == str(whole).splitlines()[0]
+
+
+def test_the_first_layers_objective_serves_dx(made, monkeypatch):
+    checker = sys.modules["parity.gradcheck.checker"]
+    used, real = {}, checker.check_param
+
+    def spy(name, objective, *args):
+        used[name] = objective
+        return real(name, objective, *args)
+    monkeypatch.setattr(checker, "check_param", spy)
+    assert gradcheck(_cnn(), _x()).ok
+    assert used["dx"] is used["c1/kernel"] is made[0] and isinstance(made[0], chunks.ChunkedSuffix)
+    assert len(made) == 3  # c1, d and o: no suffix of its own for dx
