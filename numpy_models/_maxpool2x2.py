@@ -51,6 +51,28 @@ def pool_backward(x, row_max, dout):
     return (spread * winner).reshape(x.shape)
 
 
+def winners(x, row_max):
+    """Each window's first maximum as its offset in row-major order (0 top left, 1 top right, 2 bottom left,
+    3 bottom right), int8 (N, H/2, W/2, C): the rule of ``pool_backward``, by the same whole-array steps.
+
+    NaN windows are the caller's (no offset equals a NaN maximum).
+    """
+    n, h, w, c = x.shape
+    rows = x.reshape(n, h // 2, 2, w * c)
+    bottom = (rows[:, :, 0] < rows[:, :, 1]).reshape(-1)  # the column's first maximum is in its bottom row
+    flat = row_max.reshape(-1)
+    right = np.zeros(flat.shape, dtype=bool)  # at even columns: the right column holds the first maximum
+    np.greater(flat[c:], flat[:-c], out=right[:-c])
+    tie = np.equal(flat[c:], flat[:-c])
+    tie &= ~bottom[c:]
+    tie &= bottom[:-c]
+    right[:-c] |= tie
+    row = bottom.copy()  # the winning column's row: the left one's, or the right one's where it wins
+    row[:-c] ^= right[:-c] & (bottom[:-c] ^ bottom[c:])  # (bitwise: a masked copy is ~50x slower here)
+    k = right.view(np.int8) + 2 * row.view(np.int8)
+    return np.ascontiguousarray(k.reshape(n, h // 2, w // 2, 2 * c)[..., :c])
+
+
 def _winning_columns(row_max, top, c):
     """Flat bool: the cell's column holds its window's first maximum (given each column's winning row)."""
     left, right = row_max[:-c], row_max[c:]

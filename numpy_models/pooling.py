@@ -106,10 +106,13 @@ class MaxPooling2D(_Pooling2D):
         Offsets are visited last to first, each overwriting the windows it ties:
         the first maximum is written last (the rule of ``_first_winners``). The
         overwrite is integer arithmetic on the 0/1 tie mask, ~6x faster than a masked copy.
+        2x2 windows tiling the input take ``_maxpool2x2.winners`` (the same offsets, ~2x faster on LeNet's pool1).
         """
         if not self._cache:
             return []
-        xp, y = self._cache[:2]
+        xp, y, _, row_max = self._cache
+        if row_max is not None and not np.isnan(y).any():  # 2x2 windows tiling the input: whole-array steps
+            return [_maxpool2x2.winners(xp, row_max)]
         offsets = list(self._offsets())
         winner = np.zeros(y.shape, dtype=np.int8 if len(offsets) < 128 else np.int16)
         for k, (rows, cols) in reversed(offsets):

@@ -82,12 +82,41 @@ def value_of(objective):
 
 def evaluate_at(objective, array, index, value, signature=True):
     """(f, signature) with ``array.flat[index] = value``; the signature is None unless asked for."""
-    old = array.flat[index]
-    array.flat[index] = value
+    place = placing(array, index, value)
+    place(True)
     try:
         return ask(objective, signature)
     finally:
-        array.flat[index] = old
+        place(False)
+
+
+def placing(array, index, value):
+    """``place(True)`` puts ``value`` at ``array.flat[index]``, ``place(False)`` puts the old value back."""
+    old = array.flat[index]
+
+    def place(on):
+        array.flat[index] = value if on else old
+    return place
+
+
+def until_kink_each(objective, places):
+    """[ask(objective, UNTIL_KINK) with each placement in place]; all (nan, KINKED) once one differs from
+    ``signature0``. An objective with ``until_kink_each(places)`` interleaves them (a kink at the last
+    one is seen before the first is finished); others are asked in turn, stopping at the first kink."""
+    each = getattr(objective, "until_kink_each", None)
+    if callable(each):
+        return each(places)
+    sig0 = getattr(objective, "signature0", None)
+    results = []
+    for place in places:
+        place(True)
+        try:
+            results.append(ask(objective, UNTIL_KINK))
+        finally:
+            place(False)
+        if sig0 is not None and signatures_differ(results[-1][1], sig0):
+            return [(float("nan"), KINKED)] * len(places)
+    return results
 
 
 def signatures_differ(a, b):
@@ -111,19 +140,23 @@ def _straddles(sp, sm, sig0):
     return signatures_differ(sp, sig0) or signatures_differ(sm, sig0)
 
 
-def _richardson(evaluate, h, f0, retry_follows=False, sig0=None):
+def _richardson(evaluate, h, f0, retry_follows=False, sig0=None, both=None):
     """Numeric derivative and kink flag from f evaluated at +-h and +-h/2 (``evaluate(t, signature) -> (f, sig)``).
 
     With ``retry_follows`` (a smaller step is tried next if this one straddles a
     kink) a probe whose branch signatures show a kink at +-h ends there: its value
     would be discarded, so the evaluations at +-h/2 (and, when +h already differs
-    from ``sig0``, at -h) are skipped.
+    from ``sig0``, at -h) are skipped. ``both(h)``: the two evaluations at +-h
+    as ``until_kink_each`` gives them (the same decision, possibly fewer evaluations).
     """
     early = retry_follows and sig0 is not None
-    fp, sp = evaluate(h, UNTIL_KINK if early else True)
-    if early and signatures_differ(sp, sig0):
-        return float("nan"), True
-    fm, sm = evaluate(-h, UNTIL_KINK if early else True)
+    if early and both is not None:
+        (fp, sp), (fm, sm) = both(h)
+    else:
+        fp, sp = evaluate(h, UNTIL_KINK if early else True)
+        if early and signatures_differ(sp, sig0):
+            return float("nan"), True
+        fm, sm = evaluate(-h, UNTIL_KINK if early else True)
     straddles = _straddles(sp, sm, sig0)
     if retry_follows and straddles:
         return float("nan"), True
@@ -140,22 +173,32 @@ def probe_coordinate(objective, array, index, step=DEFAULT_STEP, f0=None):
     for attempt in range(KINK_RETRIES + 1):
         h = step / 10 ** attempt * max(1.0, abs(w))
         numeric, kink = _richardson(lambda t, sig: evaluate_at(objective, array, index, w + t, sig), h, f0,
-                                    retry_follows=attempt < KINK_RETRIES, sig0=sig0)
+                                    retry_follows=attempt < KINK_RETRIES, sig0=sig0,
+                                    both=lambda t: until_kink_each(objective, [placing(array, index, w + t),
+                                                                               placing(array, index, w - t)]))
         if not kink:
             break
     return numeric, kink
 
 
 def moved_along(objective, array, direction):
-    """``evaluate(t, signature)``: the objective with ``array + t * direction`` in place of ``array``."""
+    """``evaluate(t, signature)``: the objective with ``array + t * direction`` in place of ``array``;
+    ``evaluate.both(h)``: ``until_kink_each`` at +-h (see ``_richardson``)."""
     original = array.copy()
 
+    def placed(t):
+        def place(on):
+            array[...] = original + t * direction if on else original
+        return place
+
     def along(t, signature=True):
-        array[...] = original + t * direction
+        place = placed(t)
+        place(True)
         try:
             return ask(objective, signature)
         finally:
-            array[...] = original
+            place(False)
+    along.both = lambda h: until_kink_each(objective, [placed(h), placed(-h)])
     return along
 
 
@@ -169,7 +212,7 @@ def probe_direction(objective, array, direction, step=DEFAULT_STEP, f0=None):
     sig0 = getattr(objective, "signature0", None)
     for attempt in range(KINK_RETRIES + 1):
         numeric, kink = _richardson(along, step / 10 ** attempt * scale, f0, retry_follows=attempt < KINK_RETRIES,
-                                    sig0=sig0)
+                                    sig0=sig0, both=along.both)
         if not kink:
             break
     return numeric, kink

@@ -68,7 +68,8 @@ def _kinked(objective, array, direction, support, h, f0):
     v = np.zeros_like(direction)
     v.flat[support] = direction.flat[support]
     sig0 = getattr(objective, "signature0", None)
-    return _richardson(moved_along(objective, array, v), h, f0, retry_follows=True, sig0=sig0)[1]  # the kink flag
+    along = moved_along(objective, array, v)
+    return _richardson(along, h, f0, retry_follows=True, sig0=sig0, both=along.both)[1]  # the kink flag
 
 
 def locate_kinks(objective, array, direction, step, f0, budget=LOCATE_BUDGET):

@@ -10,7 +10,7 @@ from parity.gradcheck import subject as subj
 from parity.gradcheck.causes import diagnose, shape_cause
 from parity.gradcheck.finite_differences import (KINK_RETRIES, KINKED, UNTIL_KINK, SignedObjective, ask,
                                                  probe_coordinate, probe_direction, resolution, sample_coordinates,
-                                                 step_sweep, value_of)
+                                                 step_sweep, until_kink_each, value_of)
 from parity.gradcheck.kinks import check_kink, direction_probe
 from parity.gradcheck.result import ElementError, ParamReport
 
@@ -62,6 +62,19 @@ class _Remembered:
         if result[1] is not KINKED:  # a stopped evaluation has no value to serve later
             self.seen[key] = result
         return result
+
+    def until_kink_each(self, places):
+        """``finite_differences.until_kink_each``, serving values seen before (all of them, or none)."""
+        keys = []
+        for place in places:
+            place(True)
+            keys.append((float(self.array.flat[self.index]), True))
+            place(False)
+        if all(key in self.seen for key in keys):
+            return [self.seen[key] for key in keys]
+        results = until_kink_each(self.objective, places)
+        self.seen.update((key, r) for key, r in zip(keys, results, strict=True) if r[1] is not KINKED)
+        return results
 
     def value(self):
         w = float(self.array.flat[self.index])

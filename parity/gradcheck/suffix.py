@@ -118,8 +118,11 @@ def objectives_by_layer(pristine, x_eval, training, dout, rng_state, f0, full):
         inputs = layer_inputs(pristine, x_eval.copy(), training, rng_state)
     except Exception:  # not a plain chain (a graph with branches): evaluate it whole
         return {}, full
+    inputs[0] = x_eval  # the same values: the first layer's suffix serves dx too (one proof, one set of chunks)
     by_layer = {layer.name: _proven(SuffixObjective(pristine, start, inputs[start], training, dout, rng_state), f0, full)
                 for start, layer in enumerate(layers) if layer.params}
+    if layers[0].params:
+        return by_layer, by_layer[layers[0].name]
     return by_layer, _proven(SuffixObjective(pristine, 0, x_eval, training, dout, rng_state), f0, full)
 
 
