@@ -37,6 +37,7 @@ from parity.twins import numpy_loss, numpy_twin
 BACKENDS = {"exact_constants": ("jax", "torch"), "float64_resize": ("jax", "torch"),
             "torch_hardsigmoid_sixth": ("torch",)}
 TRAINING_ONLY = {"probability_crossentropy": ("jax", "torch")}
+ORDER = (*BACKENDS, *TRAINING_ONLY)  # the order a combination names them in
 _SWITCHES = {"exact_constants": "float32_constants", "float64_resize": "float32_resize",
              "probability_crossentropy": "cached_logits"}
 _SHIPPED_HARD_SIGMOID = activations.ACTIVATIONS["hard_sigmoid"]

@@ -13,7 +13,7 @@ explanation names only what was measured to matter.
 """
 from concurrent.futures import ThreadPoolExecutor
 
-from parity.checks.backend_conventions import run_conventions
+from parity.checks.backend_conventions import ORDER, run_conventions
 from parity.checks.backend_variants import CAUSES, apply_variant
 from parity.checks.backends import run_on
 from parity.report.experiment_report import run_row
@@ -70,7 +70,7 @@ def second_round(rows, train):
 
 def _trials(failing, train):
     """{variant: rows}: each measured convention alone, then all together if some run is still unexplained."""
-    candidates = tuple(dict.fromkeys(c for r in failing for c in r["conventions"]))
+    candidates = tuple(sorted({c for r in failing for c in r["conventions"]}, key=ORDER.index))
     tried = {c: train((c,)) for c in candidates}
     if len(candidates) > 1 and not all(_explaining(r["run"], tried)["passed"] for r in failing):
         tried["+".join(candidates)] = train(candidates)
