@@ -42,7 +42,7 @@ def _keras_loss_and_gradient(backend, labels, probabilities):
     p = torch.tensor(probabilities, requires_grad=True)
     value = keras_losses.sparse_categorical_crossentropy(torch.tensor(labels), p).mean()
     value.backward()
-    return float(value), p.grad.numpy()
+    return value.item(), p.grad.numpy()
 
 
 def _assert_keras_rule(backend):
@@ -51,14 +51,13 @@ def _assert_keras_rule(backend):
     p = _probabilities()
     value, grad = run_on(backend, _keras_loss_and_gradient, backend, LABELS, p, reuse=True)
     loss = losses.SparseCategoricalCrossentropy()
-    tf_value, tf_grad = loss.value_and_gradient(LABELS, p)
+    tf_value = loss(LABELS, p)  # TensorFlow's rule for bare probabilities: clip, log, renormalise
     with switched_on("probability_crossentropy"):
         mine, my_grad = loss.value_and_gradient(LABELS, p)
     rtol = tolerance("float64", "keras").rtol
     np.testing.assert_allclose(mine, value, rtol=rtol)
     np.testing.assert_allclose(my_grad, grad, rtol=rtol, atol=rtol * np.abs(grad).max())
-    assert abs(tf_value - value) > 1e3 * rtol * abs(value)  # TensorFlow's rule differs where the clip acts
-    assert not np.allclose(tf_grad, grad, rtol=rtol, atol=rtol * np.abs(grad).max())
+    assert abs(tf_value - value) > 1e3 * rtol * abs(value)  # where the clip acts
 
 
 @pytest.mark.xdist_group("backend_jax")
