@@ -16,6 +16,7 @@ from parity.report.experiment_backends import FIRST
 from parity.tolerances import tolerance
 
 LABELS = np.array([3, 1, 2, 5])
+BACKENDS = [pytest.param(b, marks=pytest.mark.xdist_group(f"backend_{b}"), id=b) for b in ("jax", "torch")]
 
 
 def _probabilities():
@@ -60,16 +61,10 @@ def _assert_keras_rule(backend):
     assert abs(tf_value - value) > 1e3 * rtol * abs(value)  # where the clip acts
 
 
-@pytest.mark.xdist_group("backend_jax")
-def test_sparse_crossentropy_is_jaxs_own_with_the_convention_switched():
-    pytest.importorskip("jax", reason="jax is not installed: pip install -e '.[jax]'")
-    _assert_keras_rule("jax")
-
-
-@pytest.mark.xdist_group("backend_torch")
-def test_sparse_crossentropy_is_pytorchs_own_with_the_convention_switched():
-    pytest.importorskip("torch", reason="torch is not installed: pip install -e '.[torch]'")
-    _assert_keras_rule("torch")
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_sparse_crossentropy_is_the_backends_own_with_the_convention_switched(backend):
+    pytest.importorskip(backend, reason=f"{backend} is not installed: pip install -e '.[{backend}]'")
+    _assert_keras_rule(backend)
 
 
 def _softmax_model():
@@ -122,13 +117,7 @@ def _assert_explains_bn_sgd(backend):
     assert drifts[f"{FIRST}+probability_crossentropy"] <= tol, drifts
 
 
-@pytest.mark.xdist_group("backend_jax")
-def test_probability_crossentropy_explains_the_bn_sgd_runs_drift_on_jax():
-    pytest.importorskip("jax", reason="jax is not installed: pip install -e '.[jax]'")
-    _assert_explains_bn_sgd("jax")
-
-
-@pytest.mark.xdist_group("backend_torch")
-def test_probability_crossentropy_explains_the_bn_sgd_runs_drift_on_torch():
-    pytest.importorskip("torch", reason="torch is not installed: pip install -e '.[torch]'")
-    _assert_explains_bn_sgd("torch")
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_probability_crossentropy_explains_the_bn_sgd_runs_drift(backend):
+    pytest.importorskip(backend, reason=f"{backend} is not installed: pip install -e '.[{backend}]'")
+    _assert_explains_bn_sgd(backend)
