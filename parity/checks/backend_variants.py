@@ -53,9 +53,9 @@ CAUSES = {
                        "and the NumPy twin models that; JAX and PyTorch use them exactly",
     "float64_resize": "TensorFlow's bilinear resize (tf.image.resize) computes in float32 for a float64 input, and "
                       "the NumPy twin models that; JAX's and PyTorch's compute in float64",
-    "probability_crossentropy": "Keras's softmax/sigmoid outputs carry their logits (_keras_logits) on TensorFlow only, "
-                                "and a from_logits=False cross-entropy reads them there (keras/src/backend/tensorflow/"
-                                "nn.py _get_logits), as the NumPy twin does; on JAX and PyTorch it takes the "
+    "probability_crossentropy": "Keras's softmax/sigmoid outputs carry their logits (_keras_logits) on TensorFlow "
+                                "only, and a from_logits=False cross-entropy reads them there (keras/src/backend/"
+                                "tensorflow/nn.py _get_logits), as the NumPy twin does; on JAX and PyTorch it takes the "
                                 "probability path (renormalise, clip to [1e-7, 1 - 1e-7], log: backend/jax/nn.py, "
                                 "backend/torch/nn.py), which clips every prediction more confident than 1 - 1e-7",
     "torch_hardsigmoid_sixth": "PyTorch's hardsigmoid_backward multiplies by a float32 1/6 in float64 too (ATen: "
