@@ -1,4 +1,4 @@
-"""Two TensorFlow habits the twin copies in float64 models, and switches to the exact behaviour instead.
+"""Three TensorFlow habits the twin copies, and switches to JAX's and PyTorch's behaviour instead.
 
 - ``float32_constants``: the Python-float constants of layers and regularizers
   (LeakyReLU's slope, ReLU's max_value, gelu's 1/sqrt(2) and 0.044715, L1/L2
@@ -7,8 +7,12 @@
 - ``float32_resize``: ``tf.image.resize`` interpolates bilinearly in float32 for
   any input dtype; ``jax.image.resize`` and ``torch``'s ``interpolate`` compute
   in the input's dtype.
+- ``cached_logits``: on TensorFlow a softmax/sigmoid output carries its logits
+  (``_keras_logits``) and a ``from_logits=False`` cross-entropy reads them; on
+  JAX and PyTorch it takes the probability path (renormalise, clip to
+  [1e-7, 1 - 1e-7], log), so a prediction more confident than 1 - 1e-7 is clipped.
 
-Both are on by default (Keras on TensorFlow is the oracle). The backend matrix
+All are on by default (Keras on TensorFlow is the oracle). The backend matrix
 switches one off to measure whether it explains a float64 difference on JAX or
 PyTorch (``parity.checks.backend_variants``). Optimizer constants have their own
 rule (``numpy_models.optimizers.base.constant``).
@@ -19,7 +23,7 @@ import numpy as np
 
 from numpy_models._validation import tf_rounded
 
-_TENSORFLOW = {"float32_constants": True, "float32_resize": True}
+_TENSORFLOW = {"float32_constants": True, "float32_resize": True, "cached_logits": True}
 _settings = dict(_TENSORFLOW)
 
 
@@ -33,8 +37,13 @@ def resize_dtype(dtype):
     return np.float32 if _settings["float32_resize"] else np.dtype(dtype).type
 
 
+def cached_logits():
+    """Whether a cross-entropy reads its softmax/sigmoid output layer's logits (as TF), not the probabilities."""
+    return _settings["cached_logits"]
+
+
 def set_conventions(**switches):
-    """Set ``float32_constants`` / ``float32_resize`` for this process; returns the settings before."""
+    """Set some of ``float32_constants``, ``float32_resize``, ``cached_logits`` here; returns the settings before."""
     unknown = sorted(set(switches) - set(_TENSORFLOW))
     if unknown:
         raise ValueError(f"Unknown convention(s); expected some of {sorted(_TENSORFLOW)}. "

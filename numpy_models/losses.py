@@ -10,11 +10,15 @@ from the cached logits (no epsilon clipping). ``Sequential.compute_loss`` and
 ``Sequential.backward_loss`` reproduce that through
 ``logits_value_and_gradient``; calling the loss on a bare probability array
 takes the clipped probability path, exactly as Keras does for such an array.
+On JAX and PyTorch Keras has no cached logits: ``conventions.cached_logits``
+off takes the probability path always, and SparseCategoricalCrossentropy's is
+then theirs (renormalise, clip, log), not TensorFlow's.
 """
 import numpy as np
 from scipy import special
 
 from numpy_models._validation import as_float_array, check_finite
+from numpy_models.conventions import cached_logits
 
 EPSILON = 1e-7  # keras.config.epsilon()
 REDUCTIONS = ("sum_over_batch_size", "sum", "none")
@@ -44,7 +48,7 @@ class Loss:
 
     def uses_logits_of(self, activation):
         """True when Keras would compute this loss from ``activation``'s logits."""
-        return not getattr(self, "from_logits", True) and activation == self.logits_activation
+        return not getattr(self, "from_logits", True) and activation == self.logits_activation and cached_logits()
 
     def logits_value_and_gradient(self, y_true, logits, sample_weight=None):
         """Loss and dL/dlogits the way Keras computes them on its logits path."""
@@ -158,6 +162,16 @@ def _check_smoothing(who, ls):
         raise ValueError(f"{who}: label_smoothing must be in [0, 1]. Received: label_smoothing={ls!r}")
 
 
+def _renormalised_values_and_grads(t, p):
+    """``-sum(t log clip(p / sum(p)))`` and its gradient: Keras's categorical probability path."""
+    s = p.sum(axis=-1, keepdims=True)
+    q = p / s
+    dq = -t / np.clip(q, EPSILON, 1.0 - EPSILON) * _clip_mask(q)
+    # through q = p / sum(p): dp_j = (dq_j - sum_i dq_i q_i) / s
+    grads = (dq - (dq * q).sum(axis=-1, keepdims=True)) / s
+    return -(t * np.log(np.clip(q, EPSILON, 1.0 - EPSILON))).sum(axis=-1), grads
+
+
 def _log_softmax(z):
     shifted = z - z.max(axis=-1, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
@@ -185,13 +199,7 @@ class CategoricalCrossentropy(Loss):
     def values_and_grads(self, y_true, y_pred):
         if self.from_logits:
             return self.logit_values_and_grads(y_true, y_pred)
-        t = self._smooth(y_true)
-        s = y_pred.sum(axis=-1, keepdims=True)
-        q = y_pred / s
-        dq = -t / np.clip(q, EPSILON, 1.0 - EPSILON) * _clip_mask(q)
-        # through q = p / sum(p): dp_j = (dq_j - sum_i dq_i q_i) / s
-        grads = (dq - (dq * q).sum(axis=-1, keepdims=True)) / s
-        return -(t * np.log(np.clip(q, EPSILON, 1.0 - EPSILON))).sum(axis=-1), grads
+        return _renormalised_values_and_grads(self._smooth(y_true), y_pred)
 
     def logit_values_and_grads(self, y_true, z):
         t = self._smooth(y_true)
@@ -206,7 +214,8 @@ class SparseCategoricalCrossentropy(Loss):
     """Categorical cross-entropy with integer labels of shape (N,) or (N, 1).
 
     Probability path: clip p, take log, then softmax cross-entropy on log p
-    (i.e. renormalise after clipping), as Keras's TF backend does.
+    (i.e. renormalise after clipping), as Keras's TF backend does; JAX's and
+    PyTorch's (``cached_logits`` off) renormalise first, as CategoricalCrossentropy.
     """
 
     logits_activation = "softmax"
@@ -241,6 +250,8 @@ class SparseCategoricalCrossentropy(Loss):
     def values_and_grads(self, onehot, y_pred):
         if self.from_logits:
             return self.logit_values_and_grads(onehot, y_pred)
+        if not cached_logits():  # JAX's and PyTorch's sparse path is the categorical one on one-hot labels
+            return _renormalised_values_and_grads(onehot, y_pred)
         p = np.clip(y_pred, EPSILON, 1.0 - EPSILON)
         s = p.sum(axis=-1, keepdims=True)
         values = -(onehot * np.log(p)).sum(axis=-1) + np.log(s[..., 0])

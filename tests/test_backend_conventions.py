@@ -17,6 +17,9 @@ from parity.checks.backend_pooling import _SHIPPED
 from parity.checks.backend_variants import _TF_CONSTANT, candidate, switched_on
 
 
+TENSORFLOW = {"float32_constants": True, "float32_resize": True, "cached_logits": True}  # the defaults
+
+
 def _leaky(slope, x):
     layer = numpy_models.LeakyReLU(negative_slope=slope, name="leaky", dtype="float64")
     return layer.call(x), layer
@@ -30,7 +33,7 @@ def test_layer_constants_are_float32_rounded_by_default_and_exact_when_switched(
         exact, layer = _leaky(1.7, x)
         np.testing.assert_array_equal(exact[:2], x[:2] * 1.7)
         np.testing.assert_array_equal(layer.backward_call(np.ones(3))[:2], [1.7, 1.7])
-    assert conventions.current() == {"float32_constants": True, "float32_resize": True}  # restored
+    assert conventions.current() == TENSORFLOW  # restored
     assert not np.array_equal(rounded, exact)
 
 
@@ -72,7 +75,7 @@ def test_torch_hardsigmoid_sixth_is_pytorchs_own_backward():
     ("lenet_digits_8", "torch", ()), ("activation_hard_silu", "torch", ())])
 def test_a_convention_is_named_only_where_it_changes_the_twin(spec_id, backend, expected):
     assert twin_conventions(spec_id, backend) == expected
-    assert conventions.current() == {"float32_constants": True, "float32_resize": True}
+    assert conventions.current() == TENSORFLOW
     assert activations.ACTIVATIONS["hard_sigmoid"] == backend_conventions._SHIPPED_HARD_SIGMOID
 
 
@@ -85,12 +88,13 @@ def test_float64_rows_are_re_run_with_the_conventions_on_top_of_float64_kept():
 
 
 def test_switched_on_puts_every_numpy_side_switch_back():
-    variant = "exact_cast+exact_constants+float64_resize+torch_hardsigmoid_sixth+torch_replicate_pool"
+    variant = ("exact_cast+exact_constants+float64_resize+torch_hardsigmoid_sixth+torch_replicate_pool"
+               "+probability_crossentropy")
     with switched_on(variant) as settings:
         assert base.constant is not _TF_CONSTANT and not any(conventions.current().values())
         assert settings["numpy_hard_sigmoid_derivative"].startswith("float32")
     assert base.constant is _TF_CONSTANT
-    assert conventions.current() == {"float32_constants": True, "float32_resize": True}
+    assert conventions.current() == TENSORFLOW
     assert activations.ACTIVATIONS["hard_sigmoid"] == backend_conventions._SHIPPED_HARD_SIGMOID
     cls = numpy_models.AveragePooling2D
     assert (cls.pool, cls.pool_backward) == _SHIPPED

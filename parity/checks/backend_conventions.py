@@ -12,6 +12,15 @@ JAX's or PyTorch's, and each shows only in float64 (1e-10..2e-7, far over the
     torch_hardsigmoid_sixth  hard_sigmoid's derivative is ``float32(1/6)``, as ATen's
                      ``hardsigmoid_backward`` (``one_sixth(1.0f / 6.0f)``) in float64 too
 
+A fourth shows only in training runs, once predictions grow confident:
+
+    probability_crossentropy  a softmax/sigmoid output's cross-entropy computed from the
+                     probabilities (renormalised, clipped to [1e-7, 1 - 1e-7]), as Keras on
+                     JAX and PyTorch, whose outputs carry no cached logits; TF's do, and the
+                     twin reads them. One batch of random inputs never reaches the clip, so
+                     the backend matrix does not try it (it would only trade one round-off for
+                     another); the experiments across backends do (``run_conventions``).
+
 A failing float64 row is re-run with the ones that change its spec's twin
 (``twin_conventions``): measured, not read off the spec's layer list.
 """
@@ -28,7 +37,10 @@ from parity.twins import numpy_loss, numpy_twin
 
 BACKENDS = {"exact_constants": ("jax", "torch"), "float64_resize": ("jax", "torch"),
             "torch_hardsigmoid_sixth": ("torch",)}
-_SWITCHES = {"exact_constants": "float32_constants", "float64_resize": "float32_resize"}
+TRAINING_ONLY = {"probability_crossentropy": ("jax", "torch")}
+ORDER = (*BACKENDS, *TRAINING_ONLY)  # the order a combination names them in
+_SWITCHES = {"exact_constants": "float32_constants", "float64_resize": "float32_resize",
+             "probability_crossentropy": "cached_logits"}
 _SHIPPED_HARD_SIGMOID = activations.ACTIVATIONS["hard_sigmoid"]
 
 
@@ -66,7 +78,7 @@ def _tensorflow_twin():
     hard_sigmoid = activations.ACTIVATIONS["hard_sigmoid"]
     activations.ACTIVATIONS["hard_sigmoid"] = _SHIPPED_HARD_SIGMOID
     try:
-        with conventions(float32_constants=True, float32_resize=True):
+        with conventions(float32_constants=True, float32_resize=True, cached_logits=True):
             yield
     finally:
         activations.ACTIVATIONS["hard_sigmoid"] = hard_sigmoid
@@ -80,6 +92,10 @@ def _changes_twin(spec, variant):
     return any(not np.array_equal(a, b) for a, b in zip(before, after, strict=True))
 
 
+def _changing(spec, backend, variants):
+    return tuple(v for v, backends in variants.items() if backend in backends and _changes_twin(spec, v))
+
+
 @functools.lru_cache(maxsize=None)
 def twin_conventions(spec_id, backend):
     """The NumPy-side variants of ``backend`` that change ``spec_id``'s float64 twin, in a fixed order.
@@ -88,7 +104,11 @@ def twin_conventions(spec_id, backend):
     whose float64 twin raises here gets none: its rows carry that error already.
     """
     try:
-        return tuple(v for v, backends in BACKENDS.items()
-                     if backend in backends and _changes_twin(SPECS[spec_id], v))
+        return _changing(SPECS[spec_id], backend, BACKENDS)
     except Exception:  # noqa: BLE001 - one spec must not end the matrix; its own rows report the error
         return ()
+
+
+def run_conventions(spec, backend):
+    """``twin_conventions`` for a training run's spec (any ``ModelSpec``), ``TRAINING_ONLY`` ones included."""
+    return _changing(spec, backend, {**BACKENDS, **TRAINING_ONLY})

@@ -20,6 +20,8 @@ re-running it with the convention that differs switched is measured to pass:
     exact_constants, float64_resize, torch_hardsigmoid_sixth  the NumPy twin's float64
                    TensorFlow rules switched to JAX's/PyTorch's (``parity.checks.backend_conventions``),
                    on top of float64_kept, for the specs whose twin they change.
+    probability_crossentropy  the NumPy twin's cross-entropy from the probabilities, as JAX's and
+                   PyTorch's: for training runs only (``parity.report.experiment_backends``).
 
 The backend's worker re-runs its failing rows after its own pass (``backends._rerun_failing``), each
 variant switched on for its re-run only (``switched_on``).
@@ -51,6 +53,11 @@ CAUSES = {
                        "and the NumPy twin models that; JAX and PyTorch use them exactly",
     "float64_resize": "TensorFlow's bilinear resize (tf.image.resize) computes in float32 for a float64 input, and "
                       "the NumPy twin models that; JAX's and PyTorch's compute in float64",
+    "probability_crossentropy": "Keras's softmax/sigmoid outputs carry their logits (_keras_logits) on TensorFlow "
+                                "only, and a from_logits=False cross-entropy reads them there (keras/src/backend/"
+                                "tensorflow/nn.py _get_logits), as the NumPy twin does; on JAX and PyTorch it takes the "
+                                "probability path (renormalise, clip to [1e-7, 1 - 1e-7], log: backend/jax/nn.py, "
+                                "backend/torch/nn.py), which clips every prediction more confident than 1 - 1e-7",
     "torch_hardsigmoid_sixth": "PyTorch's hardsigmoid_backward multiplies by a float32 1/6 in float64 too (ATen: "
                                "one_sixth(1.0f / 6.0f)); TensorFlow and the NumPy twin divide by 6",
 }
@@ -90,7 +97,7 @@ def _switch(variant, on):
         return replicate_same_average_pooling(on)
     if variant == "exact_cast":
         return _exact_cast(on)
-    if variant in backend_conventions.BACKENDS:
+    if variant in backend_conventions.BACKENDS or variant in backend_conventions.TRAINING_ONLY:
         return backend_conventions.switch(variant, on)
     raise ValueError(f"Unknown backend variant; expected one of {sorted(CAUSES)}. Received: variant={variant!r}")
 

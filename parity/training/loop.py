@@ -52,6 +52,7 @@ class TrainingRun:
     task: str = "classification"  # or "regression" (float targets; with MSE, test_loss is the test MSE)
     callbacks: str = ""
     divergence: dict = None  # where the twins first leave tolerance (``parity.training.drift.locate``), if they do
+    spec: object = None  # the ModelSpec trained (``backend_conventions.run_conventions`` measures on it)
 
 
 def _targets(loss_name, labels, num_outputs, dtype):
@@ -162,7 +163,7 @@ def train_both(name, spec, setting, data, epochs, batch_size, dtype, seed=0, pro
                             for v in lay.trainable_weights}
     run = TrainingRun(name, data.name, dtype, epochs, batch_size, f"{setting.class_name}{setting.kwargs}", ours, theirs,
                       "regression" if data.y_train.dtype.kind == "f" else "classification",
-                      "; ".join(c.describe() for c in callbacks))
+                      "; ".join(c.describe() for c in callbacks), spec=spec)
     if start is not None and drift.first_step_over(ours.step_loss, theirs.step_loss, dtype) is not None:
         run.divergence = drift.locate(start, data.x_train, y_train, seed, batch_size,
                                       (ours.step_loss, theirs.step_loss), dtype)
