@@ -13,10 +13,15 @@ and evaluation through it were measured bit-identical (float32 and float64:
 an MLP with BatchNormalization and Dropout, the LeNet and ResNet digits CNNs),
 and ``parity report``'s numbers are unchanged (benchmarks/report_identity.py).
 """
+import weakref
+
 import keras
 import numpy as np
 
 from keras_models.build import keras_dtype, model_dtype
+
+# model -> {kind: (Keras's step function it was traced from, input specs, concrete function)}
+_TRACED = weakref.WeakKeyDictionary()
 
 
 def _step_function(function):
@@ -51,13 +56,32 @@ def trace_any_batch(model, x, y):
     """
     if keras.backend.backend() != "tensorflow" or model.run_eagerly:
         return False
-    signature = ((_any_batch(x), _any_batch(y), None),)
-    traced = 0
+    specs = (_any_batch(x), _any_batch(y))
+    traced = {}
     with keras_dtype(model_dtype(model)):
         for kind in ("train", "test"):
             getattr(model, f"make_{kind}_function")()
-            step = _step_function(getattr(model, f"{kind}_function"))
+            function = getattr(model, f"{kind}_function")
+            step = _step_function(function)
             if step is not None:
-                step.get_concrete_function(*signature)
-                traced += 1
-    return traced == 2
+                traced[kind] = (function, specs, step.get_concrete_function((*specs, None)))
+    _TRACED[model] = traced
+    return len(traced) == 2
+
+
+def run_traced(model, kind, x, y):
+    """The logs of ``model``'s ``kind`` ("train" or "test") step on one batch, through the concrete function
+    ``trace_any_batch`` traced; None where there is none for these arrays (the caller runs Keras's own
+    ``train_on_batch``/``test_on_batch``).
+
+    Parity: what ``train_on_batch``/``test_on_batch`` run, without their per-call Python: the metrics reset, then
+    the same concrete function on the same arrays as tensors (``tf.function`` matches the call to it).
+    """
+    function, specs, concrete = _TRACED.get(model, {}).get(kind, (None, None, None))
+    if function is None or function is not getattr(model, f"{kind}_function"):  # none, or the model was recompiled
+        return None
+    x, y = np.asarray(x), np.asarray(y)
+    if not all(_any_batch(a) == spec for spec, a in zip(specs, (x, y), strict=True)):
+        return None
+    model.reset_metrics()
+    return concrete((x, y, None))

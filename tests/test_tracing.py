@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from keras_models import compile_model, evaluate, trace_any_batch, train_on_batch
-from keras_models.tracing import _step_function
+from keras_models.tracing import _step_function, run_traced
 from parity.checks.optimizer_settings import OptimizerSetting, keras_optimizer
 from parity.specs import SPECS
 from parity.training.datasets import load_digits
@@ -63,3 +63,14 @@ def test_a_model_run_eagerly_is_left_to_keras():
     k_model.run_eagerly = True
     assert not trace_any_batch(k_model, np.zeros((4, 64), "float32"), np.zeros(4, "int64"))
     assert k_model.train_function is None
+
+
+def test_the_traced_step_serves_only_its_own_compile_and_input_types():
+    spec = _deep_mlp(64, "bn")
+    x, y = _digits(spec, "float32")
+    k_model = _compiled(spec, "float32")
+    trace_any_batch(k_model, x, y)
+    assert run_traced(k_model, "train", x[:5], y[:5]) is not None
+    assert run_traced(k_model, "train", x[:5].astype("float64"), y[:5]) is None  # Keras's own path converts it
+    compile_model(k_model, keras_optimizer(ADAM, "float32"), keras_loss(spec, "float32"))  # a new optimizer
+    assert run_traced(k_model, "train", x[:5], y[:5]) is None
