@@ -93,16 +93,23 @@ def shared_twins(spec, dtype, seed=0):
     fresh build, for callers that neither compile nor restructure the model.
     """
     key = (spec.id, repr(spec.layers), tuple(spec.input_shape), dtype, seed)
-    if key in _SHARED:
-        _SHARED.move_to_end(key)
-        pristine, k_model, initial = _SHARED[key]
+    return kept_twins(_SHARED, key, SHARED_CAPACITY, lambda: build_twins(spec, dtype, seed), lambda k: k.variables)
+
+
+def kept_twins(cache, key, capacity, build, variables):
+    """``build()``'s (NumPy twin, Keras twin), kept in ``cache`` (an OrderedDict of at most ``capacity``) under
+    ``key``: a repeat gets a copy of the NumPy twin as built and the kept Keras twin with ``variables(keras
+    twin)`` restored bit for bit to their values when it was kept."""
+    if key in cache:
+        cache.move_to_end(key)
+        pristine, k_model, initial = cache[key]
         for variable, value in initial:
             variable.assign(value)
         return copy.deepcopy(pristine), k_model
-    np_model, k_model = build_twins(spec, dtype, seed)
-    _SHARED[key] = (copy.deepcopy(np_model), k_model, [(v, v.numpy().copy()) for v in k_model.variables])
-    if len(_SHARED) > SHARED_CAPACITY:
-        _SHARED.popitem(last=False)
+    np_model, k_model = build()
+    cache[key] = (copy.deepcopy(np_model), k_model, [(v, v.numpy().copy()) for v in variables(k_model)])
+    if len(cache) > capacity:
+        cache.popitem(last=False)
     return np_model, k_model
 
 

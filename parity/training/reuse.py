@@ -12,8 +12,9 @@ every train and test step), and a copy of the NumPy twin as built.
 Parity: the same traced graph from the same starting values computes the same
 numbers as a fresh build (tests/test_training_reuse.py).
 """
-import copy
 from collections import OrderedDict
+
+from parity.twins import kept_twins
 
 _KEPT = OrderedDict()  # key -> (NumPy twin as built, compiled Keras twin, [(variable, value before step 1)])
 CAPACITY = 2  # an experiment's runs share at most one model at a time
@@ -30,20 +31,13 @@ def compiled_twins(spec, setting, dtype, seed, build):
     ``build()`` -> (NumPy twin, Keras twin compiled with ``setting``'s optimizer); its optimizer is built here,
     before the first step, so that its slots exist to be reset.
     """
-    key = _key(spec, setting, dtype, seed)
-    if key in _KEPT:
-        _KEPT.move_to_end(key)
-        pristine, k_model, initial = _KEPT[key]
-        for variable, value in initial:
-            variable.assign(value)
-        return copy.deepcopy(pristine), k_model
-    np_model, k_model = build()
-    k_model.optimizer.build(k_model.trainable_variables)  # as the first step would: its slots start at zero
-    initial = [(v, v.numpy().copy()) for v in k_model.variables + k_model.optimizer.variables]
-    _KEPT[key] = (copy.deepcopy(np_model), k_model, initial)
-    if len(_KEPT) > CAPACITY:
-        _KEPT.popitem(last=False)
-    return np_model, k_model
+    def built():
+        np_model, k_model = build()
+        k_model.optimizer.build(k_model.trainable_variables)  # as the first step would: its slots start at zero
+        return np_model, k_model
+
+    return kept_twins(_KEPT, _key(spec, setting, dtype, seed), CAPACITY, built,
+                      lambda k_model: k_model.variables + k_model.optimizer.variables)
 
 
 def clear():
