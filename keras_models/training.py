@@ -9,6 +9,7 @@ import keras
 import numpy as np
 
 from keras_models.build import keras_dtype, model_dtype
+from keras_models.tracing import run_traced
 
 
 def build_loss(class_name, kwargs, dtype):
@@ -26,7 +27,8 @@ def compile_model(model, optimizer, loss):
 def train_on_batch(model, x, y):
     """One training step; returns the loss Keras reports (pre-update weights, regularization included)."""
     with keras_dtype(model_dtype(model)):
-        return float(model.train_on_batch(x, y, return_dict=True)["loss"])
+        logs = run_traced(model, "train", x, y) or model.train_on_batch(x, y, return_dict=True)
+        return float(logs["loss"])
 
 
 def build_callback(class_name, kwargs, model):
@@ -53,7 +55,8 @@ def evaluate(model, x, y, batch=1000):
     probs, total = [], 0.0
     with keras_dtype(model_dtype(model)):
         for i in range(0, len(x), batch):
-            total += float(model.test_on_batch(x[i:i + batch], y[i:i + batch], return_dict=True)["loss"]) \
-                * len(x[i:i + batch])
+            logs = run_traced(model, "test", x[i:i + batch], y[i:i + batch]) \
+                or model.test_on_batch(x[i:i + batch], y[i:i + batch], return_dict=True)
+            total += float(logs["loss"]) * len(x[i:i + batch])
             probs.append(np.asarray(model.predict_on_batch(x[i:i + batch])))
     return total / len(x), np.concatenate(probs)

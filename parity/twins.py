@@ -153,8 +153,7 @@ def keras_side(spec, dtype, seed, data):
     if key in _SHARED:
         _SHARED.move_to_end(key)
         k_model, initial = _SHARED[key]
-        for variable, value in initial:
-            variable.assign(value)
+        _restore(initial)
         return k_model
     k_model, _ = _cached(_SHARED, key, lambda: _keras_twin(spec, dtype, data))
     return k_model
@@ -169,6 +168,28 @@ def _keras_twin(spec, dtype, data):
         k_model = keras_models.build_sequential(spec.layer_tuples(), spec.input_shape, dtype)
         weights_to_keras(data["weights"], k_model)
     return k_model, [(v, v.numpy().copy()) for v in k_model.variables]
+
+
+def _restore(initial):
+    """Every kept Keras variable back to its kept value, bit for bit."""
+    for variable, value in initial:
+        variable.assign(value)
+
+
+def kept_twins(cache, key, capacity, build, variables):
+    """``build()``'s (NumPy twin, Keras twin), kept in ``cache`` (an OrderedDict of at most ``capacity``) under
+    ``key``: a repeat gets a copy of the NumPy twin as built and the kept Keras twin with ``variables(keras
+    twin)`` restored bit for bit to their values when it was kept."""
+    if key in cache:
+        cache.move_to_end(key)
+        pristine, k_model, initial = cache[key]
+        _restore(initial)
+        return copy.deepcopy(pristine), k_model
+    np_model, k_model = build()
+    cache[key] = (copy.deepcopy(np_model), k_model, [(v, v.numpy().copy()) for v in variables(k_model)])
+    if len(cache) > capacity:
+        cache.popitem(last=False)
+    return np_model, k_model
 
 
 def clear_shared():

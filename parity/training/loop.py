@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 
 from parity import random_streams
 from parity.checks.optimizer_settings import keras_optimizer, numpy_optimizer
-from parity.training import drift
+from parity.training import drift, reuse
 from parity.training.callbacks import keras_callback, numpy_callback
 from parity.twins import build_twins, keras_loss, numpy_loss
 
@@ -98,11 +98,16 @@ def _keras_evaluate(model, x, y, labels):
 
 
 def build_trained_twins(spec, setting, dtype, seed):
-    """NumPy model + optimizer + loss, and the compiled Keras twin with the same weights and masks."""
+    """NumPy model + optimizer + loss, and the compiled Keras twin with the same weights and masks (kept for the
+    next run of the same model and optimizer: ``parity.training.reuse``)."""
     from keras_models import compile_model  # imports TensorFlow
 
-    np_model, k_model = build_twins(spec, dtype, seed)
-    compile_model(k_model, keras_optimizer(setting, dtype), keras_loss(spec, dtype))
+    def build():
+        np_model, k_model = build_twins(spec, dtype, seed)
+        compile_model(k_model, keras_optimizer(setting, dtype), keras_loss(spec, dtype))
+        return np_model, k_model
+
+    np_model, k_model = reuse.compiled_twins(spec, setting, dtype, seed, build)
     return np_model, numpy_optimizer(setting), numpy_loss(spec), k_model
 
 
@@ -118,7 +123,7 @@ def train_both(name, spec, setting, data, epochs, batch_size, dtype, seed=0, pro
     A run whose step losses drift past its ``training`` tolerance is replayed up to that step to find where the
     twins first leave tolerance (``TrainingRun.divergence``; runs with callbacks are not replayed).
     """
-    from keras_models import train_on_batch  # imports TensorFlow
+    from keras_models import trace_any_batch, train_on_batch  # imports TensorFlow
 
     data = data.astype(dtype)
     np_model, optimizer, loss, k_model = build_trained_twins(spec, setting, dtype, seed)
@@ -127,6 +132,7 @@ def train_both(name, spec, setting, data, epochs, batch_size, dtype, seed=0, pro
     outputs = np_model.output_shape[-1]
     y_train = _targets(spec.loss[0], data.y_train, outputs, dtype)
     y_test = _targets(spec.loss[0], data.y_test, outputs, dtype)
+    trace_any_batch(k_model, data.x_train, y_train)  # one trace for the ragged last batch and every chunk too
     ours, theirs = TwinHistory(), TwinHistory()
     np_cbs, k_cbs = _attach_callbacks(callbacks, optimizer, k_model, dtype)
     evaluators = ((ours, lambda x, y, l: _numpy_evaluate(np_model, loss, x, y, l), np_cbs, None),

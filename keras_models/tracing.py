@@ -1,0 +1,87 @@
+"""Trace a compiled model's train and test steps once for every batch size (TensorFlow only).
+
+``train_on_batch`` and ``test_on_batch`` run a ``tf.function`` built with
+``reduce_retracing=True``: it is traced for the first batch's exact shape, and
+traced again, with the batch dimension relaxed to ``None``, at the first batch
+of another size (a training set's ragged last batch, an evaluation's last
+chunk). Each trace builds the whole step's graph (about a second for a small
+CNN on one core). Tracing the relaxed signature up front leaves one trace per
+step function: every later call, whatever its batch size, matches it.
+
+Parity: the relaxed graph holds the same ops as the exact-shape one; training
+and evaluation through it were measured bit-identical (float32 and float64:
+an MLP with BatchNormalization and Dropout, the LeNet and ResNet digits CNNs),
+and ``parity report``'s numbers are unchanged (benchmarks/report_identity.py).
+"""
+import weakref
+
+import keras
+import numpy as np
+
+from keras_models.build import keras_dtype, model_dtype
+
+# model -> {kind: (Keras's step function it was traced from, input specs, concrete function)}
+_TRACED = weakref.WeakKeyDictionary()
+
+
+def _step_function(function):
+    """The ``tf.function`` behind Keras's ``train_function``/``test_function``, or None if not found.
+
+    Keras (``backend/tensorflow/trainer.py``, ``_make_function``) keeps it in
+    the returned closure as ``one_step_on_data``, wrapped by ``functools.wraps``.
+    """
+    code, closure = getattr(function, "__code__", None), getattr(function, "__closure__", None)
+    if code is None or not closure:
+        return None
+    cell = dict(zip(code.co_freevars, closure, strict=True)).get("one_step_on_data")
+    step = getattr(cell.cell_contents, "__wrapped__", None) if cell is not None else None
+    return step if hasattr(step, "get_concrete_function") else None
+
+
+def _any_batch(array):
+    import tensorflow as tf  # only reached on the TensorFlow backend
+
+    array = np.asarray(array)
+    return tf.TensorSpec((None,) + array.shape[1:], tf.as_dtype(array.dtype))
+
+
+def trace_any_batch(model, x, y):
+    """Trace ``model``'s train and test steps for batches shaped like ``x``/``y`` of any length.
+
+    Returns whether both were traced; on another backend, a model run eagerly,
+    or a Keras whose step functions are not where this looks, nothing is done
+    and Keras traces as it always does (the same numbers, one more trace).
+
+    Shapes: x (N, ...) inputs, y (N, ...) targets; N is free.
+    """
+    if keras.backend.backend() != "tensorflow" or model.run_eagerly:
+        return False
+    specs = (_any_batch(x), _any_batch(y))
+    traced = {}
+    with keras_dtype(model_dtype(model)):
+        for kind in ("train", "test"):
+            getattr(model, f"make_{kind}_function")()
+            function = getattr(model, f"{kind}_function")
+            step = _step_function(function)
+            if step is not None:
+                traced[kind] = (function, specs, step.get_concrete_function((*specs, None)))
+    _TRACED[model] = traced
+    return len(traced) == 2
+
+
+def run_traced(model, kind, x, y):
+    """The logs of ``model``'s ``kind`` ("train" or "test") step on one batch, through the concrete function
+    ``trace_any_batch`` traced; None where there is none for these arrays (the caller runs Keras's own
+    ``train_on_batch``/``test_on_batch``).
+
+    Parity: what ``train_on_batch``/``test_on_batch`` run, without their per-call Python: the metrics reset, then
+    the same concrete function on the same arrays as tensors (``tf.function`` matches the call to it).
+    """
+    function, specs, concrete = _TRACED.get(model, {}).get(kind, (None, None, None))
+    if function is None or function is not getattr(model, f"{kind}_function"):  # none, or the model was recompiled
+        return None
+    x, y = np.asarray(x), np.asarray(y)
+    if not all(_any_batch(a) == spec for spec, a in zip(specs, (x, y), strict=True)):
+        return None
+    model.reset_metrics()
+    return concrete((x, y, None))

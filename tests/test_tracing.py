@@ -1,0 +1,76 @@
+"""keras_models.trace_any_batch: one trace per step function, and the same numbers as Keras's own tracing."""
+import numpy as np
+import pytest
+
+from keras_models import compile_model, evaluate, trace_any_batch, train_on_batch
+from keras_models.tracing import _step_function, run_traced
+from parity.checks.optimizer_settings import OptimizerSetting, keras_optimizer
+from parity.specs import SPECS
+from parity.training.datasets import load_digits
+from parity.training.experiments import _deep_mlp
+from parity.twins import build_twins, keras_loss
+
+ADAM = OptimizerSetting("adam", "Adam", {"learning_rate": 0.003})
+BATCHES = (32, 32, 11, 32)  # a ragged batch between full ones: Keras alone traces the step twice
+
+
+def _compiled(spec, dtype):
+    k_model = build_twins(spec, dtype, 0)[1]
+    compile_model(k_model, keras_optimizer(ADAM, dtype), keras_loss(spec, dtype))
+    return k_model
+
+
+def _train(spec, dtype, x, y, traced_up_front):
+    """Per-step losses, final variables and (loss, probabilities) of an evaluation in two chunk sizes."""
+    k_model = _compiled(spec, dtype)
+    if traced_up_front:
+        assert trace_any_batch(k_model, x, y)
+    starts = np.cumsum((0,) + BATCHES)
+    losses = [train_on_batch(k_model, x[a:b], y[a:b]) for a, b in zip(starts[:-1], starts[1:], strict=True)]
+    return losses, [v.numpy() for v in k_model.variables], evaluate(k_model, x, y, batch=60), k_model
+
+
+def _digits(spec, dtype):
+    d = load_digits()
+    x = d.x_train[:sum(BATCHES)].astype(dtype)
+    return (x.reshape(len(x), -1) if len(spec.input_shape) == 1 else x), d.y_train[:sum(BATCHES)]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("spec", [_deep_mlp(64, "bn_dropout_l2"), SPECS["lenet_digits_8"]], ids=lambda s: s.id)
+def test_training_and_evaluation_are_bit_identical_to_kerass_own_tracing(spec, dtype):
+    x, y = _digits(spec, dtype)
+    own = _train(spec, dtype, x, y, traced_up_front=False)
+    relaxed = _train(spec, dtype, x, y, traced_up_front=True)
+    assert own[0] == relaxed[0]
+    for before, after in zip(own[1], relaxed[1], strict=True):
+        np.testing.assert_array_equal(before, after)
+    assert own[2][0] == relaxed[2][0]
+    np.testing.assert_array_equal(own[2][1], relaxed[2][1])
+
+
+def test_ragged_batches_and_chunks_reuse_the_one_trace():
+    spec = _deep_mlp(64, "bn_dropout_l2")
+    x, y = _digits(spec, "float32")
+    k_model = _train(spec, "float32", x, y, traced_up_front=True)[3]
+    for kind in ("train", "test"):
+        step = _step_function(getattr(k_model, f"{kind}_function"))
+        assert {f.structured_input_signature[0][0][0].shape[0] for f in step._list_all_concrete_functions()} == {None}
+
+
+def test_a_model_run_eagerly_is_left_to_keras():
+    k_model = _compiled(_deep_mlp(64, "bn"), "float32")
+    k_model.run_eagerly = True
+    assert not trace_any_batch(k_model, np.zeros((4, 64), "float32"), np.zeros(4, "int64"))
+    assert k_model.train_function is None
+
+
+def test_the_traced_step_serves_only_its_own_compile_and_input_types():
+    spec = _deep_mlp(64, "bn")
+    x, y = _digits(spec, "float32")
+    k_model = _compiled(spec, "float32")
+    trace_any_batch(k_model, x, y)
+    assert run_traced(k_model, "train", x[:5], y[:5]) is not None
+    assert run_traced(k_model, "train", x[:5].astype("float64"), y[:5]) is None  # Keras's own path converts it
+    compile_model(k_model, keras_optimizer(ADAM, "float32"), keras_loss(spec, "float32"))  # a new optimizer
+    assert run_traced(k_model, "train", x[:5], y[:5]) is None
