@@ -9,15 +9,16 @@ that time the run (``*sec*``, ``*seconds*``) and the manifest (versions,
 pids, run id) are skipped. Prints each difference; exit code 1 if any.
 """
 import json
+import re
 import sys
 from pathlib import Path
 
 SKIPPED_KEYS = ("manifest",)
-TIMING_WORDS = ("sec", "seconds")
+TIMING_KEY = re.compile(r"(^|_)(sec|seconds)(_|$)")  # keras_sec_per_epoch, cpu_seconds; not "bisection"
 
 
 def _skipped(key):
-    return key in SKIPPED_KEYS or any(word in key for word in TIMING_WORDS)
+    return key in SKIPPED_KEYS or bool(TIMING_KEY.search(key))
 
 
 def differences(before, after, path="$"):

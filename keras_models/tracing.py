@@ -13,15 +13,14 @@ and evaluation through it were measured bit-identical (float32 and float64:
 an MLP with BatchNormalization and Dropout, the LeNet and ResNet digits CNNs),
 and ``parity report``'s numbers are unchanged (benchmarks/report_identity.py).
 """
-import weakref
-
 import keras
 import numpy as np
 
 from keras_models.build import keras_dtype, model_dtype
 
-# model -> {kind: (Keras's step function it was traced from, input specs, concrete function)}
-_TRACED = weakref.WeakKeyDictionary()
+# On the model itself, {kind: (Keras's step function it was traced from, input specs, concrete function)}: the
+# entries refer back to the model (the step's closure holds it), so they must live and die with it.
+_ATTRIBUTE = "_parity_traced_steps"
 
 
 def _step_function(function):
@@ -65,7 +64,7 @@ def trace_any_batch(model, x, y):
             step = _step_function(function)
             if step is not None:
                 traced[kind] = (function, specs, step.get_concrete_function((*specs, None)))
-    _TRACED[model] = traced
+    object.__setattr__(model, _ATTRIBUTE, traced)  # past Keras's attribute tracking: not a layer, weight or metric
     return len(traced) == 2
 
 
@@ -77,7 +76,7 @@ def run_traced(model, kind, x, y):
     Parity: what ``train_on_batch``/``test_on_batch`` run, without their per-call Python: the metrics reset, then
     the same concrete function on the same arrays as tensors (``tf.function`` matches the call to it).
     """
-    function, specs, concrete = _TRACED.get(model, {}).get(kind, (None, None, None))
+    function, specs, concrete = getattr(model, _ATTRIBUTE, {}).get(kind, (None, None, None))
     if function is None or function is not getattr(model, f"{kind}_function"):  # none, or the model was recompiled
         return None
     x, y = np.asarray(x), np.asarray(y)

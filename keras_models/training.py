@@ -27,7 +27,9 @@ def compile_model(model, optimizer, loss):
 def train_on_batch(model, x, y):
     """One training step; returns the loss Keras reports (pre-update weights, regularization included)."""
     with keras_dtype(model_dtype(model)):
-        logs = run_traced(model, "train", x, y) or model.train_on_batch(x, y, return_dict=True)
+        logs = run_traced(model, "train", x, y)
+        if logs is None:
+            logs = model.train_on_batch(x, y, return_dict=True)
         return float(logs["loss"])
 
 
@@ -55,8 +57,9 @@ def evaluate(model, x, y, batch=1000):
     probs, total = [], 0.0
     with keras_dtype(model_dtype(model)):
         for i in range(0, len(x), batch):
-            logs = run_traced(model, "test", x[i:i + batch], y[i:i + batch]) \
-                or model.test_on_batch(x[i:i + batch], y[i:i + batch], return_dict=True)
+            logs = run_traced(model, "test", x[i:i + batch], y[i:i + batch])
+            if logs is None:
+                logs = model.test_on_batch(x[i:i + batch], y[i:i + batch], return_dict=True)
             total += float(logs["loss"]) * len(x[i:i + batch])
             probs.append(np.asarray(model.predict_on_batch(x[i:i + batch])))
     return total / len(x), np.concatenate(probs)

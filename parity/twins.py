@@ -176,10 +176,15 @@ def _restore(initial):
         variable.assign(value)
 
 
+_KEPT_CACHES = []  # every cache kept_twins filled: clear_shared forgets them too
+
+
 def kept_twins(cache, key, capacity, build, variables):
     """``build()``'s (NumPy twin, Keras twin), kept in ``cache`` (an OrderedDict of at most ``capacity``) under
     ``key``: a repeat gets a copy of the NumPy twin as built and the kept Keras twin with ``variables(keras
     twin)`` restored bit for bit to their values when it was kept."""
+    if not any(c is cache for c in _KEPT_CACHES):
+        _KEPT_CACHES.append(cache)
     if key in cache:
         cache.move_to_end(key)
         pristine, k_model, initial = cache[key]
@@ -194,7 +199,7 @@ def kept_twins(cache, key, capacity, build, variables):
 
 def clear_shared():
     """Forget the shared twins (after switching a variant on: they were built under the switches before)."""
-    for cache in (_SHARED, _NUMPY, _DATA):
+    for cache in (_SHARED, _NUMPY, _DATA, *_KEPT_CACHES):
         cache.clear()
 
 

@@ -74,3 +74,31 @@ def test_the_traced_step_serves_only_its_own_compile_and_input_types():
     assert run_traced(k_model, "train", x[:5].astype("float64"), y[:5]) is None  # Keras's own path converts it
     compile_model(k_model, keras_optimizer(ADAM, "float32"), keras_loss(spec, "float32"))  # a new optimizer
     assert run_traced(k_model, "train", x[:5], y[:5]) is None
+
+
+def test_a_traced_model_is_freed_with_its_traces():
+    import gc
+    import weakref
+
+    spec = _deep_mlp(64, "bn")
+    x, y = _digits(spec, "float32")
+    k_model = _compiled(spec, "float32")
+    trace_any_batch(k_model, x, y)
+    train_on_batch(k_model, x[:32], y[:32])
+    alive = weakref.ref(k_model)
+    del k_model
+    gc.collect()
+    assert alive() is None
+
+
+def test_where_keras_moved_its_step_function_keras_trains_as_always(monkeypatch):
+    from keras_models import tracing
+
+    spec = _deep_mlp(64, "bn_dropout_l2")
+    x, y = _digits(spec, "float64")
+    own = _train(spec, "float64", x, y, traced_up_front=False)
+    monkeypatch.setattr(tracing, "_step_function", lambda function: None)
+    k_model = _compiled(spec, "float64")
+    assert not trace_any_batch(k_model, x, y) and run_traced(k_model, "train", x[:32], y[:32]) is None
+    fallen_back = _train(spec, "float64", x, y, traced_up_front=False)
+    assert own[0] == fallen_back[0] and own[2][0] == fallen_back[2][0]

@@ -56,3 +56,14 @@ def test_another_optimizer_gets_its_own_twins():
     train_both("AND", SPECS["logic_gate_neuron"], sgd, logic_gate("AND"), 2, 4, "float64")
     train_both("AND", SPECS["logic_gate_neuron"], MOMENTUM, logic_gate("AND"), 2, 4, "float64")
     assert len(reuse._KEPT) == 2
+
+
+def test_switching_a_variant_forgets_the_kept_twins():
+    """``clear_shared`` (called after a variant is switched on) also empties the caches ``kept_twins`` filled."""
+    from parity.twins import clear_shared, kept_twins
+
+    cache = reuse._KEPT
+    kept_twins(cache, "key", 2, lambda: ("numpy twin", "keras twin"), lambda k_model: [])
+    assert "key" in cache
+    clear_shared()
+    assert not cache
