@@ -199,7 +199,8 @@ def _warm_up():
 
 def run_backends(backends, spec_ids, dtypes=("float32", "float64"), checks=None, optimizer_spec_ids=(),
                  settings=None):
-    """{backend: worker result} for each backend, each in its own spawned processes, all at once.
+    """{backend: worker result} for each backend, each in its own spawned processes, all at once (and
+    ``"_numpy_halves_seconds"``: the parent's time computing the shared NumPy halves).
 
     ``checks``/``settings``: only these check names / optimizer setting ids (default: all). Each worker
     also re-runs its failing float64 rows with the variant that may explain them (``variant_rows``).
@@ -215,7 +216,9 @@ def run_backends(backends, spec_ids, dtypes=("float32", "float64"), checks=None,
     pools = [ProcessPoolExecutor(1, mp_context=context, initializer=_start_worker, initargs=(b,)) for b, _, _ in jobs]
     try:
         warm = [pool.submit(_warm_up) for pool in pools]
+        start = time.perf_counter()
         halves = numpy_halves(list(spec_ids), tuple(dtypes), checks)
+        numpy_seconds = time.perf_counter() - start
         for future in warm:  # a worker that cannot start raises here, as its job would
             future.result()
         futures = [pool.submit(_worker, b, share, tuple(dtypes), checks, opt, settings, share_of(halves, share))
@@ -224,8 +227,9 @@ def run_backends(backends, spec_ids, dtypes=("float32", "float64"), checks=None,
     finally:
         for pool in pools:
             pool.shutdown()
-    return {b: merge([p for p, (pb, _, _) in zip(parts, jobs, strict=True) if pb == b], list(spec_ids))
-            for b in backends}
+    results = {b: merge([p for p, (pb, _, _) in zip(parts, jobs, strict=True) if pb == b], list(spec_ids))
+               for b in backends}
+    return {**results, "_numpy_halves_seconds": numpy_seconds}
 
 
 def shares(backend, spec_ids):
