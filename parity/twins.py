@@ -94,10 +94,11 @@ def _key(spec, dtype, seed):
     return (spec.id, repr(spec.layers), tuple(spec.input_shape), dtype, seed)
 
 
-def _cached(cache, key, build):
+def _cached(cache, key, build, capacity=SHARED_CAPACITY):
+    """``cache[key]``, built by ``build()`` on a miss; the least recently used entry beyond ``capacity`` dropped."""
     if key not in cache:
         cache[key] = build()
-        if len(cache) > SHARED_CAPACITY:
+        if len(cache) > capacity:
             cache.popitem(last=False)
     cache.move_to_end(key)
     return cache[key]
@@ -149,13 +150,8 @@ def twin_data(spec, dtype, seed=0):
 def keras_side(spec, dtype, seed, data):
     """The Keras twin of ``spec`` holding ``twin_data``'s weights: built once per process, every variable
     (weights, moving statistics, seed-generator states) reset bit for bit on reuse. No NumPy twin is built."""
-    key = _key(spec, dtype, seed)
-    if key in _SHARED:
-        _SHARED.move_to_end(key)
-        k_model, initial = _SHARED[key]
-        _restore(initial)
-        return k_model
-    k_model, _ = _cached(_SHARED, key, lambda: _keras_twin(spec, dtype, data))
+    k_model, initial = _cached(_SHARED, _key(spec, dtype, seed), lambda: _keras_twin(spec, dtype, data))
+    _restore(initial)  # after a fresh build this assigns the values they hold
     return k_model
 
 
@@ -167,7 +163,11 @@ def _keras_twin(spec, dtype, data):
 
         k_model = keras_models.build_sequential(spec.layer_tuples(), spec.input_shape, dtype)
         weights_to_keras(data["weights"], k_model)
-    return k_model, [(v, v.numpy().copy()) for v in k_model.variables]
+    return k_model, _initial_values(k_model.variables)
+
+
+def _initial_values(variables):
+    return [(v, v.numpy().copy()) for v in variables]
 
 
 def _restore(initial):
@@ -185,16 +185,13 @@ def kept_twins(cache, key, capacity, build, variables):
     twin)`` restored bit for bit to their values when it was kept."""
     if not any(c is cache for c in _KEPT_CACHES):
         _KEPT_CACHES.append(cache)
-    if key in cache:
-        cache.move_to_end(key)
-        pristine, k_model, initial = cache[key]
-        _restore(initial)
-        return copy.deepcopy(pristine), k_model
-    np_model, k_model = build()
-    cache[key] = (copy.deepcopy(np_model), k_model, [(v, v.numpy().copy()) for v in variables(k_model)])
-    if len(cache) > capacity:
-        cache.popitem(last=False)
-    return np_model, k_model
+    def keep():
+        np_model, k_model = build()
+        return np_model, k_model, _initial_values(variables(k_model))
+
+    pristine, k_model, initial = _cached(cache, key, keep, capacity)
+    _restore(initial)
+    return copy.deepcopy(pristine), k_model
 
 
 def clear_shared():
