@@ -64,3 +64,11 @@ def pytest_collection_modifyitems(items):
 @pytest.fixture
 def rng():
     return np.random.default_rng(SEED)
+
+
+@pytest.fixture(scope="session")
+def report_parts(tmp_path_factory):
+    """The parts of one real ``parity report`` run, pickled (see tests/report_parts_run.py)."""
+    from tests import report_parts_run  # here: it imports the whole report (2 s) that most test files never need
+
+    return report_parts_run.computed(tmp_path_factory.mktemp("computed"))

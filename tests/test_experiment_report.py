@@ -9,6 +9,7 @@ import pytest
 
 from parity import cli, tolerance
 from parity.report import experiment_report
+from tests.report_parts_run import OPTIMIZER_PATHS_GROUP, OPTIMIZER_PATHS_RUN, precomputed
 
 
 class _Page(HTMLParser):
@@ -102,7 +103,9 @@ def test_malformed_data_file_gives_one_error_line(tmp_path, capsys):
 PATHS_RUN = "digits-only-optimizer_paths-float64"  # the filtered run's own folder
 
 
-def test_failure_while_writing_leaves_the_previous_report_intact(tmp_path, monkeypatch):
+@OPTIMIZER_PATHS_GROUP
+def test_failure_while_writing_leaves_the_previous_report_intact(tmp_path, monkeypatch, report_parts):
+    monkeypatch.setattr(cli, "_compute", precomputed(report_parts))  # the parts of this run, computed once
     run = tmp_path / PATHS_RUN
     run.mkdir()
     (run / "index.html").write_text("previous")
@@ -118,14 +121,16 @@ def test_failure_while_writing_leaves_the_previous_report_intact(tmp_path, monke
     assert [p.name for p in tmp_path.iterdir()] == [PATHS_RUN]
 
 
-def test_a_rerun_replaces_its_own_files_and_keeps_the_users(tmp_path):
+@OPTIMIZER_PATHS_GROUP
+def test_a_rerun_replaces_its_own_files_and_keeps_the_users(tmp_path, monkeypatch, report_parts):
+    monkeypatch.setattr(cli, "_compute", precomputed(report_parts))  # the parts of this run, computed once
     run = tmp_path / PATHS_RUN
     run.mkdir()
     (run / "index.html").write_text("previous")
     (run / "my-notes.txt").write_text("mine")
     (tmp_path / "digits").mkdir()  # a full report's folder: a filtered run never touches it
     (tmp_path / "digits" / "index.html").write_text("full report")
-    assert cli.main(["report", "--experiment", "optimizer_paths", "--dtype", "float64", "--out", str(tmp_path)]) == 0
+    assert cli.main(OPTIMIZER_PATHS_RUN + ["--out", str(tmp_path)]) == 0
     assert (run / "my-notes.txt").read_text() == "mine"
     assert (run / "index.html").read_text().startswith("<!DOCTYPE html>")
     assert (tmp_path / "digits" / "index.html").read_text() == "full report"

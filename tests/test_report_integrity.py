@@ -1,7 +1,6 @@
 """`parity report` as a user meets it: one commit point, one error line (exit 2), 130 on Ctrl-C, a quiet stderr."""
 import json
 import os
-import pickle
 import re
 import signal
 import subprocess
@@ -15,6 +14,7 @@ import pytest
 from parity import cli
 from parity.report import run_output
 from parity.training import datasets
+from tests.report_parts_run import OPTIMIZER_PATHS_GROUP, OPTIMIZER_PATHS_RUN, precomputed
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -156,56 +156,35 @@ def test_staged_files_and_folders_follow_the_umask(tmp_path, umask):
 # Each child first restores Python's Ctrl-C handler: a test run started in the background (``pytest &``) hands its
 # children SIGINT ignored, and Python keeps an ignored SIGINT ignored; a terminal's Ctrl-C reaches a default one.
 _CTRL_C = "import signal; signal.signal(signal.SIGINT, signal.default_int_handler)\n"
-_RUN = ["report", "--experiment", "optimizer_paths", "--dtype", "float64"]
-# The child writes what the module's ``computed_parts`` computed (the run's own parts, pickled before the CLI wrote
-# them): these tests are about writing; a child computing them again would import TensorFlow (5 s of CPU) for it.
+# The child writes the parts of tests/report_parts_run.py's run (conftest's ``report_parts``).
 _PAUSED_RUN = _CTRL_C + f"""
-import pickle, sys, time
+import sys, time
 from pathlib import Path
 from parity import cli
 from parity.report import experiment_report
+from tests.report_parts_run import precomputed
 real = experiment_report.markdown
 def paused(*args, **kwargs):
     print("writing", flush=True)
     time.sleep(120)
     return real(*args, **kwargs)
 experiment_report.markdown = paused
-cli._compute = lambda args, parts: pickle.loads(Path(sys.argv[2]).read_bytes())
-sys.exit(cli.main({_RUN!r} + ["--out", sys.argv[1]]))
+cli._compute = precomputed(Path(sys.argv[2]))
+sys.exit(cli.main({OPTIMIZER_PATHS_RUN!r} + ["--out", sys.argv[1]]))
 """
-# The tests of the module fixture below share one xdist group: it is computed once, on one worker.
-WRITING = pytest.mark.xdist_group("report_integrity_writing")
 
 
-@pytest.fixture(scope="module")
-def computed_parts(tmp_path_factory):
-    """The pickled parts (payloads and where they ran) of a real ``parity report`` run of ``_RUN``."""
-    real, kept = cli._compute, []
-
-    def keep(args, parts):
-        outputs = real(args, parts)
-        kept.append(pickle.dumps(outputs))  # before writing: the writer pops each part's "environment"
-        return outputs
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(cli, "_compute", keep)
-        assert cli.main(_RUN + ["--out", str(tmp_path_factory.mktemp("computed"))]) == 0
-    path = tmp_path_factory.mktemp("parts") / "parts.pkl"
-    path.write_bytes(kept[0])
-    return path
-
-
-def _paused_child(out, computed_parts):
+def _paused_child(out, report_parts):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    child = subprocess.Popen([sys.executable, "-c", _PAUSED_RUN, str(out), str(computed_parts)],
+    child = subprocess.Popen([sys.executable, "-c", _PAUSED_RUN, str(out), str(report_parts)],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     assert child.stdout.readline() == "writing\n"
     return child
 
 
-@WRITING
-def test_sigkill_mid_write_leaves_only_a_stage_that_the_next_run_removes(tmp_path, computed_parts):
-    child = _paused_child(tmp_path, computed_parts)
+@OPTIMIZER_PATHS_GROUP
+def test_sigkill_mid_write_leaves_only_a_stage_that_the_next_run_removes(tmp_path, report_parts):
+    child = _paused_child(tmp_path, report_parts)
     child.send_signal(signal.SIGKILL)
     child.wait(timeout=30)
     stages = [p for p in tmp_path.iterdir()]
@@ -215,9 +194,9 @@ def test_sigkill_mid_write_leaves_only_a_stage_that_the_next_run_removes(tmp_pat
     assert list(tmp_path.iterdir()) == []
 
 
-@WRITING
-def test_sigint_mid_write_cleans_up_and_exits_130(tmp_path, computed_parts):
-    child = _paused_child(tmp_path, computed_parts)
+@OPTIMIZER_PATHS_GROUP
+def test_sigint_mid_write_cleans_up_and_exits_130(tmp_path, report_parts):
+    child = _paused_child(tmp_path, report_parts)
     child.send_signal(signal.SIGINT)
     out, err = child.communicate(timeout=60)
     assert child.returncode == 130
@@ -245,16 +224,16 @@ def test_two_worker_run_is_quiet_and_its_counts_and_manifest_agree(tmp_path):
     assert len({p["pid"] for p in processes}) == 2 and all(isinstance(p["tf32_execution"], bool) for p in processes)
 
 
-@WRITING
-def test_a_full_disk_gives_one_line_and_commits_nothing(tmp_path, capsys, monkeypatch, computed_parts):
+@OPTIMIZER_PATHS_GROUP
+def test_a_full_disk_gives_one_line_and_commits_nothing(tmp_path, capsys, monkeypatch, report_parts):
     from parity.report import experiment_report
 
     def full(path, rows):
         raise OSError(28, "No space left on device", str(path))
 
     monkeypatch.setattr(experiment_report, "write_csv", full)
-    monkeypatch.setattr(cli, "_compute", lambda args, parts: pickle.loads(computed_parts.read_bytes()))
-    assert cli.main(_RUN + ["--out", str(tmp_path)]) == 2
+    monkeypatch.setattr(cli, "_compute", precomputed(report_parts))
+    assert cli.main(OPTIMIZER_PATHS_RUN + ["--out", str(tmp_path)]) == 2
     _one_error_line(capsys, "results.csv", "No space left on device")
     assert list(tmp_path.iterdir()) == []
 
