@@ -27,6 +27,9 @@ from keras_models.build import keras_dtype, model_dtype
 # On the model itself, {kind: (Keras's step function it was traced from, input specs, concrete function)}: the
 # entries refer back to the model (the step's closure holds it), so they must live and die with it.
 _ATTRIBUTE = "_parity_traced_steps"
+# The test step first: the first trace of a step that creates variables (the metrics, built on first use) is traced
+# again without them (tf.function's variable lifting); the test step's trace is the cheaper one to repeat.
+_KINDS = ("test", "train")
 
 
 def _step_function(function):
@@ -102,7 +105,7 @@ def trace_any_batch(model, x, y):
     specs = (_any_batch(x), _any_batch(y))
     traced = {}
     with keras_dtype(model_dtype(model)):
-        for kind in ("train", "test"):
+        for kind in _KINDS:
             kept = getattr(model, _ATTRIBUTE, {}).get(kind)
             if kept is not None and kept[1] == specs and kept[0] is getattr(model, f"{kind}_function"):
                 traced[kind] = kept
