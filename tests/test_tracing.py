@@ -101,6 +101,17 @@ def test_ragged_batches_and_chunks_reuse_the_one_trace():
         assert {f.structured_input_signature[0][0][0].shape[0] for f in step._list_all_concrete_functions()} == {None}
 
 
+def test_the_train_step_is_traced_once_when_the_optimizer_is_built():
+    """The test step is traced first and builds the metrics: the train step creates no variable, so tf.function
+    traces it once (twice when its trace creates the metrics)."""
+    spec = _deep_mlp(64, "bn_dropout_l2")
+    x, y = _digits(spec, "float32")
+    k_model = _compiled(spec, "float32")
+    k_model.optimizer.build(k_model.trainable_variables)  # as parity.training.reuse builds it
+    assert trace_any_batch(k_model, x, y)
+    assert _step_function(k_model.train_function).experimental_get_tracing_count() == 1
+
+
 def test_a_model_run_eagerly_is_left_to_keras():
     k_model = _compiled(_deep_mlp(64, "bn"), "float32")
     k_model.run_eagerly = True
