@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from keras_models import compile_model, evaluate, trace_any_batch, train_on_batch
-from keras_models.tracing import _step_function, run_traced
+from keras_models import compile_model, evaluate, keras_dtype, trace_any_batch, train_on_batch
+from keras_models.tracing import _ATTRIBUTE, _step_function, run_traced
 from parity.checks.optimizer_settings import OptimizerSetting, keras_optimizer
 from parity.specs import SPECS
 from parity.training.datasets import load_digits
@@ -49,6 +49,49 @@ def test_training_and_evaluation_are_bit_identical_to_kerass_own_tracing(spec, d
     np.testing.assert_array_equal(own[2][1], relaxed[2][1])
 
 
+def _state(k_model):
+    """Every variable a step touches: weights, moving statistics, seed states, optimizer slots, metrics."""
+    return [v.numpy() for v in k_model.variables + k_model.optimizer.variables + k_model.metrics_variables]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_one_call_steps_match_kerass_own_on_batch_methods_bit_for_bit(dtype):
+    """The traced metrics reset and step against Keras's own ``train_on_batch``, ``test_on_batch`` and
+    ``predict_on_batch`` on a twin, step after step: every log (loss and accuracy: a skipped reset would report a
+    running mean), every variable and every prediction equal."""
+    spec = _deep_mlp(64, "bn_dropout_l2")
+    x, y = _digits(spec, dtype)
+    own, traced = _compiled(spec, dtype), _compiled(spec, dtype)
+    assert trace_any_batch(traced, x, y)
+    starts = np.cumsum((0,) + BATCHES)
+    for a, b in [*zip(starts[:-1], starts[1:], strict=True)] * 2:  # two epochs of the same batches
+        with keras_dtype(dtype):
+            expected = own.train_on_batch(x[a:b], y[a:b], return_dict=True)
+        logs = run_traced(traced, "train", x[a:b], y[a:b])
+        assert {name: float(value) for name, value in logs.items()} == expected
+        for before, after in zip(_state(own), _state(traced), strict=True):
+            np.testing.assert_array_equal(before, after)
+    for chunk in (slice(0, 60), slice(60, None)):
+        with keras_dtype(dtype):
+            expected, probabilities = own.test_on_batch(x[chunk], y[chunk], return_dict=True), own.predict_on_batch(x[chunk])
+        logs, predictions = run_traced(traced, "test", x[chunk], y[chunk])
+        assert {name: float(value) for name, value in logs.items()} == expected
+        np.testing.assert_array_equal(probabilities, predictions.numpy())
+
+
+def test_a_second_trace_of_the_same_model_keeps_the_first():
+    spec = _deep_mlp(64, "bn")
+    x, y = _digits(spec, "float32")
+    k_model = _compiled(spec, "float32")
+    trace_any_batch(k_model, x, y)
+    first = dict(getattr(k_model, _ATTRIBUTE))
+    trace_any_batch(k_model, x[:7], y[:7])
+    assert getattr(k_model, _ATTRIBUTE) == first
+    compile_model(k_model, keras_optimizer(ADAM, "float32"), keras_loss(spec, "float32"))
+    trace_any_batch(k_model, x, y)
+    assert all(getattr(k_model, _ATTRIBUTE)[kind][2] is not first[kind][2] for kind in ("train", "test"))
+
+
 def test_ragged_batches_and_chunks_reuse_the_one_trace():
     spec = _deep_mlp(64, "bn_dropout_l2")
     x, y = _digits(spec, "float32")
@@ -56,6 +99,17 @@ def test_ragged_batches_and_chunks_reuse_the_one_trace():
     for kind in ("train", "test"):
         step = _step_function(getattr(k_model, f"{kind}_function"))
         assert {f.structured_input_signature[0][0][0].shape[0] for f in step._list_all_concrete_functions()} == {None}
+
+
+def test_the_train_step_is_traced_once_when_the_optimizer_is_built():
+    """The test step is traced first and builds the metrics: the train step creates no variable, so tf.function
+    traces it once (twice when its trace creates the metrics)."""
+    spec = _deep_mlp(64, "bn_dropout_l2")
+    x, y = _digits(spec, "float32")
+    k_model = _compiled(spec, "float32")
+    k_model.optimizer.build(k_model.trainable_variables)  # as parity.training.reuse builds it
+    assert trace_any_batch(k_model, x, y)
+    assert _step_function(k_model.train_function).experimental_get_tracing_count() == 1
 
 
 def test_a_model_run_eagerly_is_left_to_keras():
