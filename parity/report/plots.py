@@ -14,9 +14,20 @@ NUMPY_STYLE = {"color": "tab:blue", "label": "NumPy"}
 KERAS_STYLE = {"color": "tab:orange", "label": "Keras", "linestyle": "--"}
 
 
+DPI = 70
+PAD_INCHES = 0.1  # matplotlib's savefig.pad_inches default, around the tight box
+
+
 def png(fig):
+    """The figure cropped to its tight box, as ``savefig(bbox_inches="tight")`` writes it, byte for byte.
+
+    The tight box is measured here without drawing: ``bbox_inches="tight"`` would first draw the whole
+    figure once with rendering off, only to measure it, then draw it again (a third of the figure's time).
+    """
+    fig.set_dpi(DPI)
+    tight = fig.get_tightbbox(fig.canvas.get_renderer()).padded(PAD_INCHES)
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=70, bbox_inches="tight", metadata={"Software": None})
+    fig.savefig(buffer, format="png", dpi=DPI, bbox_inches=tight, metadata={"Software": None})
     plt.close(fig)
     return buffer.getvalue()
 
