@@ -5,7 +5,7 @@ import numpy_models
 from numpy_models import optimizers
 from parity import random_streams
 from parity.compare import relative_difference
-from parity.report.plots import histogram_grid, optimizer_paths as plot_paths
+from parity.report.plots import histogram_grids, optimizer_paths as plot_paths
 from parity.specs import dense
 from parity.training.experiments import ExperimentResult, experiment
 from parity.weights import numpy_to_keras
@@ -45,6 +45,7 @@ def _activations(act, init, x, dtype, seed, k_model):
 def init_study(ctx):
     result = ExperimentResult(init_study.id, init_study.title)
     x = np.random.default_rng(ctx.seed).standard_normal((1000, WIDTH)).astype(ctx.dtype)
+    grids = []
     for act in ("sigmoid", "tanh", "relu"):
         grid, k_model = [], _keras_net(act, ctx.dtype)
         for label, init in INITIALIZERS.items():
@@ -53,15 +54,13 @@ def init_study(ctx):
             result.extra_rows.append({"name": f"{act} / {label}", "max_rel_diff": relative_difference(ours, theirs)[1],
                                       "last_layer_std_numpy": float(ours[-1].std()),
                                       "last_layer_std_keras": float(theirs[-1].std())})
-        result.figures.append((f"Activations under {act}", _grid_png(act, grid)))
+        grids.append((act, grid))
+    result.figures += [(f"Activations under {act}", data)
+                       for (act, _), data in zip(grids, histogram_grids(grids, list(INITIALIZERS), DEPTH), strict=True)]
     result.notes.append("1,000 standard-normal inputs through 6 Dense(50) layers (zero bias). Weights come from the "
                         "NumPy initializers and are copied into Keras, so both twins see identical weights; the "
                         "histograms show the textbook effects (saturation, vanishing and collapsing activations).")
     return result
-
-
-def _grid_png(act, grid):
-    return histogram_grid(f"{act}", grid, list(INITIALIZERS), DEPTH)
 
 
 def quadratic(x, y):
