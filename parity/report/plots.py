@@ -1,4 +1,5 @@
 """Matplotlib figures for the report, returned as PNG bytes (Agg backend, no display)."""
+import functools
 import io
 
 import matplotlib
@@ -7,6 +8,7 @@ import matplotlib.ticker
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.backends.backend_agg import RendererAgg  # noqa: E402
 
 from parity.tolerances import tolerance  # noqa: E402
 
@@ -30,10 +32,17 @@ def _png_bytes(fig):
     ``bbox_inches="tight"`` would first draw the whole figure once with rendering off, only to measure it, then
     draw it again (a third of a figure's time)."""
     fig.set_dpi(DPI)
-    tight = fig.get_tightbbox(fig.canvas.get_renderer()).padded(PAD_INCHES)
+    tight = fig.get_tightbbox(_measuring_renderer(*(int(v) for v in fig.bbox.size))).padded(PAD_INCHES)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=DPI, bbox_inches=tight, metadata={"Software": None})
     return buffer.getvalue()
+
+
+@functools.lru_cache(maxsize=8)
+def _measuring_renderer(width, height):
+    """A renderer kept per figure size, as the figure's canvas would make one: the label sizes it measures (log
+    tick labels are parsed as math text) stay cached for the next figure, where a new canvas measures them anew."""
+    return RendererAgg(width, height, DPI)
 
 
 def training_figure(run):
