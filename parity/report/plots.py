@@ -45,9 +45,27 @@ def _measuring_renderer(width, height):
     return RendererAgg(width, height, DPI)
 
 
-def training_figure(run):
-    """Step loss of both twins, their |difference| per step, and per-epoch accuracies."""
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.2))
+def training_figures(runs):
+    """One PNG per run: step loss of both twins, their |difference| per step, and per-evaluation accuracies (MSE
+    for a regression). Consecutive runs of one task are drawn in turn on one figure (as ``histogram_grids``)."""
+    pngs, fig = [], None
+    for i, run in enumerate(runs):
+        if fig is None or run.task != runs[i - 1].task:
+            if fig is not None:
+                plt.close(fig)
+            fig, axes = plt.subplots(1, 3, figsize=(13, 3.2))
+        for ax in axes:  # the previous run's curves, and the data limits they set
+            for line in list(ax.lines):
+                line.remove()
+            ax.relim()
+        _training_panels(axes, run)
+        pngs.append(_png_bytes(fig))
+    if fig is not None:
+        plt.close(fig)
+    return pngs
+
+
+def _training_panels(axes, run):
     steps = np.arange(1, len(run.numpy.step_loss) + 1)
     axes[0].plot(steps, run.numpy.step_loss, **NUMPY_STYLE)
     axes[0].plot(steps, run.keras.step_loss, **KERAS_STYLE)
@@ -63,7 +81,6 @@ def training_figure(run):
     axes[2].set(title=f"{metric} per evaluation", xlabel="evaluation", ylabel=metric,
                 **({"yscale": "log"} if metric == "MSE" else {"ylim": (0, 1.02)}))
     axes[2].legend(fontsize=7)
-    return png(fig)
 
 
 def relative_difference_panel(ax, steps, ours, theirs, dtype):
