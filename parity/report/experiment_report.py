@@ -5,7 +5,7 @@ import json
 import numpy as np
 
 from parity.report import html_page
-from parity.report.plots import training_figure
+from parity.report.plots import training_figures
 from parity.report.tables import frame, to_markdown
 from parity.tolerances import ACCURACY_POINTS, tolerance
 from parity.training.loop import predicted_classes, step_drift
@@ -169,7 +169,7 @@ def write_run(folder, results, manifest, parity_summary, checks=None, links=()):
     for dtype, res in results:
         notes += [(f"{res.title} ({dtype})", n) for n in res.notes]
         tables += [(f"{caption} ({dtype})", table) for caption, table in res.tables]
-        pngs = res.run_figures or [training_figure(run) for run in res.runs]
+        pngs = res.run_figures or training_figures(res.runs)
         figures += [(f"{run.name} ({dtype})", data) for run, data in zip(res.runs, pngs, strict=True)]
         figures += [(f"{caption} ({dtype})", data) for caption, data in res.figures]
     folder.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,5 @@
 """Matplotlib figures for the report, returned as PNG bytes (Agg backend, no display)."""
+import functools
 import io
 
 import matplotlib
@@ -7,6 +8,7 @@ import matplotlib.ticker
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.backends.backend_agg import RendererAgg  # noqa: E402
 
 from parity.tolerances import tolerance  # noqa: E402
 
@@ -14,16 +16,56 @@ NUMPY_STYLE = {"color": "tab:blue", "label": "NumPy"}
 KERAS_STYLE = {"color": "tab:orange", "label": "Keras", "linestyle": "--"}
 
 
+DPI = 70
+PAD_INCHES = 0.1  # matplotlib's savefig.pad_inches default, around the tight box
+
+
 def png(fig):
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=70, bbox_inches="tight", metadata={"Software": None})
+    """The figure as ``savefig(bbox_inches="tight")`` writes it, byte for byte; the figure is closed."""
+    data = _png_bytes(fig)
     plt.close(fig)
+    return data
+
+
+def _png_bytes(fig):
+    """PNG bytes of the figure cropped to its tight box, which is measured here without drawing:
+    ``bbox_inches="tight"`` would first draw the whole figure once with rendering off, only to measure it, then
+    draw it again (a third of a figure's time)."""
+    fig.set_dpi(DPI)
+    tight = fig.get_tightbbox(_measuring_renderer(*(int(v) for v in fig.bbox.size))).padded(PAD_INCHES)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI, bbox_inches=tight, metadata={"Software": None})
     return buffer.getvalue()
 
 
-def training_figure(run):
-    """Step loss of both twins, their |difference| per step, and per-epoch accuracies."""
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.2))
+@functools.lru_cache(maxsize=8)
+def _measuring_renderer(width, height):
+    """A renderer kept per figure size, as the figure's canvas would make one: the label sizes it measures (log
+    tick labels are parsed as math text) stay cached for the next figure, where a new canvas measures them anew."""
+    return RendererAgg(width, height, DPI)
+
+
+def training_figures(runs):
+    """One PNG per run: step loss of both twins, their |difference| per step, and per-evaluation accuracies (MSE
+    for a regression). Consecutive runs of one task are drawn in turn on one figure (as ``histogram_grids``)."""
+    pngs, fig = [], None
+    for i, run in enumerate(runs):
+        if fig is None or run.task != runs[i - 1].task:
+            if fig is not None:
+                plt.close(fig)
+            fig, axes = plt.subplots(1, 3, figsize=(13, 3.2))
+        for ax in axes:  # the previous run's curves, and the data limits they set
+            for line in list(ax.lines):
+                line.remove()
+            ax.relim()
+        _training_panels(axes, run)
+        pngs.append(_png_bytes(fig))
+    if fig is not None:
+        plt.close(fig)
+    return pngs
+
+
+def _training_panels(axes, run):
     steps = np.arange(1, len(run.numpy.step_loss) + 1)
     axes[0].plot(steps, run.numpy.step_loss, **NUMPY_STYLE)
     axes[0].plot(steps, run.keras.step_loss, **KERAS_STYLE)
@@ -39,7 +81,6 @@ def training_figure(run):
     axes[2].set(title=f"{metric} per evaluation", xlabel="evaluation", ylabel=metric,
                 **({"yscale": "log"} if metric == "MSE" else {"ylim": (0, 1.02)}))
     axes[2].legend(fontsize=7)
-    return png(fig)
 
 
 def relative_difference_panel(ax, steps, ours, theirs, dtype):
@@ -56,29 +97,46 @@ def relative_difference_panel(ax, steps, ours, theirs, dtype):
     ax.legend(fontsize=7, loc="upper left")
 
 
-def histogram_grid(title, rows, row_labels, n_layers):
-    """rows[r][l] = (numpy activations, keras activations) for initializer r, layer l."""
-    fig, axes = plt.subplots(len(rows), n_layers, figsize=(2.4 * n_layers, 1.7 * len(rows)), squeeze=False,
-                             sharex="row")  # one x scale per row, shown in full: a row's layers compare at a glance
-    for r, (label, layers) in enumerate(zip(row_labels, rows, strict=True)):
-        lo = float(min(min(a.min(), b.min()) for a, b in layers))
-        hi = float(max(max(a.max(), b.max()) for a, b in layers))
-        bins = np.linspace(lo, hi if hi > lo else lo + 1e-9, 31)
-        for l, (a, b) in enumerate(layers):
-            ax = axes[r][l]
-            # stairs: one path per histogram (hist() draws a patch per bar: 30x slower for 100+ panels)
-            ax.stairs(np.histogram(a, bins)[0], bins, fill=True, color="tab:blue", alpha=0.6)
-            ax.stairs(np.histogram(b, bins)[0], bins, color="tab:orange", linestyle="--")
+def histogram_grids(grids, row_labels, n_layers):
+    """One PNG per grid: ``grids`` = [(title, rows)], rows[r][l] = (numpy activations, keras activations) for
+    initializer r, layer l. The grids share their layout, so they are drawn in turn on one figure: building its
+    panels cost as much as drawing them."""
+    fig, axes = _grid_axes(row_labels, n_layers)
+    pngs = []
+    for title, rows in grids:
+        for r, layers in enumerate(rows):
+            lo = float(min(min(a.min(), b.min()) for a, b in layers))
+            hi = float(max(max(a.max(), b.max()) for a, b in layers))
+            bins = np.linspace(lo, hi if hi > lo else lo + 1e-9, 31)
+            for ax, (a, b) in zip(axes[r], layers, strict=True):
+                for patch in list(ax.patches):  # the previous grid's histograms, and the data limits they set
+                    patch.remove()
+                ax.relim()
+                # stairs: one path per histogram (hist() draws a patch per bar: 30x slower for 100+ panels)
+                ax.stairs(np.histogram(a, bins)[0], bins, fill=True, color="tab:blue", alpha=0.6)
+                ax.stairs(np.histogram(b, bins)[0], bins, color="tab:orange", linestyle="--")
+        fig.suptitle(f"{title} (NumPy filled, Keras dashed)", fontsize=10)
+        pngs.append(_png_bytes(fig))
+    plt.close(fig)
+    return pngs
+
+
+def _grid_axes(row_labels, n_layers):
+    """The empty grid: one row per initializer, one x scale per row shown in full (a row's layers compare at a
+    glance), three legible ticks without offset text, no y ticks."""
+    fig, axes = plt.subplots(len(row_labels), n_layers, figsize=(2.4 * n_layers, 1.7 * len(row_labels)),
+                             squeeze=False, sharex="row")
+    for r, label in enumerate(row_labels):
+        for l, ax in enumerate(axes[r]):
             ax.set_yticks([])
-            ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(3))  # three legible ticks, no offset text
+            ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(3))
             ax.ticklabel_format(axis="x", useOffset=False, style="plain")
             ax.tick_params(labelsize=7, labelbottom=True)
             if r == 0:
                 ax.set_title(f"layer {l + 1}", fontsize=8)
             if l == 0:
                 ax.set_ylabel(label, fontsize=8)
-    fig.suptitle(f"{title} (NumPy filled, Keras dashed)", fontsize=10)
-    return png(fig)
+    return fig, axes
 
 
 def optimizer_paths(f, paths):

@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 from parity.report.environment import manifest
 from parity.report.optimizer_report import optimizer_rows, variant_rows
 from parity.report.parity_report import run_parity
-from parity.report.plots import training_figure
+from parity.report.plots import training_figures
 from parity.sweep.tasks import _dataset  # loaded once per worker, as a sweep's tasks load it
 from parity.training import EXPERIMENTS, Context
 
@@ -68,7 +68,7 @@ def experiment_part(experiment_id, dtype, data_args, seed, epochs, full, progres
 
     def run():  # the figures are drawn here, on the workers, not one by one by the CLI after every part
         result = fn(ctx)
-        result.run_figures = [training_figure(r) for r in result.runs]
+        result.run_figures = training_figures(result.runs)
         return dtype, result
     return _timed("experiments", dtype, f"experiments {dtype} {experiment_id}", run)
 

@@ -1,12 +1,14 @@
 """Two studies that compare forward activations and parameter paths rather than training curves."""
 import numpy as np
 
+import numpy_models
 from numpy_models import optimizers
+from parity import random_streams
 from parity.compare import relative_difference
-from parity.report.plots import histogram_grid, optimizer_paths as plot_paths
+from parity.report.plots import histogram_grids, optimizer_paths as plot_paths
 from parity.specs import dense
 from parity.training.experiments import ExperimentResult, experiment
-from parity.twins import twins_from_layers
+from parity.weights import numpy_to_keras
 
 INITIALIZERS = {  # label: NumPy initializer identifier (weights are copied into Keras)
     "zeros": "zeros",
@@ -19,13 +21,22 @@ INITIALIZERS = {  # label: NumPy initializer identifier (weights are copied into
 DEPTH, WIDTH = 6, 50
 
 
-def _activations(act, init, x, dtype, seed):
+def _keras_net(act, dtype):
+    """The Keras twin of one activation's net; every initializer's weights are copied into this one model."""
+    import keras_models  # imports TensorFlow
+
+    return keras_models.build_sequential([dense(WIDTH, f"hidden_{i}", act).as_tuple() for i in range(1, DEPTH + 1)],
+                                         (WIDTH,), dtype)
+
+
+def _activations(act, init, x, dtype, seed, k_model):
+    """Both twins' activations; the NumPy net is initialised by ``init`` (as ``twins_from_layers`` builds it) and
+    its weights copied into ``k_model``: building a Keras model per initializer cost more than the study itself."""
     import keras_models  # imports TensorFlow
 
     np_layers = [dense(WIDTH, f"hidden_{i}", act, kernel_initializer=init).as_tuple() for i in range(1, DEPTH + 1)]
-    k_layers = [dense(WIDTH, f"hidden_{i}", act).as_tuple() for i in range(1, DEPTH + 1)]
-    # Keras's own initialisation is overwritten by the NumPy initializer's weights.
-    np_model, k_model = twins_from_layers(np_layers, (WIDTH,), dtype, seed, keras_configs=k_layers)
+    np_model = numpy_models.build_sequential(np_layers, (WIDTH,), dtype, random_streams.seed_for("weights", seed))
+    numpy_to_keras(np_model, k_model)  # Keras's own initialisation is overwritten by the NumPy initializer's weights
     _, ours = np_model.forward(x, return_activations=True)
     return ours, keras_models.forward(k_model, x)
 
@@ -34,23 +45,22 @@ def _activations(act, init, x, dtype, seed):
 def init_study(ctx):
     result = ExperimentResult(init_study.id, init_study.title)
     x = np.random.default_rng(ctx.seed).standard_normal((1000, WIDTH)).astype(ctx.dtype)
+    grids = []
     for act in ("sigmoid", "tanh", "relu"):
-        grid = []
+        grid, k_model = [], _keras_net(act, ctx.dtype)
         for label, init in INITIALIZERS.items():
-            ours, theirs = _activations(act, init, x, ctx.dtype, ctx.seed)
+            ours, theirs = _activations(act, init, x, ctx.dtype, ctx.seed, k_model)
             grid.append(list(zip(ours, theirs, strict=True)))
             result.extra_rows.append({"name": f"{act} / {label}", "max_rel_diff": relative_difference(ours, theirs)[1],
                                       "last_layer_std_numpy": float(ours[-1].std()),
                                       "last_layer_std_keras": float(theirs[-1].std())})
-        result.figures.append((f"Activations under {act}", _grid_png(act, grid)))
+        grids.append((act, grid))
+    result.figures += [(f"Activations under {act}", data)
+                       for (act, _), data in zip(grids, histogram_grids(grids, list(INITIALIZERS), DEPTH), strict=True)]
     result.notes.append("1,000 standard-normal inputs through 6 Dense(50) layers (zero bias). Weights come from the "
                         "NumPy initializers and are copied into Keras, so both twins see identical weights; the "
                         "histograms show the textbook effects (saturation, vanishing and collapsing activations).")
     return result
-
-
-def _grid_png(act, grid):
-    return histogram_grid(f"{act}", grid, list(INITIALIZERS), DEPTH)
 
 
 def quadratic(x, y):
