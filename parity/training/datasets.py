@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from sklearn.datasets import load_digits as sk_digits
-from sklearn.model_selection import train_test_split
 
 
 class DataError(ValueError):
@@ -63,12 +61,16 @@ def check_scaled(x, name="inputs"):
 
 
 def _split(name, x, y, test_fraction, seed, num_classes):
+    from sklearn.model_selection import train_test_split  # scikit-learn loads in ~1 s: only where data is split
+
     x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=test_fraction, random_state=seed, stratify=y)
     return Dataset(name, x_tr, y_tr.astype(np.int64), x_te, y_te.astype(np.int64), num_classes)
 
 
 def load_digits(seed=0, test_fraction=0.2):
     """scikit-learn's 8x8 digits as (N, 8, 8, 1) in [0, 1] (pixel values 0..16 divided by 16), stratified split."""
+    from sklearn.datasets import load_digits as sk_digits
+
     d = sk_digits()
     x = check_scaled(d.images[..., None] / 16.0, "digits")
     return _split("digits", x, d.target, test_fraction, seed, 10)

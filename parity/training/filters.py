@@ -13,7 +13,6 @@ Keras's Conv2D is a cross-correlation (the kernel is not flipped), and so is the
 loop; a flipped Sobel kernel only changes the sign of h and v, not the magnitude.
 """
 import numpy as np
-from sklearn.datasets import load_sample_image
 
 import numpy_models
 from parity.report.experiment_plots import filter_images
@@ -30,6 +29,8 @@ RANDOM_FILTERS = 4
 
 def load_photo(dtype):
     """scikit-learn's china.jpg as (427, 640, 3) in [0, 1]."""
+    from sklearn.datasets import load_sample_image  # scikit-learn loads in ~1 s: only where the image is read
+
     return (load_sample_image("china.jpg") / 255.0).astype(dtype)
 
 
