@@ -44,13 +44,15 @@ def _tensorflow(variables, inputs, forward, objective, state):
     import tensorflow as tf
 
     xs = [tf.convert_to_tensor(x) for x in inputs]
-    with tf.GradientTape(persistent=True) as tape:
+    with tf.GradientTape() as tape:
         tape.watch([x for x in xs if x.dtype.is_floating])
         outputs = forward(xs, None)
         value = objective(outputs)
-    grads, dxs = tape.gradient(value, list(variables)), tape.gradient(value, xs)
-    output_grads = tape.gradient(value, outputs)
-    del tape
+    # One backward pass for every source: the tape walks the same ops whatever the sources (they only choose
+    # which sums it keeps), so each gradient has the bits of its own pass; three passes cost three backwards.
+    n, m = len(variables), len(xs)
+    found = tape.gradient(value, [*variables, *xs, *outputs])
+    grads, dxs, output_grads = found[:n], found[n:n + m], found[n + m:]
     grads = [None if g is None else tf.convert_to_tensor(g) for g in grads]  # IndexedSlices (Embedding) densified
     return _result(outputs, value, grads, dxs, output_grads)
 
