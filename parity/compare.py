@@ -101,13 +101,20 @@ def compare(a, b, name, tolerance, labels=("numpy", "keras"), k=5, scale=None, f
     max_abs = float(diff.max(initial=0.0))
     max_rel = max_abs / scale if scale > 0 else (0.0 if max_abs == 0 else np.inf)
     n_failing = int(np.count_nonzero(diff > rtol * scale))
-    worst = [{"index": tuple(int(i) for i in np.unravel_index(j, diff.shape)),
-              "a": float(a64.flat[j]), "b": float(b64.flat[j]), "abs": float(diff.flat[j])}
-             for j in _largest(diff, k)]
+    worst = _worst(a64, b64, diff, _largest(diff, k))
     return Comparison(name=name, passed=n_failing == 0, max_abs=max_abs, max_rel=float(max_rel),
                       rtol=rtol, scale=float(scale), shape=tuple(a.shape),
                       frac_failed=n_failing / diff.size if diff.size else 0.0,
                       labels=tuple(labels), worst=worst, **{"tensor": name, **fields})
+
+
+def _worst(a64, b64, diff, flat):
+    """[{"index": multi-index, "a", "b", "abs"}] at the flat indices ``flat`` (one vectorised lookup each)."""
+    if not len(flat):
+        return []
+    index = np.stack(np.unravel_index(flat, diff.shape), axis=-1).tolist() if diff.ndim else [[]] * len(flat)
+    values = zip(a64.reshape(-1)[flat].tolist(), b64.reshape(-1)[flat].tolist(), diff.reshape(-1)[flat].tolist())
+    return [{"index": tuple(i), "a": a, "b": b, "abs": d} for i, (a, b, d) in zip(index, values, strict=True)]
 
 
 def _largest(diff, k):
