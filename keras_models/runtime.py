@@ -10,6 +10,7 @@ import keras
 import numpy as np
 
 from keras_models.autodiff import differentiate
+from keras_models.backend import BACKEND
 from keras_models.build import keras_dtype, model_dtype
 
 
@@ -27,6 +28,20 @@ def _run_layers(model, x, training, taps=None):
 def weight_keys(model):
     """(key "layer/weight", variable) for every trainable variable, in model order."""
     return [(f"{layer.name}/{v.name}", v) for layer in model.layers for v in layer.trainable_weights]
+
+
+def read_values(variables):
+    """Each variable's value as a NumPy array (a copy), all read by one operation on TensorFlow.
+
+    Reading a variable alone costs about 70 us of eager overhead; the optimizer checks read every
+    parameter and slot after every step. An identity copies the bits.
+    """
+    variables = list(variables)
+    if BACKEND != "tensorflow" or not variables:
+        return [v.numpy() for v in variables]
+    import tensorflow as tf
+
+    return [np.array(t) for t in tf.identity_n([v.value for v in variables])]
 
 
 def forward(model, x, training=False):
