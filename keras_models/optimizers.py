@@ -4,7 +4,7 @@ import numpy as np
 
 from keras_models.autodiff import differentiate
 from keras_models.build import keras_dtype, model_dtype
-from keras_models.runtime import weight_keys
+from keras_models.runtime import read_values, weight_keys
 
 # Where each Keras optimizer keeps the per-variable list of a slot (private attributes of Keras 3).
 SLOT_ATTRIBUTES = {
@@ -43,13 +43,14 @@ def apply_gradients(optimizer, model, grads, keyed=None):
 
 
 def slots(optimizer, keyed_variables):
-    """{slot name: {key: array}} for the optimizer's per-variable state."""
-    out = {}
+    """{slot name: {key: array}} for the optimizer's per-variable state (read in one go: ``read_values``)."""
+    found = {}
     for slot, attribute in SLOT_ATTRIBUTES[type(optimizer).__name__].items():
         per_variable = getattr(optimizer, attribute, None) or []
         if per_variable:
-            out[slot] = {key: per_variable[optimizer._get_variable_index(v)].numpy() for key, v in keyed_variables}
-    return out
+            found[slot] = {key: per_variable[optimizer._get_variable_index(v)] for key, v in keyed_variables}
+    values = iter(read_values([v for per_key in found.values() for v in per_key.values()]))
+    return {slot: {key: next(values) for key in per_key} for slot, per_key in found.items()}
 
 
 def descent_path(class_name, kwargs, start, objective, steps, dtype):

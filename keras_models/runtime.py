@@ -10,6 +10,7 @@ import keras
 import numpy as np
 
 from keras_models.autodiff import differentiate
+from keras_models.backend import BACKEND
 from keras_models.build import keras_dtype, model_dtype
 
 
@@ -29,6 +30,20 @@ def weight_keys(model):
     return [(f"{layer.name}/{v.name}", v) for layer in model.layers for v in layer.trainable_weights]
 
 
+def read_values(variables):
+    """Each variable's value as a NumPy array (a copy), all read by one operation on TensorFlow.
+
+    Reading a variable alone costs about 70 us of eager overhead; the optimizer checks read every
+    parameter and slot after every step. An identity copies the bits.
+    """
+    variables = list(variables)
+    if BACKEND != "tensorflow" or not variables:
+        return [v.numpy() for v in variables]
+    import tensorflow as tf
+
+    return [np.array(t) for t in tf.identity_n([v.value for v in variables])]
+
+
 def forward(model, x, training=False):
     """Per-layer outputs as NumPy arrays (last one is the model output)."""
     with keras_dtype(model_dtype(model)):
@@ -42,14 +57,18 @@ def _cast(x, dtype):
     return x.astype(dtype) if x.dtype.kind == "f" else x
 
 
-def _gradients(model, x, training, objective):
-    """Run the model layer by layer and differentiate ``objective(outputs)``."""
+def _gradients(model, x, training, objectives):
+    """Run the model layer by layer once and differentiate each of ``objectives(outputs)``: a result per objective."""
     dtype = model_dtype(model)
     with keras_dtype(dtype):
         keyed = weight_keys(model)
-        ref = differentiate([v for _, v in keyed], [_cast(x, dtype)],
-                            lambda xs, taps: _run_layers(model, xs[0], training, taps), objective,
-                            state=model.non_trainable_variables)
+        refs = differentiate([v for _, v in keyed], [_cast(x, dtype)],
+                             lambda xs, taps: _run_layers(model, xs[0], training, taps), list(objectives),
+                             state=model.non_trainable_variables)
+    return [_named(ref, keyed, x, dtype) for ref in refs]
+
+
+def _named(ref, keyed, x, dtype):
     dx = ref["dxs"][0]
     return {
         "outputs": ref["outputs"],
@@ -61,19 +80,15 @@ def _gradients(model, x, training, objective):
     }
 
 
-def forward_backward(model, x, dout, training=False):
-    """Gradients of ``sum(output * dout)``: the vector-Jacobian product for upstream ``dout``."""
-    dtype = model_dtype(model)
-    with keras_dtype(dtype):
-        dout_t = keras.ops.convert_to_tensor(np.asarray(dout, dtype=dtype))
-    return _gradients(model, x, training, lambda outs: keras.ops.sum(outs[-1] * dout_t))
+def _upstream(model, dout):
+    """The objective ``sum(output * dout)``."""
+    with keras_dtype(model_dtype(model)):
+        dout_t = keras.ops.convert_to_tensor(np.asarray(dout, dtype=model_dtype(model)))
+    return lambda outs: keras.ops.sum(outs[-1] * dout_t)
 
 
-def loss_and_gradients(model, loss_fn, x, y_true, training=False):
-    """Gradients of ``loss_fn(y_true, output) + sum(model.losses)`` (regularizers), as fit() does.
-
-    ``loss_fn`` must have been created for the model's dtype (``keras_models.build_loss``).
-    """
+def _loss(model, loss_fn, y_true):
+    """The objective ``loss_fn(y_true, output) + sum(model.losses)``."""
     dtype = model_dtype(model)
     with keras_dtype(dtype):
         y_t = keras.ops.convert_to_tensor(_cast(y_true, dtype))
@@ -83,5 +98,23 @@ def loss_and_gradients(model, loss_fn, x, y_true, training=False):
         for penalty in model.losses:
             total = total + penalty
         return total
+    return objective
 
-    return _gradients(model, x, training, objective)
+
+def forward_backward(model, x, dout, training=False):
+    """Gradients of ``sum(output * dout)``: the vector-Jacobian product for upstream ``dout``."""
+    return _gradients(model, x, training, [_upstream(model, dout)])[0]
+
+
+def loss_and_gradients(model, loss_fn, x, y_true, training=False):
+    """Gradients of ``loss_fn(y_true, output) + sum(model.losses)`` (regularizers), as fit() does.
+
+    ``loss_fn`` must have been created for the model's dtype (``keras_models.build_loss``).
+    """
+    return _gradients(model, x, training, [_loss(model, loss_fn, y_true)])[0]
+
+
+def backward_and_loss(model, x, dout, loss_fn, y_true, training=False):
+    """(``forward_backward(model, x, dout)``, ``loss_and_gradients(model, loss_fn, x, y_true)``) from one
+    forward pass: the same numbers as the two calls on the same model state, one forward fewer."""
+    return tuple(_gradients(model, x, training, [_upstream(model, dout), _loss(model, loss_fn, y_true)]))

@@ -3,6 +3,7 @@ half runs no NumPy twin, and the backend matrix computes each NumPy half once fo
 import pickle
 from concurrent.futures import Future
 
+import numpy as np
 import pytest
 
 import numpy_models
@@ -12,7 +13,7 @@ from parity.checks import CheckCase, backend_halves, backends, model_checks, thr
 from parity.checks.backends import case_row
 from parity.checks.model_checks import upstream_gradient
 from parity.compare import compare
-from parity.specs import SPECS, make_inputs
+from parity.specs import SPECS, make_inputs, make_targets
 from parity.tolerances import tolerance
 
 # Dropout masks replayed in training (Sequential), BatchNorm moving statistics, a graph calling a layer twice.
@@ -161,3 +162,34 @@ def test_a_backend_worker_given_the_halves_builds_and_runs_no_numpy_twin(monkeyp
     result = backends._worker("tensorflow", spec_ids, DTYPES, None, [], None, halves)
     assert result["rows"] and all(r["passed"] for r in result["rows"])
     assert sorted(result["arrays"]) == sorted((s, d) for s in spec_ids for d in DTYPES)
+
+
+def _assert_same_arrays(got, want):
+    assert got.keys() == want.keys()
+    for key in want:
+        g, w = got[key], want[key]
+        items = (g.items(), w.items()) if isinstance(w, dict) else (enumerate(g), enumerate(w)) \
+            if isinstance(w, list) else (((0, g),), ((0, w),))
+        for (_, a), (_, b) in zip(*items, strict=True):
+            np.testing.assert_array_equal(a, b, err_msg=key)
+
+
+@pytest.mark.parametrize("training", [False, True], ids=["inference", "training"])
+@pytest.mark.parametrize("spec_id", ["dense_dropout", "mlp_bn_784_100x4_10", "embedding_default_init"])
+def test_one_forward_for_backward_and_loss_gives_each_pass_its_own_bits(spec_id, training):
+    """``backward_and_loss`` (the products ``check_forward``, ``check_backward`` and ``check_loss`` share) equals
+    ``forward_backward`` and ``loss_and_gradients`` each run on the freshly reset twin, bit for bit."""
+    from keras_models import loss_and_gradients
+    from keras_models.runtime import backward_and_loss
+
+    spec, dtype = SPECS[spec_id], "float32"
+    twin = twins.twin_data(spec, dtype)
+    x, dout = make_inputs(spec, dtype, 0), upstream_gradient(spec, twin["output_shape"], dtype, 0)
+    y_true, loss_fn = make_targets(spec, twin["output_shape"], dtype, 0), twins.keras_loss(spec, dtype)
+    joint = backward_and_loss(twins.keras_side(spec, dtype, 0, twin), x, dout, loss_fn, y_true, training=training)
+    alone = (forward_backward(twins.keras_side(spec, dtype, 0, twin), x, dout, training=training),
+             loss_and_gradients(twins.keras_side(spec, dtype, 0, twin), loss_fn, x, y_true, training=training))
+    for got, want in zip(joint, alone, strict=True):
+        _assert_same_arrays(got, want)
+    plain = forward(twins.keras_side(spec, dtype, 0, twin), x, training=training)  # what check_forward compared
+    _assert_same_arrays({"outputs": joint[0]["outputs"]}, {"outputs": plain})

@@ -50,3 +50,15 @@ def test_relative_difference_is_relative_to_the_reference():
     assert relative_difference([np.array([1.0, 3.0])], [np.array([1.0, 2.0])]) == (1.0, 0.5)
     assert relative_difference(np.zeros(2), np.zeros(2)) == (0.0, 0.0)
     assert relative_difference(np.ones(2), np.zeros(2))[1] == np.inf
+
+
+@pytest.mark.parametrize("values", ["distinct", "ties", "zeros", "tied_top"])
+def test_worst_elements_are_those_a_full_sort_gives(values):
+    """The partition shortcut picks the same elements, in the same order, as sorting every difference."""
+    from parity.compare import _largest
+
+    rng = np.random.default_rng(0)
+    diff = {"distinct": rng.random(500), "ties": rng.integers(0, 3, 500) * 0.5, "zeros": np.zeros(500),
+            "tied_top": np.concatenate([rng.random(495), np.full(5, 2.0)])}[values]
+    for k in (0, 1, 5):
+        np.testing.assert_array_equal(_largest(diff.reshape(20, 25), k), np.argsort(diff, axis=None)[::-1][:k])

@@ -28,12 +28,11 @@ from threadpoolctl import threadpool_limits
 from parity.checks import yield_checks
 from parity.checks.backend_halves import numpy_halves, share_of, twin_for
 from parity.checks.backend_variants import SEPARATE, apply_variant, measured, rerun_plan, switched_on
-from parity.checks.model_checks import clear_keras_products, keras_vjp, upstream_gradient
+from parity.checks.model_checks import clear_keras_products, keras_product
 from parity.checks.optimizer_checks import check_optimizer_trajectory
 from parity.checks.optimizer_settings import OPTIMIZER_SETTINGS
 from parity.compare import relative_difference
 from parity.specs import SPECS, make_inputs
-from parity.twins import keras_side
 
 BACKENDS = ("tensorflow", "jax", "torch")
 SINGLE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
@@ -124,10 +123,9 @@ def keras_alone(spec, dtype, seed=0):
 
 def keras_arrays(spec, dtype, twin, seed=0):
     """{name: array}: the Keras output and every gradient of one forward/backward pass (inference): the
-    product ``check_backward`` took (``keras_vjp``), when it ran just before in this process. ``twin``:
+    product ``check_backward`` took (``keras_product``), when it ran just before in this process. ``twin``:
     ``parity.twins.twin_data``."""
-    x, dout = make_inputs(spec, dtype, seed), upstream_gradient(spec, twin["output_shape"], dtype, seed)
-    ref = keras_vjp(spec, dtype, seed, False, keras_side(spec, dtype, seed, twin), x, dout)
+    ref = keras_product(spec, dtype, seed, False, twin, "backward")
     return {"output": ref["outputs"][-1], "dx": ref["dx"], **ref["grads"]}
 
 

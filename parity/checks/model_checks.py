@@ -33,29 +33,67 @@ def upstream_gradient(spec, output_shape, dtype, seed):
     return random_streams.generator("upstream_gradient", seed).standard_normal(shape).astype(dtype)
 
 
-_VJPS = OrderedDict()  # (spec key, dtype, seed, training) -> Keras's vector-Jacobian product, see ``keras_vjp``
-VJP_CAPACITY = 4
+_PRODUCTS = OrderedDict()  # (spec key, dtype, seed, training) -> {"outputs", "backward", "loss"}, see ``keras_product``
+PRODUCTS_CAPACITY = 4
 
 
 def clear_keras_products():
-    """Forget cached Keras backward products (``keras_vjp``): a variant switched on changes what Keras computes."""
-    _VJPS.clear()
+    """Forget cached Keras products (``keras_product``): a variant switched on changes what Keras computes."""
+    _PRODUCTS.clear()
     clear_shared()
 
 
-def keras_vjp(spec, dtype, seed, training, k_model, x, dout):
-    """``keras_backward(k_model, x, dout, training)`` on freshly reset shared twins, computed once per process.
+def keras_product(spec, dtype, seed, training, twin, which):
+    """Keras's ``which`` on the freshly reset shared twin, on the inputs of ``seed``, computed once per process.
 
-    ``check_backward`` and ``check_gradients_three_way`` take the same product: the same twins just reset by
-    ``shared_twins``, the same inputs and upstream gradient of ``seed``; Keras on the CPU is deterministic, so
-    the second one is the first one's result. Callers only read it.
+    ``which``: "outputs" ({node: output}), "backward" (``keras_backward`` of the upstream gradient) or "loss"
+    (``keras_backward`` of the spec's loss). ``check_forward``, ``check_backward``, ``check_loss`` and
+    ``check_gradients_three_way`` take these of the same twins just reset (``keras_side``) on the same
+    inputs, upstream gradient and targets of ``seed``; Keras on the CPU is deterministic, so a later check's
+    product is an earlier one's. A Sequential twin gives all three from one forward pass
+    (``keras_models.runtime.backward_and_loss``); a graph twin, or a Sequential one whose joint pass raised,
+    takes each in a pass of its own (which raises its own error). Callers only read the result.
     """
     key = (spec.id, repr(spec.layers), tuple(spec.input_shape), dtype, seed, training)
-    if key not in _VJPS:
-        _VJPS[key] = keras_backward(k_model, x, dout, training=training)
-        if len(_VJPS) > VJP_CAPACITY:
-            _VJPS.popitem(last=False)
-    return _VJPS[key]
+    if key not in _PRODUCTS:
+        _PRODUCTS[key] = _joint_products(spec, dtype, seed, training, twin)
+        if len(_PRODUCTS) > PRODUCTS_CAPACITY:
+            _PRODUCTS.popitem(last=False)
+    products = _PRODUCTS[key]
+    if which not in products:
+        products[which] = _single_product(spec, dtype, seed, training, twin, which)
+    return products[which]
+
+
+def _keras_inputs(spec, dtype, seed, twin):
+    """(x, dout, y_true) of ``seed``: what every NumPy half of these checks feeds its own twin."""
+    return (make_inputs(spec, dtype, seed), upstream_gradient(spec, twin["output_shape"], dtype, seed),
+            make_targets(spec, twin["output_shape"], dtype, seed))
+
+
+def _joint_products(spec, dtype, seed, training, twin):
+    from keras_models.runtime import backward_and_loss  # imports TensorFlow
+
+    if spec.is_graph:
+        return {}
+    x, dout, y_true = _keras_inputs(spec, dtype, seed, twin)
+    k_model = keras_side(spec, dtype, seed, twin)
+    try:
+        backward, loss = backward_and_loss(k_model, x, dout, keras_loss(spec, dtype), y_true, training=training)
+    except Exception:  # noqa: BLE001  each check then takes its own product and raises its own error
+        return {}
+    return {"outputs": {l.name: a for l, a in zip(k_model.layers, backward["outputs"], strict=True)},
+            "backward": backward, "loss": loss}
+
+
+def _single_product(spec, dtype, seed, training, twin, which):
+    x, dout, y_true = _keras_inputs(spec, dtype, seed, twin)
+    k_model = keras_side(spec, dtype, seed, twin)
+    if which == "outputs":
+        return keras_outputs(k_model, x, training)
+    if which == "backward":
+        return keras_backward(k_model, x, dout, training=training)
+    return keras_backward(k_model, x, training=training, loss_fn=keras_loss(spec, dtype), y_true=y_true)
 
 
 def numpy_model(spec, dtype, seed=0, training=False):
@@ -90,7 +128,7 @@ def forward_numpy(spec, dtype, seed=0, training=False):
 
 
 def forward_keras(spec, dtype, data, seed=0, training=False):
-    theirs = keras_outputs(keras_side(spec, dtype, seed, data["twin"]), data["x"], training)
+    theirs = keras_product(spec, dtype, seed, training, data["twin"], "outputs")
     tol = tolerance(dtype)
     return [compare(a, theirs[name], f"{name}:output", tol, tensor=name, kind="output")
             for name, a in data["outputs"].items()]
@@ -111,7 +149,7 @@ def backward_numpy(spec, dtype, seed=0, training=False):
 
 
 def backward_keras(spec, dtype, data, seed=0, training=False):
-    ref = keras_vjp(spec, dtype, seed, training, keras_side(spec, dtype, seed, data["twin"]), data["x"], data["dout"])
+    ref = keras_product(spec, dtype, seed, training, data["twin"], "backward")
     return compare_plan(data["plan"], ref, tolerance(dtype))
 
 
@@ -132,8 +170,7 @@ def loss_numpy(spec, dtype, seed=0, training=False):
 
 
 def loss_keras(spec, dtype, data, seed=0, training=False):
-    ref = keras_backward(keras_side(spec, dtype, seed, data["twin"]), data["x"], training=training,
-                         loss_fn=keras_loss(spec, dtype), y_true=data["y_true"])
+    ref = keras_product(spec, dtype, seed, training, data["twin"], "loss")
     tol = tolerance(dtype)
     return ([compare(data["value"], np.asarray(ref["value"], dtype), "loss", tol, kind="loss")]
             + compare_plan(data["plan"], ref, tol))

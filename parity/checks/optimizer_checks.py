@@ -16,18 +16,19 @@ from parity.twins import keras_loss, numpy_loss, shared_twins
 
 def _compare_state(step, np_model, np_opt, k_model, k_opt, tol):
     from keras_models.optimizers import slots  # imports TensorFlow
-    from keras_models.runtime import weight_keys
+    from keras_models.runtime import read_values, weight_keys
 
     keyed = weight_keys(k_model)
-    out = [compare(np_model.params[k], v.numpy(), f"step {step}: {k}", tol, tensor=k, kind="param", step=step)
-           for k, v in keyed]
+    *values, iterations = read_values([v for _, v in keyed] + [k_opt.iterations])
+    out = [compare(np_model.params[k], value, f"step {step}: {k}", tol, tensor=k, kind="param", step=step)
+           for (k, _), value in zip(keyed, values, strict=True)]
     k_slots = slots(k_opt, keyed)
     if set(k_slots) != {s for s, d in np_opt.slots.items() if d}:
         raise AssertionError(f"slot names differ: numpy {sorted(np_opt.slots)} vs keras {sorted(k_slots)}")
     for slot, per_key in k_slots.items():
         out += [compare(np_opt.slots[slot][k], arr, f"step {step}: {k} [{slot}]", tol, tensor=k, kind="slot",
                         step=step, slot=slot) for k, arr in per_key.items()]
-    out.append(compare(np.asarray(np_opt.iterations), np.asarray(int(k_opt.iterations.numpy())),
+    out.append(compare(np.asarray(np_opt.iterations), np.asarray(int(iterations)),
                        f"step {step}: iterations", 0.0, kind="iterations", step=step))
     return out
 

@@ -10,14 +10,14 @@ from threadpoolctl import threadpool_limits
 
 import numpy_models
 from parity import random_streams
-from parity.checks.model_checks import keras_vjp, numpy_model, upstream_gradient
+from parity.checks.model_checks import keras_product, numpy_model, upstream_gradient
 from parity.checks.nodes import numpy_backward
 from parity.compare import compare
 from parity.gradcheck.finite_differences import SignedObjective, probe_parameter
 from parity.gradcheck.suffix import reusable
 from parity.specs import make_inputs
 from parity.tolerances import tolerance
-from parity.twins import keras_side, twin_data
+from parity.twins import twin_data
 
 
 def _hold_masks(source, target):
@@ -101,7 +101,7 @@ def gradients_three_way_numpy(spec, dtype="float64", seed=0, training=False, max
 
 def gradients_three_way_keras(spec, dtype, data, seed=0, training=False):
     """The Keras half: Keras's gradients against the NumPy backward, and both against the probes."""
-    ref = keras_vjp(spec, dtype, seed, training, keras_side(spec, dtype, seed, data["twin"]), data["x"], data["dout"])
+    ref = keras_product(spec, dtype, seed, training, data["twin"], "backward")
     keras_grads, analytic, floors = {**ref["grads"], "dx": ref["dx"]}, data["analytic"], data["floors"]
     result = [compare(analytic[k], keras_grads[k], k, tolerance(dtype), floor=floors.get(k, 0.0),
                       kind="input_grad" if k == "dx" else "param") for k in analytic]
