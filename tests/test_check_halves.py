@@ -86,7 +86,7 @@ def _no_numpy_twin(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("the Keras half built or ran a NumPy twin")
 
-    twins.clear_shared()  # nothing the halves' computation left cached may serve the Keras half
+    model_checks.clear_keras_products()  # nothing the halves left cached (twins, Keras products) may serve Keras
     for owner, name in ((numpy_models.Sequential, "forward"), (numpy_models.Model, "forward"),
                         (numpy_models.Sequential, "backward"), (numpy_models.Model, "backward"),
                         (twins, "numpy_twin"), (twins, "build_twins"), (twins, "_pristine"),
