@@ -29,7 +29,8 @@ from parity.convert import keras_from_graph, keras_graph, to_keras
 from parity.weights import numpy_to_keras, weights_to_keras
 
 
-def twins_from_layers(layer_configs, input_shape, dtype, seed=0, keras_configs=None, copy_weights=True):
+def twins_from_layers(layer_configs, input_shape, dtype, seed=0, keras_configs=None, copy_weights=True,
+                      keras_model=None):
     """(NumPy model, Keras model) from layer configs.
 
     Args:
@@ -37,12 +38,16 @@ def twins_from_layers(layer_configs, input_shape, dtype, seed=0, keras_configs=N
         keras_configs: configs for the Keras twin (default: the same).
         copy_weights: copy the NumPy weights into Keras (False where the
             weight shapes deliberately differ, e.g. per-activation BatchNorm).
+        keras_model: a Keras twin built before from ``keras_configs``, reused
+            (its weights overwritten) instead of building another one.
     """
     import keras_models  # imports TensorFlow
 
     np_model = numpy_models.build_sequential(layer_configs, input_shape, dtype,
                                              random_streams.seed_for("weights", seed))
-    k_model = keras_models.build_sequential(keras_configs or layer_configs, input_shape, dtype)
+    k_model = keras_model
+    if k_model is None:
+        k_model = keras_models.build_sequential(keras_configs or layer_configs, input_shape, dtype)
     if copy_weights:
         numpy_to_keras(np_model, k_model)
     install_keras_masks(np_model)

@@ -1,14 +1,12 @@
 """Two studies that compare forward activations and parameter paths rather than training curves."""
 import numpy as np
 
-import numpy_models
 from numpy_models import optimizers
-from parity import random_streams
 from parity.compare import relative_difference
 from parity.report.plots import histogram_grids, optimizer_paths as plot_paths
 from parity.specs import dense
 from parity.training.experiments import ExperimentResult, experiment
-from parity.weights import numpy_to_keras
+from parity.twins import twins_from_layers
 
 INITIALIZERS = {  # label: NumPy initializer identifier (weights are copied into Keras)
     "zeros": "zeros",
@@ -30,13 +28,13 @@ def _keras_net(act, dtype):
 
 
 def _activations(act, init, x, dtype, seed, k_model):
-    """Both twins' activations; the NumPy net is initialised by ``init`` (as ``twins_from_layers`` builds it) and
-    its weights copied into ``k_model``: building a Keras model per initializer cost more than the study itself."""
+    """Both twins' activations; the NumPy net is initialised by ``init`` and its weights are copied into
+    ``k_model`` (reused: building a Keras model per initializer cost more than the study itself)."""
     import keras_models  # imports TensorFlow
 
     np_layers = [dense(WIDTH, f"hidden_{i}", act, kernel_initializer=init).as_tuple() for i in range(1, DEPTH + 1)]
-    np_model = numpy_models.build_sequential(np_layers, (WIDTH,), dtype, random_streams.seed_for("weights", seed))
-    numpy_to_keras(np_model, k_model)  # Keras's own initialisation is overwritten by the NumPy initializer's weights
+    # Keras's own initialisation is overwritten by the NumPy initializer's weights.
+    np_model, k_model = twins_from_layers(np_layers, (WIDTH,), dtype, seed, keras_model=k_model)
     _, ours = np_model.forward(x, return_activations=True)
     return ours, keras_models.forward(k_model, x)
 
