@@ -90,12 +90,13 @@ def check_training_steps(k_model, twin, xs, ys, steps=10):
     at ``_state_tolerance``.
     """
     from keras_models.functional import fresh_optimizer, graph_compiled_gradients, keyed_variables
-    from keras_models.optimizers import apply_gradients, slots
+    from keras_models.optimizers import slots, stepper
 
     k_opt = fresh_optimizer(k_model.optimizer, twin.dtype)
     np_opt = twin.optimizer
     tol, state_tol = tolerance(twin.dtype), _state_tolerance(np_opt, twin.dtype)
     keyed, weights = keyed_variables(k_model, trainable_only=True), keyed_variables(k_model)
+    keras_step = stepper(k_opt, k_model, keyed)
     xs, ys = _as_list(xs), _as_list(ys)
     result = []
     for step in range(1, steps + 1):
@@ -111,7 +112,7 @@ def check_training_steps(k_model, twin, xs, ys, steps=10):
             result += [compare(grads[k], g, f"step {step}: d {k}", tol, floor=scales.get(k, 0.0))
                        for k, g in ref["grads"].items()]
         np_opt.update(twin.params, twin.grads)
-        apply_gradients(k_opt, k_model, ref["grads"], keyed)
+        keras_step(ref["grads"])
         current = twin.weights
         result += [compare(current[k], v.numpy(), f"step {step}: {k}", state_tol) for k, v in weights]
         for slot, per_key in slots(k_opt, keyed).items():

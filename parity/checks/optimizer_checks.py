@@ -41,15 +41,15 @@ def gradient_sequence(np_model, steps, dtype, seed):
 
 def check_optimizer_trajectory(setting, spec, dtype, steps=20, seed=0):
     """Feed the same gradients to both optimizers; compare params, slots and iterations after every step."""
-    from keras_models.optimizers import apply_gradients  # imports TensorFlow
+    from keras_models.optimizers import stepper  # imports TensorFlow
 
     np_model, k_model = shared_twins(spec, dtype, seed)
     np_opt, k_opt = numpy_optimizer(setting), keras_optimizer(setting, dtype)
-    tol = tolerance(dtype)
+    keras_step, tol = stepper(k_opt, k_model), tolerance(dtype)
     result = []
     for step, grads in enumerate(gradient_sequence(np_model, steps, dtype, seed), start=1):
         np_opt.update(np_model.params, grads)
-        apply_gradients(k_opt, k_model, grads)
+        keras_step(grads)
         result += _compare_state(step, np_model, np_opt, k_model, k_opt, tol)
     return result
 
@@ -72,12 +72,13 @@ def check_training_steps(setting, spec, dtype, steps=20, seed=0):
     weights are ``check_loss``'s job: here each side's weights drift apart by
     round-off, so later gradients are taken at (slightly) different points.
     """
-    from keras_models.optimizers import apply_gradients  # imports TensorFlow
+    from keras_models.optimizers import stepper  # imports TensorFlow
     from keras_models.runtime import loss_and_gradients
 
     np_model, k_model = shared_twins(spec, dtype, seed)
     np_opt, loss = numpy_optimizer(setting), numpy_loss(spec)
     k_opt, k_loss = keras_optimizer(setting, dtype), keras_loss(spec, dtype)
+    keras_step = stepper(k_opt, k_model)
     tol, state_tol = tolerance(dtype), _state_tolerance(setting, dtype)
     result = []
     for step in range(1, steps + 1):
@@ -91,7 +92,7 @@ def check_training_steps(setting, spec, dtype, steps=20, seed=0):
         result.append(compare(np.asarray(np_loss), np.asarray(ref["value"]), f"step {step}: loss", tol,
                               kind="loss", step=step))
         np_opt.update(np_model.params, np_model.grads)
-        apply_gradients(k_opt, k_model, ref["grads"])
+        keras_step(ref["grads"])
         result += _compare_state(step, np_model, np_opt, k_model, k_opt, state_tol)
     return result
 

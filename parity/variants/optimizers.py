@@ -13,16 +13,17 @@ TEXTBOOK_OPTIMIZERS = ("TextbookMomentum", "TextbookNesterov", "TextbookAdaGrad"
 
 def _optimizer_variant(textbook_cls, dtype, steps=20, seed=0, learning_rate=0.01):
     """Run a textbook optimizer and its Keras twin on the same 20 gradients; max parameter difference."""
-    from keras_models.optimizers import apply_gradients, build_optimizer  # imports TensorFlow
+    from keras_models.optimizers import build_optimizer, stepper  # imports TensorFlow
     from keras_models.runtime import weight_keys
 
     np_model, k_model = build_twins(SPECS["net_2_3_1_sigmoid_mse"], dtype, seed)
     tb = textbook_cls(learning_rate=learning_rate)
     name, kwargs = textbook_cls.KERAS_TWIN
     k_opt = build_optimizer(name, {"learning_rate": learning_rate, **kwargs}, dtype)
+    keras_step = stepper(k_opt, k_model)
     for grads in gradient_sequence(np_model, steps, dtype, seed):
         tb.update(np_model.params, grads)
-        apply_gradients(k_opt, k_model, grads)
+        keras_step(grads)
     keyed = weight_keys(k_model)
     setting = f"{name}(learning_rate={learning_rate}" + "".join(f", {k}={v}" for k, v in kwargs.items()) + ")"
     return VariantResult.measured(textbook_cls.__name__, dtype, [np_model.params[k] for k, _ in keyed],
