@@ -23,6 +23,12 @@ CASES = {
     "report-spec-unknown": (["report", "--spec", "xor_2_2"], "(did you mean xor_2_2_1?). Received: --spec=xor_2_2"),
     "report-section-unknown": (["report", "--section", "plots"], "Received: --section=plots"),
     "report-experiment-unknown": (["report", "--experiment", "cnm"], "Received: --experiment=cnm"),
+    "report-experiment-section-left-out": (["report", "--experiment", "cnn", "--section", "checks"],
+                                           "--experiment applies to --section experiments, which this run leaves out. "
+                                           "Received: --experiment=cnn --section=checks"),
+    "report-spec-section-left-out": (["report", "--spec", "xor_2_2_1", "--section", "experiments"],
+                                     "--spec applies to --section checks, which this run leaves out. "
+                                     "Received: --spec=xor_2_2_1 --section=experiments"),
     "report-dataset-unknown": (["report", "--dataset", "cifar10", "--section", "checks"], "Received: --dataset=cifar10"),
     "report-data-path-missing": (["report"] + MNIST + ["{tmp}/no.npz"], "--data-path {tmp}/no.npz: no such file or folder"),
     "report-data-path-empty-folder": (["report"] + MNIST + ["{tmp}/folder"], "--data-path {tmp}/folder: missing train-images-idx3-ubyte"),

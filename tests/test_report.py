@@ -1,11 +1,13 @@
 """The parity report: files written, summary printed, non-zero exit on failure, nothing partial."""
 import json
-
+import re
 
 from numpy_models import core
 from parity import cli
 from parity.checks.optimizer_settings import OPTIMIZER_SETTINGS
-from parity.report import load, optimizer_report
+from parity.report import html_page, load, optimizer_report
+from parity.report.parity_report import counts
+from parity.sweep import report_parts
 
 NET_CHECKS = "only-checks+variants+net_2_3_1_sigmoid_mse-float64"  # a filtered run's own folder
 
@@ -95,3 +97,32 @@ def test_benchmark_script_runs_and_writes_its_table(tmp_path):
     assert "| whole model | 27962 |" in text  # and of the whole network
     for layer in ("conv1", "pool1", "conv2", "dense", "output"):  # the roofline: forward and backward per layer
         assert f"| {layer} | forward |" in text and f"| {layer} | backward |" in text
+
+
+def _numbers(text):
+    return re.findall(r"\d+(?:\.\d+)?(?:e[+-]?\d+)?", text)
+
+
+def test_html_banner_states_the_counts_of_parity_md_and_summary_md(tmp_path, monkeypatch):
+    """A spec with an expected failure and an experiment: the banner's checks line, parity.md's and summary.md's
+    state the same passed / total, expected failures and worst error / tolerance."""
+    monkeypatch.setattr(report_parts, "worth_workers", lambda parts: False)  # computed here: no Dask workers
+    assert cli.main(["report", "--spec", "upsampling2d_bilinear_2", "--experiment", "optimizer_paths", "--dtype",
+                     "float64", "--out", str(tmp_path)]) == 0
+    folder = tmp_path / "digits-only-upsampling2d_bilinear_2+optimizer_paths-float64"
+    summary = json.loads((folder / "parity.json").read_text())["summary"]
+    assert summary["expected_failures"] == 1 and summary["worst_margin"] is not None
+    stated = re.search(r"^\*\*(.*)\.\*\*$", (folder / "parity.md").read_text(), re.M).group(1)
+    in_summary_md = re.search(r"^Parity checks: (.*) \(see parity.md\)\.$", (folder / "summary.md").read_text(),
+                              re.M).group(1)
+    in_banner = re.search(r"<div id='verdict'.*?<li>Parity checks: (.*?)</li>", (folder / "index.html").read_text())
+    assert _numbers(in_banner.group(1)) == _numbers(in_summary_md) == _numbers(stated)
+    assert f"{summary['passed']} of {summary['total']}" in stated and f"{summary['worst_margin']:.2g}" in stated
+
+
+def test_html_banner_with_a_failed_check_says_they_disagree():
+    rows = [{"passed": True, "margin": 0.5}, {"passed": False, "margin": 3.0},
+            {"passed": False, "margin": 9.0, "expected_failure": True}]
+    banner = html_page.banner([], counts(rows))
+    assert "DISAGREE" in banner and "<b>1 failed</b>" in banner and "1 expected failures" in banner
+    assert "worst error / tolerance 3" in banner  # the expected failure's 9 is not the worst

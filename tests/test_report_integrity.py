@@ -218,7 +218,7 @@ def test_two_worker_run_is_quiet_and_its_counts_and_manifest_agree(tmp_path):
     summary = json.loads((folder / "parity.json").read_text())["summary"]
     assert (summary["passed"], summary["total"]) == (passed, total) and total > 0
     assert f"**{passed} of {total} checks passed" in (folder / "parity.md").read_text()
-    assert f"Parity checks: {passed} of {total} passed" in (folder / "index.html").read_text()
+    assert f"Parity checks: {passed} of {total} checks passed" in (folder / "index.html").read_text()
     processes = json.loads((folder / "manifest.json").read_text())["processes"]
     assert sorted((p["section"], p["dtype"]) for p in processes) == [("checks", "float64"), ("experiments", "float64")]
     assert len({p["pid"] for p in processes}) == 2 and all(isinstance(p["tf32_execution"], bool) for p in processes)

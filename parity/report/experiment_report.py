@@ -163,7 +163,10 @@ def _result_tables_markdown(tables):
 
 
 def write_run(folder, results, manifest, parity_summary, checks=None, links=()):
-    """Write the run's files into ``folder`` (a staging folder: see ``run_output.staged``); returns the rows."""
+    """Write the run's files into ``folder`` (a staging folder: see ``run_output.staged``); returns the rows.
+
+    ``checks``: ``parity_report.counts`` of the parity tables, None when they were not run (the HTML banner).
+    """
     rows = summarise(results)
     figures, notes, tables = [], [], []
     for dtype, res in results:

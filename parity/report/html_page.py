@@ -1,11 +1,13 @@
 """The run's index.html: a verdict banner first, then an accuracy table per experiment, studies apart, figures.
 
-Answers "do they agree?" on the first 1,280x800 screen: the banner counts checks,
-training runs and studies (passed / failed, worst error / tolerance), and the
-first experiment's accuracy table follows it. Cells that do not apply say "n/a".
+Answers "do they agree?" on the first 1,280x800 screen: the banner counts checks
+(the line parity.md states), training runs and studies (passed / failed, worst
+error / tolerance), and the first experiment's accuracy table follows it. Cells that do not apply say "n/a".
 """
 import base64
 import html
+
+from parity.report.parity_report import summary_line
 
 STYLE = ("body{font-family:sans-serif;margin:1em 2em;max-width:1200px}table{border-collapse:collapse;font-size:13px;"
          "display:block;overflow-x:auto;max-width:100%;"
@@ -36,21 +38,28 @@ def is_training(row):
 
 
 def _count(rows):
+    """'3 of 4 passed, <b>1 failed</b>; worst error / tolerance 1.3' of training runs or study rows."""
     failed = sum(not r["passed"] for r in rows)
-    return f"{len(rows) - failed} of {len(rows)} passed" + (f", <b>{failed} failed</b>" if failed else "")
+    margins = [r["margin"] for r in rows if r.get("margin") is not None]
+    return (f"{len(rows) - failed} of {len(rows)} passed" + (f", <b>{failed} failed</b>" if failed else "")
+            + (f"; worst error / tolerance {max(margins):.2g}" if margins else ""))
 
 
 def banner(rows, checks):
-    """checks: (passed, total, worst margin) of the parity tables, or None when they were not run."""
+    """checks: ``parity_report.counts`` of the parity tables (None when they were not run).
+
+    The checks line is ``summary_line(checks)``, the line parity.md and summary.md state, expected failures and
+    its worst error / tolerance included: the banner cannot disagree with them.
+    """
     train, studies = [r for r in rows if is_training(r)], [r for r in rows if not is_training(r)]
-    margins = [r["margin"] for r in rows if r.get("margin") is not None]
-    ok = all(r["passed"] for r in rows) and (checks is None or checks[0] == checks[1])
-    items = [f"Parity checks: {checks[0]} of {checks[1]} passed" + (f", {checks[1] - checks[0]} failed"
-                                                                     if checks[0] != checks[1] else "")
-             if checks else "Parity checks: not run in this report",
-             f"Training runs: {_count(train)}", f"Studies: {_count(studies)}",
-             f"Worst error / tolerance: {max(margins):.2g} (1 = at the tolerance)" if margins else ""]
-    lis = "".join(f"<li>{i}</li>" for i in items if i)
+    ok = all(r["passed"] for r in rows) and (checks is None or checks["failed"] == 0)
+    failed = f", <b>{checks['failed']} failed</b>" if checks and checks["failed"] else ""
+    items = [f"Parity checks: {html.escape(summary_line(checks))}{failed}" if checks
+             else "Parity checks: not run in this report",
+             f"Training runs: {_count(train)}", f"Studies: {_count(studies)}"]
+    if any(r.get("margin") is not None for r in rows) or (checks and checks["worst_margin"] is not None):
+        items.append("Error / tolerance: 1 = at the tolerance")
+    lis = "".join(f"<li>{i}</li>" for i in items)
     word = "NumPy and Keras agree" if ok else "NumPy and Keras DISAGREE somewhere"
     return f"<div id='verdict' class='{'pass' if ok else 'fail'}'><b>{word}.</b><ul>{lis}</ul></div>"
 
