@@ -2,6 +2,8 @@
 import json
 import re
 
+import pytest
+
 from numpy_models import core
 from parity import cli
 from parity.checks.optimizer_settings import OPTIMIZER_SETTINGS
@@ -126,3 +128,20 @@ def test_html_banner_with_a_failed_check_says_they_disagree():
     banner = html_page.banner([], counts(rows))
     assert "DISAGREE" in banner and "<b>1 failed</b>" in banner and "1 expected failures" in banner
     assert "worst error / tolerance 3" in banner  # the expected failure's 9 is not the worst
+
+
+@pytest.mark.parametrize("make, error, needle", [
+    (lambda p: p / "missing", FileNotFoundError, "does not exist"),
+    (lambda p: p / "notes.txt", ValueError, "is a file"),
+    (lambda p: p / "empty", ValueError, "holds no parity.json or results.json"),
+    (lambda p: p / "other", ValueError, "holds no parity.json or results.json"),
+], ids=["missing_path", "a_file", "empty_folder", "folder_of_other_files"])
+def test_load_refuses_what_is_not_a_report_naming_the_path(tmp_path, make, error, needle):
+    (tmp_path / "notes.txt").write_text("a user's notes")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "other" / "sub").mkdir(parents=True)
+    (tmp_path / "other" / "sub" / "data.json").write_text("{}")
+    path = make(tmp_path)
+    with pytest.raises(error, match=needle) as info:
+        load(path)
+    assert f"Received: folder={path}" in str(info.value) and "expected a folder written by `parity report`" in str(info.value)

@@ -17,14 +17,28 @@ def _key(folder, path, name):
     return name if where == "." else f"{where}/{name}"
 
 
+def _report_folder(folder):
+    """``folder`` as a Path, refused unless it is a folder holding a report's parity.json or results.json."""
+    folder = Path(folder)
+    expected = "expected a folder written by `parity report` (its --out) or one of its run folders"
+    if not folder.exists():
+        raise FileNotFoundError(f"{folder} does not exist; {expected}. Received: folder={folder}")
+    if not folder.is_dir():
+        raise ValueError(f"{folder} is a file; {expected}. Received: folder={folder}")
+    if not any(folder.rglob("parity.json")) and not any(folder.rglob("results.json")):
+        raise ValueError(f"{folder} holds no parity.json or results.json; {expected}. Received: folder={folder}")
+    return folder
+
+
 def load(folder):
     """Every result set under ``folder`` (a report's --out) as DataFrames, keyed '<run folder>/<set>'.
 
     Parity tables are 'checks', 'optimizers', 'variants', 'tolerances' (prefixed by their folder for a filtered
     run), the frames parity.md and parity-<set>.csv were rendered from (failures first); a run folder gives
-    '<run>/experiments' (the summary rows) and '<run>/<caption>' for each experiment table.
+    '<run>/experiments' (the summary rows) and '<run>/<caption>' for each experiment table. Raises
+    FileNotFoundError for a missing ``folder`` and ValueError for one that holds no report.
     """
-    folder = Path(folder)
+    folder = _report_folder(folder)
     frames = {}
     for path in sorted(folder.rglob("parity.json")):
         frames.update({_key(folder, path, name): df for name, df in parity_frames(json.loads(path.read_text())).items()})
