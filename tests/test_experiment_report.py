@@ -1,6 +1,7 @@
 """The experiment report: every table and image the HTML references is there; errors leave nothing behind."""
 import base64
 import csv
+import html
 import json
 from html.parser import HTMLParser
 
@@ -76,6 +77,16 @@ def test_summary_rows_csv_and_manifest(report):
     assert manifest["dataset"] == "digits" and len(manifest["dataset_checksum"]) == 16
     assert {"numpy", "tensorflow", "keras", "seed", "flags"} <= set(manifest)
     assert "| two_layer_net | two_layer_sgd |" in (run / "summary.md").read_text()
+
+
+@EXPERIMENT_REPORT
+def test_two_layer_net_note_states_the_updates_this_run_made(report):
+    """--epochs 2 at the preset's batch 100 on this run's training set, not the presets' epochs or MNIST's size."""
+    _, run = report
+    train_size = json.loads((run / "manifest.json").read_text())["train_size"]
+    did = f"2 epochs of batch 100 ({2 * -(-train_size // 100):,} updates)"  # a smaller last batch is one more update
+    page = html.unescape((run / "index.html").read_text())
+    assert f"On {train_size:,} digits training images, SGD(0.1) ran {did} and Adam(0.01) {did}." in page
 
 
 @pytest.mark.parametrize("argv, message", [

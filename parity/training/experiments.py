@@ -66,6 +66,13 @@ def _train(ctx, name, spec, setting, data, epochs, batch_size):
     return train_both(name, spec, setting, data, epochs, batch_size, ctx.dtype, ctx.seed, ctx.progress)
 
 
+def updates(run, n_train):
+    """'60 epochs of batch 100 (900 updates)': what ``run`` did, from its own epochs, batch size and training set size."""
+    per_epoch = -(-n_train // run.batch_size)  # a smaller last batch is one more update
+    epochs = f"{run.epochs} epoch" + ("s" if run.epochs != 1 else "")
+    return f"{epochs} of batch {run.batch_size} ({run.epochs * per_epoch:,} updates)"
+
+
 @experiment("logic_gates", "Logic gates: one sigmoid neuron (XOR fails) and a 2-2-1 network (XOR solved)")
 def logic_gates(ctx):
     result = ExperimentResult(logic_gates.id, logic_gates.title)
@@ -99,11 +106,14 @@ def two_layer_net(ctx):
     result = ExperimentResult(two_layer_net.id, two_layer_net.title)
     data = ctx.data.flattened()
     spec = _with_sparse_loss(_two_layer_spec(ctx))
-    result.runs.append(_train(ctx, "two_layer_sgd", spec, _sgd(0.1), data, ctx.epochs_for(60, 10), 100))
-    adam = _adam(0.01 if ctx.is_digits else 0.001)
-    result.runs.append(_train(ctx, "two_layer_adam", spec, adam, data, ctx.epochs_for(10, 10), 100))
-    result.notes.append("Batch 100. On digits SGD runs 60 epochs (900 updates) and Adam uses learning rate 0.01; "
-                        "on MNIST both run 10 epochs (6,000 updates), Adam at 0.001.")
+    sgd = _train(ctx, "two_layer_sgd", spec, _sgd(0.1), data, ctx.epochs_for(60, 10), 100)
+    lr = 0.01 if ctx.is_digits else 0.001
+    adam = _train(ctx, "two_layer_adam", spec, _adam(lr), data, ctx.epochs_for(10, 10), 100)
+    result.runs += [sgd, adam]
+    n = len(data.x_train)
+    result.notes.append(f"On {n:,} {ctx.data.name} training images, SGD(0.1) ran {updates(sgd, n)} and Adam({lr:g}) "
+                        f"{updates(adam, n)}. Presets: 60 and 10 epochs on digits, where Adam's rate is 0.01; 10 and "
+                        "10 on MNIST-like data, Adam at 0.001; --epochs sets both.")
     return result
 
 
@@ -155,10 +165,12 @@ def resnet(ctx):
     spec = SPECS["resnet_digits_8"]
     if not ctx.is_digits:  # global average pooling makes the same blocks fit 28x28 images
         spec = dataclasses.replace(spec, input_shape=ctx.data.x_train.shape[1:])
-    result.runs.append(_train(ctx, spec.id, spec, _adam(0.003), ctx.data, ctx.epochs_for(6, 1), 64))
+    run = _train(ctx, spec.id, spec, _adam(0.003), ctx.data, ctx.epochs_for(6, 1), 64)
+    result.runs.append(run)
     result.notes.append("Graph twins (numpy_models.Model and its keras.Model from parity.convert.to_keras): stem conv "
                         "8@3x3-BN-ReLU, a basic block (8), a stride-2 block (16) with a 1x1 projection shortcut, "
-                        "global average pooling, softmax 10; Adam(0.003), batch 64, 6 epochs on digits; BatchNormalization momentum 0.9.")
+                        f"global average pooling, softmax 10; Adam(0.003), {updates(run, len(ctx.data.x_train))}; "
+                        "BatchNormalization momentum 0.9.")
     return result
 
 

@@ -10,7 +10,7 @@ import numpy as np
 from parity.report.experiment_plots import decision_boundaries, predicted_vs_true
 
 from parity.training.datasets import IRIS_BINARY_FEATURES, load_diabetes, load_iris, load_iris_binary
-from parity.training.experiments import ExperimentResult, _sgd, _train, experiment
+from parity.training.experiments import ExperimentResult, _sgd, _train, experiment, updates
 from parity.specs import ModelSpec, dense
 
 IRIS_CLASSES = ("setosa", "versicolor", "virginica")
@@ -38,7 +38,8 @@ def single_layer_regression(ctx):
                                              run.keras.test_probabilities[:, 0])))
     result.notes.append("scikit-learn's diabetes data (442 patients, 10 features scaled to [0, 1] by MinMaxScaler "
                         "fitted on the 353 training rows; target = disease progression, left in its units). One "
-                        "Dense unit, MSE, SGD(0.2), batch 64, 50 epochs; least squares reaches R^2 0.55 / 0.33.")
+                        f"Dense unit, MSE, SGD(0.2), {updates(run, len(data.x_train))}; least squares reaches R^2 "
+                        "0.55 / 0.33.")
     return result
 
 
@@ -70,8 +71,9 @@ def single_layer_binary(ctx):
     result.figures.append(("Iris versicolor vs virginica: both twins' decision boundaries",
                            decision_boundaries(data, lines, IRIS_BINARY_FEATURES)))
     result.notes.append("Iris versicolor (0) vs virginica (1) on petal length and width (MinMaxScaler to [0, 1]); "
-                        "one sigmoid unit, binary cross-entropy, SGD(1.0), batch 16, 60 epochs. The classes overlap "
-                        "slightly, so no line separates them all; the boundary is read from each twin's weights.")
+                        f"one sigmoid unit, binary cross-entropy, SGD(1.0), {updates(run, len(data.x_train))}. The "
+                        "classes overlap slightly, so no line separates them all; the boundary is read from each "
+                        "twin's weights.")
     return result
 
 
@@ -99,7 +101,7 @@ def single_layer_softmax(ctx):
     result.tables.append(("Iris softmax: argmax roll-back of the first test predictions", _rollback_rows(run, data.y_test)))
     result.notes.append("Iris (150 flowers, 4 features scaled by MinMaxScaler, stratified 120/30 split); labels "
                         "one-hot encoded (np.eye(3)[y]) for CategoricalCrossentropy; one Dense(3, softmax) layer, "
-                        "SGD(1.0), batch 16, 50 epochs. Predictions roll back to labels with argmax.")
+                        f"SGD(1.0), {updates(run, len(data.x_train))}. Predictions roll back to labels with argmax.")
     return result
 
 
