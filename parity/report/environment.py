@@ -5,11 +5,13 @@ import sys
 
 import numpy as np
 
+from parity.report.quiet import import_tensorflow
+
 
 def manifest(seed, flags=None):
-    """Everything needed to reproduce a run. Imports TF/Keras only if already loaded or needed."""
-    import keras  # imports TensorFlow
-    import tensorflow as tf
+    """Everything needed to reproduce a run. Imports TF/Keras (without their start-up lines) if not yet loaded."""
+    tf = import_tensorflow()
+    import keras  # noqa: PLC0415 -- already loaded by import_tensorflow
 
     return {
         "python": sys.version.split()[0],

@@ -3,7 +3,7 @@ import re
 import sys
 import time
 
-from parity.report import run_output
+from parity.report import quiet, run_output
 from parity.report.environment import manifest
 from parity.sweep import summary
 from parity.sweep.cluster import available_cores, connect
@@ -29,6 +29,7 @@ def add_parser(sub):
     p.add_argument("--workers", type=int, help="local cluster size (default: one worker per core)")
     p.add_argument("--resume", action="store_true", help="continue the sweep in --out, skipping finished tasks")
     p.add_argument("--out", default="reports/sweep", help="output directory (default: reports/sweep)")
+    p.add_argument("--verbose", action="store_true", help="show TensorFlow's and Dask's own log lines")
     return p
 
 
@@ -82,6 +83,7 @@ def _manifest(args, keys, settings, seconds, executed):
 
 def cmd_sweep(args, on_record=None):
     """Run the tasks not yet finished, then write the sweep report from every task file."""
+    quiet.set_verbose(args.verbose)  # as ``parity report``: TensorFlow's and Dask's own lines only with --verbose
     keys, settings, store = plan(args)
     done = set(store.finished(keys, settings))
     todo = [k for k in keys if k not in done]
