@@ -2,7 +2,8 @@
 
 Answers "do they agree?" on the first 1,280x800 screen: the banner counts checks
 (the line parity.md states), training runs and studies (passed / failed, worst
-error / tolerance), and the first experiment's accuracy table follows it. Cells that do not apply say "n/a".
+error / tolerance), and the first experiment's accuracy table follows it. Cells
+that do not apply say "n/a".
 """
 import base64
 import html

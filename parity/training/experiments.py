@@ -67,7 +67,7 @@ def _train(ctx, name, spec, setting, data, epochs, batch_size):
 
 
 def updates(run, n_train):
-    """'60 epochs of batch 100 (900 updates)': what ``run`` did, from its own epochs, batch size and training set size."""
+    """'60 epochs of batch 100 (900 updates)': what ``run`` did, from its epochs, batch size and ``n_train``."""
     per_epoch = -(-n_train // run.batch_size)  # a smaller last batch is one more update
     epochs = f"{run.epochs} epoch" + ("s" if run.epochs != 1 else "")
     return f"{epochs} of batch {run.batch_size} ({run.epochs * per_epoch:,} updates)"
