@@ -12,6 +12,7 @@
     finite_differences  the probes: Richardson central differences, kinks, step sweeps
     result              GradcheckResult and its per-parameter reports
     keras_check         check_against_keras: a layer against a Keras layer (TensorFlow imported on first use)
+    keras_config        check_against_keras's configuration checks (a layer instance, weight and output shapes)
     layouts             textbook (NCHW, OIHW) <-> Keras (NHWC, HWIO) array layouts
 
 Imports neither ``numpy_models`` nor ``keras_models``: it checks any object

@@ -55,8 +55,9 @@ def _our_weight(layer, keras_name, mapping):
                     lambda l: l.grads.get(keras_name), f"params[{keras_name!r}]")
     attr = mapping.get(keras_name, TEXTBOOK_NAMES.get(keras_name))
     if attr is None or not isinstance(getattr(layer, attr, None), np.ndarray):
+        held = f": it holds {type(getattr(layer, attr)).__name__}, not an array" if hasattr(layer, attr or "") else ""
         raise ValueError(f"check_against_keras: Keras weight '{keras_name}' has no counterpart on "
-                         f"{type(layer).__name__} (looked for params['{keras_name}'] and attribute {attr!r}). "
+                         f"{type(layer).__name__} (looked for params['{keras_name}'] and attribute {attr!r}{held}). "
                          f"Pass weights={{'{keras_name}': 'YourAttribute'}}.")
     return (lambda l: getattr(l, attr), lambda l: getattr(l, "d" + attr, None), f"{type(layer).__name__}.{attr}")
 
@@ -92,8 +93,6 @@ def check_against_keras(layer, keras_layer, x, training=True, seed=0, weights=No
         ValueError: NaN or Inf in x or a weight; a configuration that differs from the Keras layer's
             (weight or output shapes); an image layout that cannot be told.
     """
-    import tensorflow as tf  # imports TensorFlow on first use only
-
     subj.require_layer(layer)
     require_keras_layer(keras_layer)
     x = inputs.batch(x, "check_against_keras")
@@ -110,33 +109,44 @@ def check_against_keras(layer, keras_layer, x, training=True, seed=0, weights=No
     y = np.array(subj.call_forward(ours, xd.copy(), training, "check_against_keras"), copy=True)
     dout = random_streams.generator("gradcheck_upstream", seed).standard_normal(y.shape).astype(dtype)
     dx = ours.backward(dout.copy())
-    xt = tf.constant(to_keras(xd))
-    trainable = [v for v in keras_layer.trainable_weights]
+    trainable = list(keras_layer.trainable_weights)
+    ref, grads = _keras_pass(keras_layer, to_keras(xd), to_keras(dout), training, trainable, lambda shape: (
+        check_output_shape(type(layer).__name__, y.shape, user_shape(shape, layout), keras_layer, x.shape, layout)))
+    kernel_out = conv_kernel_to_textbook if layout == "NCHW" else (lambda a: a)
+    theirs = {"output": to_user(ref), "dx": to_user(grads[0]),
+              **{v.name: kernel_out(g) if g.ndim == 4 else g for v, g in zip(trainable, grads[1:], strict=True)}}
+    ours_named = {"output": y, "dx": np.asarray(dx), **_our_gradients(ours, pairs, trainable)}
+    result = [compare(ours_named[name], value, name, tolerance(dtype)) for name, value in theirs.items()]
+    errors = [f"{type(layer).__name__}'s {problem}: NaN or Inf cannot be checked"
+              for name, arr in ours_named.items() if (problem := inputs.nonfinite(arr, name))]
+    return KerasCheckResult(type(layer).__name__, all(c.passed for c in result) and not errors, result, list(pairs),
+                            layout, how, errors)
+
+
+def _keras_pass(keras_layer, x, dout, training, trainable, check_shape):
+    """(output, [d/dx, d/d each trainable weight]) of sum(keras_layer(x) * dout), as NumPy arrays (Keras layout).
+    ``check_shape(output shape)`` runs before the product (a mismatch would be a TensorFlow shape error)."""
+    import tensorflow as tf  # imports TensorFlow on first use only
+
+    xt = tf.constant(x)
     with tf.GradientTape() as tape:
         tape.watch(xt)
         ref = keras_layer(xt, training=training)
-        check_output_shape(type(layer).__name__, y.shape, user_shape(tuple(ref.shape), layout), keras_layer, x.shape,
-                           layout)
-        target = tf.reduce_sum(ref * tf.constant(to_keras(dout)))
-    grads = tape.gradient(target, [xt] + trainable)
-    tol = tolerance(dtype)
-    kernel_out = conv_kernel_to_textbook if layout == "NCHW" else (lambda a: a)
-    result = [compare(y, to_user(ref.numpy()), "output", tol), compare(dx, to_user(grads[0].numpy()), "dx", tol)]
-    ours_named = {"output": y, "dx": dx}
-    for variable, grad in zip(trainable, grads[1:], strict=True):
+        check_shape(tuple(ref.shape))
+        target = tf.reduce_sum(ref * tf.constant(dout))
+    return ref.numpy(), [g.numpy() for g in tape.gradient(target, [xt] + trainable)]
+
+
+def _our_gradients(ours, pairs, trainable):
+    """{Keras weight name: the hand-written layer's gradient for it} after backward()."""
+    out = {}
+    for variable in trainable:
         _, _, gradient, label = pairs[variable.name]
-        ours_grad = gradient(ours)
-        if ours_grad is None:
-            raise ValueError(f"check_against_keras: {type(layer).__name__} produced no gradient for "
+        if gradient(ours) is None:
+            raise ValueError(f"check_against_keras: {type(ours).__name__} produced no gradient for "
                              f"'{variable.name}' after backward(): the gradient of {label} is None or missing.")
-        theirs = grad.numpy()
-        ours_named[variable.name] = np.asarray(ours_grad)
-        result.append(compare(ours_named[variable.name], kernel_out(theirs) if theirs.ndim == 4 else theirs,
-                              variable.name, tol))
-    errors = [f"{type(layer).__name__}'s {problem}: NaN or Inf cannot be checked"
-              for name, arr in ours_named.items() if (problem := inputs.nonfinite(np.asarray(arr), name))]
-    return KerasCheckResult(type(layer).__name__, all(c.passed for c in result) and not errors, result, list(pairs),
-                            layout, how, errors)
+        out[variable.name] = np.asarray(gradient(ours))
+    return out
 
 
 def _assigned(ours, keras_layer, mapping, layout):
