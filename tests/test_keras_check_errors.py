@@ -80,6 +80,12 @@ def test_a_layer_with_other_padding_is_refused_naming_both_output_shapes():
         check_against_keras(layer, _keras(keras.layers.Conv2D, 4, 3, padding="same"), rng.standard_normal((2, 3, 5, 5)))
 
 
+def test_a_pooling_layer_with_another_pool_size_is_refused_as_a_configuration_mismatch():
+    with pytest.raises(ValueError, match=r"output shape of Pooling is not what MaxPooling2D\(pool_size=\(3, 3\).*in "
+                                         r"either layout.*configurations differ. Received: output shape \(2, 3, 3, 3\)"):
+        check_against_keras(tc.Pooling(2, 2), _keras(keras.layers.MaxPooling2D, 3), _rng(6).standard_normal((2, 3, 6, 6)))
+
+
 @pytest.mark.parametrize("not_a_layer, shown", [("Dense", "'Dense' of type str"), (keras.layers.Dense, "a class")],
                          ids=["string", "class"])
 def test_a_keras_argument_that_is_not_a_layer_instance_is_refused(not_a_layer, shown):

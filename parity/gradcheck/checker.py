@@ -113,7 +113,8 @@ def gradcheck(layer, x, **options):
     objective = Objective(pristine, run_once_in(opts["training"]), rng_state)
     f0 = objective.unperturbed()[0]
     if not np.isfinite(f0):
-        return _unchecked(type(layer).__name__, f"sum(forward(x) * dout) = {f0}", rng_state, errors, notes, opts, hazards)
+        return _unchecked(type(layer).__name__, f"sum(forward(x) * dout) = {f0}", rng_state, errors, notes, opts,
+                          hazards)
     rng = random_streams.generator("gradcheck_probes", opts["seed"])
     other = Objective(pristine, run_once_in(not opts["training"]), rng_state) if subj.forward_kwargs(
         pristine, True) else None

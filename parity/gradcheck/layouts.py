@@ -76,8 +76,9 @@ def image_layout(layer, keras_layer, x, forward, layout=None):
     if by_kernel is not None and len(by_kernel) == 1:
         return by_kernel.pop(), "detected from the kernel's shape and x's channels"
     y_shape = tuple(np.shape(forward(x)))
-    fits = [name for name in LAYOUTS if (by_kernel is None or name in by_kernel) and _output_shape(keras_layer, _as_nhwc(x.shape, name))
-            == _as_nhwc(y_shape, name)]
+    candidates = [name for name in LAYOUTS if by_kernel is None or name in by_kernel]
+    fits = [name for name in candidates
+            if _output_shape(keras_layer, _as_nhwc(x.shape, name)) == _as_nhwc(y_shape, name)]
     if len(fits) == 1:
         return fits[0], "detected from the output's shape"
     if not fits:

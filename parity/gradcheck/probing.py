@@ -141,8 +141,8 @@ def check_param(name, objective, array, analytic, opts, rng, f0, evidence=None, 
                            gradient_error=problem)
     analytic = np.asarray(analytic, dtype=np.float64)
     smooth, kinked = _probe_all(objective, array, sample_coordinates(analytic, opts["max_coords"], rng), opts["step"], f0)
-    scale = max(float(np.abs(analytic).max(initial=0.0)), max((abs(n) for *_, n in smooth if np.isfinite(n)), default=0.0),
-                np.finfo(np.float64).tiny)
+    finite = [abs(n) for *_, n in smooth if np.isfinite(n)]
+    scale = max(float(np.abs(analytic).max(initial=0.0)), max(finite, default=0.0), np.finfo(np.float64).tiny)
     bound = max(opts["rtol"] * scale, resolution(f0, opts["step"]))
     failing, sweep = _failing(objective, array, analytic, smooth, bound, f0)
     kink_checks = [check_kink(seen, array, j, analytic.flat[j], opts["step"], f0, bound) for j, seen in kinked]

@@ -46,8 +46,8 @@ class ParamReport:
                f"failing={100 * self.frac_failed:.1f}%"]
         if self.ok and not explained and 0 < self.scale <= self.resolution:
             out.append(f"    note: the true gradient is ~0: its largest value is below what finite differences resolve "
-                       f"here ({self.resolution:.1e}), so both sides are round-off and max_rel ~1 says nothing; every "
-                       f"|analytic - numeric| is within that resolution")
+                       f"here ({self.resolution:.1e}), so both sides are round-off and max_rel (relative to that "
+                       f"largest value) says nothing; it passed because every |analytic - numeric| is within that")
         if (not self.ok or explained) and self.worst:
             out.append("    worst elements (rel = |analytic - numeric| / max(|analytic|, |numeric|) of that element):")
             out += [f"    at {e.index}: analytic={e.analytic:.10g} numeric={e.numeric:.10g} "
