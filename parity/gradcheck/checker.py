@@ -27,7 +27,11 @@ How it avoids both missed bugs and false alarms:
   the gradient); so is a parameter not verified, every sampled element excluded as a
   kink (a correct net with tiny weights can have one: a failure would be a false alarm);
 - a failing parameter carries ``likely_cause`` (parity.gradcheck.causes); nets are
-  checked in the mode their gradient used (parity.gradcheck.modes).
+  checked in the mode their gradient used (parity.gradcheck.modes);
+- NaN or Inf in x, t or a parameter, and an empty batch, are refused; a forward
+  output, loss, gradient or numeric value that is not finite fails (NaN would pass
+  every ``err <= bound`` test); a gradient backward() never set fails naming it
+  (parity.gradcheck.inputs, parity.gradcheck.first_pass).
 """
 import copy
 import functools
