@@ -7,7 +7,7 @@ with its evidence. The order goes from the most specific test to the least.
 Causes (``LikelyCause.name``): loss_epsilon, sign, factor_2, factor_0.5,
 missing_1/N, extra_1/N, sum_vs_mean, constant_ratio, transposed,
 regularisation_missing_in_gradient, regularisation_missing_in_loss,
-wrong_routing, derivative_at_wrong_point, wrong_mode, unexplained.
+wrong_routing, derivative_at_wrong_point, wrong_mode, nonfinite_numeric, unexplained.
 """
 import itertools
 from dataclasses import dataclass, field
@@ -204,6 +204,14 @@ def diagnose(analytic, value, idx, numeric, ev):
             return cause
     return LikelyCause("unexplained", "none of the usual causes fits (constant ratio, transposition, sum vs mean, "
                        "regularisation, routing, derivative point, mode, loss epsilon): look at the worst elements")
+
+
+def nonfinite_cause(count):
+    """Failing elements whose numeric gradient is NaN or Inf at every step: f is not finite next to w."""
+    return LikelyCause("nonfinite_numeric", f"the checked function (the loss, or sum(y * dout)) is NaN or Inf within a "
+                       f"step of {count} element(s) at every "
+                       "step of the sweep: the value sits at the edge of the forward's domain (sqrt or log near 0, "
+                       "an overflow), where finite differences cannot check the gradient")
 
 
 def shape_cause(grad_shape, shape):

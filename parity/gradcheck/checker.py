@@ -27,7 +27,11 @@ How it avoids both missed bugs and false alarms:
   the gradient); so is a parameter not verified, every sampled element excluded as a
   kink (a correct net with tiny weights can have one: a failure would be a false alarm);
 - a failing parameter carries ``likely_cause`` (parity.gradcheck.causes); nets are
-  checked in the mode their gradient used (parity.gradcheck.modes).
+  checked in the mode their gradient used (parity.gradcheck.modes);
+- NaN or Inf in x, t or a parameter, and an empty batch, are refused; a forward
+  output, loss, gradient or numeric value that is not finite fails (NaN would pass
+  every ``err <= bound`` test); a gradient backward() never set fails naming it
+  (parity.gradcheck.inputs, parity.gradcheck.first_pass).
 """
 import copy
 import functools
@@ -36,8 +40,10 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from parity import random_streams
+from parity.gradcheck import inputs
 from parity.gradcheck import subject as subj
 from parity.gradcheck.causes import evidence_for, numeric_at
+from parity.gradcheck.first_pass import first_pass
 from parity.gradcheck.keras_check import KerasCheckResult
 from parity.gradcheck.modes import (TEXTBOOK_EPSILON, cross_entropy_log_gap, loss_kwargs, mode_note,
                                     softmax_loss_layer)
@@ -69,15 +75,6 @@ def _one_blas_thread(fn):
     return wrapper
 
 
-def _float64_input(x, who):
-    arr = np.asarray(x)
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(f"{who}: x must be a real numeric array. Received: dtype={arr.dtype}")
-    if not np.isfinite(arr).all():
-        raise ValueError(f"{who}: x contains NaN or Inf.")
-    return arr.astype(np.float64)
-
-
 @_one_blas_thread
 def gradcheck(layer, x, **options):
     """Check ``layer.backward`` (dx and every parameter gradient) against finite differences.
@@ -85,7 +82,7 @@ def gradcheck(layer, x, **options):
     Args:
         layer: any object with ``forward(x[, training|train_flg])`` and ``backward(dout) -> dx``.
             Parameters are found in ``params``/``grads`` dicts or as X/dX attribute pairs.
-        x: an input batch.
+        x: an input batch (finite, at least one sample).
         training: value passed to a ``training``/``train_flg`` argument (default True).
         params: {"W": "dW"} or ["W"] to name parameters; {} checks dx only.
         seed, max_coords, step, rtol: sampling seed, coordinates per parameter,
@@ -95,28 +92,19 @@ def gradcheck(layer, x, **options):
         GradcheckResult: ``ok`` is the verdict on the gradients; hazards are listed
         apart (``result.hazards``) and fail it only with ``strict=True``: the
         textbook ReLU's ``dout[mask] = 0`` is a correct gradient that breaks callers
-        reusing ``dout``. A failing parameter carries ``likely_cause``.
+        reusing ``dout``. A failing parameter carries ``likely_cause``. A forward
+        output with NaN or Inf fails it (nothing can be checked through it).
     """
     subj.require_layer(layer)
     opts = _options(options)
-    x = _float64_input(x, "gradcheck")
-    pristine, converted = subj.float64_copy(layer)
+    x = inputs.batch(x, "gradcheck")
     rng_state = subj.rng_state()
-    notes = [f"converted {converted} float32/float16 array(s) to float64 in the checked copy"] if converted else []
-    run = copy.deepcopy(pristine)
-    ids = subj.array_ids(run)
-    x_given = x.copy()
-    y = np.array(subj.call_forward(run, x_given, opts["training"]), copy=True)  # copy: y may be a view of x
-    errors = _forward_problems(x, x_given, y)
-    dout = random_streams.generator("gradcheck_upstream", opts["seed"]).standard_normal(y.shape)
-    dout_sent, x_saved = dout.copy(), x_given.copy()
-    dx = run.backward(dout_sent)
-    refs = subj.find_params(run, opts["params"], ids)  # after backward: textbook layers set dW there
-    hazards = []
-    if not np.array_equal(dout_sent, dout):
-        hazards.append("backward() wrote into its input gradient dout (callers may reuse it): return a new array")
-    if not np.array_equal(x_given, x_saved):
-        hazards.append("backward() modified the saved input x in place")
+    first = first_pass(layer, x, opts, rng_state)
+    pristine, run, y, dout, dx, refs = first.pristine, first.run, first.y, first.dout, first.dx, first.refs
+    notes, errors, hazards = first.notes, first.errors, first.hazards
+    if not first.checkable:
+        subj.restore_rng(rng_state)
+        return _result(type(layer).__name__, [], errors, notes, opts, hazards)
     analytic = {r.name: _copy(r.gradient(run)) for r in refs}
     x_eval = x.copy()
 
@@ -128,6 +116,9 @@ def gradcheck(layer, x, **options):
 
     objective = Objective(pristine, run_once_in(opts["training"]), rng_state)
     f0 = objective.unperturbed()[0]
+    if not np.isfinite(f0):
+        return _unchecked(type(layer).__name__, f"sum(forward(x) * dout) = {f0}", rng_state, errors, notes, opts,
+                          hazards)
     rng = random_streams.generator("gradcheck_probes", opts["seed"])
     other = Objective(pristine, run_once_in(not opts["training"]), rng_state) if subj.forward_kwargs(
         pristine, True) else None
@@ -140,22 +131,19 @@ def gradcheck(layer, x, **options):
     # A stack's parameters are probed from their own layer on (the prefix's output computed once).
     by_layer, from_input = objectives_by_layer(pristine, x_eval, opts["training"], dout, rng_state, f0, objective)
     reports = [check_param(r.name, by_layer.get(r.name.split("/")[0], objective), r.value(pristine),
-                           analytic[r.name], opts, rng, f0, evidence(r.name)) for r in refs]
-    reports.append(check_param("dx", from_input, x_eval, dx, opts, rng, f0, evidence("dx")))
+                           analytic[r.name], opts, rng, f0, evidence(r.name), r.gradient_label(run)) for r in refs]
+    reports.append(check_param("dx", from_input, x_eval, dx, opts, rng, f0, evidence("dx"), "backward(dout)"))
     subj.restore_rng(rng_state)
     if not refs:
         notes.append("no parameters found (params/grads dicts or X/dX attribute pairs); checked dx only")
     return _result(type(layer).__name__, reports, errors, notes, opts, hazards)
 
 
-def _forward_problems(x, x_given, y):
-    problems = []
-    if not np.array_equal(x, x_given):
-        problems.append("forward() modified its input x in place")
-    if y.dtype != np.float64:
-        problems.append(f"the layer computes in {y.dtype} although its inputs and parameters were float64 "
-                        "(a silent downcast): finite differences would only measure its round-off")
-    return problems
+def _unchecked(subject, what, rng_state, errors, notes, opts, hazards=()):
+    """A failing result for a subject whose objective is not finite (every finite difference would be NaN)."""
+    subj.restore_rng(rng_state)
+    errors = errors + [f"{what}: not finite, so no gradient can be checked (NaN or Inf inside the computation)"]
+    return _result(subject, [], errors, notes, opts, hazards)
 
 
 def _copy(value):
@@ -184,10 +172,13 @@ def gradcheck_net(net, x, t, **options):
     """
     subj.require_net(net)
     opts = _options(options, "finite_difference_net")
-    x, t = _float64_input(x, "gradcheck_net"), np.asarray(t)
-    pristine, converted = subj.float64_copy(net)
+    x = inputs.batch(x, "gradcheck_net")
+    t = inputs.targets(t, "gradcheck_net", len(x))
+    inputs.finite_parameters({f"params[{k!r}]": v for k, v in net.params.items()}, "gradcheck_net")
+    ints = subj.integer_arrays(net.params)
+    pristine, converted = subj.float64_copy(net, ints.values())
     rng_state = subj.rng_state()
-    notes = [f"converted {converted} float32/float16 array(s) to float64 in the checked copy"] if converted else []
+    notes = [subj.conversion_note(converted, list(ints))] if converted else []
     run = copy.deepcopy(pristine)
     grads = run.gradient(x.copy(), t.copy())
     missing = [k for k in pristine.params if not isinstance(grads, dict) or k not in grads]
@@ -207,6 +198,8 @@ def gradcheck_net(net, x, t, **options):
 
     objective = Objective(pristine, run_once_in(mode), rng_state)
     f0 = objective.unperturbed()[0]
+    if not np.isfinite(f0):
+        return _unchecked(type(net).__name__, f"loss(x, t) = {f0}", rng_state, [], notes, opts)
     rng = random_streams.generator("gradcheck_probes", opts["seed"])
     other = Objective(pristine, run_once_in({k: not v for k, v in mode.items()}), rng_state) if mode else None
     plain = Objective(pristine, run_once_in(mode, plain=True), rng_state)
@@ -217,8 +210,8 @@ def gradcheck_net(net, x, t, **options):
                             epsilon=TEXTBOOK_EPSILON,
                             plain_loss_numeric=numeric_at(plain, array, opts["step"]) if has_epsilon else None)
 
-    reports = [check_param(k, objective, pristine.params[k], _copy(grads[k]), opts, rng, f0, evidence)
-               for k in pristine.params]
+    reports = [check_param(k, objective, pristine.params[k], _copy(grads[k]), opts, rng, f0, evidence,
+                           f"gradient(x, t)[{k!r}]") for k in pristine.params]
     subj.restore_rng(rng_state)
     return _result(type(net).__name__, reports, [], notes, opts)
 

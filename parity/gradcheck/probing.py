@@ -7,10 +7,11 @@ import copy
 import numpy as np
 
 from parity.gradcheck import subject as subj
-from parity.gradcheck.causes import diagnose, shape_cause
+from parity.gradcheck.causes import diagnose, nonfinite_cause, shape_cause
 from parity.gradcheck.finite_differences import (KINK_RETRIES, KINKED, UNTIL_KINK, SignedObjective, ask,
                                                  probe_coordinate, probe_direction, resolution, sample_coordinates,
                                                  step_sweep, until_kink_each, value_of)
+from parity.gradcheck.inputs import nonfinite
 from parity.gradcheck.kinks import check_kink, direction_probe
 from parity.gradcheck.result import ElementError, ParamReport
 
@@ -98,47 +99,76 @@ def _probe_all(objective, array, indices, step, f0):
 
 
 def _failing(objective, array, analytic, smooth, bound, f0):
-    """Elements no step of the sweep brings within ``bound`` (or that step's round-off); the worst one's sweep."""
+    """Elements no step of the sweep brings within ``bound`` (or that step's round-off); the worst one's sweep.
+
+    A NaN or Inf numeric value (f not finite next to w) agrees with nothing.
+    """
     failing, sweep = [], []
-    for j, index, n in sorted(smooth, key=lambda e: -abs(analytic.flat[e[0]] - e[2])):
+    for j, index, n in sorted(smooth, key=lambda e: -_abs_err(analytic.flat[e[0]], e[2])):
         a = float(analytic.flat[j])
-        if abs(a - n) <= bound:
+        if _abs_err(a, n) <= bound:
             continue
         trial = step_sweep(objective, array, j)
         if not sweep:
-            sweep = [(h, num, abs(a - num)) for h, num in trial]
+            sweep = [(h, num, _abs_err(a, num)) for h, num in trial]
         scale = max(1.0, abs(float(array.flat[j])))
-        if all(abs(a - num) > max(bound, resolution(f0, h * scale)) for h, num in trial):
+        if all(_abs_err(a, num) > max(bound, resolution(f0, h * scale)) for h, num in trial):
             failing.append((index, a, n))
     return failing, sweep
 
 
-def check_param(name, objective, array, analytic, opts, rng, f0, evidence=None):
-    if analytic is None or np.shape(analytic) != array.shape:
+def _abs_err(a, n):
+    """|a - n|, inf where either is NaN or Inf (a comparison with NaN would otherwise pass as False)."""
+    err = abs(float(a) - float(n))
+    return err if np.isfinite(err) else np.inf
+
+
+def _unusable(analytic, shape, source):
+    """Why a gradient cannot be compared ("" when it can): never set, a wrong shape, NaN or Inf."""
+    if analytic is None:
+        return f"{source or 'its gradient'} is None or missing: the gradient was never set"
+    if np.shape(analytic) != shape:
+        return f"gradient has shape {np.shape(analytic)}, parameter has shape {shape}"
+    return nonfinite(np.asarray(analytic, dtype=np.float64), source or "the gradient")
+
+
+def check_param(name, objective, array, analytic, opts, rng, f0, evidence=None, source=""):
+    """The report of one parameter (``source`` names where its analytic gradient came from, for messages)."""
+    problem = _unusable(analytic, array.shape, source)
+    if problem:
         got = None if analytic is None else np.shape(analytic)
         return ParamReport(name, array.shape, False, 0, np.inf, np.inf, 1.0, likely_cause=shape_cause(got, array.shape),
-                           shape_error=f"gradient has shape {got}, parameter has shape {array.shape}")
+                           gradient_error=problem)
     analytic = np.asarray(analytic, dtype=np.float64)
     smooth, kinked = _probe_all(objective, array, sample_coordinates(analytic, opts["max_coords"], rng), opts["step"], f0)
-    scale = max(float(np.abs(analytic).max(initial=0.0)), max((abs(n) for *_, n in smooth), default=0.0),
-                np.finfo(np.float64).tiny)
+    finite = [abs(n) for *_, n in smooth if np.isfinite(n)]
+    scale = max(float(np.abs(analytic).max(initial=0.0)), max(finite, default=0.0), np.finfo(np.float64).tiny)
     bound = max(opts["rtol"] * scale, resolution(f0, opts["step"]))
     failing, sweep = _failing(objective, array, analytic, smooth, bound, f0)
     kink_checks = [check_kink(seen, array, j, analytic.flat[j], opts["step"], f0, bound) for j, seen in kinked]
     direction = _direction(objective, array, analytic, opts, rng, f0, bound) if array.size > opts["max_coords"] else {}
-    errs = sorted(((i, float(analytic.flat[j]), n) for j, i, n in smooth), key=lambda e: -abs(e[1] - e[2]))
-    worst = [ElementError(i, a, n, abs(a - n), abs(a - n) / max(abs(a), abs(n), 1e-300)) for i, a, n in errs[:5]]
+    errs = sorted(((i, float(analytic.flat[j]), n) for j, i, n in smooth), key=lambda e: -_abs_err(e[1], e[2]))
+    worst = [ElementError(i, a, n, _abs_err(a, n), _abs_err(a, n) / max(abs(a), abs(n), 1e-300)) for i, a, n in errs[:5]]
     max_abs = max((e.abs_err for e in worst), default=0.0)
     ok = not failing and all(k["ok"] for k in kink_checks) and direction.get("ok", True)
     report = ParamReport(name, array.shape, ok, len(smooth) + len(kinked), max_abs, max_abs / scale,
                          len(failing) / max(len(smooth), 1), worst=worst, kinks=[k["index"] for k in kink_checks],
                          kink_checks=kink_checks, sweep=sweep if failing else [], direction=direction,
-                         unverified=_unverified(smooth, kink_checks, direction))
+                         unverified=_unverified(smooth, kink_checks, direction), scale=scale,
+                         resolution=resolution(f0, opts["step"]))
     if not ok and evidence is not None:
-        report.likely_cause = diagnose(analytic, array, [j for j, *_ in smooth], [n for *_, n in smooth],
-                                       evidence(array))
+        report.likely_cause = _cause(analytic, array, smooth, failing, evidence)
         report.ok = report.likely_cause.explains_away
     return report
+
+
+def _cause(analytic, array, smooth, failing, evidence):
+    """The likely cause of a failing parameter; failing elements whose numeric value is NaN fit no hypothesis."""
+    nonfinite = sum(not np.isfinite(n) for *_, n in failing)
+    if failing and nonfinite == len(failing):
+        return nonfinite_cause(nonfinite)
+    finite = [(j, n) for j, _, n in smooth if np.isfinite(n)]
+    return diagnose(analytic, array, [j for j, _ in finite], [n for _, n in finite], evidence(array))
 
 
 def _unverified(smooth, kink_checks, direction):

@@ -21,27 +21,35 @@ class ParamReport:
     ok: bool
     checked: int
     max_abs: float
-    max_rel: float  # max |a - n| / the parameter's largest analytic magnitude
+    max_rel: float  # max |a - n| / scale (the parameter's largest gradient), not per element
     frac_failed: float
     worst: list = field(default_factory=list)
     kinks: list = field(default_factory=list)  # indices where f has a kink within +-h at every step
     kink_checks: list = field(default_factory=list)  # subgradient interval rule at those: {index, analytic, left_right, ok}
     sweep: list = field(default_factory=list)  # [(h, numeric, |a - n|)] for the worst failing element
     direction: dict = field(default_factory=dict)  # random-direction check {analytic, numeric, rel, ok}
-    shape_error: str = ""
+    gradient_error: str = ""  # why the gradient could not be compared: never set, a wrong shape, NaN or Inf
     likely_cause: object = None  # parity.gradcheck.causes.LikelyCause for a failing (or explained) parameter
     unverified: str = ""  # why nothing was compared (every sampled element excluded as a kink): a hazard
+    scale: float = float("nan")  # largest |analytic| or |numeric| of the probed elements
+    resolution: float = 0.0  # smallest derivative finite differences resolve here (round-off of f over the step)
 
     def lines(self):
         explained = self.likely_cause is not None and self.likely_cause.explains_away
         status = f"ok (numeric differs, explained: {self.likely_cause.name})" if explained else (
             "NOT VERIFIED" if self.ok and self.unverified else "ok" if self.ok else "FAILED")
         cause = [f"    likely cause: {self.likely_cause.name}: {self.likely_cause.evidence}"] if self.likely_cause else []
-        if self.shape_error:
-            return [f"{self.name}: FAILED ({self.shape_error})"] + cause
+        if self.gradient_error:
+            return [f"{self.name}: FAILED ({self.gradient_error})"] + cause
         out = [f"{self.name}: {status}  shape={self.shape} checked={self.checked} max_abs={self.max_abs:.3e} "
-               f"max_rel={self.max_rel:.3e} failing={100 * self.frac_failed:.1f}%"]
-        if not self.ok or explained:
+               f"max_rel={self.max_rel:.3e} (max_abs / largest |gradient| {self.scale:.3e}) "
+               f"failing={100 * self.frac_failed:.1f}%"]
+        if self.ok and not explained and 0 < self.scale <= self.resolution:
+            out.append(f"    note: the true gradient is ~0: its largest value is below what finite differences resolve "
+                       f"here ({self.resolution:.1e}), so both sides are round-off and max_rel (relative to that "
+                       f"largest value) says nothing; it passed because every |analytic - numeric| is within that")
+        if (not self.ok or explained) and self.worst:
+            out.append("    worst elements (rel = |analytic - numeric| / max(|analytic|, |numeric|) of that element):")
             out += [f"    at {e.index}: analytic={e.analytic:.10g} numeric={e.numeric:.10g} "
                     f"abs={e.abs_err:.3e} rel={e.rel_err:.3e}" for e in self.worst]
         if self.sweep:

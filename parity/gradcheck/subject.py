@@ -80,15 +80,33 @@ def _low_precision_arrays(obj, seen, found, depth=0):
         _low_precision_arrays(child, seen, found, depth + 1)
 
 
-def float64_copy(obj):
-    """Deep copy of ``obj`` with every float array in float64; returns (copy, converted count)."""
-    found = {}
+def float64_copy(obj, also=()):
+    """Deep copy of ``obj`` with every float array, and the arrays ``also`` (integer parameters), in float64.
+
+    Integer arrays are converted only when named: an integer array that is not a parameter may be an index.
+    Returns (copy, number of arrays converted).
+    """
+    found = {id(arr): arr for arr in also}
     _low_precision_arrays(obj, set(), found)
     memo = {key: arr.astype(np.float64) for key, arr in found.items()}
     clone = copy.deepcopy(obj, memo)
     if callable(getattr(clone, "cast", None)):
         clone.cast("float64")  # this project's layers and models also carry a dtype
     return clone, len(found)
+
+
+def integer_arrays(named):
+    """The integer arrays among ``named`` ({label: value}): parameters finite differences cannot step."""
+    return {k: v for k, v in named.items() if isinstance(v, np.ndarray) and v.dtype.kind in "iu"}
+
+
+def conversion_note(converted, integers=()):
+    """The note saying which arrays the checked copy holds in float64 ("" when none was converted)."""
+    if not converted:
+        return ""
+    ints = f", integer parameter(s) {', '.join(integers)} among them (perturbations of an integer array would " \
+           "be truncated)" if integers else ""
+    return f"converted {converted} float32/float16/integer array(s) to float64 in the checked copy{ints}"
 
 
 # -- parameters ---------------------------------------------------------------------------
@@ -105,7 +123,14 @@ class ParamRef:
         return obj.params[self.param] if self.kind == "dict" else getattr(obj, self.param)
 
     def gradient(self, obj):
-        return obj.grads[self.grad] if self.kind == "dict" else getattr(obj, self.grad)
+        """The gradient backward() left (None where it set none: a missing key or attribute)."""
+        return obj.grads.get(self.grad) if self.kind == "dict" else getattr(obj, self.grad, None)
+
+    def label(self, obj):
+        return f"params[{self.param!r}]" if self.kind == "dict" else f"{type(obj).__name__}.{self.param}"
+
+    def gradient_label(self, obj):
+        return f"grads[{self.grad!r}]" if self.kind == "dict" else f"{type(obj).__name__}.{self.grad}"
 
 
 def array_ids(obj):
@@ -114,6 +139,12 @@ def array_ids(obj):
 
 def find_params(obj, explicit=None, ids_before_forward=None):
     """The parameters of ``obj``: explicit names, params/grads dicts, or X/dX attribute pairs.
+
+    An array X that forward() reads without re-assigning it is a parameter when the
+    object has an attribute dX, whatever backward() left in it: a dX still None
+    (a gradient backward() never set) is then reported, not skipped. When no dX
+    at all was set, the gradients are most likely stored under other names: an
+    error says how to name them.
 
     Args:
         explicit: {"W": "dW", ...} or ["W", "b"] (gradient "d" + name); {} checks dx only.
@@ -131,20 +162,30 @@ def find_params(obj, explicit=None, ids_before_forward=None):
         return refs
     if isinstance(getattr(obj, "params", None), dict) and isinstance(getattr(obj, "grads", None), dict):
         return [ParamRef(k, "dict", k, k) for k in obj.params]
-    ids_before_forward = ids_before_forward or {}
-    refs = []
-    for name, value in vars(obj).items() if hasattr(obj, "__dict__") else []:
-        stable = ids_before_forward.get(name) == id(value)
-        if isinstance(value, np.ndarray) and stable and isinstance(getattr(obj, "d" + name, None), np.ndarray):
-            refs.append(ParamRef(name, "attr", name, "d" + name))
-    unpaired = [n for n, v in vars(obj).items() if isinstance(v, np.ndarray) and v.dtype.kind == "f"
-                and ids_before_forward.get(n) == id(v) and n not in {r.name for r in refs}] if hasattr(obj, "__dict__") else []
-    if unpaired and not refs:
+    refs = [ParamRef(name, "attr", name, "d" + name) for name in _stable_arrays(obj, ids_before_forward)
+            if hasattr(obj, "d" + name)]
+    unset = [r.param for r in refs if not isinstance(r.gradient(obj), np.ndarray)]
+    unpaired = unset + unpaired_arrays(obj, refs, ids_before_forward)
+    if unpaired and len(unset) == len(refs):  # no gradient set at all: stored under other names, most likely
         raise ValueError(
             f"gradcheck: {type(obj).__name__} holds arrays {unpaired} but no gradient for them was found. "
             "Expected params/grads dicts with the same keys, or attribute pairs X/dX (W/dW, b/db, gamma/dgamma) "
             "filled by backward(). Name them with params={'W': 'grad_W'}, or params={} to check dx only.")
     return refs
+
+
+def _stable_arrays(obj, ids_before_forward):
+    """Names of the array attributes forward() left in place (caches it re-assigns are not parameters)."""
+    ids = ids_before_forward or {}
+    return [n for n, v in (vars(obj).items() if hasattr(obj, "__dict__") else [])
+            if isinstance(v, np.ndarray) and ids.get(n) == id(v)]
+
+
+def unpaired_arrays(obj, refs, ids_before_forward):
+    """Float arrays forward() left in place that have no gradient attribute: parameters or constants."""
+    paired = {r.param for r in refs}
+    return [n for n in _stable_arrays(obj, ids_before_forward)
+            if n not in paired and getattr(obj, n).dtype.kind == "f"]
 
 
 def _arrays(obj):

@@ -1,0 +1,56 @@
+"""What the gradient checkers accept: real, finite, non-empty inputs and parameters (NumPy only).
+
+NaN compares unequal to everything, so a test written ``error <= bound`` passes
+it: a NaN or Inf in an input, a target, a parameter, an output or a loss would
+otherwise let a check say ok while comparing nothing. Inputs, targets and
+parameters (what the user hands over) are refused with the first bad position;
+a forward output or loss that is not finite fails the result (it is the code
+under test that produced it).
+"""
+import numpy as np
+
+REAL_KINDS = "biuf"
+
+
+def nonfinite(arr, what):
+    """"" when ``arr`` is finite, else "``what`` contains NaN or Inf (first at index (i, j)). Received: ..."."""
+    arr = np.asarray(arr)
+    if arr.dtype.kind not in "fc" or np.isfinite(arr).all():
+        return ""
+    bad = np.flatnonzero(~np.isfinite(arr))
+    where = tuple(int(i) for i in np.unravel_index(bad[0], arr.shape))
+    return (f"{what} contains NaN or Inf ({bad.size} of {arr.size} element(s), first at index {where}). "
+            f"Received: {what}[{', '.join(map(str, where))}]={arr.flat[bad[0]]}")
+
+
+def batch(x, who, what="x"):
+    """``x`` as a float64 array: real, finite and with at least one element, else a clear error."""
+    arr = np.asarray(x)
+    if arr.dtype.kind not in REAL_KINDS:
+        raise TypeError(f"{who}: {what} must be a real numeric array. Received: dtype={arr.dtype}")
+    if arr.size == 0:
+        raise ValueError(f"{who}: {what} is empty: there is nothing to check. Expected at least one sample of at "
+                         f"least one value. Received: {what}.shape={arr.shape}")
+    problem = nonfinite(arr, what)
+    if problem:
+        raise ValueError(f"{who}: {problem}")
+    return arr.astype(np.float64)
+
+
+def targets(t, who, n):
+    """Targets of a loss: refused when numeric and not finite, or empty; other kinds pass as given."""
+    arr = np.asarray(t)
+    if arr.size == 0 and n:
+        raise ValueError(f"{who}: t is empty while x holds {n} sample(s). Received: t.shape={arr.shape}")
+    problem = nonfinite(arr, "t")
+    if problem:
+        raise ValueError(f"{who}: {problem}")
+    return arr
+
+
+def finite_parameters(named, who):
+    """Refuse parameters holding NaN or Inf: ``named`` maps a label (``Affine.W``, ``params['W1']``) to its array."""
+    for label, value in named.items():
+        problem = nonfinite(value, label)
+        if problem:
+            raise ValueError(f"{who}: parameter {problem}")

@@ -1,0 +1,54 @@
+"""check_against_keras's configuration checks: a Keras layer instance, weights and an output of the shapes it expects.
+
+A hand-written layer configured differently from its Keras twin (3 units against
+4, padding 0 against 'same') otherwise reaches Keras as a variable-assign error
+dumping the variable, or a shape error deep inside TensorFlow. Each check names
+the layer, what the Keras layer (with its configuration) expects and what was
+received. Keras is imported on first use only.
+"""
+import numpy as np
+
+CONFIG_KEYS = ("units", "filters", "kernel_size", "pool_size", "strides", "padding", "dilation_rate", "use_bias",
+               "activation", "axis", "epsilon", "center", "scale")
+
+
+def describe(keras_layer):
+    """``Conv2D(filters=3, kernel_size=(3, 3), padding='same', ...)``: the Keras layer and its shape-relevant config."""
+    try:
+        config = keras_layer.get_config()
+    except Exception:  # a layer without a config is named alone
+        config = {}
+    shown = [f"{k}={config[k]!r}" for k in CONFIG_KEYS if k in config]
+    return f"{type(keras_layer).__name__}({', '.join(shown)})"
+
+
+def require_keras_layer(keras_layer):
+    """A ``keras.layers.Layer`` instance, else a TypeError saying what was passed."""
+    import keras  # imports TensorFlow: on first use only
+
+    if isinstance(keras_layer, keras.layers.Layer):
+        return
+    hint = " (a class: instantiate it, e.g. keras.layers.Dense(4))" if isinstance(keras_layer, type) else ""
+    raise TypeError(f"check_against_keras: keras_layer must be a keras.layers.Layer instance{hint}. "
+                    f"Received: keras_layer={keras_layer!r} of type {type(keras_layer).__name__}")
+
+
+def check_weight_shape(label, value, variable, keras_layer, transposed=False):
+    """``value`` (already in Keras's layout) has the shape of ``variable``, else a ValueError naming both."""
+    if tuple(np.shape(value)) == tuple(variable.shape):
+        return
+    how = " after the (out, in, kh, kw) -> (kh, kw, in, out) transpose" if transposed else ""
+    raise ValueError(f"check_against_keras: {describe(keras_layer)} expects its weight '{variable.name}' of shape "
+                     f"{tuple(variable.shape)}, but {label} has shape {tuple(np.shape(value))}{how}: the "
+                     f"configurations differ. Received: {label}.shape={tuple(np.shape(value))}")
+
+
+def check_output_shape(subject, y_shape, keras_shape, keras_layer, x_shape, layout):
+    """The layer's output and the Keras layer's (both in the user's layout) have one shape, else a ValueError."""
+    if tuple(y_shape) == tuple(keras_shape):
+        return
+    images = f" (images {layout})" if len(x_shape) == 4 else ""
+    raise ValueError(f"check_against_keras: {describe(keras_layer)} gives an output of shape {tuple(keras_shape)} "
+                     f"for x.shape={tuple(x_shape)}{images}, but {subject}.forward gives {tuple(y_shape)}: the "
+                     f"configurations differ (units or filters, padding, strides, pool size). "
+                     f"Received: output.shape={tuple(y_shape)}")
