@@ -9,6 +9,7 @@ keras = pytest.importorskip("keras")
 
 from keras_models.build import keras_dtype  # noqa: E402
 from parity import from_keras, verify  # noqa: E402
+from parity.verify import masks  # noqa: E402
 from parity.verify.cli import write  # noqa: E402
 from tests.perturbed_optimizers import BiasBump  # noqa: E402
 
@@ -78,3 +79,39 @@ def test_slip_in_a_bias_feeding_batchnorm_is_still_found_at_its_step(tmp_path):
     write(result, tmp_path)
     done = subprocess.run([sys.executable, str(tmp_path / "repro.py")], capture_output=True, text=True, timeout=120)
     assert done.returncode == 1 and "step 2 d2/bias: " in done.stdout and "MISMATCH" in done.stdout, done.stdout
+
+
+def _with_dropout(seed):
+    x = keras.Input((6,))
+    h = keras.layers.Dropout(0.3, seed=seed, name="drop")(keras.layers.Dense(5, activation="relu", name="d1")(x))
+    return keras.Model(x, keras.layers.Dense(2, name="head")(h))
+
+
+@pytest.mark.parametrize("seed", [None, 7], ids=["unseeded", "seeded"])
+def test_dropout_masks_are_replayed_so_a_saved_model_passes_alike_every_run(tmp_path, seed):
+    keras.utils.set_random_seed(0)
+    with keras_dtype("float64"):
+        _with_dropout(seed).save(tmp_path / "drop.keras")
+    runs = [verify(tmp_path / "drop.keras", steps=4, optimizer="sgd") for _ in range(2)]
+    assert all(r.passed for r in runs), str(runs[0])
+    assert [s["max_rel"] for s in runs[0].steps] == [s["max_rel"] for s in runs[1].steps]
+
+
+def test_dropout_rate_slip_is_found_at_step_one_in_the_dropout_layer():
+    keras.utils.set_random_seed(0)
+    with keras_dtype("float64"):
+        model = _with_dropout(seed=None)
+        model.compile(loss="mse", optimizer="sgd")
+    twin = from_keras(model)
+    twin.get_layer("drop").rate = 0.4  # a slip: other masks and another scale than Keras's 0.3
+    found = verify(model, steps=2, twin=twin).divergence["training"]
+    assert (found["step"], found["phase"], found["layer"]) == (1, "forward", "drop"), found
+
+
+def test_a_random_layer_without_a_keras_stream_is_refused_by_name():
+    with keras_dtype("float64"):
+        model = _with_dropout(seed=None)
+    twin = from_keras(model)
+    twin.get_layer("drop").name = "my_drop"  # no Keras layer of that name: nothing to replay
+    with pytest.raises(ValueError, match="Layer 'my_drop' \\(Dropout\\): verify replays .* Received: Keras layer"):
+        masks.install(twin, model)

@@ -16,6 +16,7 @@ from parity.checks.graph_checks import _loss_comparison, condition_scales
 from parity.checks.optimizer_checks import ADAPTIVE
 from parity.compare import compare
 from parity.tolerances import tolerance
+from parity.verify import masks
 from parity.verify.state_floors import Shadow
 
 PHASES = ("forward", "gradient", "slot", "update")
@@ -91,10 +92,12 @@ def _apply(run, ref):
 
 
 def start(k_model, twin, xs, ys):
-    """A Run at step 0 with a fresh Keras optimizer (built, so that its variables can be snapshot)."""
+    """A Run at step 0 with a fresh Keras optimizer (built, so that its variables can be snapshot) and the Keras
+    model's Dropout masks replayed in the twin (``masks``)."""
     from keras_models.functional import fresh_optimizer, keyed_variables  # imports TensorFlow
 
     run = Run(k_model, copy.deepcopy(twin), list(xs), list(ys))
+    masks.install(run.twin, k_model)  # the twin draws the masks Keras draws, step by step
     run.k_opt = fresh_optimizer(k_model.optimizer, twin.dtype)
     run.k_opt.build([v for _, v in keyed_variables(k_model, trainable_only=True)])
     run.shadow = Shadow(run.twin, tolerance(twin.dtype).rtol, state_tolerance(twin.optimizer, twin.dtype).rtol)
