@@ -18,7 +18,7 @@ another. Same seed, same numbers.
 | epoch_order            | [seed, epoch]       | the batch order of an epoch in a training run (both twins)    |
 | gradcheck_upstream     | seed                | the upstream gradient of ``gradcheck``, ``check_against_keras``|
 | gradcheck_probes       | seed + 1            | ``gradcheck``'s sampled coordinates and directions            |
-| dropout_streams        | seed + 20 + k       | the generator of the k-th unseeded Dropout-like layer of a model ``parity verify`` loaded |
+| dropout_streams        | seed + 20 + k       | k-th unseeded Dropout-like layer of a model ``verify`` loaded |
 
 The batch seed of a single check is the run's seed itself. Layer seeds
 (``Dropout(seed=...)``) are part of a spec, not of this table.
