@@ -69,3 +69,16 @@ def test_user_data_file_with_two_inputs(files, tmp_path):
     assert main(argv) == 0
     report = json.loads((out / "verify.json").read_text())
     assert report["settings"]["data"] == "given" and report["settings"]["batch"] == 2
+
+
+def test_data_of_a_variable_size_input_is_accepted_and_a_wrong_rank_refused():
+    from numpy_models.losses import MeanSquaredError
+    from parity.verify.data import arrays
+
+    x = keras.Input((None, 3), name="seq")
+    model = keras.Model(x, keras.layers.Dense(2, name="out")(keras.layers.GlobalAveragePooling1D(name="gap")(x)))
+    rng = np.random.default_rng(0)
+    xs, ys, _ = arrays(model, MeanSquaredError(), "float32", rng.standard_normal((4, 7, 3)), np.zeros((4, 2)))
+    assert xs[0].shape == (4, 7, 3) and ys[0].shape == (4, 2)
+    with pytest.raises(ValueError, match=r"x \(for 'seq'\) must have shape \(4, None, 3\) .* Received: x.shape=\(4, 3\)"):
+        arrays(model, MeanSquaredError(), "float32", rng.standard_normal((4, 3)), np.zeros((4, 2)))

@@ -42,6 +42,11 @@ def _target_shapes(loss, shape):
     return [shape]
 
 
+def _fits(shape, expected):
+    """Does ``shape`` match ``expected``, whose None dimensions (a variable size) match any size?"""
+    return len(shape) == len(expected) and all(e is None or e == d for d, e in zip(shape, expected, strict=True))
+
+
 def _check_rows(what, given, expected, names):
     """Refuse a wrong count or shape of user arrays (Keras's own error comes later, deep in a traceback)."""
     if len(given) != len(expected):
@@ -49,7 +54,7 @@ def _check_rows(what, given, expected, names):
                          f"({', '.join(names)}), so {what} needs {len(expected)} arrays. Received: {len(given)} arrays")
     for i, (a, shapes, name) in enumerate(zip(given, expected, names, strict=True)):
         label = what if len(given) == 1 else f"{what}_{i}"
-        if a.shape not in shapes:
+        if not any(_fits(a.shape, shape) for shape in shapes):
             raise ValueError(f"{label} (for '{name}') must have shape {' or '.join(map(str, shapes))} (rows, "
                              f"then the model's shape). Received: {label}.shape={a.shape}")
 

@@ -33,8 +33,9 @@ class Shadow:
         zero = {k for k, s in scales.items()
                 if k in grads and np.abs(grads[k]).max(initial=0.0) <= self.rtol * s}
         self.keys |= zero
-        if self.keys:  # its moving statistics see its own (moved) biases, as Keras's see Keras's
-            self.twin.forward(xs if len(xs) > 1 else xs[0], training=True)
+        # every step, so that its moving statistics see its own (moved) biases, as Keras's see Keras's, and its
+        # Dropout masks stay in step with the twin's
+        self.twin.forward(xs if len(xs) > 1 else xs[0], training=True)
         moved = {k: g + self.rtol * scales[k] if k in zero else g for k, g in grads.items()}
         self.twin.optimizer.update(self.twin.params, moved)
 
