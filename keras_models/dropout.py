@@ -114,3 +114,10 @@ class KerasNoiseReplay(KerasMaskReplay):
 REPLAYS = {"Dropout": lambda layer: KerasMaskReplay(layer.seed, layer.rate),
            "SpatialDropout2D": lambda layer: KerasMaskReplay(layer.seed, layer.rate),
            "GaussianNoise": lambda layer: KerasNoiseReplay(layer.seed, layer.stddev)}
+
+
+def follow(replay, keras_layer):
+    """``replay`` set to draw from where ``keras_layer``'s own SeedGenerator now is: the masks (or noise) that layer
+    draws next, whether it was seeded or not (an unseeded layer's generator got a random seed when built)."""
+    replay._generator.state.assign(keras_layer.seed_generator.state.value)
+    return replay

@@ -88,14 +88,22 @@ def node_names(model):
     """{id(node): name} for every call of the model's own layers.
 
     A node is one call of a layer: named by the layer, ``@k`` added for the k-th call of a shared layer
-    (``numpy_models`` names its nodes the same way).
+    (``numpy_models`` names its nodes the same way). Only calls inside this graph count: a Sequential loaded
+    from a ``.keras`` file has called its layers once more per rebuild, on graphs it has since dropped.
     """
+    graph = getattr(model, "_functional", None) or model
+    mine = {id(n) for nodes in graph._nodes_by_depth.values() for n in nodes}
     names = {}
     for layer in model.layers:
         if not isinstance(layer, keras.layers.InputLayer):
-            names.update({id(node): layer.name if k == 0 else f"{layer.name}@{k}"
-                          for k, node in enumerate(layer._inbound_nodes)})
+            own = [node for node in layer._inbound_nodes if id(node) in mine]
+            names.update({id(node): layer.name if k == 0 else f"{layer.name}@{k}" for k, node in enumerate(own)})
     return names
+
+
+def node_name(names, node):
+    """The name of ``node`` in ``names`` (``node_names``); an operation that is no layer: its name and call index."""
+    return names.get(id(node)) or f"{node.operation.name}@{node.operation._inbound_nodes.index(node)}"
 
 
 def graph_nodes(model):
@@ -120,7 +128,7 @@ def run_graph(model, xs, training=False, taps=None):
             kwargs = {**kwargs, "training": training}
         outs = node.operation(*args, **kwargs)
         outs = list(outs) if isinstance(outs, (list, tuple)) else [outs]
-        name = names.get(id(node)) or f"{node.operation.name}@{node.operation._inbound_nodes.index(node)}"
+        name = node_name(names, node)
         for i, tap in enumerate(taps.get(name, ()) if taps else ()):
             outs[i] = outs[i] + tap
         for k, t in zip(node.outputs, outs, strict=True):

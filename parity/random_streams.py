@@ -18,6 +18,7 @@ another. Same seed, same numbers.
 | epoch_order            | [seed, epoch]       | the batch order of an epoch in a training run (both twins)    |
 | gradcheck_upstream     | seed                | the upstream gradient of ``gradcheck``, ``check_against_keras``|
 | gradcheck_probes       | seed + 1            | ``gradcheck``'s sampled coordinates and directions            |
+| dropout_streams        | seed + 20 + k       | k-th unseeded Dropout-like layer of a model ``verify`` loaded |
 
 The batch seed of a single check is the run's seed itself. Layer seeds
 (``Dropout(seed=...)``) are part of a spec, not of this table.
@@ -34,6 +35,7 @@ OFFSETS = {
     "optimizer_gradients": 10,
     "gradcheck_upstream": 0,
     "gradcheck_probes": 1,
+    "dropout_streams": 20,
 }
 STEP_STREAMS = {  # stream: (offset, multiplier of step)
     "training_step_batch": (0, 100),

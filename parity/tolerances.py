@@ -111,3 +111,15 @@ def tolerance(dtype, kind="keras"):
 
 
 ACCURACY_POINTS = 0.5  # float32 runs: |test accuracy difference| in percentage points
+
+
+ZERO_GRADIENT_STATE = (
+    "parity verify, optimizer state of a tensor whose gradient is zero at the comparison's resolution (a bias "
+    "feeding a training-mode BatchNormalization: |grad| <= rtol * its CONDITION_SCALE): each side steps it by its "
+    "own round-off, so its slots and value after a step, and the moving statistics of the BatchNormalization it "
+    "feeds, differ by O(1) of their own size (measured 0.23-1.5 at step 1, float32 and float64, SGD to Adam). Such "
+    "states are measured relative to max(own size, floor), the floor being how far a shadow copy of the twin, "
+    "stepped with those gradients moved by rtol * CONDITION_SCALE (the most the gradient comparison allows), ends up "
+    "from the twin, divided by the state rtol (parity.verify.state_floors): the comparison allows what a gradient "
+    "within tolerance can cause over the steps so far and nothing more (a 1e-6 slip in such a bias is still found "
+    "at its step). rtol is unchanged.")

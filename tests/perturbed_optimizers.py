@@ -25,3 +25,9 @@ class UpdateBump(nm.optimizers.Adam):
         super().update(params, grads)
         if self.iterations == self.at:
             params[self.key] += PERTURBATION
+
+
+class BiasBump(UpdateBump):
+    """UpdateBump on a bias feeding BatchNormalization (true gradient 0, value round-off) at the second update."""
+
+    key, at = "d2/bias", 2

@@ -23,6 +23,11 @@ def files(tmp_path_factory):
         keras.Model(x, keras.layers.Dense(2)(keras.layers.LSTM(4, name="rnn")(x))).save(root / "lstm.keras")
     (root / "corrupt.keras").write_bytes(b"not a zip file")
     (root / "corrupt.npz").write_bytes(b"not an npz file")
+    rng = np.random.default_rng(0)
+    x = {"x_0": rng.standard_normal((3, 6, 6, 3)), "x_1": rng.standard_normal((3, 4))}
+    np.savez(root / "y_columns.npz", **x, y=rng.standard_normal((3, 5)))  # the model's output has 3 columns
+    np.savez(root / "y_rows.npz", **x, y=rng.standard_normal((2, 3)))
+    np.savez(root / "x_shape.npz", x_0=x["x_0"][:, :5], x_1=x["x_1"], y=rng.standard_normal((3, 3)))
     return root
 
 
@@ -40,7 +45,11 @@ def test_float32_model_passes_and_writes_the_report(files, tmp_path, capsys):
     ("missing.keras", None, "missing.keras"),
     ("net.keras", "corrupt.npz", "corrupt.npz"),
     ("net.keras", "missing.npz", "missing.npz"),
-], ids=["unsupported-layer", "corrupt-model", "missing-model", "corrupt-data", "missing-data"])
+    ("net.keras", "y_columns.npz", "Received: y.shape=(3, 5)"),
+    ("net.keras", "y_rows.npz", "Received: y.shape=(2, 3)"),
+    ("net.keras", "x_shape.npz", "Received: x_0.shape=(3, 5, 6, 3)"),
+], ids=["unsupported-layer", "corrupt-model", "missing-model", "corrupt-data", "missing-data", "y-columns", "y-rows",
+        "x-shape"])
 def test_bad_input_exits_2_with_one_line_and_writes_nothing(files, tmp_path, capsys, model, data, expected):
     out = tmp_path / "out"
     argv = ["verify", str(files / model), "--out", str(out)] + (["--data", str(files / data)] if data else [])
@@ -60,3 +69,16 @@ def test_user_data_file_with_two_inputs(files, tmp_path):
     assert main(argv) == 0
     report = json.loads((out / "verify.json").read_text())
     assert report["settings"]["data"] == "given" and report["settings"]["batch"] == 2
+
+
+def test_data_of_a_variable_size_input_is_accepted_and_a_wrong_rank_refused():
+    from numpy_models.losses import MeanSquaredError
+    from parity.verify.data import arrays
+
+    x = keras.Input((None, 3), name="seq")
+    model = keras.Model(x, keras.layers.Dense(2, name="out")(keras.layers.GlobalAveragePooling1D(name="gap")(x)))
+    rng = np.random.default_rng(0)
+    xs, ys, _ = arrays(model, MeanSquaredError(), "float32", rng.standard_normal((4, 7, 3)), np.zeros((4, 2)))
+    assert xs[0].shape == (4, 7, 3) and ys[0].shape == (4, 2)
+    with pytest.raises(ValueError, match=r"x \(for 'seq'\) must have shape \(4, None, 3\) .* Received: x.shape=\(4, 3\)"):
+        arrays(model, MeanSquaredError(), "float32", rng.standard_normal((4, 3)), np.zeros((4, 2)))

@@ -11,7 +11,7 @@ import time
 from parity.checks.graph_checks import check_gradients
 from parity.convert import from_keras, to_keras
 from parity.convert.compile import numpy_loss, numpy_optimizer
-from parity.verify import data, divergence, layers, substitute, training
+from parity.verify import data, divergence, layers, masks, substitute, training
 from parity.verify.backend import check_backend, run_on, running_backend
 from parity.verify.finite_differences import check_finite_differences
 from parity.verify.keras_trace import trace
@@ -116,6 +116,8 @@ def verify(model, x=None, y=None, steps=10, twin=None, dtype=None, loss=None, op
         return run_on(backend, _verify_elsewhere, str(model), kwargs)
     start = time.perf_counter()
     k_model = keras_model(model, dtype, loss, optimizer)
+    if k_model is not model:  # loaded from a file or converted: verify's own, its unseeded Dropout seeded by `seed`
+        masks.seed_unseeded(k_model, seed)
     twin = _twin(k_model, twin)
     xs, ys, douts = data.arrays(k_model, twin.loss, twin.dtype, x, y, batch, seed)
     result = VerifyResult(model=k_model.name, dtype=twin.dtype)

@@ -11,19 +11,14 @@ intermediate tensor is available on TensorFlow, JAX and PyTorch. ``node_vjp`` di
 import numpy as np
 
 
-def node_name(node):
-    layer = node.operation
-    index = layer._inbound_nodes.index(node)
-    return layer.name if index == 0 else f"{layer.name}@{index}"
-
-
-def _source(graph, tensor):
-    """("input", index) for a model input, else (node name, output index) of the node that made ``tensor``."""
+def _source(graph, names, tensor):
+    """("input", index) for a model input, else (node name, output index) of the node that made ``tensor``;
+    ``names``: {id(node): name} of the graph's nodes."""
     layer, node_index, tensor_index = tensor._keras_history
     for i, x in enumerate(graph.inputs):
         if x is tensor:
             return "input", i
-    return node_name(layer._inbound_nodes[node_index]), tensor_index
+    return names[id(layer._inbound_nodes[node_index])], tensor_index
 
 
 def _objective(douts, dtype):
@@ -38,10 +33,13 @@ def trace(model, xs, douts, training=False):
     from keras_models.autodiff import differentiate  # imports TensorFlow
     from keras_models.build import keras_dtype, model_dtype  # imports TensorFlow
     from keras_models.functional import graph_nodes, keyed_variables, run_graph  # imports TensorFlow
+    from keras_models.functional import node_name, node_names  # imports TensorFlow
 
     dtype = model_dtype(model)
     graph = getattr(model, "_functional", None) or model
-    nodes = {node_name(n): n for n in graph_nodes(model)}
+    named = node_names(graph)  # as run_graph names them: the k-th call of a layer within this graph
+    names = {id(n): node_name(named, n) for n in graph_nodes(model)}
+    nodes = {names[id(n)]: n for n in graph_nodes(model)}
     keys = [(name, i) for name, n in nodes.items() for i in range(len(n.outputs))]
 
     def forward(xts, taps):
@@ -60,7 +58,7 @@ def trace(model, xs, douts, training=False):
     grads = {k: np.zeros_like(values[k]) if g is None else g for k, g in grads.items()}
     out = {}
     for name, node in nodes.items():
-        sources = [_source(graph, t) for t in node.input_tensors]
+        sources = [_source(graph, names, t) for t in node.input_tensors]
         mine = [(name, i) for i in range(len(node.outputs))]
         out[name] = {"layer": node.operation, "inputs": [values[s] for s in sources],
                      "outputs": [values[k] for k in mine], "d_inputs": [grads[s] for s in sources],

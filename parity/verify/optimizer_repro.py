@@ -65,6 +65,10 @@ for what, a, b in pairs:
     if bad or what == meta["tensor"]:
         print(f"step {{meta['step']}} {{what}}: max_rel={{rel:.3e}} rtol={{meta['rtol']:.1e}} "
               f"{{'MISMATCH' if bad else 'ok'}}")
+if not failed:
+    print("note: fed Keras's own weights, slots and gradients, this step agrees with Keras. If parity verify still "
+          "fails at this step, the difference comes from what each side fed its optimizer (its own gradients or "
+          "state), not from the optimizer: see verify.md")
 sys.exit(1 if failed else 0)
 '''
 

@@ -86,12 +86,18 @@ def _divergence_lines(div):
         t = div["training"]
         lines.append(f"- first diverging training step: {t['step']}, phase \"{t['phase']}\" (`{t['tensor']}`, "
                      f"max_rel {t['max_rel']:.2e})" + (f", layer `{t['layer']}`" if t.get("layer") else ""))
+        if t["phase"] in ("slot", "update"):  # the loss table may hold throughout: say what failed
+            lines.append(f"- the state first fails after step {t['step']} (weights and optimizer slots: see the "
+                         "bisection); the loss at each step is a separate table")
     return lines or ["- none: every check held"]
 
 
 COLUMNS = {"layers": ["node", "layer", "output_rel", "d_input_rel", "passed"],
            "gradients": ["name", "max_rel", "rtol", "passed"], "steps": ["step", "max_rel", "rtol", "passed"],
            "bisection": ["step", "worst", "max_rel", "rtol", "passed"], "phases": ["phase", "name", "max_rel", "rtol", "passed"]}
+
+
+HEADINGS = {"steps": "loss at each step"}  # weights and slots after each step: the bisection and phases tables
 
 
 def _bisection_lines(rows, divergence):
@@ -126,6 +132,7 @@ def to_markdown(result):
             columns = COLUMNS.get(name.replace("substitute_", ""), COLUMNS["gradients"])
             failing = [r for r in rows if not r["passed"]]
             shown = rows if len(rows) <= 40 else failing[:40]
-            body += ["", f"## {name.replace('_', ' ')} ({len(rows) - len(failing)} of {len(rows)} hold)", ""]
+            title = HEADINGS.get(name, name.replace("_", " "))
+            body += ["", f"## {title} ({len(rows) - len(failing)} of {len(rows)} hold)", ""]
             body += _table(shown, columns) if shown else ["(all hold)"]
     return "\n".join(head + body) + "\n"

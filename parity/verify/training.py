@@ -16,6 +16,8 @@ from parity.checks.graph_checks import _loss_comparison, condition_scales
 from parity.checks.optimizer_checks import ADAPTIVE
 from parity.compare import compare
 from parity.tolerances import tolerance
+from parity.verify import masks
+from parity.verify.state_floors import Shadow
 
 PHASES = ("forward", "gradient", "slot", "update")
 
@@ -39,6 +41,8 @@ class Run:
     snapshots: list = field(default_factory=list)  # index s: the state after step s (0: the start)
     losses: list = field(default_factory=list)  # Comparison of the loss at step s (index s - 1)
     batches: object = None  # step -> (xs, ys) of that step (a training run's batches); None: xs, ys every step
+    shadow: object = None  # state_floors.Shadow beside the run (verify's own runs)
+    floors: dict = field(default_factory=dict)  # step -> {(slot or None, key): floor} (state_floors)
 
     def batch(self, step):
         """(xs, ys) that step ``step`` (1-based) trains on."""
@@ -88,12 +92,15 @@ def _apply(run, ref):
 
 
 def start(k_model, twin, xs, ys):
-    """A Run at step 0 with a fresh Keras optimizer (built, so that its variables can be snapshot)."""
+    """A Run at step 0 with a fresh Keras optimizer (built, so that its variables can be snapshot) and the Keras
+    model's Dropout masks replayed in the twin (``masks``)."""
     from keras_models.functional import fresh_optimizer, keyed_variables  # imports TensorFlow
 
     run = Run(k_model, copy.deepcopy(twin), list(xs), list(ys))
+    masks.install(run.twin, k_model)  # the twin draws the masks Keras draws, step by step
     run.k_opt = fresh_optimizer(k_model.optimizer, twin.dtype)
     run.k_opt.build([v for _, v in keyed_variables(k_model, trainable_only=True)])
+    run.shadow = Shadow(run.twin, tolerance(twin.dtype).rtol, state_tolerance(twin.optimizer, twin.dtype).rtol)
     snapshot(run)
     return run
 
@@ -103,7 +110,9 @@ def run_steps(run, steps):
     for step in range(len(run.snapshots), len(run.snapshots) + steps):
         value, ref = _forward_backward(run, step)
         run.losses.append(_loss_comparison(step, value, ref))
+        run.shadow.step(run.twin, run.batch(step)[0])
         _apply(run, ref)
+        run.floors[step] = run.shadow.floors(run.twin)
         snapshot(run)
     return run
 
@@ -112,13 +121,14 @@ def _slot_and_weight_comparisons(run, step, twin):
     from keras_models.functional import keyed_variables  # imports TensorFlow
     from keras_models.optimizers import slots  # imports TensorFlow
 
-    tol = state_tolerance(twin.optimizer, twin.dtype)
+    tol, floors = state_tolerance(twin.optimizer, twin.dtype), run.floors.get(step, {})
     keyed = keyed_variables(run.k_model, trainable_only=True)
     slot = [compare(twin.optimizer.slots[name][k], a, f"step {step}: {k} [{name}]", tol, kind="slot", step=step,
-                    slot=name, tensor=k) for name, per_key in slots(run.k_opt, keyed).items() for k, a in per_key.items()]
+                    slot=name, tensor=k, floor=floors.get((name, k), 0.0))
+            for name, per_key in slots(run.k_opt, keyed).items() for k, a in per_key.items()]
     current = twin.weights
-    update = [compare(current[k], v.numpy(), f"step {step}: {k}", tol, kind="weight", step=step, tensor=k)
-              for k, v in keyed_variables(run.k_model)]
+    update = [compare(current[k], v.numpy(), f"step {step}: {k}", tol, kind="weight", step=step, tensor=k,
+                      floor=floors.get((None, k), 0.0)) for k, v in keyed_variables(run.k_model)]
     return {"slot": slot, "update": update}
 
 

@@ -1,0 +1,61 @@
+"""The Keras model's Dropout masks (and GaussianNoise) replayed in the twin, so a training step is comparable.
+
+Both sides of a verify run train on the same batch; a Dropout layer draws a mask
+per training call, so the twin replays its Keras layer's stream element by
+element (``keras_models.dropout``), as ``parity.twins.install_keras_masks`` does
+for the report's twins. Here the stream starts from where the Keras layer's
+generator is now, not from its seed: a layer without a seed, or one loaded from
+a ``.keras`` file, replays the same way. A random layer that cannot be replayed
+is refused by name. ``seed_unseeded`` makes a model verify loaded from a file
+draw the same masks every run (Keras seeds an unseeded layer at random on load).
+Keras is imported on first use.
+"""
+from parity.random_streams import seed_for
+
+
+def _kind(layer, replays):
+    return next((c.__name__ for c in type(layer).__mro__ if c.__name__ in replays), None)
+
+
+def _pairs(layers, k_container):
+    """(NumPy layer, Keras layer or None) for every layer, nested models' layers too."""
+    for layer in layers:
+        try:
+            k_layer = k_container.get_layer(layer.name) if k_container is not None else None
+        except ValueError:  # no layer of that name: the twin was edited
+            k_layer = None
+        if hasattr(layer, "layers"):
+            yield from _pairs(layer.layers, k_layer)
+        else:
+            yield layer, k_layer
+
+
+def install(twin, k_model):
+    """Give every random layer of ``twin`` (Dropout, SpatialDropout2D, GaussianNoise) its Keras layer's stream."""
+    from keras_models.dropout import REPLAYS, follow  # imports TensorFlow
+
+    for layer, k_layer in _pairs(twin.layers, k_model):
+        if not hasattr(layer, "mask_fn"):
+            continue
+        kind = _kind(layer, REPLAYS)
+        if kind is None or getattr(k_layer, "seed_generator", None) is None:
+            found = "none" if k_layer is None else type(k_layer).__name__
+            raise ValueError(f"Layer '{layer.name}' ({type(layer).__name__}): verify replays the masks of a Keras "
+                             f"Dropout, SpatialDropout2D or GaussianNoise of the same name, and cannot replay this "
+                             f"one's. Received: Keras layer {layer.name!r}={found}")
+        layer.mask_fn = follow(REPLAYS[kind](layer), k_layer)
+
+
+def _keras_layers(container):
+    for layer in container.layers:
+        yield from _keras_layers(layer) if hasattr(layer, "layers") else [layer]
+
+
+def seed_unseeded(k_model, seed):
+    """Start the generator of every unseeded random layer of ``k_model`` (verify's own copy) from ``seed``'s
+    "dropout_streams" (``parity.random_streams``): same seed, same masks."""
+    import keras  # imports TensorFlow
+
+    unseeded = [l for l in _keras_layers(k_model) if getattr(l, "seed_generator", None) is not None and l.seed is None]
+    for k, layer in enumerate(unseeded):
+        layer.seed_generator.state.assign(keras.random.SeedGenerator(seed_for("dropout_streams", seed) + k).state.value)

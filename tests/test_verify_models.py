@@ -1,0 +1,117 @@
+"""parity.verify on correct models of the kinds users save: a Sequential loaded from ``.keras`` (its layers called
+once per rebuild), a bias feeding BatchNormalization (a gradient that is exactly zero), Dropout (random masks)."""
+import subprocess
+import sys
+
+import pytest
+
+keras = pytest.importorskip("keras")
+
+from keras_models.build import keras_dtype  # noqa: E402
+from parity import from_keras, verify  # noqa: E402
+from parity.verify import masks  # noqa: E402
+from parity.verify.cli import write  # noqa: E402
+from tests.perturbed_optimizers import BiasBump  # noqa: E402
+
+pytestmark = pytest.mark.filterwarnings("ignore:Skipping variable loading for optimizer")  # verify uses fresh ones
+
+
+def _sequential(conv):
+    if conv:
+        return [keras.Input((6, 6, 2)), keras.layers.Conv2D(3, 3, activation="relu", name="conv"),
+                keras.layers.MaxPooling2D(name="pool"), keras.layers.Flatten(name="flat"),
+                keras.layers.Dense(2, activation="softmax", name="out")]
+    return [keras.Input((5,)), keras.layers.Dense(4, activation="relu", name="hidden"),
+            keras.layers.Dense(3, activation="softmax", name="out")]
+
+
+@pytest.mark.parametrize("conv", [False, True], ids=["dense", "cnn"])
+def test_sequential_saved_as_keras_file_passes_with_its_own_node_names(tmp_path, conv):
+    keras.utils.set_random_seed(0)
+    with keras_dtype("float64"):
+        model = keras.Sequential(_sequential(conv))
+        model.compile(loss="categorical_crossentropy", optimizer="adam")
+    model.save(tmp_path / "seq.keras")
+    result = verify(tmp_path / "seq.keras", steps=2)
+    assert result.passed, str(result)
+    assert [r["node"] for r in result.layers] == [layer.name for layer in model.layers]  # each layer called once
+
+
+def _bias_into_batchnorm(conv):
+    """Dense -> Add -> BatchNormalization, or Conv2D -> BatchNormalization -> ReLU: d2/bias has gradient 0."""
+    if conv:
+        x = keras.Input((5, 5, 2))
+        h = keras.layers.ReLU(name="relu")(keras.layers.BatchNormalization(name="bn")(
+            keras.layers.Conv2D(3, 3, padding="same", name="d2")(x)))
+        h = keras.layers.GlobalAveragePooling2D(name="gap")(h)
+    else:
+        x = keras.Input((6,))
+        h = keras.layers.Add(name="res")([x, keras.layers.Dense(6, name="d2")(x)])
+        h = keras.layers.BatchNormalization(name="bn")(h)
+    return keras.Model(x, keras.layers.Dense(2, name="head")(h))
+
+
+@pytest.mark.parametrize("conv, dtype, optimizer", [
+    (False, "float64", "sgd"), (False, "float64", "adam"), (False, "float32", "rmsprop"),
+    (True, "float64", "adam"), (True, "float32", "sgd"), (True, "float32", "adam"),
+], ids=["dense-float64-sgd", "dense-float64-adam", "dense-float32-rmsprop", "conv-float64-adam", "conv-float32-sgd",
+        "conv-float32-adam"])
+def test_bias_feeding_batchnorm_passes_every_step(conv, dtype, optimizer):
+    keras.utils.set_random_seed(0)
+    with keras_dtype(dtype):
+        model = _bias_into_batchnorm(conv)
+    result = verify(model, steps=6, optimizer=optimizer)
+    assert result.passed, str(result)
+
+
+def test_slip_in_a_bias_feeding_batchnorm_is_still_found_at_its_step(tmp_path):
+    keras.utils.set_random_seed(0)
+    with keras_dtype("float64"):
+        model = _bias_into_batchnorm(conv=False)
+        model.compile(loss="mse", optimizer="adam")
+    twin = from_keras(model)
+    twin.optimizer.__class__ = BiasBump  # the converted Adam, its d2/bias bumped by PERTURBATION after step 2
+    result = verify(model, steps=4, twin=twin)
+    found = result.divergence["training"]
+    assert (found["step"], found["phase"], found["tensor"]) == (2, "update", "d2/bias"), found
+    md = str(result)
+    assert "## loss at each step (4 of 4 hold)" in md and "- the state first fails after step 2" in md, md
+    write(result, tmp_path)
+    done = subprocess.run([sys.executable, str(tmp_path / "repro.py")], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and "step 2 d2/bias: " in done.stdout and "MISMATCH" in done.stdout, done.stdout
+
+
+def _with_dropout(seed):
+    x = keras.Input((6,))
+    h = keras.layers.Dropout(0.3, seed=seed, name="drop")(keras.layers.Dense(5, activation="relu", name="d1")(x))
+    return keras.Model(x, keras.layers.Dense(2, name="head")(h))
+
+
+@pytest.mark.parametrize("seed", [None, 7], ids=["unseeded", "seeded"])
+def test_dropout_masks_are_replayed_so_a_saved_model_passes_alike_every_run(tmp_path, seed):
+    keras.utils.set_random_seed(0)
+    with keras_dtype("float64"):
+        _with_dropout(seed).save(tmp_path / "drop.keras")
+    runs = [verify(tmp_path / "drop.keras", steps=4, optimizer="sgd") for _ in range(2)]
+    assert all(r.passed for r in runs), str(runs[0])
+    assert [s["max_rel"] for s in runs[0].steps] == [s["max_rel"] for s in runs[1].steps]
+
+
+def test_dropout_rate_slip_is_found_at_step_one_in_the_dropout_layer():
+    keras.utils.set_random_seed(0)
+    with keras_dtype("float64"):
+        model = _with_dropout(seed=None)
+        model.compile(loss="mse", optimizer="sgd")
+    twin = from_keras(model)
+    twin.get_layer("drop").rate = 0.4  # a slip: other masks and another scale than Keras's 0.3
+    found = verify(model, steps=2, twin=twin).divergence["training"]
+    assert (found["step"], found["phase"], found["layer"]) == (1, "forward", "drop"), found
+
+
+def test_a_random_layer_without_a_keras_stream_is_refused_by_name():
+    with keras_dtype("float64"):
+        model = _with_dropout(seed=None)
+    twin = from_keras(model)
+    twin.get_layer("drop").name = "my_drop"  # no Keras layer of that name: nothing to replay
+    with pytest.raises(ValueError, match="Layer 'my_drop' \\(Dropout\\): verify replays .* Received: Keras layer"):
+        masks.install(twin, model)
