@@ -92,8 +92,7 @@ def compare(a, b, name, tolerance, labels=("numpy", "keras"), k=5, scale=None, f
     if np.isfinite(diff).all():  # both sides finite everywhere (the usual case): no NaN/inf bookkeeping
         magnitudes = (np.abs(a64).max(initial=0.0), np.abs(b64).max(initial=0.0))
     else:
-        both_nan = np.isnan(a64) & np.isnan(b64)
-        diff = np.where(both_nan, 0.0, np.where(np.isnan(diff), np.inf, diff))
+        diff = np.where(np.isnan(diff), np.inf, diff)  # NaN on either side (both too) fails: it is not a number
         finite = np.isfinite(a64) & np.isfinite(b64)
         magnitudes = (np.abs(a64[finite]).max(initial=0.0), np.abs(b64[finite]).max(initial=0.0))
     if scale is None:

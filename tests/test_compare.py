@@ -31,6 +31,12 @@ def test_nan_on_one_side_fails():
     assert not compare(np.array([np.nan, 1.0]), np.array([0.0, 1.0]), "t", 1e-6).passed
 
 
+def test_nan_on_both_sides_fails():
+    """Two twins that both diverge to NaN agree on nothing a parity check can vouch for (a verify run, a forward)."""
+    c = compare(np.array([np.nan, 1.0]), np.array([np.nan, 1.0]), "t", 1e-6)
+    assert not c.passed and c.max_abs == np.inf and c.worst[0]["index"] == (0,)
+
+
 def test_assert_all_passed_names_the_first_failure():
     good = compare(np.ones(2), np.ones(2), "a", 0)
     bad = compare(np.ones(2), np.zeros(2), "b", 0)

@@ -1,7 +1,7 @@
 """check_against_keras on what a user gets wrong (user walkthrough, session 24).
 
 - NaN or Inf in x is refused (as gradcheck refuses it), and NaN on the hand-written side fails even where the
-  Keras side is NaN too (the comparison counts NaN == NaN as equal);
+  Keras side is NaN too, with an error saying where;
 - a configuration that differs from the Keras layer's (units, padding) or a non-layer argument gives a clear
   error naming the layer, what was expected and what was received, not a Keras assign or TensorFlow shape error;
 - an image layout the shapes cannot tell apart (3 filters of 3x3 on 3 channels, 3x3 images) is refused with
@@ -61,7 +61,7 @@ class Log:
 def test_nan_on_both_sides_fails():
     x = -np.abs(_rng(1).standard_normal((3, 2))) - 0.5
     result = check_against_keras(Log(), _keras(keras.layers.Activation, keras.ops.log), x)
-    assert result.comparisons[0].passed  # the comparison alone counts NaN == NaN as equal
+    assert not result.comparisons[0].passed  # NaN == NaN is no agreement (parity.compare)
     assert not result.ok and any("Log's output contains NaN or Inf" in e for e in result.errors), str(result)
 
 
