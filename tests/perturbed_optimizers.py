@@ -16,10 +16,9 @@ class SlotBump(nm.optimizers.Adam):
             self.slots["momentum"][self.key] += PERTURBATION
 
 
-class UpdateBump(nm.optimizers.Adam):
-    """Adam that adds PERTURBATION to the weight ``key`` (not to any slot) right after its ``at``-th update."""
-
-    key, at = "head/kernel", 3
+class _WeightBump:
+    """Adds PERTURBATION to the weight ``key`` (not to any slot) right after the ``at``-th update of the optimizer
+    it is mixed into."""
 
     def update(self, params, grads):
         super().update(params, grads)
@@ -27,7 +26,19 @@ class UpdateBump(nm.optimizers.Adam):
             params[self.key] += PERTURBATION
 
 
+class UpdateBump(_WeightBump, nm.optimizers.Adam):
+    """Adam that adds PERTURBATION to the weight ``key`` (not to any slot) right after its ``at``-th update."""
+
+    key, at = "head/kernel", 3
+
+
 class BiasBump(UpdateBump):
     """UpdateBump on a bias feeding BatchNormalization (true gradient 0, value round-off) at the second update."""
 
     key, at = "d2/bias", 2
+
+
+class RMSpropBiasBump(_WeightBump, nm.optimizers.RMSprop):
+    """BiasBump on RMSprop."""
+
+    key, at = BiasBump.key, BiasBump.at

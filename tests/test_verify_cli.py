@@ -27,6 +27,7 @@ def files(tmp_path_factory):
     x = {"x_0": rng.standard_normal((3, 6, 6, 3)), "x_1": rng.standard_normal((3, 4))}
     np.savez(root / "y_columns.npz", **x, y=rng.standard_normal((3, 5)))  # the model's output has 3 columns
     np.savez(root / "y_rows.npz", **x, y=rng.standard_normal((2, 3)))
+    np.savez(root / "y_more_rows.npz", **x, y=rng.standard_normal((4, 3)))  # not cut to x's 3 rows
     np.savez(root / "x_shape.npz", x_0=x["x_0"][:, :5], x_1=x["x_1"], y=rng.standard_normal((3, 3)))
     return root
 
@@ -47,9 +48,10 @@ def test_float32_model_passes_and_writes_the_report(files, tmp_path, capsys):
     ("net.keras", "missing.npz", "missing.npz"),
     ("net.keras", "y_columns.npz", "Received: y.shape=(3, 5)"),
     ("net.keras", "y_rows.npz", "Received: y.shape=(2, 3)"),
+    ("net.keras", "y_more_rows.npz", "Received: y.shape=(4, 3)"),
     ("net.keras", "x_shape.npz", "Received: x_0.shape=(3, 5, 6, 3)"),
 ], ids=["unsupported-layer", "corrupt-model", "missing-model", "corrupt-data", "missing-data", "y-columns", "y-rows",
-        "x-shape"])
+        "y-more-rows", "x-shape"])
 def test_bad_input_exits_2_with_one_line_and_writes_nothing(files, tmp_path, capsys, model, data, expected):
     out = tmp_path / "out"
     argv = ["verify", str(files / model), "--out", str(out)] + (["--data", str(files / data)] if data else [])
@@ -82,3 +84,17 @@ def test_data_of_a_variable_size_input_is_accepted_and_a_wrong_rank_refused():
     assert xs[0].shape == (4, 7, 3) and ys[0].shape == (4, 2)
     with pytest.raises(ValueError, match=r"x \(for 'seq'\) must have shape \(4, None, 3\) .* Received: x.shape=\(4, 3\)"):
         arrays(model, MeanSquaredError(), "float32", rng.standard_normal((4, 3)), np.zeros((4, 2)))
+
+
+@pytest.mark.parametrize("batch", [None, 2], ids=["all-rows", "batch-2"])
+def test_y_with_more_rows_than_x_is_refused_before_any_batch_cut(batch):
+    from numpy_models.losses import MeanSquaredError
+    from parity.verify.data import arrays
+
+    x = keras.Input((3,), name="x")
+    model = keras.Model(x, keras.layers.Dense(2, name="out")(x))
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match=r"y \(for 'out'\) must have shape \(4, 2\) .* Received: y.shape=\(6, 2\)"):
+        arrays(model, MeanSquaredError(), "float32", rng.standard_normal((4, 3)), np.zeros((6, 2)), batch)
+    xs, ys, douts = arrays(model, MeanSquaredError(), "float32", rng.standard_normal((4, 3)), np.zeros((4, 2)), batch)
+    assert xs[0].shape == (batch or 4, 3) and ys[0].shape == douts[0].shape == (batch or 4, 2)

@@ -55,27 +55,33 @@ def _check_rows(what, given, expected, names):
     for i, (a, shapes, name) in enumerate(zip(given, expected, names, strict=True)):
         label = what if len(given) == 1 else f"{what}_{i}"
         if not any(_fits(a.shape, shape) for shape in shapes):
-            raise ValueError(f"{label} (for '{name}') must have shape {' or '.join(map(str, shapes))} (rows, "
+            rows = "rows" if what == "x" else "as many rows as x"
+            raise ValueError(f"{label} (for '{name}') must have shape {' or '.join(map(str, shapes))} ({rows}, "
                              f"then the model's shape). Received: {label}.shape={a.shape}")
 
 
 def arrays(k_model, losses, dtype, x=None, y=None, batch=None, seed=0):
-    """(xs, ys, douts): lists, one array per model input / output, ``batch`` rows (default all, or 4 if random)."""
+    """(xs, ys, douts): lists, one array per model input / output, ``batch`` rows (default all, or 4 if random).
+
+    The user's x and y are checked whole (as many rows, the model's shapes) before ``batch`` cuts them.
+    """
     if x is None:
         rng = generator("batch_inputs", seed)
         xs = [rng.standard_normal(s).astype(dtype) for s in _shapes(k_model.inputs, batch or DEFAULT_BATCH)]
     else:
-        xs = [np.asarray(a, dtype=dtype)[:batch] for a in _as_list(x)]
+        xs = [np.asarray(a, dtype=dtype) for a in _as_list(x)]
         _check_rows("x", xs, [[s] for s in _shapes(k_model.inputs, len(xs[0]))], _layer_names(k_model.inputs))
-    n = xs[0].shape[0]
-    out_shapes = _shapes(k_model.outputs, n)
-    losses = losses if isinstance(losses, (list, tuple)) else [losses] * len(out_shapes)
+    losses = losses if isinstance(losses, (list, tuple)) else [losses] * len(k_model.outputs)
+    if y is not None:
+        ys = [np.asarray(a, dtype=dtype) for a in _as_list(y)]
+        _check_rows("y", ys, [_target_shapes(l, s) for l, s in zip(losses, _shapes(k_model.outputs, len(xs[0])),
+                                                                      strict=True)], _layer_names(k_model.outputs))
+    xs = [a[:batch] for a in xs]
+    out_shapes = _shapes(k_model.outputs, len(xs[0]))
     if y is None:
         rng = generator("batch_targets", seed)
         ys = [_target(l, s, rng, dtype) for l, s in zip(losses, out_shapes, strict=True)]
     else:
-        ys = [np.asarray(a, dtype=dtype)[:n] for a in _as_list(y)]
-        _check_rows("y", ys, [_target_shapes(l, s) for l, s in zip(losses, out_shapes, strict=True)],
-                    _layer_names(k_model.outputs))
+        ys = [a[:batch] for a in ys]
     rng = generator("upstream_gradient", seed)
     return xs, ys, [rng.standard_normal(s).astype(dtype) for s in out_shapes]

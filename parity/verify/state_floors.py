@@ -3,53 +3,114 @@
 A bias feeding a training-mode BatchNormalization has a gradient that is 0 in
 exact arithmetic; each side steps it by its own round-off, so its slots and
 values after a step are round-off too, and relative to their own size they
-differ by O(1); the moving statistics of the BatchNormalization they feed take
-that difference in too. ``Shadow`` runs a copy of the twin beside the run, fed
-the twin's gradients with every such tensor's gradient moved by the most the
-gradient comparison allows (``rtol`` times its condition scale, as
-``parity.checks.graph_checks.condition_scales``); how far the shadow's slots and
-values of those tensors, and its moving statistics, end up from the twin's,
-over the state comparisons' rtol, is their floor: the comparison then allows
-what a gradient within tolerance can cause, and nothing more.
+differ by O(1); the moving statistics of the BatchNormalization it feeds take
+that difference in too. ``Shadow`` runs a copy of the twin beside the run: at
+each step, every tensor whose gradients on both sides are zero at the gradient
+comparison's resolution (``rtol`` times its condition scale, as
+``parity.checks.graph_checks.condition_scales``) is stepped with the gradient
+Keras computed instead of the twin's, every other tensor with the twin's. The
+shadow is then where the twin's own optimizer takes Keras's gradients: how far
+its slots and values, and the moving statistics those tensors feed, end up from
+the twin's is the difference the observed (in-tolerance) gradient difference
+causes, and that, plus the state rtol of the shadow's own size for the two
+optimizers' round-off, is what the comparison allows: a slip in the twin's
+optimizer happens in the shadow too, so it is not covered.
 """
 import copy
 
 import numpy as np
 
+from numpy_models.normalization import BatchNormalization
 from parity.checks.graph_checks import condition_scales
 
 
 class Shadow:
-    """A copy of the twin stepped with its zero gradients moved to the tolerance's limit."""
+    """A copy of the twin whose zero-gradient tensors are stepped with Keras's gradients."""
 
     def __init__(self, twin, rtol, state_rtol):
         self.twin = copy.deepcopy(twin)
         self.rtol, self.state_rtol = rtol, state_rtol  # the gradient comparison's; the state comparisons'
-        self.keys = set()  # every tensor whose gradient was zero at some step so far
+        self.keys = set()  # every tensor stepped with Keras's gradient at some step so far
+        self.fed = {}  # key -> fed_statistics(twin, key) (the graph does not change)
 
-    def step(self, twin, xs):
-        """Step alongside ``twin`` on its batch ``xs`` (after its backward, before its update)."""
+    def step(self, twin, xs, keras_grads):
+        """Step alongside ``twin`` on its batch ``xs`` (after its backward, before its update); ``keras_grads``:
+        {key: Keras's gradient} of the same step."""
         scales, grads = condition_scales(twin), twin.grads
         zero = {k for k, s in scales.items()
-                if k in grads and np.abs(grads[k]).max(initial=0.0) <= self.rtol * s}
+                if k in grads and k in keras_grads and _zero(grads[k], keras_grads[k], self.rtol * s)}
         self.keys |= zero
-        # every step, so that its moving statistics see its own (moved) biases, as Keras's see Keras's, and its
-        # Dropout masks stay in step with the twin's
+        # every step, so that its moving statistics see its own biases, as Keras's see Keras's, and its Dropout masks
+        # stay in step with the twin's
         self.twin.forward(xs if len(xs) > 1 else xs[0], training=True)
-        moved = {k: g + self.rtol * scales[k] if k in zero else g for k, g in grads.items()}
-        self.twin.optimizer.update(self.twin.params, moved)
+        fed = {k: np.asarray(keras_grads[k], g.dtype) if k in zero else g for k, g in grads.items()}
+        self.twin.optimizer.update(self.twin.params, fed)
 
     def floors(self, twin):
-        """{(slot name or None for the value, key): floor} after ``twin``'s update: the zero-gradient tensors and
-        the moving statistics they feed (0 where the shadow did not move away)."""
+        """{(slot name or None for the value, key): floor} after ``twin``'s update: the tensors stepped with Keras's
+        gradients, their slots, and the moving statistics of the BatchNormalization layers they feed."""
         if not self.keys:
             return {}
         mine, theirs = self.twin.weights, twin.weights
-        out = {(None, k): self._floor(mine[k], theirs[k]) for k in self.keys | set(self.twin.state)}
+        stats = set().union(*(self.fed.setdefault(k, fed_statistics(twin, k)) for k in self.keys))
+        out = {(None, k): self._floor(mine[k], theirs[k]) for k in self.keys | stats}
         for slot, per_key in self.twin.optimizer.slots.items():
             out.update({(slot, k): self._floor(per_key[k], twin.optimizer.slots[slot][k])
                         for k in self.keys if k in per_key})
         return out
 
-    def _floor(self, a, b):
-        return float(np.abs(np.asarray(a, np.float64) - b).max(initial=0.0)) / self.state_rtol
+    def states(self):
+        """{(slot name or None for the value, key): a copy of the shadow's array} of the tensors stepped with Keras's
+        gradients: compared with Keras's at the plain state tolerance, element by element, they find a slip in the
+        twin's optimizer that the floors, the largest difference over the whole tensor, let through."""
+        out = {(None, k): np.array(self.twin.params[k]) for k in self.keys}
+        for slot, per_key in self.twin.optimizer.slots.items():
+            out.update({(slot, k): np.array(per_key[k]) for k in self.keys if k in per_key})
+        return out
+
+    def _floor(self, shadow, twin):
+        # the scale that lets the twin be as far from Keras as from the shadow, plus rtol of the shadow's own size
+        # for the optimizers' round-off (the shadow and Keras step the same gradients, each its own way)
+        shadow = np.asarray(shadow, np.float64)
+        return float(np.abs(shadow - twin).max(initial=0.0)) / self.state_rtol + float(np.abs(shadow).max(initial=0.0))
+
+
+def _zero(grad, keras_grad, limit):
+    """Are both sides' gradients, and their difference, within ``limit`` (the gradient comparison passes)? Keras's
+    too: a twin that loses a gradient Keras has must not be handed Keras's."""
+    return max(np.abs(grad).max(initial=0.0), np.abs(keras_grad).max(initial=0.0),
+               np.abs(np.asarray(grad, np.float64) - keras_grad).max(initial=0.0)) <= limit
+
+
+def fed_statistics(model, key):
+    """The state keys (moving statistics) of the BatchNormalization layers that the layer owning ``key`` feeds.
+
+    The walk follows the graph from that layer's outputs and stops at each
+    BatchNormalization (training mode takes a shift of its input out, so layers
+    after it do not see one); a nested model on the way, or owning ``key``, is
+    not looked into: all of its state is taken (all of the model's, if it has no
+    graph).
+    """
+    state = list(model.state)
+    if getattr(model, "_nodes", None) is None:
+        return set(state)
+    consumers = {}
+    for node in model._nodes:
+        for t in node.inputs:
+            consumers.setdefault(t._keras_history[0].name, []).append(node.layer)
+    start = key.split("/", 1)[0]
+    found, todo, seen = _own_state(state, model.get_layer(start), nested_only=True), [start], {start}
+    while todo:
+        for layer in consumers.get(todo.pop(), []):
+            if layer.name not in seen:
+                seen.add(layer.name)
+                found |= _own_state(state, layer)
+                if not isinstance(layer, BatchNormalization):
+                    todo.append(layer.name)
+    return found
+
+
+def _own_state(state, layer, nested_only=False):
+    if nested_only and not hasattr(layer, "_nodes"):
+        return set()
+    return {k for k in state if k.split("/", 1)[0] == layer.name}

@@ -3,7 +3,9 @@
 ``run_steps`` runs both sides ``steps`` times with the compiled loss and
 optimizer (each side its own gradients, as ``parity.checks.graph_checks``),
 keeping after every step a snapshot of both states (weights, optimizer slots and
-iteration counters) and the loss comparison. ``state_comparisons`` compares one
+iteration counters) and the loss comparison; a ``state_floors.Shadow`` beside it
+gives the floors of tensors whose gradient is zero, and its own state of those
+tensors, compared with Keras's too. ``state_comparisons`` compares one
 snapshot; ``replay_step`` restores the snapshot before a step and reruns it on
 both sides phase by phase: "forward" (the loss), "gradient" (each weight
 gradient), "slot" (each optimizer slot after the update) and "update" (each
@@ -20,6 +22,7 @@ from parity.verify import masks
 from parity.verify.state_floors import Shadow
 
 PHASES = ("forward", "gradient", "slot", "update")
+SHADOW_NOTE = " (the twin's optimizer on Keras's gradients)"  # a state_floors.Shadow's array against Keras's
 
 
 def state_tolerance(optimizer, dtype):
@@ -43,6 +46,7 @@ class Run:
     batches: object = None  # step -> (xs, ys) of that step (a training run's batches); None: xs, ys every step
     shadow: object = None  # state_floors.Shadow beside the run (verify's own runs)
     floors: dict = field(default_factory=dict)  # step -> {(slot or None, key): floor} (state_floors)
+    shadowed: dict = field(default_factory=dict)  # step -> {(slot or None, key): the shadow's array} (state_floors)
 
     def batch(self, step):
         """(xs, ys) that step ``step`` (1-based) trains on."""
@@ -110,9 +114,9 @@ def run_steps(run, steps):
     for step in range(len(run.snapshots), len(run.snapshots) + steps):
         value, ref = _forward_backward(run, step)
         run.losses.append(_loss_comparison(step, value, ref))
-        run.shadow.step(run.twin, run.batch(step)[0])
+        run.shadow.step(run.twin, run.batch(step)[0], ref["grads"])
         _apply(run, ref)
-        run.floors[step] = run.shadow.floors(run.twin)
+        run.floors[step], run.shadowed[step] = run.shadow.floors(run.twin), run.shadow.states()
         snapshot(run)
     return run
 
@@ -123,13 +127,24 @@ def _slot_and_weight_comparisons(run, step, twin):
 
     tol, floors = state_tolerance(twin.optimizer, twin.dtype), run.floors.get(step, {})
     keyed = keyed_variables(run.k_model, trainable_only=True)
-    slot = [compare(twin.optimizer.slots[name][k], a, f"step {step}: {k} [{name}]", tol, kind="slot", step=step,
-                    slot=name, tensor=k, floor=floors.get((name, k), 0.0))
-            for name, per_key in slots(run.k_opt, keyed).items() for k, a in per_key.items()]
-    current = twin.weights
-    update = [compare(current[k], v.numpy(), f"step {step}: {k}", tol, kind="weight", step=step, tensor=k,
-                      floor=floors.get((None, k), 0.0)) for k, v in keyed_variables(run.k_model)]
-    return {"slot": slot, "update": update}
+    keras = {(name, k): a for name, per_key in slots(run.k_opt, keyed).items() for k, a in per_key.items()}
+    keras.update({(None, k): v.numpy() for k, v in keyed_variables(run.k_model)})
+    mine = {**{(name, k): a for name, per_key in twin.optimizer.slots.items() for k, a in per_key.items()},
+            **{(None, k): a for k, a in twin.weights.items()}}
+    found = {"slot": [], "update": []}
+    for (name, k), a in keras.items():
+        found["slot" if name else "update"].append(_state_comparison(step, name, k, mine[(name, k)], a, tol,
+                                                                     floors.get((name, k), 0.0)))
+    for (name, k), a in run.shadowed.get(step, {}).items():  # see state_floors.Shadow.states
+        if (name, k) in keras:
+            found["slot" if name else "update"].append(
+                _state_comparison(step, name, k, a, keras[(name, k)], tol, 0.0, SHADOW_NOTE))
+    return found
+
+
+def _state_comparison(step, slot, key, a, b, tol, floor, note=""):
+    name = f"step {step}: {key}{f' [{slot}]' if slot else ''}{note}"
+    return compare(a, b, name, tol, kind="slot" if slot else "weight", step=step, slot=slot, tensor=key, floor=floor)
 
 
 def state_comparisons(run, step):
