@@ -78,6 +78,8 @@ def _fit(predicted, observed, quantile=QUANTILE):
     """
     scale = max(float(np.abs(observed).max(initial=0.0)), float(np.abs(predicted).max(initial=0.0)), 1e-300)
     misfit = np.abs(np.asarray(predicted) - np.asarray(observed)).reshape(-1)
+    if not np.isfinite(misfit).all():  # NaN or Inf fits nothing (a NaN misfit would pass every `err > FIT` test)
+        return float("inf")
     return float(np.quantile(misfit, quantile)) / scale if misfit.size else 0.0
 
 
@@ -206,12 +208,16 @@ def diagnose(analytic, value, idx, numeric, ev):
                        "regularisation, routing, derivative point, mode, loss epsilon): look at the worst elements")
 
 
-def nonfinite_cause(count):
-    """Failing elements whose numeric gradient is NaN or Inf at every step: f is not finite next to w."""
-    return LikelyCause("nonfinite_numeric", f"the checked function (the loss, or sum(y * dout)) is NaN or Inf within a "
-                       f"step of {count} element(s) at every "
-                       "step of the sweep: the value sits at the edge of the forward's domain (sqrt or log near 0, "
-                       "an overflow), where finite differences cannot check the gradient")
+def nonfinite_cause(count, besides=None):
+    """Failing elements whose numeric gradient is NaN or Inf: f is not finite next to w. ``besides``: the cause
+    the other (finite) failing elements fit; one that explains them away leaves these unchecked."""
+    text = (f"the checked function (the loss, or sum(y * dout)) is NaN or Inf within the default step of {count} "
+            "element(s), and no step of the sweep agrees with the analytic value: the value sits at the edge of the "
+            "forward's domain (sqrt or log near 0, an overflow), where finite differences cannot check the gradient")
+    if besides is not None:
+        text += (f"; the other failing elements fit {besides.name} ({besides.evidence}), which does not cover "
+                 "these: they stay unchecked, so the parameter fails")
+    return LikelyCause("nonfinite_numeric", text)
 
 
 def shape_cause(grad_shape, shape):

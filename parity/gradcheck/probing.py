@@ -99,22 +99,25 @@ def _probe_all(objective, array, indices, step, f0):
 
 
 def _failing(objective, array, analytic, smooth, bound, f0):
-    """Elements no step of the sweep brings within ``bound`` (or that step's round-off); the worst one's sweep.
+    """Elements no step of the sweep brings within ``bound`` (or that step's round-off), the worst failing one's
+    sweep, and {flat: (h, numeric)} for elements NaN or Inf at the default step that agree at sweep step ``h``.
 
     A NaN or Inf numeric value (f not finite next to w) agrees with nothing.
     """
-    failing, sweep = [], []
+    failing, sweep, rescued = [], [], {}
     for j, index, n in sorted(smooth, key=lambda e: -_abs_err(analytic.flat[e[0]], e[2])):
         a = float(analytic.flat[j])
         if _abs_err(a, n) <= bound:
             continue
         trial = step_sweep(objective, array, j)
-        if not sweep:
-            sweep = [(h, num, _abs_err(a, num)) for h, num in trial]
         scale = max(1.0, abs(float(array.flat[j])))
-        if all(_abs_err(a, num) > max(bound, resolution(f0, h * scale)) for h, num in trial):
+        agreed = [(h, num) for h, num in trial if _abs_err(a, num) <= max(bound, resolution(f0, h * scale))]
+        if not agreed:
             failing.append((index, a, n))
-    return failing, sweep
+            sweep = sweep or [(h, num, _abs_err(a, num)) for h, num in trial]
+        elif not np.isfinite(n):
+            rescued[j] = agreed[0]
+    return failing, sweep, rescued
 
 
 def _abs_err(a, n):
@@ -144,31 +147,47 @@ def check_param(name, objective, array, analytic, opts, rng, f0, evidence=None, 
     finite = [abs(n) for *_, n in smooth if np.isfinite(n)]
     scale = max(float(np.abs(analytic).max(initial=0.0)), max(finite, default=0.0), np.finfo(np.float64).tiny)
     bound = max(opts["rtol"] * scale, resolution(f0, opts["step"]))
-    failing, sweep = _failing(objective, array, analytic, smooth, bound, f0)
+    failing, sweep, rescued = _failing(objective, array, analytic, smooth, bound, f0)
     kink_checks = [check_kink(seen, array, j, analytic.flat[j], opts["step"], f0, bound) for j, seen in kinked]
     direction = _direction(objective, array, analytic, opts, rng, f0, bound) if array.size > opts["max_coords"] else {}
-    errs = sorted(((i, float(analytic.flat[j]), n) for j, i, n in smooth), key=lambda e: -_abs_err(e[1], e[2]))
-    worst = [ElementError(i, a, n, _abs_err(a, n), _abs_err(a, n) / max(abs(a), abs(n), 1e-300)) for i, a, n in errs[:5]]
+    worst = _worst(analytic, smooth, rescued)
     max_abs = max((e.abs_err for e in worst), default=0.0)
     ok = not failing and all(k["ok"] for k in kink_checks) and direction.get("ok", True)
     report = ParamReport(name, array.shape, ok, len(smooth) + len(kinked), max_abs, max_abs / scale,
                          len(failing) / max(len(smooth), 1), worst=worst, kinks=[k["index"] for k in kink_checks],
                          kink_checks=kink_checks, sweep=sweep if failing else [], direction=direction,
                          unverified=_unverified(smooth, kink_checks, direction), scale=scale,
-                         resolution=resolution(f0, opts["step"]))
+                         resolution=resolution(f0, opts["step"]),
+                         nonfinite_at_step=[(i, rescued[j][0]) for j, i, _ in smooth if j in rescued])
     if not ok and evidence is not None:
         report.likely_cause = _cause(analytic, array, smooth, failing, evidence)
         report.ok = report.likely_cause.explains_away
     return report
 
 
+def _worst(analytic, smooth, rescued):
+    """The five largest element errors. An element NaN or Inf at the default step that agreed at a step of the
+    sweep (``rescued``) is measured at that step: it passed there, and an inf next to "ok" would contradict it."""
+    errs = []
+    for j, index, n in smooth:
+        a = float(analytic.flat[j])
+        h, n = rescued.get(j, (0.0, n))
+        errs.append(ElementError(index, a, n, _abs_err(a, n), _abs_err(a, n) / max(abs(a), abs(n), 1e-300), h))
+    return sorted(errs, key=lambda e: -e.abs_err)[:5]
+
+
 def _cause(analytic, array, smooth, failing, evidence):
-    """The likely cause of a failing parameter; failing elements whose numeric value is NaN fit no hypothesis."""
+    """The likely cause of a failing parameter; failing elements whose numeric value is NaN fit no hypothesis.
+
+    A cause that explains the failure away (the analytic gradient right) covers the finite elements only:
+    while a failing element is NaN or Inf, nothing checked it, and the parameter stays failed.
+    """
     nonfinite = sum(not np.isfinite(n) for *_, n in failing)
     if failing and nonfinite == len(failing):
         return nonfinite_cause(nonfinite)
     finite = [(j, n) for j, _, n in smooth if np.isfinite(n)]
-    return diagnose(analytic, array, [j for j, _ in finite], [n for _, n in finite], evidence(array))
+    cause = diagnose(analytic, array, [j for j, _ in finite], [n for _, n in finite], evidence(array))
+    return nonfinite_cause(nonfinite, besides=cause) if nonfinite and cause.explains_away else cause
 
 
 def _unverified(smooth, kink_checks, direction):
