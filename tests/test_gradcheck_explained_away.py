@@ -128,7 +128,8 @@ def test_a_wrong_gradient_at_a_kink_is_not_explained_away_by_the_loss_epsilon(sc
     correct, buggy = results[tb.Relu], results[ReluTripleAtZero]
     assert correct.ok and correct["b1"].kinks == [(2,)], str(correct)
     if scale > 1:  # the epsilon moves the one-sided slopes past the analytic value: rechecked without it
-        assert not correct["b1"].kink_checks[0]["ok"] and correct["b1"].likely_cause.name == "loss_epsilon", str(correct)
+        assert not correct["b1"].kink_checks[0]["ok"], str(correct)
+        assert correct["b1"].likely_cause.name == "loss_epsilon", str(correct)
     assert buggy.failed == ["b1"], str(buggy)
     cause = buggy["b1"].likely_cause
     assert cause.name == "unexplained" and not cause.explains_away and "kink (2,)" in cause.evidence, str(buggy)

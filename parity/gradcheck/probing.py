@@ -149,7 +149,8 @@ def check_param(name, objective, array, analytic, opts, rng, f0, evidence=None, 
     bound = max(opts["rtol"] * scale, resolution(f0, opts["step"]))
     failing, sweep, rescued = _failing(objective, array, analytic, smooth, bound, f0)
     kink_checks = [check_kink(seen, array, j, analytic.flat[j], opts["step"], f0, bound) for j, seen in kinked]
-    direction, v = _direction(objective, array, analytic, opts, rng, f0, bound) if array.size > opts["max_coords"] else ({}, None)
+    large = array.size > opts["max_coords"]  # not every element probed: a random direction covers the rest
+    direction, v = _direction(objective, array, analytic, opts, rng, f0, bound) if large else ({}, None)
     worst = _worst(analytic, smooth, rescued)
     max_abs = max((e.abs_err for e in worst), default=0.0)
     ok = not failing and all(k["ok"] for k in kink_checks) and direction.get("ok", True)
@@ -187,8 +188,8 @@ def _explained(analytic, array, smooth, failing, ev, report, v, opts, bound):
         attempt, numeric = _agreeing_step(at, d["analytic"], *_direction_scale(analytic, array, opts), opts, f0)
         if attempt is not None:
             return cause
-    return uncovered_cause(cause, f"the random-direction check (the elements not sampled: analytic={d['analytic']:.10g}, "
-                           f"numeric of the corrected loss={numeric:.10g})")
+    return uncovered_cause(cause, f"the random-direction check (the elements not sampled: analytic="
+                           f"{d['analytic']:.10g}, numeric of the corrected loss={numeric:.10g})")
 
 
 def _along(objective, array, v, step, f0):

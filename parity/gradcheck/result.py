@@ -77,9 +77,9 @@ class ParamReport:
                        f"largest value) says nothing; it passed because every |analytic - numeric| is within that")
         if self.nonfinite_at_step:
             where = ", ".join(f"{i} at h={h:.0e}" for i, h in self.nonfinite_at_step[:8])
-            out.append(f"    note: the numeric gradient of {len(self.nonfinite_at_step)} element(s) is NaN or Inf at the "
-                       "default step (f is not finite within that step: the edge of the forward's domain, e.g. sqrt "
-                       "or log near 0) and agrees with the analytic one at a smaller step of the sweep, where max_abs "
+            out.append(f"    note: the numeric gradient of {len(self.nonfinite_at_step)} element(s) is NaN or Inf at "
+                       "the default step (f is not finite within that step: the edge of the forward's domain, e.g. "
+                       "sqrt or log near 0) and agrees with the analytic one at a smaller step of the sweep, where max_abs "
                        f"and max_rel measure it: {where}" + (" ..." if len(self.nonfinite_at_step) > 8 else ""))
         return out
 
