@@ -45,6 +45,7 @@ class Evidence:
     other_mode_numeric: object = None  # (flat index) -> numeric gradient with the other training flag
     other_mode: str = ""
     plain_loss_numeric: object = None  # (flat index) -> numeric gradient of the loss without its log epsilon
+    plain_loss: object = None  # that loss as an objective: kinks and the random direction are rechecked against it
     epsilon: float = 0.0
     activation: dict = field(default_factory=dict)  # {"x", "y", "dout"} for an elementwise layer's dx
 
@@ -78,6 +79,8 @@ def _fit(predicted, observed, quantile=QUANTILE):
     """
     scale = max(float(np.abs(observed).max(initial=0.0)), float(np.abs(predicted).max(initial=0.0)), 1e-300)
     misfit = np.abs(np.asarray(predicted) - np.asarray(observed)).reshape(-1)
+    if not np.isfinite(misfit).all():  # NaN or Inf fits nothing (a NaN misfit would pass every `err > FIT` test)
+        return float("inf")
     return float(np.quantile(misfit, quantile)) / scale if misfit.size else 0.0
 
 
@@ -206,12 +209,24 @@ def diagnose(analytic, value, idx, numeric, ev):
                        "regularisation, routing, derivative point, mode, loss epsilon): look at the worst elements")
 
 
-def nonfinite_cause(count):
-    """Failing elements whose numeric gradient is NaN or Inf at every step: f is not finite next to w."""
-    return LikelyCause("nonfinite_numeric", f"the checked function (the loss, or sum(y * dout)) is NaN or Inf within a "
-                       f"step of {count} element(s) at every "
-                       "step of the sweep: the value sits at the edge of the forward's domain (sqrt or log near 0, "
-                       "an overflow), where finite differences cannot check the gradient")
+def nonfinite_cause(count, besides=None):
+    """Failing elements whose numeric gradient is NaN or Inf: f is not finite next to w. ``besides``: the cause
+    the other (finite) failing elements fit; one that explains them away leaves these unchecked."""
+    text = (f"the checked function (the loss, or sum(y * dout)) is NaN or Inf within the default step of {count} "
+            "element(s), and no step of the sweep agrees with the analytic value: the value sits at the edge of the "
+            "forward's domain (sqrt or log near 0, an overflow), where finite differences cannot check the gradient")
+    if besides is not None:
+        text += (f"; the other failing elements fit {besides.name} (a cause that is no bug in the backward), "
+                 "which does not cover these: they stay unchecked, so the parameter fails")
+    return LikelyCause("nonfinite_numeric", text)
+
+
+def uncovered_cause(besides, what):
+    """``besides`` explains the probed elements away, but not ``what``: the parameter fails, naming both."""
+    return LikelyCause("unexplained", f"the probed elements fit {besides.name} (no bug in the backward: the numeric "
+                       f"gradient differs only through the loss), but {what} does not agree, even rechecked against "
+                       "the loss that cause corrects: something the probed elements do not show is wrong",
+                       besides.fit_rel_err, besides.value, alternatives=[besides.name])
 
 
 def shape_cause(grad_shape, shape):

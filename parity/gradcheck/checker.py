@@ -208,7 +208,8 @@ def gradcheck_net(net, x, t, **options):
     def evidence(array):
         return evidence_for(array, objective, f0, opts["step"], x.shape, other, not opts["training"],
                             epsilon=TEXTBOOK_EPSILON,
-                            plain_loss_numeric=numeric_at(plain, array, opts["step"]) if has_epsilon else None)
+                            plain_loss_numeric=numeric_at(plain, array, opts["step"]) if has_epsilon else None,
+                            plain_loss=plain if has_epsilon else None)
 
     reports = [check_param(k, objective, pristine.params[k], _copy(grads[k]), opts, rng, f0, evidence,
                            f"gradient(x, t)[{k!r}]") for k in pristine.params]

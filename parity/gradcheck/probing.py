@@ -7,7 +7,7 @@ import copy
 import numpy as np
 
 from parity.gradcheck import subject as subj
-from parity.gradcheck.causes import diagnose, nonfinite_cause, shape_cause
+from parity.gradcheck.causes import diagnose, nonfinite_cause, shape_cause, uncovered_cause
 from parity.gradcheck.finite_differences import (KINK_RETRIES, KINKED, UNTIL_KINK, SignedObjective, ask,
                                                  probe_coordinate, probe_direction, resolution, sample_coordinates,
                                                  step_sweep, until_kink_each, value_of)
@@ -99,22 +99,25 @@ def _probe_all(objective, array, indices, step, f0):
 
 
 def _failing(objective, array, analytic, smooth, bound, f0):
-    """Elements no step of the sweep brings within ``bound`` (or that step's round-off); the worst one's sweep.
+    """Elements no step of the sweep brings within ``bound`` (or that step's round-off), the worst failing one's
+    sweep, and {flat: (h, numeric)} for elements NaN or Inf at the default step that agree at sweep step ``h``.
 
     A NaN or Inf numeric value (f not finite next to w) agrees with nothing.
     """
-    failing, sweep = [], []
+    failing, sweep, rescued = [], [], {}
     for j, index, n in sorted(smooth, key=lambda e: -_abs_err(analytic.flat[e[0]], e[2])):
         a = float(analytic.flat[j])
         if _abs_err(a, n) <= bound:
             continue
         trial = step_sweep(objective, array, j)
-        if not sweep:
-            sweep = [(h, num, _abs_err(a, num)) for h, num in trial]
         scale = max(1.0, abs(float(array.flat[j])))
-        if all(_abs_err(a, num) > max(bound, resolution(f0, h * scale)) for h, num in trial):
+        agreed = [(h, num) for h, num in trial if _abs_err(a, num) <= max(bound, resolution(f0, h * scale))]
+        if not agreed:
             failing.append((index, a, n))
-    return failing, sweep
+            sweep = sweep or [(h, num, _abs_err(a, num)) for h, num in trial]
+        elif not np.isfinite(n):
+            rescued[j] = agreed[0]
+    return failing, sweep, rescued
 
 
 def _abs_err(a, n):
@@ -144,31 +147,80 @@ def check_param(name, objective, array, analytic, opts, rng, f0, evidence=None, 
     finite = [abs(n) for *_, n in smooth if np.isfinite(n)]
     scale = max(float(np.abs(analytic).max(initial=0.0)), max(finite, default=0.0), np.finfo(np.float64).tiny)
     bound = max(opts["rtol"] * scale, resolution(f0, opts["step"]))
-    failing, sweep = _failing(objective, array, analytic, smooth, bound, f0)
+    failing, sweep, rescued = _failing(objective, array, analytic, smooth, bound, f0)
     kink_checks = [check_kink(seen, array, j, analytic.flat[j], opts["step"], f0, bound) for j, seen in kinked]
-    direction = _direction(objective, array, analytic, opts, rng, f0, bound) if array.size > opts["max_coords"] else {}
-    errs = sorted(((i, float(analytic.flat[j]), n) for j, i, n in smooth), key=lambda e: -_abs_err(e[1], e[2]))
-    worst = [ElementError(i, a, n, _abs_err(a, n), _abs_err(a, n) / max(abs(a), abs(n), 1e-300)) for i, a, n in errs[:5]]
+    large = array.size > opts["max_coords"]  # not every element probed: a random direction covers the rest
+    direction, v = _direction(objective, array, analytic, opts, rng, f0, bound) if large else ({}, None)
+    worst = _worst(analytic, smooth, rescued)
     max_abs = max((e.abs_err for e in worst), default=0.0)
     ok = not failing and all(k["ok"] for k in kink_checks) and direction.get("ok", True)
     report = ParamReport(name, array.shape, ok, len(smooth) + len(kinked), max_abs, max_abs / scale,
                          len(failing) / max(len(smooth), 1), worst=worst, kinks=[k["index"] for k in kink_checks],
                          kink_checks=kink_checks, sweep=sweep if failing else [], direction=direction,
                          unverified=_unverified(smooth, kink_checks, direction), scale=scale,
-                         resolution=resolution(f0, opts["step"]))
+                         resolution=resolution(f0, opts["step"]),
+                         nonfinite_at_step=[(i, rescued[j][0]) for j, i, _ in smooth if j in rescued])
     if not ok and evidence is not None:
-        report.likely_cause = _cause(analytic, array, smooth, failing, evidence)
+        report.likely_cause = _explained(analytic, array, smooth, failing, evidence(array), report, v, opts, bound)
         report.ok = report.likely_cause.explains_away
     return report
 
 
-def _cause(analytic, array, smooth, failing, evidence):
-    """The likely cause of a failing parameter; failing elements whose numeric value is NaN fit no hypothesis."""
+def _explained(analytic, array, smooth, failing, ev, report, v, opts, bound):
+    """The likely cause of a failing parameter. One that explains the failure away (the analytic gradient right
+    for a loss without the log epsilon) must also cover the other checks that failed: the kinks outside their
+    interval and the random direction (the elements not sampled) are rechecked against that loss."""
+    cause = _cause(analytic, array, smooth, failing, ev)
+    if not cause.explains_away:
+        return cause
+    plain = ev.plain_loss
+    f0 = value_of(plain) if plain is not None else float("nan")
+    for k in report.kink_checks:
+        if not k["ok"] and (plain is None or not check_kink(plain, array, np.ravel_multi_index(k["index"], array.shape),
+                                                            k["analytic"], opts["step"], f0, bound)["ok"]):
+            return uncovered_cause(cause, f"the subgradient interval rule at the kink {k['index']}")
+    d = report.direction
+    if not d or d["ok"]:
+        return cause
+    numeric = float("nan")
+    if plain is not None and v is not None:
+        at = lambda step: _along(plain, array, v, step, f0)
+        attempt, numeric = _agreeing_step(at, d["analytic"], *_direction_scale(analytic, array, opts), opts, f0)
+        if attempt is not None:
+            return cause
+    return uncovered_cause(cause, f"the random-direction check (the elements not sampled: analytic="
+                           f"{d['analytic']:.10g}, numeric of the corrected loss={numeric:.10g})")
+
+
+def _along(objective, array, v, step, f0):
+    """d objective(array + t v)/dt at 0, NaN where a kink is straddled at every step."""
+    numeric, kink = probe_direction(objective, array, v, step, f0)
+    return float("nan") if kink else float(numeric)
+
+
+def _worst(analytic, smooth, rescued):
+    """The five largest element errors. An element NaN or Inf at the default step that agreed at a step of the
+    sweep (``rescued``) is measured at that step: it passed there, and an inf next to "ok" would contradict it."""
+    errs = []
+    for j, index, n in smooth:
+        a = float(analytic.flat[j])
+        h, n = rescued.get(j, (0.0, n))
+        errs.append(ElementError(index, a, n, _abs_err(a, n), _abs_err(a, n) / max(abs(a), abs(n), 1e-300), h))
+    return sorted(errs, key=lambda e: -e.abs_err)[:5]
+
+
+def _cause(analytic, array, smooth, failing, ev):
+    """The likely cause of a failing parameter; failing elements whose numeric value is NaN fit no hypothesis.
+
+    A cause that explains the failure away (the analytic gradient right) covers the finite elements only:
+    while a failing element is NaN or Inf, nothing checked it, and the parameter stays failed.
+    """
     nonfinite = sum(not np.isfinite(n) for *_, n in failing)
     if failing and nonfinite == len(failing):
         return nonfinite_cause(nonfinite)
     finite = [(j, n) for j, _, n in smooth if np.isfinite(n)]
-    return diagnose(analytic, array, [j for j, _ in finite], [n for _, n in finite], evidence(array))
+    cause = diagnose(analytic, array, [j for j, _ in finite], [n for _, n in finite], ev)
+    return nonfinite_cause(nonfinite, besides=cause) if nonfinite and cause.explains_away else cause
 
 
 def _unverified(smooth, kink_checks, direction):
@@ -183,7 +235,9 @@ def _unverified(smooth, kink_checks, direction):
 
 
 def _direction(objective, array, analytic, opts, rng, f0, bound):
-    """d f(w + t v)/dt vs analytic . v for a random unit direction v (the whole tensor at once), kink-aware."""
+    """d f(w + t v)/dt vs analytic . v for a random unit direction v (the whole tensor at once), kink-aware.
+
+    Returns (the report's direction dict, v as probed: None for the coordinate fallback)."""
     v = rng.standard_normal(array.shape)
     v /= np.linalg.norm(v)
     probe = direction_probe(objective, array, analytic, v, opts["step"], f0)
@@ -194,16 +248,30 @@ def _direction(objective, array, analytic, opts, rng, f0, bound):
         ok = not _failing(objective, array, analytic, smooth, bound, f0)[0] and all(k["ok"] for k in checks)
         return {"analytic": float("nan"), "numeric": float("nan"), "rel": float("nan"), "ok": bool(ok), "kink": True,
                 "kink_handling": "coordinate_fallback", "extra_coordinates": len(extra),
-                "verified_coordinates": len(smooth) + sum(k["resolved"] for k in checks)}
-    expected, numeric, handling, removed, v = probe
+                "verified_coordinates": len(smooth) + sum(k["resolved"] for k in checks)}, None
+    expected, first, handling, removed, v = probe
+    norm, h = _direction_scale(analytic, array, opts)
+    at = lambda step: first if step == opts["step"] else float(probe_direction(objective, array, v, step, f0)[0])
+    attempt, numeric = _agreeing_step(at, expected, norm, h, opts, f0)
+    handling = "smaller_step" if attempt and handling == "none" else handling
+    return {"analytic": expected, "numeric": numeric, "rel": abs(expected - numeric) / norm, "ok": attempt is not None,
+            "kink": handling != "none", "kink_handling": handling, "removed_coordinates": removed}, v
+
+
+def _direction_scale(analytic, array, opts):
+    """(|analytic|, the step along a unit direction): the direction check's bound is relative to the first."""
     norm = max(float(np.linalg.norm(analytic)), np.finfo(np.float64).tiny)
-    h = opts["step"] * max(1.0, float(np.abs(array).max(initial=0.0)))
-    ok = abs(expected - numeric) <= max(opts["rtol"] * norm, resolution(f0, h))
-    for attempt in range(1, KINK_RETRIES + 1):  # like an element: a real bug is wrong at every step
-        if ok:
-            break
-        retry = probe_direction(objective, array, v, opts["step"] / 10 ** attempt, f0)[0]
-        if abs(expected - retry) <= max(opts["rtol"] * norm, resolution(f0, h / 10 ** attempt)):
-            ok, numeric, handling = True, float(retry), "smaller_step" if handling == "none" else handling
-    return {"analytic": expected, "numeric": numeric, "rel": abs(expected - numeric) / norm, "ok": bool(ok),
-            "kink": handling != "none", "kink_handling": handling, "removed_coordinates": removed}
+    return norm, opts["step"] * max(1.0, float(np.abs(array).max(initial=0.0)))
+
+
+def _agreeing_step(numeric_at, expected, norm, h, opts, f0):
+    """(attempt, numeric) of the first step -- the default, then ``KINK_RETRIES`` 10x smaller ones -- whose
+    ``numeric_at(step)`` agrees with ``expected``; (None, numeric at the default step) if none does: like an
+    element, a real bug is wrong at every step."""
+    first = None
+    for attempt in range(KINK_RETRIES + 1):
+        numeric = numeric_at(opts["step"] / 10 ** attempt)
+        first = numeric if first is None else first
+        if abs(expected - numeric) <= max(opts["rtol"] * norm, resolution(f0, h / 10 ** attempt)):
+            return attempt, numeric
+    return None, first

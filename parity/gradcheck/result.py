@@ -10,6 +10,7 @@ class ElementError:
     numeric: float
     abs_err: float
     rel_err: float  # |a - n| / max(|a|, |n|)
+    step: float = 0.0  # the sweep step ``numeric`` is from when it was NaN or Inf at the default step (0: default)
 
 
 @dataclass
@@ -33,6 +34,7 @@ class ParamReport:
     unverified: str = ""  # why nothing was compared (every sampled element excluded as a kink): a hazard
     scale: float = float("nan")  # largest |analytic| or |numeric| of the probed elements
     resolution: float = 0.0  # smallest derivative finite differences resolve here (round-off of f over the step)
+    nonfinite_at_step: list = field(default_factory=list)  # [(index, h)]: NaN or Inf at the default step, agreed at h
 
     def lines(self):
         explained = self.likely_cause is not None and self.likely_cause.explains_away
@@ -44,14 +46,12 @@ class ParamReport:
         out = [f"{self.name}: {status}  shape={self.shape} checked={self.checked} max_abs={self.max_abs:.3e} "
                f"max_rel={self.max_rel:.3e} (max_abs / largest |gradient| {self.scale:.3e}) "
                f"failing={100 * self.frac_failed:.1f}%"]
-        if self.ok and not explained and 0 < self.scale <= self.resolution:
-            out.append(f"    note: the true gradient is ~0: its largest value is below what finite differences resolve "
-                       f"here ({self.resolution:.1e}), so both sides are round-off and max_rel (relative to that "
-                       f"largest value) says nothing; it passed because every |analytic - numeric| is within that")
+        out += self._notes(explained)
         if (not self.ok or explained) and self.worst:
             out.append("    worst elements (rel = |analytic - numeric| / max(|analytic|, |numeric|) of that element):")
             out += [f"    at {e.index}: analytic={e.analytic:.10g} numeric={e.numeric:.10g} "
-                    f"abs={e.abs_err:.3e} rel={e.rel_err:.3e}" for e in self.worst]
+                    f"abs={e.abs_err:.3e} rel={e.rel_err:.3e}" + (f" (at h={e.step:.0e})" if e.step else "")
+                    for e in self.worst]
         if self.sweep:
             out.append("    step sweep for the worst element (h: numeric, |analytic - numeric|): " +
                        ", ".join(f"{h:.0e}: {n:.6g}, {e:.1e}" for h, n, e in self.sweep))
@@ -68,6 +68,20 @@ class ParamReport:
             if unresolved:
                 out.append(f"    kinks excluded (one-sided slopes not resolvable above round-off): {unresolved[:8]}")
         return out + cause
+
+    def _notes(self, explained):
+        out = []
+        if self.ok and not explained and 0 < self.scale <= self.resolution:
+            out.append(f"    note: the true gradient is ~0: its largest value is below what finite differences resolve "
+                       f"here ({self.resolution:.1e}), so both sides are round-off and max_rel (relative to that "
+                       f"largest value) says nothing; it passed because every |analytic - numeric| is within that")
+        if self.nonfinite_at_step:
+            where = ", ".join(f"{i} at h={h:.0e}" for i, h in self.nonfinite_at_step[:8])
+            out.append(f"    note: the numeric gradient of {len(self.nonfinite_at_step)} element(s) is NaN or Inf at "
+                       "the default step (f is not finite within that step: the edge of the forward's domain, e.g. "
+                       "sqrt or log near 0) and agrees with the analytic one at a smaller step of the sweep, where max_abs "
+                       f"and max_rel measure it: {where}" + (" ..." if len(self.nonfinite_at_step) > 8 else ""))
+        return out
 
 
 @dataclass
