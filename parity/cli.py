@@ -95,11 +95,17 @@ def _implied_sections(args):
 
 
 def _refuse_filters_left_out(args, sections):
-    """A --spec or --experiment filter whose section does not run would be ignored: refuse it instead."""
-    for flag, names, section in (("--spec", args.spec, "checks"), ("--experiment", args.experiment, "experiments")):
-        if names and section not in sections:
+    """An option for a section that does not run would be ignored: refuse it instead (--spec for the checks;
+    --experiment and the data and epoch options for the experiments)."""
+    given = [("--spec", ",".join(args.spec or []), "checks"),
+             ("--experiment", ",".join(args.experiment or []), "experiments"),
+             ("--dataset", args.dataset if args.dataset != "digits" else None, "experiments"),
+             ("--data-path", args.data_path, "experiments"), ("--full", args.full or None, "experiments"),
+             ("--epochs", args.epochs, "experiments")]
+    for flag, value, section in given:
+        if value and section not in sections:
             raise ValueError(f"{flag} applies to --section {section}, which this run leaves out. Received: "
-                             f"{flag}={','.join(names)} --section={','.join(sorted(sections))}")
+                             f"{flag}={value} --section={','.join(sorted(sections))}")
 
 
 def _plan(args):

@@ -29,6 +29,12 @@ CASES = {
     "report-spec-section-left-out": (["report", "--spec", "xor_2_2_1", "--section", "experiments"],
                                      "--spec applies to --section checks, which this run leaves out. "
                                      "Received: --spec=xor_2_2_1 --section=experiments"),
+    "report-epochs-section-left-out": (["report", "--epochs", "2", "--section", "checks"],
+                                       "--epochs applies to --section experiments, which this run leaves out. "
+                                       "Received: --epochs=2 --section=checks"),
+    "report-dataset-section-left-out": (["report", "--dataset", "mnist", "--data-path", "x.npz", "--section",
+                                         "optimizers"], "--dataset applies to --section experiments, which this "
+                                                        "run leaves out. Received: --dataset=mnist"),
     "report-dataset-unknown": (["report", "--dataset", "cifar10", "--section", "checks"], "Received: --dataset=cifar10"),
     "report-data-path-missing": (["report"] + MNIST + ["{tmp}/no.npz"], "--data-path {tmp}/no.npz: no such file or folder"),
     "report-data-path-empty-folder": (["report"] + MNIST + ["{tmp}/folder"], "--data-path {tmp}/folder: missing train-images-idx3-ubyte"),
