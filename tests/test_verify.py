@@ -128,3 +128,14 @@ def test_sequential_model_with_softmax_crossentropy_and_sgd_passes():
     result = verify(model, steps=3)
     assert result.passed, str(result)
     assert [r["node"] for r in result.layers] == ["d1", "d2"] and result.settings["loss"] == "CategoricalCrossentropy"
+
+
+def test_a_twin_with_a_renamed_layer_is_refused_naming_the_layer():
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, name="hidden"), keras.layers.Dense(2, name="out")])
+    model.compile(optimizer="sgd", loss="mse")
+    twin = from_keras(model)
+    twin.layers[0].name = "renamed"
+    x, y = np.random.default_rng(0).standard_normal((6, 4)).astype("float32"), np.zeros((6, 2), "float32")
+    with pytest.raises(ValueError, match=r"the twin has no layer call named 'hidden'.*Received: twin layer calls "
+                                         r"\['out', 'renamed'\]"):
+        verify(model, x, y, twin=twin, steps=2)

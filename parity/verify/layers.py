@@ -49,6 +49,16 @@ def twin_nodes(twin):
     return {n.name: n for n in twin._nodes}
 
 
+def _require_keras_names(nodes, ref):
+    """Every layer call of the Keras model has the twin's node of the same name: the twin's layers take Keras's
+    names (weights are copied by name), so a renamed or missing layer is refused by name, not a KeyError."""
+    missing = [name for name in ref if name not in nodes]
+    if missing:
+        raise ValueError(f"the twin has no layer call named {', '.join(map(repr, missing))}: a twin's layers take the "
+                         f"Keras model's layer names. Received: twin layer calls {sorted(nodes)}, Keras layer calls "
+                         f"{list(ref)}")
+
+
 def chained_rows(twin, ref, xs, douts, training=False):
     """Rows of the chained mode; ``ref`` is ``keras_trace.trace`` on the same ``xs``/``douts``."""
     twin = as_graph(twin)
@@ -56,6 +66,7 @@ def chained_rows(twin, ref, xs, douts, training=False):
     dxs = twin.backward(douts if len(douts) > 1 else douts[0])
     dxs = list(dxs) if len(xs) > 1 else [dxs]
     nodes, tol = twin_nodes(twin), tolerance(twin.dtype)
+    _require_keras_names(nodes, ref)
     grad_of = {id(t): d for t, d in zip(twin.inputs, dxs, strict=True)}
     for node in twin._nodes:
         if node in twin.output_grads and len(node.outputs) == 1:
