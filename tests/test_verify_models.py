@@ -51,6 +51,28 @@ def _bias_into_batchnorm(conv):
     return keras.Model(x, keras.layers.Dense(2, name="head")(h))
 
 
+def _sequential_bias_into_batchnorm(conv):
+    """The same blocks as a Sequential (walkthrough 2: its zero-gradient floors were missing, the twin having no
+    per-layer output gradients): Dense -> BatchNormalization -> Dense, or Conv2D -> BatchNormalization -> ReLU."""
+    if conv:
+        layers = [keras.Input((5, 5, 2)), keras.layers.Conv2D(3, 3, padding="same", name="d2"),
+                  keras.layers.BatchNormalization(name="bn"), keras.layers.ReLU(name="relu"),
+                  keras.layers.GlobalAveragePooling2D(name="gap")]
+    else:
+        layers = [keras.Input((6,)), keras.layers.Dense(6, name="d2"), keras.layers.BatchNormalization(name="bn")]
+    return keras.Sequential(layers + [keras.layers.Dense(2, name="head")])
+
+
+@pytest.mark.parametrize("conv, dtype, optimizer", [(False, "float64", "sgd"), (True, "float32", "adam")],
+                         ids=["dense-float64-sgd", "conv-float32-adam"])
+def test_a_sequential_with_a_bias_feeding_batchnorm_passes_every_step(conv, dtype, optimizer):
+    keras.utils.set_random_seed(0)
+    with keras_dtype(dtype):
+        model = _sequential_bias_into_batchnorm(conv)
+    result = verify(model, steps=6, optimizer=optimizer)
+    assert result.passed, str(result)
+
+
 @pytest.mark.parametrize("conv, dtype, optimizer", [
     (False, "float64", "sgd"), (False, "float64", "adam"), (False, "float32", "rmsprop"),
     (True, "float64", "adam"), (True, "float32", "sgd"), (True, "float32", "adam"),
@@ -141,3 +163,14 @@ def test_floors_cover_only_the_batchnorm_that_zero_gradient_tensors_feed():
     assert run.shadow.keys == {"bn_in/beta", "d2/bias"}
     assert {k for _, k in run.floors[2]} == {"bn_in/beta", "d2/bias", "bn/moving_mean", "bn/moving_variance"}
     training.finish(run)
+
+
+def test_slip_in_a_sequentials_bias_feeding_batchnorm_is_found_at_its_step():
+    keras.utils.set_random_seed(0)
+    with keras_dtype("float32"):
+        model = _sequential_bias_into_batchnorm(conv=False)
+        model.compile(loss="mse", optimizer="adam")
+    twin = from_keras(model)
+    twin.optimizer.__class__ = BiasBump  # d2/bias bumped by PERTURBATION after step 2
+    found = verify(model, steps=4, twin=twin).divergence["training"]
+    assert (found["step"], found["phase"], found["tensor"]) == (2, "update", "d2/bias"), found

@@ -19,6 +19,7 @@ from parity.checks.optimizer_checks import ADAPTIVE
 from parity.compare import compare
 from parity.tolerances import tolerance
 from parity.verify import masks
+from parity.verify.layers import as_graph
 from parity.verify.state_floors import Shadow
 
 PHASES = ("forward", "gradient", "slot", "update")
@@ -100,13 +101,23 @@ def start(k_model, twin, xs, ys):
     model's Dropout masks replayed in the twin (``masks``)."""
     from keras_models.functional import fresh_optimizer, keyed_variables  # imports TensorFlow
 
-    run = Run(k_model, copy.deepcopy(twin), list(xs), list(ys))
+    run = Run(k_model, _as_training_graph(twin), list(xs), list(ys))
     masks.install(run.twin, k_model)  # the twin draws the masks Keras draws, step by step
     run.k_opt = fresh_optimizer(k_model.optimizer, twin.dtype)
     run.k_opt.build([v for _, v in keyed_variables(k_model, trainable_only=True)])
     run.shadow = Shadow(run.twin, tolerance(twin.dtype).rtol, state_tolerance(twin.optimizer, twin.dtype).rtol)
     snapshot(run)
     return run
+
+
+def _as_training_graph(twin):
+    """A copy of the twin as a functional graph (``layers.as_graph``) with its loss, optimizer and loss weights: a
+    graph records the gradient with respect to each layer's output, which the zero-gradient floors are measured
+    with (``condition_scales``); a Sequential records none, so its biases feeding BatchNormalization had no floor."""
+    graph = as_graph(twin)
+    for attribute in ("loss", "optimizer", "loss_weights"):
+        setattr(graph, attribute, copy.deepcopy(getattr(twin, attribute, None)))
+    return graph
 
 
 def run_steps(run, steps):
