@@ -112,6 +112,13 @@ class Model(ModelBase):
                              f"{[t.name for t in self.inputs]}. Received: {len(xs)} arrays")
         return xs
 
+    def _check_batch_sizes(self, xs):
+        """Every input holds the same samples: one row count (a merge layer would broadcast a batch of 1)."""
+        rows = {t.name: a.shape[0] for a, t in zip(xs, self.inputs, strict=True) if np.ndim(a)}
+        if len(set(rows.values())) > 1:
+            raise ValueError(f"Model '{self.name}': every input must have the same batch size (one row per sample). "
+                             f"Received: batch sizes {rows}")
+
     def forward(self, x, training=False, return_activations=False):
         """Run the graph. ``return_activations`` also returns {node name: output} in run order."""
         xs = self._inputs_list(x)
@@ -119,6 +126,7 @@ class Model(ModelBase):
               for a, t in zip(xs, self.inputs, strict=True)]
         for a, t in zip(xs, self.inputs, strict=True):
             check_shape(a, t.shape, f"Model '{self.name}' input '{t.name}'")
+        self._check_batch_sizes(xs)
         y = self.call(xs if not self._single_input else xs[0], training=training)
         if return_activations:
             values, caches = self._cache

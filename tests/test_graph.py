@@ -191,3 +191,15 @@ def test_an_intermediate_tensor_can_be_a_model_input():
     assert [l.name for l in head.layers] == ["second"]
     data = np.random.default_rng(0).standard_normal((2, 4)).astype("float32")
     np.testing.assert_array_equal(head.forward(data), head.get_layer("second").forward(data))
+
+
+@pytest.mark.parametrize("merge", ["add", "concatenate"])
+def test_inputs_of_different_batch_sizes_are_refused_naming_each(merge):
+    """A merge layer would broadcast a batch of 1 against 6 (walkthrough 2): refused at the model boundary."""
+    a, b = nm.Input((4,), name="a"), nm.Input((4,), name="b")
+    joined = nm.Add(name="j")([a, b]) if merge == "add" else nm.Concatenate(name="j")([a, b])
+    model = nm.Model([a, b], nm.Dense(2, name="o")(joined), name="two_in")
+    x = np.ones((6, 4))
+    with pytest.raises(ValueError, match=r"Model 'two_in': every input must have the same batch size.*"
+                                         r"Received: batch sizes \{'a': 6, 'b': 1\}"):
+        model.forward([x, x[:1]])
