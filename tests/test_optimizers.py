@@ -50,6 +50,7 @@ def _params():
 
 @pytest.mark.parametrize("name, kwargs, match", [
     ("SGD", {"learning_rate": -0.1}, "learning_rate must be a finite number > 0. Received: learning_rate=-0.1"),
+    ("Adam", {"learning_rate": "0.001"}, "learning_rate must be a finite number > 0. Received: learning_rate='0.001'"),
     ("RMSprop", {"rho": 1.0}, r"rho must be in \[0, 1\). Received: rho=1.0"),
     ("Adadelta", {"rho": -0.1}, r"rho must be in \[0, 1\)"),
     ("Adam", {"beta_1": 1.5}, r"beta_1 must be in \[0, 1\)"),

@@ -22,7 +22,8 @@ def constant(value, dtype):
 
 
 def _check_positive(who, name, value, allow_zero=False):
-    ok = value is not None and np.isfinite(value) and (value >= 0 if allow_zero else value > 0)
+    is_number = value is not None and np.ndim(value) == 0 and np.issubdtype(np.asarray(value).dtype, np.number)
+    ok = is_number and np.isfinite(value) and (value >= 0 if allow_zero else value > 0)
     if not ok:
         bound = ">= 0" if allow_zero else "> 0"
         raise ValueError(f"{who}: {name} must be a finite number {bound}. Received: {name}={value!r}")
