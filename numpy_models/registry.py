@@ -57,7 +57,9 @@ def _sequential_from_config(config):
     for entry in config["layers"]:
         kwargs = dict(entry["config"])
         layers.append(_make_layer({"class_name": entry["class_name"], "config": kwargs}))
-    return Sequential(layers, name=config["name"], dtype=config.get("dtype"))
+    model = Sequential(layers, name=config["name"], dtype=config.get("dtype"))
+    shape = config.get("build_input_shape")  # built with seed 0: fresh weights, as Keras's, but the same every time
+    return model.build(tuple(shape), seed=0) if shape else model
 
 
 def _make_layer(entry):

@@ -165,8 +165,13 @@ class Sequential(ModelBase):
         return result
 
     def get_config(self):
-        return {"name": self.name, "dtype": self.dtype,
-                "layers": [{"class_name": type(l).__name__, "config": l.get_config()} for l in self.layers]}
+        """Keras's Sequential config: name, dtype, layers, and ``build_input_shape`` once built (so that
+        ``model_from_config`` gives a built model, as ``keras.Sequential.from_config`` does)."""
+        config = {"name": self.name, "dtype": self.dtype,
+                  "layers": [{"class_name": type(l).__name__, "config": l.get_config()} for l in self.layers]}
+        if self.built:
+            config["build_input_shape"] = list(self.input_shape)
+        return config
 
     def summary(self):
         rows = [f"{l.name:<24}{type(l).__name__:<22}{str(l.output_shape):<20}{sum(v.size for v in l.params.values())}"

@@ -203,3 +203,14 @@ def test_inputs_of_different_batch_sizes_are_refused_naming_each(merge):
     with pytest.raises(ValueError, match=r"Model 'two_in': every input must have the same batch size.*"
                                          r"Received: batch sizes \{'a': 6, 'b': 1\}"):
         model.forward([x, x[:1]])
+
+
+def test_a_built_sequential_rebuilt_from_its_config_is_built_and_runs():
+    """As keras.Sequential.from_config(get_config()) (walkthrough 2: the rebuilt model was unbuilt)."""
+    model = nm.Sequential([nm.Dense(3, name="h"), nm.Dense(2, name="o")]).build((None, 4), seed=0)
+    rebuilt = nm.model_from_config(model.get_config())
+    assert rebuilt.built and rebuilt.input_shape == (None, 4)
+    rebuilt.set_weights(model.get_weights())
+    x = np.ones((2, 4), "float32")
+    np.testing.assert_array_equal(rebuilt.forward(x), model.forward(x))
+    assert "build_input_shape" not in nm.Sequential([nm.Dense(3)]).get_config()  # unbuilt: rebuilt unbuilt
