@@ -205,10 +205,26 @@ class Model(ModelBase):
             return self._cache[1][node][1]
         return None
 
+    def _loss_weight_list(self, loss_weights, n):
+        """One number per output: a list in output order, or a dict naming every output (as Keras's compile)."""
+        if loss_weights is None:
+            return [1.0] * n
+        if isinstance(loss_weights, dict):
+            names = [t._keras_history[0].name for t in self.outputs]
+            if set(loss_weights) != set(names):
+                raise ValueError(f"Model '{self.name}': loss_weights as a dict names every output {names}. "
+                                 f"Received: loss_weights={loss_weights!r}")
+            loss_weights = [loss_weights[name] for name in names]
+        weights = list(loss_weights)
+        if not all(np.ndim(w) == 0 and np.issubdtype(np.asarray(w).dtype, np.number) for w in weights):
+            raise ValueError(f"Model '{self.name}': loss_weights must be numbers, one per output. "
+                             f"Received: loss_weights={loss_weights!r}")
+        return weights
+
     def _per_output(self, loss, y_true, y_pred, loss_weights):
         n = len(self.outputs)
         losses = _as_list(loss) if isinstance(loss, (list, tuple)) else [loss] * n
-        weights = list(loss_weights) if loss_weights is not None else [1.0] * n
+        weights = self._loss_weight_list(loss_weights, n)
         ys_true = _as_list(y_true) if self.multiple_outputs else [y_true]
         ys_pred = _as_list(y_pred) if self.multiple_outputs else [y_pred]
         if not len(losses) == len(weights) == len(ys_true) == len(ys_pred) == n:

@@ -214,3 +214,20 @@ def test_a_built_sequential_rebuilt_from_its_config_is_built_and_runs():
     x = np.ones((2, 4), "float32")
     np.testing.assert_array_equal(rebuilt.forward(x), model.forward(x))
     assert "build_input_shape" not in nm.Sequential([nm.Dense(3)]).get_config()  # unbuilt: rebuilt unbuilt
+
+
+def test_loss_weights_as_a_dict_name_the_outputs_as_in_keras():
+    """{output name: weight} equals the list in output order; a dict missing an output or a non-number is refused
+    naming loss_weights (walkthrough 2: a TypeError 'can't multiply sequence')."""
+    a = nm.Input((4,), name="a")
+    h = nm.Dense(3, name="h")(a)
+    model = nm.Model(a, [nm.Dense(2, activation="softmax", name="o1")(h), nm.Dense(1, name="o2")(h)], name="two_out")
+    ys = model.forward(np.random.default_rng(0).standard_normal((6, 4)))
+    targets = [np.eye(2)[[0, 1, 0, 1, 0, 1]], np.zeros((6, 1))]
+    losses = [nm.losses.CategoricalCrossentropy(), nm.losses.MeanSquaredError()]
+    assert model.compute_loss(losses, targets, ys, loss_weights={"o2": 0.5, "o1": 1.0}) == \
+        model.compute_loss(losses, targets, ys, loss_weights=[1.0, 0.5])
+    with pytest.raises(ValueError, match=r"loss_weights as a dict names every output \['o1', 'o2'\]"):
+        model.compute_loss(losses, targets, ys, loss_weights={"o1": 1.0})
+    with pytest.raises(ValueError, match=r"loss_weights must be numbers, one per output. Received: loss_weights=\['x'"):
+        model.compute_loss(losses, targets, ys, loss_weights=["x", 1.0])
