@@ -139,3 +139,17 @@ def test_a_twin_with_a_renamed_layer_is_refused_naming_the_layer():
     with pytest.raises(ValueError, match=r"the twin has no layer call named 'hidden'.*Received: twin layer calls "
                                          r"\['out', 'renamed'\]"):
         verify(model, x, y, twin=twin, steps=2)
+
+
+def test_the_settings_name_each_outputs_loss_and_the_loss_weights():
+    """verify.md said 'Adam on list' for a model compiled with a list of losses (walkthrough 2)."""
+    from types import SimpleNamespace
+
+    from numpy_models import losses
+    from parity.verify.api import _loss_name
+
+    two = [losses.CategoricalCrossentropy(), losses.MeanSquaredError()]
+    assert _loss_name(SimpleNamespace(loss=two, loss_weights=[1.0, 0.5])) == \
+        "CategoricalCrossentropy, MeanSquaredError (weights 1, 0.5)"
+    assert _loss_name(SimpleNamespace(loss=two, loss_weights=None)) == "CategoricalCrossentropy, MeanSquaredError"
+    assert _loss_name(SimpleNamespace(loss=two[1])) == "MeanSquaredError"

@@ -92,6 +92,16 @@ def _verify_elsewhere(model, kwargs):
     return result
 
 
+def _loss_name(twin):
+    """'MeanSquaredError', or one per output with the loss weights: 'CategoricalCrossentropy, MeanSquaredError
+    (weights 1, 0.5)'."""
+    if not isinstance(twin.loss, (list, tuple)):
+        return type(twin.loss).__name__
+    names = ", ".join(type(l).__name__ for l in twin.loss)
+    weights = getattr(twin, "loss_weights", None)
+    return names + (f" (weights {', '.join(f'{w:g}' for w in weights)})" if weights else "")
+
+
 def verify(model, x=None, y=None, steps=10, twin=None, dtype=None, loss=None, optimizer=None, batch=None,
            substitute=False, seed=0, backend=None):
     """Check a NumPy twin against a Keras model (or ``.keras`` file) and find the first divergence.
@@ -121,7 +131,7 @@ def verify(model, x=None, y=None, steps=10, twin=None, dtype=None, loss=None, op
     twin = _twin(k_model, twin)
     xs, ys, douts = data.arrays(k_model, twin.loss, twin.dtype, x, y, batch, seed)
     result = VerifyResult(model=k_model.name, dtype=twin.dtype)
-    result.settings = {"batch": len(xs[0]), "steps": steps, "loss": type(twin.loss).__name__,
+    result.settings = {"batch": len(xs[0]), "steps": steps, "loss": _loss_name(twin),
                        "optimizer": type(twin.optimizer).__name__, "substitute": substitute, "seed": seed,
                        "data": "random" if x is None else "given", "backend": running_backend()}
     _layer_checks(result, k_model, twin, xs, douts, substitute)
