@@ -76,3 +76,18 @@ def test_a_kept_process_that_died_is_replaced_by_the_next_call():
     with pytest.raises(BrokenProcessPool):
         run_on("tensorflow", os._exit, 1, reuse=True)
     assert run_on("tensorflow", os.getpid, reuse=True) not in (first, os.getpid())
+
+
+def test_the_tensorflow_backend_worker_imports_tensorflow_without_its_start_up_lines():
+    """`report --backend jax` runs TensorFlow's share of the matrix in a spawned worker too, which printed
+    TensorFlow's absl and oneDNN lines (walkthrough 2); it imports TensorFlow quietly, as the report's own workers."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "PARITY_VERBOSE")}
+    code = "from parity.checks.backends import _start_worker; _start_worker('tensorflow'); import keras"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert done.returncode == 0, done.stderr
+    assert "absl::InitializeLog" not in done.stderr and "oneDNN" not in done.stderr, done.stderr

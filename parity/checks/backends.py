@@ -32,6 +32,7 @@ from parity.checks.model_checks import clear_keras_products, keras_product
 from parity.checks.optimizer_checks import check_optimizer_trajectory
 from parity.checks.optimizer_settings import OPTIMIZER_SETTINGS
 from parity.compare import relative_difference
+from parity.report import quiet
 from parity.specs import SPECS, make_inputs
 
 BACKENDS = ("tensorflow", "jax", "torch")
@@ -60,6 +61,8 @@ def _start_worker(backend):
     for name, value in SINGLE_THREAD.items():
         os.environ.setdefault(name, value)
     threadpool_limits(1)  # NumPy's BLAS read its variables when unpickling this initializer imported NumPy
+    if backend == "tensorflow":  # as the report's own workers: TensorFlow's start-up lines only with --verbose
+        quiet.import_tensorflow()
 
 
 _REUSED = {}  # backend -> a spawned process kept for ``run_on(..., reuse=True)`` calls
