@@ -40,9 +40,14 @@ def apply_gradients(optimizer, model, grads, keyed=None):
     (nested functional models: ``keras_models.functional.keyed_variables``).
     """
     keyed = weight_keys(model) if keyed is None else keyed
-    with keras_dtype(model_dtype(model)):  # tensors of the running backend: PyTorch's optimizers refuse arrays
-        optimizer.apply_gradients([(keras.ops.convert_to_tensor(grads[key], dtype=variable.dtype), variable)
-                                   for key, variable in keyed])
+    with keras_dtype(model_dtype(model)):
+        optimizer.apply_gradients(list(zip(_gradient_tensors(grads, keyed), [v for _, v in keyed], strict=True)))
+
+
+def _gradient_tensors(grads, keyed):
+    """``grads[key]`` for each (key, variable) as a tensor of the running backend in the variable's dtype (PyTorch's
+    optimizers refuse arrays); call in the model's dtype (``keras_dtype``)."""
+    return [keras.ops.convert_to_tensor(grads[key], dtype=variable.dtype) for key, variable in keyed]
 
 
 def stepper(optimizer, model, keyed=None):
@@ -76,7 +81,7 @@ class _TracedSteps:
         if not self.optimizer.built:
             return apply_gradients(self.optimizer, self.model, grads, self.keyed)
         with keras_dtype(model_dtype(self.model)), graph_rewrites_off():
-            self._traced([keras.ops.convert_to_tensor(grads[key], dtype=v.dtype) for key, v in self.keyed])
+            self._traced(_gradient_tensors(grads, self.keyed))
 
 
 @contextlib.contextmanager

@@ -214,6 +214,12 @@ def replays_keras_stream(spec, dtype, seed=0):
     return walk(_pristine(spec, dtype, seed, masks=False).layers)
 
 
+def leaf_layers(model):
+    """Every layer of ``model`` (NumPy or Keras) that is not itself a model, nested models' layers included."""
+    for layer in getattr(model, "layers", ()):
+        yield from leaf_layers(layer) if hasattr(layer, "layers") else [layer]
+
+
 def install_keras_masks(numpy_model):
     """Give every seeded NumPy Dropout-like layer the random stream of its Keras twin."""
     from keras_models.dropout import REPLAYS  # imports TensorFlow

@@ -15,7 +15,7 @@ from parity.compare import compare
 from parity.gradcheck.finite_differences import SignedObjective, probe_parameter
 from parity.specs import make_inputs
 from parity.tolerances import tolerance
-from parity.twins import twin_data
+from parity.twins import leaf_layers, twin_data
 
 
 def _hold_masks(source, target):
@@ -27,20 +27,11 @@ def _hold_masks(source, target):
             _hold_masks(src, dst)
 
 
-def _leaf_layers(model):
-    """Every layer of ``model`` that is not itself a model (nested models' layers included)."""
-    for layer in getattr(model, "layers", ()):
-        if hasattr(layer, "layers"):
-            yield from _leaf_layers(layer)
-        else:
-            yield layer
-
-
 def saved_state(model):
     """[(layer, copies of its ``state`` arrays, its generator's state or None)] for every layer that a training
     forward may change: the layer protocol keeps all of that in ``state`` (moving statistics) and ``rng``."""
     return [(l, {k: v.copy() for k, v in l.state.items()}, l.rng.bit_generator.state if hasattr(l, "rng") else None)
-            for l in _leaf_layers(model) if getattr(l, "state", None) or hasattr(l, "rng")]
+            for l in leaf_layers(model) if getattr(l, "state", None) or hasattr(l, "rng")]
 
 
 def put_back(saved):

@@ -11,6 +11,7 @@ draw the same masks every run (Keras seeds an unseeded layer at random on load).
 Keras is imported on first use.
 """
 from parity.random_streams import seed_for
+from parity.twins import leaf_layers
 
 
 def _kind(layer, replays):
@@ -46,16 +47,11 @@ def install(twin, k_model):
         layer.mask_fn = follow(REPLAYS[kind](layer), k_layer)
 
 
-def _keras_layers(container):
-    for layer in container.layers:
-        yield from _keras_layers(layer) if hasattr(layer, "layers") else [layer]
-
-
 def seed_unseeded(k_model, seed):
     """Start the generator of every unseeded random layer of ``k_model`` (verify's own copy) from ``seed``'s
     "dropout_streams" (``parity.random_streams``): same seed, same masks."""
     import keras  # imports TensorFlow
 
-    unseeded = [l for l in _keras_layers(k_model) if getattr(l, "seed_generator", None) is not None and l.seed is None]
+    unseeded = [l for l in leaf_layers(k_model) if getattr(l, "seed_generator", None) is not None and l.seed is None]
     for k, layer in enumerate(unseeded):
         layer.seed_generator.state.assign(keras.random.SeedGenerator(seed_for("dropout_streams", seed) + k).state.value)
