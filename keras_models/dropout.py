@@ -23,6 +23,7 @@ import collections
 import keras
 
 from keras_models.build import keras_dtype
+from keras_models.tracing import call_concrete
 
 # Eager draws of one (draw, shape, dtype, parameter) before its graph is traced: a trace costs about as much CPU as
 # 10-20 eager draws (measured 25-60 ms against 1.5-4 ms), so a stream drawn a few times (a short check) never pays it.
@@ -66,7 +67,7 @@ def _draw(draw, generator, shape, dtype, parameter):
             with keras_dtype(dtype):
                 return keras.ops.convert_to_numpy(draw(generator, shape, dtype, parameter))
         graph = _GRAPHS[key] = _trace(key)
-    drawn, state = graph(generator.state.value)
+    drawn, state = call_concrete(graph, generator.state.value)
     generator.state.assign(state)
     return keras.ops.convert_to_numpy(drawn)
 

@@ -8,6 +8,7 @@ from keras_models.autodiff import differentiate
 from keras_models.backend import BACKEND
 from keras_models.build import keras_dtype, model_dtype
 from keras_models.runtime import read_values, weight_keys
+from keras_models.tracing import call_concrete
 
 # Where each Keras optimizer keeps the per-variable list of a slot (private attributes of Keras 3).
 SLOT_ATTRIBUTES = {
@@ -75,13 +76,16 @@ class _TracedSteps:
         def apply(grads):
             optimizer.apply_gradients(list(zip(grads, variables, strict=True)))
 
-        self._traced = tf.function(apply, autograph=False)
+        self._traced, self._concrete = tf.function(apply, autograph=False), None
 
     def __call__(self, grads):
         if not self.optimizer.built:
             return apply_gradients(self.optimizer, self.model, grads, self.keyed)
         with keras_dtype(model_dtype(self.model)), graph_rewrites_off():
-            self._traced(_gradient_tensors(grads, self.keyed))
+            tensors = _gradient_tensors(grads, self.keyed)  # the variables' own shapes and dtypes, every step
+            if self._concrete is None:
+                self._concrete = self._traced.get_concrete_function(tensors)
+            call_concrete(self._concrete, *tensors)
 
 
 @contextlib.contextmanager

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from keras_models import compile_model, evaluate, keras_dtype, trace_any_batch, train_on_batch
-from keras_models.tracing import _ATTRIBUTE, _step_function, run_traced
+from keras_models.tracing import _ATTRIBUTE, _step_function, call_concrete, run_traced
 from parity.checks.optimizer_settings import OptimizerSetting, keras_optimizer
 from parity.specs import SPECS
 from parity.training.datasets import load_digits
@@ -156,3 +156,32 @@ def test_where_keras_moved_its_step_function_keras_trains_as_always(monkeypatch)
     assert not trace_any_batch(k_model, x, y) and run_traced(k_model, "train", x[:32], y[:32]) is None
     fallen_back = _train(spec, "float64", x, y, traced_up_front=False)
     assert own[0] == fallen_back[0] and own[2][0] == fallen_back[2][0]
+
+
+class _PublicCallOnly:
+    """A concrete function as a TensorFlow without the flat call would offer it."""
+
+    def __init__(self, concrete):
+        self.concrete, self.calls = concrete, 0
+
+    def __call__(self, *args):
+        self.calls += 1
+        return self.concrete(*args)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_the_flat_call_returns_what_the_public_call_returns(dtype):
+    """``call_concrete`` skips only the binding of arguments to the signature: the test step's logs and
+    predictions through it equal those of the concrete function's own call, bit for bit; without a flat call
+    (another TensorFlow) the public call is made."""
+    spec = SPECS["lenet_digits_8"]
+    x, y = _digits(spec, dtype)
+    k_model = _compiled(spec, dtype)
+    assert trace_any_batch(k_model, x, y)
+    concrete = getattr(k_model, _ATTRIBUTE)["test"][2]
+    (flat_logs, flat_probs), (own_logs, own_probs) = call_concrete(concrete, x, y), concrete(x, y)
+    assert {k: float(v) for k, v in flat_logs.items()} == {k: float(v) for k, v in own_logs.items()}
+    np.testing.assert_array_equal(np.asarray(flat_probs), np.asarray(own_probs))
+    public = _PublicCallOnly(concrete)
+    call_concrete(public, x, y)
+    assert public.calls == 1
