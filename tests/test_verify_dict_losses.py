@@ -78,7 +78,8 @@ def test_the_twins_compiled_total_loss_and_its_gradients_equal_keras(compiled):
 
 
 def test_a_list_beside_a_dict_of_weights_takes_them_in_sorted_key_order_as_keras_does():
-    twin = from_keras(_two_outputs(loss=["mse", "categorical_crossentropy"], loss_weights={"value": 0.25, "probs": 3.0}))
+    model = _two_outputs(loss=["mse", "categorical_crossentropy"], loss_weights={"value": 0.25, "probs": 3.0})
+    twin = from_keras(model)
     assert twin.loss_weights == [3.0, 0.25]  # 'probs' sorts first: its weight goes to the first output, 'value'
 
 

@@ -43,7 +43,8 @@ def _by_output(loss, output_names):
     layers' names, every output named (Keras raises at the first fit otherwise)."""
     if output_names is None:
         raise UnsupportedModelError([f"loss: a dict of losses needs a Functional model's output names (a "
-                                     f"Sequential has none: Keras fails at the first fit). Received: loss={_shown(loss)}"])
+                                     f"Sequential has none: Keras fails at the first fit). "
+                                     f"Received: loss={_shown(loss)}"])
     if set(loss) != set(output_names):
         raise UnsupportedModelError([f"loss: a dict of losses names every output of the model by its layer name, "
                                      f"{list(output_names)} (Keras raises at the first fit otherwise). "
@@ -151,6 +152,7 @@ def numpy_loss_weights(loss, weights, output_names, n_outputs):
         raise UnsupportedModelError([f"loss_weights: {len(flat)} weights for {losses_} (Keras raises at the first "
                                      f"fit). Received: loss_weights={_shown(weights)}"])
     if not all(w is None or (isinstance(w, numbers.Real) and not isinstance(w, bool)) for w in flat):
-        raise UnsupportedModelError([f"loss_weights: every weight must be a number. Received: loss_weights={_shown(weights)}"])
+        raise UnsupportedModelError([f"loss_weights: every weight must be a number. "
+                                     f"Received: loss_weights={_shown(weights)}"])
     flat = [1.0 if w is None else w for w in flat]
     return flat if isinstance(loss, (list, tuple, dict)) else flat * n_outputs

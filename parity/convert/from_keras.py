@@ -4,7 +4,8 @@ The Keras config is translated layer by layer (``support.translate_layer``:
 every option checked, all problems collected into one
 ``UnsupportedModelError``), rebuilt as a ``numpy_models`` graph, and every
 weight copied by name and read back bit for bit (``parity.weights``). The
-compiled loss and optimizer, when present, become ``twin.loss`` and
+compiled loss (one per output for a list or a dict), loss weights and
+optimizer, when present, become ``twin.loss``, ``twin.loss_weights`` and
 ``twin.optimizer`` (``None`` otherwise).
 """
 import os
