@@ -1,4 +1,6 @@
 """A compiled Keras loss and optimizer as their ``numpy_models`` twins, via ``get_config``; refuse the rest by name."""
+import numbers
+
 from numpy_models import losses, optimizers
 from parity.convert.support import UnsupportedModelError
 
@@ -23,14 +25,62 @@ def _loss_class(loss):
     return cls
 
 
-def numpy_loss(loss):
-    """One NumPy loss (or a list, one per output) for the compiled Keras ``loss``; None when not compiled."""
+def _shown(value):
+    """``value`` for an error message: Keras's tracking wrappers as plain dicts and lists, loss objects by class."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k!r}: {_shown(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_shown(v) for v in value) + "]"
+    return repr(value) if value is None or isinstance(value, (str, numbers.Number)) else f"<{type(value).__name__}>"
+
+
+def _quoted(names):
+    return [f"'{name}'" for name in names]
+
+
+def _by_output(loss, output_names):
+    """The dict's losses in output order, as Keras's ``CompileLoss.build`` reads a dict: keys are the output
+    layers' names, every output named (Keras raises at the first fit otherwise)."""
+    if output_names is None:
+        raise UnsupportedModelError([f"loss: a dict of losses needs a Functional model's output names (a "
+                                     f"Sequential has none: Keras fails at the first fit). "
+                                     f"Received: loss={_shown(loss)}"])
+    if set(loss) != set(output_names):
+        raise UnsupportedModelError([f"loss: a dict of losses names every output of the model by its layer name, "
+                                     f"{list(output_names)} (Keras raises at the first fit otherwise). "
+                                     f"Received: loss={_shown(loss)}"])
+    return [loss[name] for name in output_names]
+
+
+def _one_per_output(items, labels, loss):
+    """Refuse an output with no loss (Keras skips it) or nested ones (Keras sums a list): the twin has one each."""
+    problems = []
+    for label, item in zip(labels, items, strict=True):
+        if item is None:
+            problems.append(f"loss: output {label} has no loss (None); the twin computes a loss for every output. "
+                            f"Received: loss={_shown(loss)}")
+        elif isinstance(item, (list, tuple, dict)):
+            problems.append(f"loss: output {label} has nested losses {_shown(item)}; the twin computes one loss per "
+                            f"output. Received: loss={_shown(loss)}")
+    if problems:
+        raise UnsupportedModelError(problems)
+    return items
+
+
+def numpy_loss(loss, output_names=None):
+    """One NumPy loss (or a list, one per output) for the compiled Keras ``loss``; None when not compiled.
+
+    A dict of losses (keys: the model's ``output_names``) becomes the list in output order, as Keras reads it.
+    """
     if loss is None:
         return None
-    if isinstance(loss, (list, tuple)):
-        return [numpy_loss(item) for item in loss]
     if isinstance(loss, dict):
-        raise UnsupportedModelError([f"loss {loss!r}: losses given as a dict are not supported (use a list)"])
+        items = _one_per_output(_by_output(loss, output_names), _quoted(output_names), loss)
+        return [numpy_loss(item) for item in items]
+    if isinstance(loss, (list, tuple)):
+        named = output_names is not None and len(output_names) == len(loss)
+        labels = _quoted(output_names) if named else [str(i) for i in range(len(loss))]
+        return [numpy_loss(item) for item in _one_per_output(list(loss), labels, loss)]
     cls = _loss_class(loss)
     config = {} if isinstance(loss, str) or not hasattr(loss, "get_config") else dict(loss.get_config())
     config.pop("name", None)
@@ -68,3 +118,41 @@ def numpy_optimizer(optimizer):
         return optimizers.KERAS_OPTIMIZERS[name](**config)
     except (TypeError, ValueError) as exc:
         raise UnsupportedModelError([f"optimizer {name}: {exc}"]) from None
+
+
+def _flat_weights(loss, weights, output_names):
+    """``weights`` flattened as Keras flattens them (``keras.tree``: a dict's values in sorted-key order), after
+    reading a dict beside a dict of losses by output name (keys naming no output are ignored, as Keras does)."""
+    from keras import tree  # imports TensorFlow
+
+    if isinstance(loss, dict) and isinstance(weights, dict):
+        missing = [name for name in output_names if name not in weights]
+        if missing:
+            raise UnsupportedModelError([f"loss_weights: a dict of loss weights beside a dict of losses names every "
+                                         f"output {list(output_names)}; missing {missing} (Keras raises KeyError). "
+                                         f"Received: loss_weights={_shown(weights)}"])
+        weights = [weights[name] for name in output_names]
+    return tree.flatten(weights)
+
+
+def numpy_loss_weights(loss, weights, output_names, n_outputs):
+    """One number per output for the compiled ``loss_weights`` (None when not given), read as Keras's
+    ``CompileLoss.build`` reads them.
+
+    Parity: beside a dict of losses a dict of weights is read by output name; otherwise weights are read by
+    position, a dict's in sorted-key order (its names are not looked at); one weight beside one loss applies to
+    every output; a None weight multiplies nothing (the twin's 1.0 skips the product too).
+    """
+    if weights is None:
+        return None
+    flat = _flat_weights(loss, weights, output_names)
+    n_losses = len(loss) if isinstance(loss, (list, tuple, dict)) else 1
+    if len(flat) != n_losses:
+        losses_ = f"{n_losses} loss" + ("es" if n_losses != 1 else "")
+        raise UnsupportedModelError([f"loss_weights: {len(flat)} weights for {losses_} (Keras raises at the first "
+                                     f"fit). Received: loss_weights={_shown(weights)}"])
+    if not all(w is None or (isinstance(w, numbers.Real) and not isinstance(w, bool)) for w in flat):
+        raise UnsupportedModelError([f"loss_weights: every weight must be a number. "
+                                     f"Received: loss_weights={_shown(weights)}"])
+    flat = [1.0 if w is None else w for w in flat]
+    return flat if isinstance(loss, (list, tuple, dict)) else flat * n_outputs

@@ -4,7 +4,8 @@ The Keras config is translated layer by layer (``support.translate_layer``:
 every option checked, all problems collected into one
 ``UnsupportedModelError``), rebuilt as a ``numpy_models`` graph, and every
 weight copied by name and read back bit for bit (``parity.weights``). The
-compiled loss and optimizer, when present, become ``twin.loss`` and
+compiled loss (one per output for a list or a dict), loss weights and
+optimizer, when present, become ``twin.loss``, ``twin.loss_weights`` and
 ``twin.optimizer`` (``None`` otherwise).
 """
 import os
@@ -59,8 +60,13 @@ def _functional(config, dtype, problems):
         made.update(name=entry["name"], inbound_nodes=[{"args": [_history(n["args"][0])]}
                                                        for n in entry.get("inbound_nodes", [])])
         layers.append(made)
-    return {"name": config["name"], "trainable": True, "layers": layers,
-            "input_layers": _io(config["input_layers"]), "output_layers": _io(config["output_layers"])}
+    io = {}
+    for key, what in (("input_layers", "inputs"), ("output_layers", "outputs")):
+        if isinstance(config[key], dict):  # the twin's graph takes a tensor or a list (and a dict loss, layer names)
+            problems.append(f"Functional '{config['name']}': {what} given as a dict are not supported (use a list). "
+                            f"Received: {key}={config[key]!r}")
+        io[key] = [] if isinstance(config[key], dict) else _io(config[key])
+    return {"name": config["name"], "trainable": True, "layers": layers, **io}
 
 
 def _sequential(config, dtype, problems):
@@ -103,12 +109,18 @@ def _build(k_model, dtype):
     raise UnsupportedModelError(problems)
 
 
-def _loss_weights(k_model):
-    """Keras keeps compile(loss_weights=...) only on its private CompileLoss; a dict is refused."""
+def compiled_loss(k_model):
+    """(NumPy loss or one per output, loss weights one per output or None) for a compiled Keras model.
+
+    Keras keeps compile(loss_weights=...) only on its private CompileLoss; dicts are read by output name as
+    Keras reads them (``parity.convert.compile``), what the twin cannot reproduce is refused by name.
+    """
+    from parity.convert.compile import numpy_loss, numpy_loss_weights
+
+    names = getattr(k_model, "output_names", None)
+    loss = getattr(k_model, "loss", None)
     weights = getattr(getattr(k_model, "_compile_loss", None), "_user_loss_weights", None)
-    if isinstance(weights, dict):
-        raise UnsupportedModelError([f"loss_weights {weights!r}: a dict is not supported (use a list)"])
-    return list(weights) if weights is not None else None
+    return numpy_loss(loss, names), numpy_loss_weights(loss, weights, names, len(k_model.outputs))
 
 
 def from_keras(model_or_path, dtype=None):
@@ -124,7 +136,7 @@ def from_keras(model_or_path, dtype=None):
         FileNotFoundError / ValueError for a missing or unreadable file.
     """
     from keras_models import model_dtype
-    from parity.convert.compile import numpy_loss, numpy_optimizer
+    from parity.convert.compile import numpy_optimizer
     from parity.weights import keras_to_numpy
 
     k_model = _keras_model(model_or_path)
@@ -136,8 +148,7 @@ def from_keras(model_or_path, dtype=None):
     if dtype is not None and str(np.dtype(dtype)) != own:
         twin.cast(dtype)
     compiled = getattr(k_model, "compiled", False)
-    twin.loss = numpy_loss(getattr(k_model, "loss", None)) if compiled else None
-    twin.loss_weights = _loss_weights(k_model) if compiled else None
+    twin.loss, twin.loss_weights = compiled_loss(k_model) if compiled else (None, None)
     twin.optimizer = numpy_optimizer(k_model.optimizer) if compiled and k_model.optimizer is not None else None
     return twin
 

@@ -10,7 +10,8 @@ import time
 
 from parity.checks.graph_checks import check_gradients
 from parity.convert import from_keras, to_keras
-from parity.convert.compile import numpy_loss, numpy_optimizer
+from parity.convert.compile import numpy_optimizer
+from parity.convert.from_keras import compiled_loss
 from parity.verify import data, divergence, layers, masks, substitute, training
 from parity.verify.backend import check_backend, run_on, running_backend
 from parity.verify.finite_differences import check_finite_differences
@@ -33,6 +34,8 @@ def keras_model(model, dtype=None, loss=None, optimizer=None):
     dtype = str(dtype or own)
     if dtype == own and compiled and loss is None and optimizer is None:
         return k_model
+    # the compiled loss weights go with the compiled loss (a list or a dict by output name), not with an override
+    weights = getattr(getattr(k_model, "_compile_loss", None), "_user_loss_weights", None) if loss is None else None
     loss = loss or (k_model.loss if compiled else "mse")
     old = k_model.optimizer if compiled else None
     if dtype != own:
@@ -41,14 +44,14 @@ def keras_model(model, dtype=None, loss=None, optimizer=None):
     with keras_dtype(dtype):
         opt = keras.optimizers.get(optimizer) if optimizer else \
             (type(old).from_config(old.get_config()) if old is not None else keras.optimizers.Adam())
-        k_model.compile(loss=loss, optimizer=opt)
+        k_model.compile(loss=loss, optimizer=opt, loss_weights=weights)
     return k_model
 
 
 def _twin(k_model, twin):
     twin = from_keras(k_model) if twin is None else twin
     if getattr(twin, "loss", None) is None:
-        twin.loss = numpy_loss(k_model.loss)
+        twin.loss, twin.loss_weights = compiled_loss(k_model)
     if getattr(twin, "optimizer", None) is None:
         twin.optimizer = numpy_optimizer(k_model.optimizer)
     twin.loss_weights = getattr(twin, "loss_weights", None)
@@ -92,13 +95,24 @@ def _verify_elsewhere(model, kwargs):
     return result
 
 
-def _loss_name(twin):
+def _by_output_name(k_model):
+    """The output names when the model was compiled with a dict of losses or loss weights, else None."""
+    weights = getattr(getattr(k_model, "_compile_loss", None), "_user_loss_weights", None)
+    names = getattr(k_model, "output_names", None)  # a Sequential has none
+    return list(names) if names and (isinstance(k_model.loss, dict) or isinstance(weights, dict)) else None
+
+
+def _loss_name(twin, outputs=None):
     """'MeanSquaredError', or one per output with the loss weights: 'CategoricalCrossentropy, MeanSquaredError
-    (weights 1, 0.5)'."""
-    if not isinstance(twin.loss, (list, tuple)):
-        return type(twin.loss).__name__
-    names = ", ".join(type(l).__name__ for l in twin.loss)
+    (weights 1, 0.5)'; by output name when the model was compiled with a dict (``outputs``): 'out_a:
+    CategoricalCrossentropy (weight 1), out_b: MeanSquaredError (weight 0.5)'."""
     weights = getattr(twin, "loss_weights", None)
+    per_output = isinstance(twin.loss, (list, tuple))
+    if outputs is not None:
+        losses = twin.loss if per_output else [twin.loss] * len(outputs)
+        return ", ".join(f"{name}: {type(l).__name__}" + (f" (weight {w:g})" if weights else "")
+                         for name, l, w in zip(outputs, losses, weights or losses, strict=True))
+    names = ", ".join(type(l).__name__ for l in twin.loss) if per_output else type(twin.loss).__name__
     return names + (f" (weights {', '.join(f'{w:g}' for w in weights)})" if weights else "")
 
 
@@ -131,7 +145,7 @@ def verify(model, x=None, y=None, steps=10, twin=None, dtype=None, loss=None, op
     twin = _twin(k_model, twin)
     xs, ys, douts = data.arrays(k_model, twin.loss, twin.dtype, x, y, batch, seed)
     result = VerifyResult(model=k_model.name, dtype=twin.dtype)
-    result.settings = {"batch": len(xs[0]), "steps": steps, "loss": _loss_name(twin),
+    result.settings = {"batch": len(xs[0]), "steps": steps, "loss": _loss_name(twin, _by_output_name(k_model)),
                        "optimizer": type(twin.optimizer).__name__, "substitute": substitute, "seed": seed,
                        "data": "random" if x is None else "given", "backend": running_backend()}
     _layer_checks(result, k_model, twin, xs, douts, substitute)
