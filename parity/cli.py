@@ -202,10 +202,11 @@ def _print_runs(rows):
 def _layout(args, sections, dtypes):
     """(folder of parity.md relative to --out, the run folder relative to --out)."""
     asked = set(args.section or ())  # named in the folder only when they say more than --spec/--experiment
+    beside = [b for b in (BACKENDS if args.backend == "all" else (args.backend,)) if b != "tensorflow"]
     filtered = run_output.filtered_name(asked if asked != _implied_sections(args) else (), args.spec or [],
-                                        args.experiment or [], dtypes, SECTIONS, DTYPES)
+                                        args.experiment or [], dtypes, SECTIONS, DTYPES, beside)
     run_name = args.dataset + ("-full" if args.full else "") + (f"-seed{args.seed}" if args.seed else "")
-    if filtered:  # a filtered run never replaces a full report: everything goes into its own folder
+    if filtered:  # a filtered or multi-backend run never replaces the full report: everything in its own folder
         name = run_name + "-" + filtered if "experiments" in sections else filtered
         return Path(name), Path(name)
     return Path("."), Path(run_name)

@@ -76,6 +76,6 @@ def test_experiment_report_names_the_first_divergence(monkeypatch):
     result = ExperimentResult("xor", "XOR", runs=[_xor_run(20)])
     rows = experiment_report.summarise([("float64", result)])
     md = experiment_report.markdown(rows, {}, "note")
-    html = experiment_report.page(rows, [], [], {}, "note")
+    html = experiment_report.page(rows, [], [], {})
     assert "## First divergence" in md and "step 9, phase update, layer `hidden`" in md, md
     assert "First divergence" in html and "hidden/kernel" in html

@@ -149,7 +149,7 @@ def test_a_rerun_replaces_its_own_files_and_keeps_the_users(tmp_path, monkeypatc
 
 def test_experiment_tables_render_as_captioned_html_and_markdown_tables():
     tables = [("Rates (float64)", [{"epoch": 1, "numpy_lr": 0.5}, {"epoch": 2, "numpy_lr": 0.2, "keras_lr": 0.2}])]
-    html_text = experiment_report.page([], [], [], {}, "note", tables)
+    html_text = experiment_report.page([], [], [], {}, tables)
     page = _Page()
     page.feed(html_text)
     assert page.tables == [None] and html_text.count("<td>") == 2 * 3  # no runs: only this table, 2 rows x 3 columns

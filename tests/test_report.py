@@ -7,8 +7,8 @@ import pytest
 from numpy_models import core
 from parity import cli
 from parity.checks.optimizer_settings import OPTIMIZER_SETTINGS
-from parity.report import html_page, load, optimizer_report
-from parity.report.parity_report import counts
+from parity.report import experiment_report, html_page, load, optimizer_report
+from parity.report.parity_report import counts, summary_line
 from parity.sweep import report_parts
 
 NET_CHECKS = "only-checks+variants+net_2_3_1_sigmoid_mse-float64"  # a filtered run's own folder
@@ -119,7 +119,21 @@ def test_html_banner_states_the_counts_of_parity_md_and_summary_md(tmp_path, mon
                               re.M).group(1)
     in_banner = re.search(r"<div id='verdict'.*?<li>Parity checks: (.*?)</li>", (folder / "index.html").read_text())
     assert _numbers(in_banner.group(1)) == _numbers(in_summary_md) == _numbers(stated)
+    assert (folder / "index.html").read_text().count(stated) == 1  # in the banner, not repeated under it
     assert f"{summary['passed']} of {summary['total']}" in stated and f"{summary['worst_margin']:.2g}" in stated
+
+
+@pytest.mark.parametrize("ran", [True, False], ids=["checks_ran", "checks_not_run"])
+def test_html_page_states_the_parity_checks_line_once_and_links_under_it(tmp_path, ran):
+    """summary.md states the checks' line with the path to parity.md; index.html states it once, in its banner."""
+    c = counts([{"passed": True, "margin": 0.5}, {"passed": False, "margin": 2.0}]) if ran else None
+    note = f"Parity checks: {summary_line(c)} (see ../parity.md)." if ran else "Parity checks were not run in this report."
+    experiment_report.write_run(tmp_path, [], {}, note, c, [("summary.md", "summary.md"), ("parity.md", "../parity.md")])
+    text = (tmp_path / "index.html").read_text()
+    line = summary_line(c) if ran else "not run in this report"
+    assert text.count(line) == 1 and line in re.search(r"<div id='verdict'.*?</div>", text).group(0)
+    assert "<a href='summary.md'>summary.md</a> · <a href='../parity.md'>parity.md</a>" in text
+    assert note in (tmp_path / "summary.md").read_text()  # the markdown has no banner: it keeps the line
 
 
 def test_html_banner_with_a_failed_check_says_they_disagree():

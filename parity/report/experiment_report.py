@@ -176,7 +176,7 @@ def write_run(folder, results, manifest, parity_summary, checks=None, links=()):
         figures += [(f"{run.name} ({dtype})", data) for run, data in zip(res.runs, pngs, strict=True)]
         figures += [(f"{caption} ({dtype})", data) for caption, data in res.figures]
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "index.html").write_text(page(rows, figures, notes, manifest, parity_summary, tables, checks, links))
+    (folder / "index.html").write_text(page(rows, figures, notes, manifest, tables, checks, links))
     (folder / "summary.md").write_text(markdown(rows, manifest, parity_summary, tables))
     write_csv(folder / "results.csv", rows)
     (folder / "results.json").write_text(json.dumps({"rows": rows, "tables": [{"caption": c, "rows": t} for c, t in tables],
@@ -185,8 +185,7 @@ def write_run(folder, results, manifest, parity_summary, checks=None, links=()):
     return rows
 
 
-def page(rows, figures, notes, manifest, parity_summary, tables=(), checks=None, links=()):
-    """The run's index.html (see ``html_page``)."""
-    return html_page.page(rows, figures, notes, manifest, parity_summary,
-                          _divergence_html(rows) + _result_tables_html(tables), checks,
+def page(rows, figures, notes, manifest, tables=(), checks=None, links=()):
+    """The run's index.html (see ``html_page``); its banner states the parity checks' line (``checks``)."""
+    return html_page.page(rows, figures, notes, manifest, _divergence_html(rows) + _result_tables_html(tables), checks,
                           links or (("summary.md", "summary.md"),))

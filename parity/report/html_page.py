@@ -93,14 +93,17 @@ def figures_html(figures):
                    for caption, data in figures)
 
 
-def page(rows, figures, notes, manifest, parity_summary, tables_html, checks=None, links=()):
-    """A self-contained HTML page: inline CSS, PNG figures as data URIs, links to the markdown files."""
+def page(rows, figures, notes, manifest, tables_html, checks=None, links=()):
+    """A self-contained HTML page: inline CSS, PNG figures as data URIs, links to the markdown files.
+
+    The parity checks' line is stated once, in the banner; the paragraph under it holds only the links.
+    """
     note_items = "".join(f"<li><b>{html.escape(k)}</b>: {html.escape(v)}</li>" for k, v in notes)
     manifest_items = "".join(f"<li>{html.escape(str(k))}: {html.escape(str(v))}</li>" for k, v in manifest.items())
     link_items = " · ".join(f"<a href='{html.escape(href)}'>{html.escape(text)}</a>" for text, href in links)
     return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>NumPy vs Keras report</title>"
             f"<style>{STYLE}</style></head><body><h1>NumPy vs Keras: training side by side</h1>"
-            f"{banner(rows, checks)}<p>{html.escape(parity_summary)} {link_items}</p>{experiment_sections(rows)}"
+            f"{banner(rows, checks)}{f'<p>As text: {link_items}</p>' if links else ''}{experiment_sections(rows)}"
             f"<h2>Experiments</h2><ul>{note_items}</ul>"
             f"{'<h2>Tables</h2>' + tables_html if tables_html else ''}<h2>Figures</h2>{figures_html(figures)}"
             f"<h2>Run</h2><ul>{manifest_items}</ul></body></html>\n")

@@ -32,19 +32,24 @@ def new_run_id():
     return datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
 
 
-def filtered_name(sections, specs, experiments, dtypes, all_sections, all_dtypes):
-    """The folder a filtered run writes into, named after what it ran; None for a full run.
+def filtered_name(sections, specs, experiments, dtypes, all_sections, all_dtypes, backends=()):
+    """The folder a filtered run, or a run on more backends than TensorFlow, writes into, named after what it
+    ran (``only-<filters>[-<dtype>]``, then ``-with-<backends>``); None for the full TensorFlow-only run, the
+    only run written at the top of ``--out``.
 
     ``sections``: the sections asked for with --section (empty when implied by --spec/--experiment or all).
+    ``backends``: the backends run beside TensorFlow (--backend jax|torch|all), empty for TensorFlow alone.
     """
-    parts = ([] if not sections or set(sections) == set(all_sections) else sorted(sections)) + list(specs) + \
+    filters = ([] if not sections or set(sections) == set(all_sections) else sorted(sections)) + list(specs) + \
         list(experiments)
-    if not parts:
+    words = (["+".join(filters)] if filters else []) + ([] if set(dtypes) == set(all_dtypes) else list(dtypes))
+    with_backends = "-with-" + "+".join(backends) if backends else ""
+    if not words and not backends:
         return None
-    name = "only-" + "+".join(parts) + ("" if set(dtypes) == set(all_dtypes) else "-" + "-".join(dtypes))
-    if len(name) > MAX_NAME:  # keep it a readable, legal file name; the hash keeps distinct filters apart
-        name = name[:MAX_NAME - 9] + "-" + hashlib.sha1(name.encode()).hexdigest()[:8]
-    return name
+    name = "-".join(["only"] + words) if words else ""
+    if len(name + with_backends) > MAX_NAME:  # a readable, legal file name; the hash keeps distinct filters apart
+        name = name[:MAX_NAME - 9 - len(with_backends)] + "-" + hashlib.sha1(name.encode()).hexdigest()[:8]
+    return (name + with_backends).lstrip("-")
 
 
 def check_out_dir(out):

@@ -76,9 +76,10 @@ sys.exit(1 if failed else 0)
 def _keras_state(run):
     from keras_models.functional import keyed_variables  # imports TensorFlow
     from keras_models.optimizers import slots  # imports TensorFlow
+    from keras_models.runtime import read_values  # imports TensorFlow
 
     keyed = keyed_variables(run.k_model, trainable_only=True)
-    return {k: v.numpy() for k, v in keyed}, slots(run.k_opt, keyed)
+    return dict(zip([k for k, _ in keyed], read_values(v for _, v in keyed), strict=True)), slots(run.k_opt, keyed)
 
 
 def _constructor_arguments(cls):

@@ -55,8 +55,13 @@ class Run:
 
 
 def _keras_state(run):
+    """Every variable of the model and the optimizer, read in one operation (``read_values``)."""
+    from keras_models.runtime import read_values  # imports TensorFlow
+
     # variables, not weights: the seed-generator states of Dropout layers too, so a restored step draws its masks
-    return ([v.numpy() for v in run.k_model.variables], [v.numpy() for v in run.k_opt.variables])
+    model, opt = list(run.k_model.variables), list(run.k_opt.variables)
+    values = read_values(model + opt)
+    return values[:len(model)], values[len(model):]
 
 
 def snapshot(run):
@@ -135,11 +140,13 @@ def run_steps(run, steps):
 def _slot_and_weight_comparisons(run, step, twin):
     from keras_models.functional import keyed_variables  # imports TensorFlow
     from keras_models.optimizers import slots  # imports TensorFlow
+    from keras_models.runtime import read_values  # imports TensorFlow
 
     tol, floors = state_tolerance(twin.optimizer, twin.dtype), run.floors.get(step, {})
     keyed = keyed_variables(run.k_model, trainable_only=True)
     keras = {(name, k): a for name, per_key in slots(run.k_opt, keyed).items() for k, a in per_key.items()}
-    keras.update({(None, k): v.numpy() for k, v in keyed_variables(run.k_model)})
+    weights = keyed_variables(run.k_model)
+    keras.update({(None, k): a for (k, _), a in zip(weights, read_values(v for _, v in weights), strict=True)})
     mine = {**{(name, k): a for name, per_key in twin.optimizer.slots.items() for k, a in per_key.items()},
             **{(None, k): a for k, a in twin.weights.items()}}
     found = {"slot": [], "update": []}
