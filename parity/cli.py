@@ -205,7 +205,8 @@ def _layout(args, sections, dtypes):
     beside = [b for b in (BACKENDS if args.backend == "all" else (args.backend,)) if b != "tensorflow"]
     filtered = run_output.filtered_name(asked if asked != _implied_sections(args) else (), args.spec or [],
                                         args.experiment or [], dtypes, SECTIONS, DTYPES, beside)
-    run_name = args.dataset + ("-full" if args.full else "") + (f"-seed{args.seed}" if args.seed else "")
+    run_name = args.dataset + ("-full" if args.full else "") + (f"-seed{args.seed}" if args.seed else "") + \
+        (f"-epochs{args.epochs}" if args.epochs else "")  # shorter runs never replace the default run's pages
     if filtered:  # a filtered or multi-backend run never replaces the full report: everything in its own folder
         name = run_name + "-" + filtered if "experiments" in sections else filtered
         return Path(name), Path(name)

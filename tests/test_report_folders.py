@@ -53,3 +53,9 @@ def test_a_long_name_keeps_its_backends_and_distinct_filters_apart():
     a, b = (filtered_name((), s, [], DTYPES, cli.SECTIONS, DTYPES, BACKENDS[1:]) for s in (specs, specs[1:]))
     assert a != b and len(a) <= MAX_NAME and len(b) <= MAX_NAME
     assert a.startswith("only-spec_number_0+") and a.endswith("-with-jax+torch")
+
+
+def test_a_run_with_its_own_epoch_count_or_seed_keeps_the_default_runs_pages():
+    assert _layout("--epochs", "2")[1] == cli.Path("digits-epochs2")
+    assert _layout("--seed", "3", "--epochs", "2")[1] == cli.Path("digits-seed3-epochs2")
+    assert _layout("--experiment", "two_layer_net", "--epochs", "2")[1].name.startswith("digits-epochs2-only-")
