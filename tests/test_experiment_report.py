@@ -43,7 +43,7 @@ def report(tmp_path_factory):
     out = tmp_path_factory.mktemp("reports")
     code = cli.main(["report", "--section", "experiments", "--experiment", "two_layer_net", "--experiment",
                      "optimizer_paths", "--epochs", "2", "--dtype", "float64", "--out", str(out)])
-    return code, out / "digits-only-two_layer_net+optimizer_paths-float64"
+    return code, out / "digits-epochs2-only-two_layer_net+optimizer_paths-float64"
 
 
 @EXPERIMENT_REPORT

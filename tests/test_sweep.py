@@ -254,7 +254,7 @@ def test_report_runs_each_dtype_as_a_task(tmp_path, monkeypatch, local_client):
     argv = ["report", "--section", "experiments", "--experiment", "two_layer_net", "--epochs", "1"]
     assert cli.main([*argv, "--workers", "2", "--out", str(tmp_path)]) == 0
     assert asked == [2]
-    run = tmp_path / "digits-only-two_layer_net"  # a filtered run's own folder
+    run = tmp_path / "digits-epochs1-only-two_layer_net"  # a filtered run's own folder, named after its epochs
     rows = pd.read_csv(run / "results.csv")
     assert sorted(set(rows["dtype"])) == ["float32", "float64"] and rows["passed"].all()
     processes = json.loads((run / "manifest.json").read_text())["processes"]
