@@ -106,6 +106,9 @@ def _refuse_filters_left_out(args, sections):
         if value and section not in sections:
             raise ValueError(f"{flag} applies to --section {section}, which this run leaves out. Received: "
                              f"{flag}={value} --section={','.join(sorted(sections))}")
+    if args.backend != "tensorflow" and not {"checks", "optimizers", "experiments"} & sections:
+        raise ValueError(f"--backend applies to --section checks, optimizers or experiments, which this run leaves "
+                         f"out. Received: --backend={args.backend} --section={','.join(sorted(sections))}")
 
 
 def _plan(args):
