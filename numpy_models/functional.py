@@ -205,7 +205,7 @@ class Model(ModelBase):
             return self._cache[1][node][1]
         return None
 
-    def _loss_weight_list(self, loss_weights, n):
+    def loss_weight_list(self, loss_weights, n):
         """One number per output: a list in output order, or a dict naming every output (as Keras's compile)."""
         if loss_weights is None:
             return [1.0] * n
@@ -224,7 +224,7 @@ class Model(ModelBase):
     def _per_output(self, loss, y_true, y_pred, loss_weights):
         n = len(self.outputs)
         losses = _as_list(loss) if isinstance(loss, (list, tuple)) else [loss] * n
-        weights = self._loss_weight_list(loss_weights, n)
+        weights = self.loss_weight_list(loss_weights, n)
         ys_true = _as_list(y_true) if self.multiple_outputs else [y_true]
         ys_pred = _as_list(y_pred) if self.multiple_outputs else [y_pred]
         if not len(losses) == len(weights) == len(ys_true) == len(ys_pred) == n:

@@ -106,9 +106,13 @@ def _refuse_filters_left_out(args, sections):
         if value and section not in sections:
             raise ValueError(f"{flag} applies to --section {section}, which this run leaves out. Received: "
                              f"{flag}={value} --section={','.join(sorted(sections))}")
-    if args.backend != "tensorflow" and not {"checks", "optimizers", "experiments"} & sections:
-        raise ValueError(f"--backend applies to --section checks, optimizers or experiments, which this run leaves "
-                         f"out. Received: --backend={args.backend} --section={','.join(sorted(sections))}")
+    on_backends = {"checks", "optimizers"} & sections or "experiments" in sections and \
+        any(e in DIGITS_EXPERIMENTS for e in args.experiment or EXPERIMENTS)
+    if args.backend != "tensorflow" and not on_backends:
+        raise ValueError(f"--backend runs the checks, the optimizer table and the training experiments "
+                         f"({', '.join(DIGITS_EXPERIMENTS)}) on other backends; this run has none of them. "
+                         f"Received: --backend={args.backend} --section={','.join(sorted(sections))}"
+                         + (f" --experiment={','.join(args.experiment)}" if args.experiment else ""))
 
 
 def _plan(args):

@@ -36,8 +36,10 @@ CASES = {
                                          "optimizers"], "--dataset applies to --section experiments, which this "
                                                         "run leaves out. Received: --dataset=mnist"),
     "report-backend-section-left-out": (["report", "--backend", "jax", "--section", "variants"],
-                                        "--backend applies to --section checks, optimizers or experiments, which this "
-                                        "run leaves out. Received: --backend=jax --section=variants"),
+                                        "this run has none of them. Received: --backend=jax --section=variants"),
+    "report-backend-tensorflow-only-experiment": (["report", "--backend", "jax", "--experiment", "image_filters"],
+                                                  "this run has none of them. Received: --backend=jax "
+                                                  "--section=experiments --experiment=image_filters"),
     "report-dataset-unknown": (["report", "--dataset", "cifar10", "--section", "checks"], "Received: --dataset=cifar10"),
     "report-data-path-missing": (["report"] + MNIST + ["{tmp}/no.npz"], "--data-path {tmp}/no.npz: no such file or folder"),
     "report-data-path-empty-folder": (["report"] + MNIST + ["{tmp}/folder"], "--data-path {tmp}/folder: missing train-images-idx3-ubyte"),

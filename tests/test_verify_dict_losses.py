@@ -142,3 +142,64 @@ def test_a_model_with_dict_outputs_is_refused_by_name():
     with pytest.raises(UnsupportedModelError, match=r"Functional 'keyed': outputs given as a dict .*Received: "
                                                     r"output_layers=\{'first': \['d', 0, 0\]\}"):
         from_keras(model)
+
+
+def test_a_loss_object_made_for_another_dtype_is_refused_naming_both_dtypes():
+    """Keras computes a loss object in the dtype it was made with (float32 unless floatx was float64 then), not
+    the model's: the twin, computing in the model's dtype, would differ by round-off at step 1."""
+    model = _two_outputs(loss={"value": keras.losses.MeanSquaredError(), "probs": "categorical_crossentropy"})
+    with pytest.raises(UnsupportedModelError, match=r"loss MeanSquaredError: the Keras loss object computes in "
+                                                    r"float32, the model in float64.*with dtype=float32"):
+        from_keras(model)
+    with pytest.raises(UnsupportedModelError, match="computes in float32, the model in float64"):
+        verify(model, steps=1)
+
+
+def test_loss_objects_of_a_float32_model_verified_in_float64_are_made_anew_in_float64():
+    model = _two_outputs("float32", loss=[keras.losses.MeanSquaredError(), keras.losses.CategoricalCrossentropy()])
+    result = verify(model, steps=2, dtype="float64")
+    assert result.passed and result.dtype == "float64", str(result)
+
+
+def test_a_list_with_fewer_losses_than_outputs_is_refused_naming_the_counts():
+    with pytest.raises(UnsupportedModelError, match=r"a list of 1 loss for a model with 2 outputs.*Received: "
+                                                    r"loss=\['mse'\]"):
+        from_keras(_two_outputs(loss=["mse"]))
+
+
+def _shared_output(weights):
+    """Two outputs of one layer: Keras's output_names repeats its name, and a dict's key covers both."""
+    keras.utils.set_random_seed(0)
+    with keras_dtype("float64"):
+        x = keras.Input((3,), name="x")
+        d = L.Dense(2, name="d")
+        model = keras.Model(x, [d(x), d(x)])
+        model.compile(optimizer="sgd", loss={"d": "mse"}, loss_weights=weights)
+    return model
+
+
+@pytest.mark.parametrize("weights, per_output", [({"d": 2.0}, [2.0, 2.0]), ([1.0, 2.0], [1.0, 2.0])],
+                         ids=["dict", "list"])
+def test_a_dict_naming_a_layer_with_two_outputs_weights_both_as_keras_does(weights, per_output):
+    model = _shared_output(weights)
+    twin = from_keras(model)
+    assert twin.loss_weights == per_output
+    x = np.random.default_rng(0).standard_normal((4, 3))
+    ys = [np.ones((4, 2)), np.zeros((4, 2))]
+    ref = graph_compiled_gradients(model, [x], ys, training=False)
+    value = twin.compute_loss(twin.loss, ys, twin.forward(x), loss_weights=twin.loss_weights)
+    assert_all_passed([compare(np.asarray(value), np.asarray(ref["value"]), "total loss", tolerance("float64"))],
+                      "shared output")
+
+
+def test_a_users_twin_holding_loss_weights_by_output_name_is_verified_and_named():
+    model = _two_outputs(**DICT)
+    twin = from_keras(model)
+    twin.loss_weights = dict(DICT["loss_weights"])  # numpy_models' compute_loss takes them by output name
+    result = verify(model, steps=1, twin=twin)
+    assert result.passed and result.settings["loss"] == PER_OUTPUT, str(result)
+
+
+def test_a_float64_model_with_float32_loss_objects_is_verified_with_another_loss_or_made_anew():
+    model = _two_outputs(loss=[keras.losses.MeanSquaredError(), keras.losses.CategoricalCrossentropy()])
+    assert verify(model, steps=1, loss="mse").passed  # the compiled loss objects are not used

@@ -67,21 +67,45 @@ def _one_per_output(items, labels, loss):
     return items
 
 
-def numpy_loss(loss, output_names=None):
+def _a_list_per_output(loss, n_outputs):
+    """Refuse a list of losses whose length is not the number of outputs (Keras then trains only some outputs)."""
+    if n_outputs is not None and len(loss) != n_outputs:
+        raise UnsupportedModelError([f"loss: a list of {len(loss)} loss{'es' if len(loss) != 1 else ''} for a model with {n_outputs} outputs; the "
+                                     f"twin computes one loss per output (give one per output, or one loss for "
+                                     f"all). Received: loss={_shown(loss)}"])
+    return list(loss)
+
+
+def _same_dtype(loss, dtype):
+    """Refuse a Keras loss object made for another dtype than the model's: Keras computes it in its own dtype
+    (the floatx when it was made; not in its config), the twin in the model's."""
+    own = getattr(loss, "dtype", None)
+    if dtype is not None and own is not None and str(own) != str(dtype):
+        raise UnsupportedModelError([f"loss {type(loss).__name__}: the Keras loss object computes in {own}, the "
+                                     f"model in {dtype}; the twin computes the loss in the model's dtype (make the "
+                                     f"loss with dtype='{dtype}', or compile with its name). "
+                                     f"Received: loss={_shown(loss)} with dtype={own}"])
+    return loss
+
+
+def numpy_loss(loss, output_names=None, n_outputs=None, dtype=None):
     """One NumPy loss (or a list, one per output) for the compiled Keras ``loss``; None when not compiled.
 
     A dict of losses (keys: the model's ``output_names``) becomes the list in output order, as Keras reads it.
+    ``n_outputs``/``dtype``: the model's, when known (a list must have one loss per output; a loss object must
+    compute in the model's dtype).
     """
     if loss is None:
         return None
     if isinstance(loss, dict):
         items = _one_per_output(_by_output(loss, output_names), _quoted(output_names), loss)
-        return [numpy_loss(item) for item in items]
+        return [numpy_loss(item, dtype=dtype) for item in items]
     if isinstance(loss, (list, tuple)):
         named = output_names is not None and len(output_names) == len(loss)
         labels = _quoted(output_names) if named else [str(i) for i in range(len(loss))]
-        return [numpy_loss(item) for item in _one_per_output(list(loss), labels, loss)]
-    cls = _loss_class(loss)
+        items = _one_per_output(_a_list_per_output(loss, n_outputs), labels, loss)
+        return [numpy_loss(item, dtype=dtype) for item in items]
+    cls = _loss_class(_same_dtype(loss, dtype))
     config = {} if isinstance(loss, str) or not hasattr(loss, "get_config") else dict(loss.get_config())
     config.pop("name", None)
     problems = [f"loss {cls.__name__}: {k}={config.pop(k)!r} (only {v!r} is supported)"
@@ -146,7 +170,8 @@ def numpy_loss_weights(loss, weights, output_names, n_outputs):
     if weights is None:
         return None
     flat = _flat_weights(loss, weights, output_names)
-    n_losses = len(loss) if isinstance(loss, (list, tuple, dict)) else 1
+    # a dict names outputs: two outputs of one layer share its name and both take its loss
+    n_losses = len(output_names) if isinstance(loss, dict) else len(loss) if isinstance(loss, (list, tuple)) else 1
     if len(flat) != n_losses:
         losses_ = f"{n_losses} loss" + ("es" if n_losses != 1 else "")
         raise UnsupportedModelError([f"loss_weights: {len(flat)} weights for {losses_} (Keras raises at the first "

@@ -109,26 +109,34 @@ def _build(k_model, dtype):
     raise UnsupportedModelError(problems)
 
 
+def compiled_loss_weights(k_model):
+    """The ``loss_weights`` a Keras model was compiled with, as given (Keras keeps them only on its private
+    CompileLoss); None when there are none."""
+    return getattr(getattr(k_model, "_compile_loss", None), "_user_loss_weights", None)
+
+
 def compiled_loss(k_model):
     """(NumPy loss or one per output, loss weights one per output or None) for a compiled Keras model.
 
-    Keras keeps compile(loss_weights=...) only on its private CompileLoss; dicts are read by output name as
-    Keras reads them (``parity.convert.compile``), what the twin cannot reproduce is refused by name.
+    Dicts are read by output name as Keras reads them (``parity.convert.compile``); what the twin cannot
+    reproduce is refused by name.
     """
+    from keras_models import model_dtype  # imports TensorFlow
     from parity.convert.compile import numpy_loss, numpy_loss_weights
 
-    names = getattr(k_model, "output_names", None)
-    loss = getattr(k_model, "loss", None)
-    weights = getattr(getattr(k_model, "_compile_loss", None), "_user_loss_weights", None)
-    return numpy_loss(loss, names), numpy_loss_weights(loss, weights, names, len(k_model.outputs))
+    names, loss, n_outputs = getattr(k_model, "output_names", None), getattr(k_model, "loss", None), len(k_model.outputs)
+    return numpy_loss(loss, names, n_outputs, model_dtype(k_model)), \
+        numpy_loss_weights(loss, compiled_loss_weights(k_model), names, n_outputs)
 
 
-def from_keras(model_or_path, dtype=None):
+def from_keras(model_or_path, dtype=None, with_compiled=True):
     """The NumPy twin of a Keras model or ``.keras`` file, weights copied bit for bit.
 
     Args:
         model_or_path: a ``keras.Sequential``/functional ``keras.Model``, or a path to a saved one.
         dtype: 'float32'/'float64' for the twin; default the Keras model's own weight dtype.
+        with_compiled: also convert the compiled loss and optimizer (False: the layers only; ``loss`` and
+            ``optimizer`` are then None).
     Returns:
         numpy_models.Model (or Sequential) with ``loss``/``loss_weights``/``optimizer`` attributes.
     Raises:
@@ -147,7 +155,7 @@ def from_keras(model_or_path, dtype=None):
     keras_to_numpy(k_model, twin)
     if dtype is not None and str(np.dtype(dtype)) != own:
         twin.cast(dtype)
-    compiled = getattr(k_model, "compiled", False)
+    compiled = with_compiled and getattr(k_model, "compiled", False)
     twin.loss, twin.loss_weights = compiled_loss(k_model) if compiled else (None, None)
     twin.optimizer = numpy_optimizer(k_model.optimizer) if compiled and k_model.optimizer is not None else None
     return twin

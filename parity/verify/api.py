@@ -11,7 +11,7 @@ import time
 from parity.checks.graph_checks import check_gradients
 from parity.convert import from_keras, to_keras
 from parity.convert.compile import numpy_optimizer
-from parity.convert.from_keras import compiled_loss
+from parity.convert.from_keras import compiled_loss, compiled_loss_weights
 from parity.verify import data, divergence, layers, masks, substitute, training
 from parity.verify.backend import check_backend, run_on, running_backend
 from parity.verify.finite_differences import check_finite_differences
@@ -28,15 +28,17 @@ def keras_model(model, dtype=None, loss=None, optimizer=None):
     from keras_models.functional import load_model  # imports TensorFlow
 
     k_model = load_model(str(model)) if isinstance(model, (str, bytes)) or hasattr(model, "__fspath__") else model
-    twin = from_keras(k_model)  # raises UnsupportedModelError naming every unsupported layer
+    # every unsupported layer refused up front; the compiled loss and optimizer are converted with the model
+    # verify runs (they may be replaced below: --loss, --optimizer, or made anew in another dtype)
+    twin = from_keras(k_model, with_compiled=False)
     compiled = getattr(k_model, "compiled", False)
     own = model_dtype(k_model)
     dtype = str(dtype or own)
     if dtype == own and compiled and loss is None and optimizer is None:
         return k_model
     # the compiled loss weights go with the compiled loss (a list or a dict by output name), not with an override
-    weights = getattr(getattr(k_model, "_compile_loss", None), "_user_loss_weights", None) if loss is None else None
-    loss = loss or (k_model.loss if compiled else "mse")
+    weights = compiled_loss_weights(k_model) if loss is None else None
+    loss = loss or (_loss_in(k_model.loss, dtype) if compiled else "mse")
     old = k_model.optimizer if compiled else None
     if dtype != own:
         twin.cast(dtype)
@@ -46,6 +48,18 @@ def keras_model(model, dtype=None, loss=None, optimizer=None):
             (type(old).from_config(old.get_config()) if old is not None else keras.optimizers.Adam())
         k_model.compile(loss=loss, optimizer=opt, loss_weights=weights)
     return k_model
+
+
+def _loss_in(loss, dtype):
+    """The compiled ``loss`` for a recompile in ``dtype``: each Keras loss object made anew from its config in
+    that dtype (Keras computes a loss object in the dtype it was made with); names and functions as they are."""
+    if isinstance(loss, dict):
+        return {name: _loss_in(item, dtype) for name, item in loss.items()}
+    if isinstance(loss, (list, tuple)):
+        return [_loss_in(item, dtype) for item in loss]
+    if hasattr(loss, "get_config") and hasattr(loss, "dtype"):
+        return type(loss).from_config({**loss.get_config(), "dtype": dtype})
+    return loss
 
 
 def _twin(k_model, twin):
@@ -97,7 +111,7 @@ def _verify_elsewhere(model, kwargs):
 
 def _by_output_name(k_model):
     """The output names when the model was compiled with a dict of losses or loss weights, else None."""
-    weights = getattr(getattr(k_model, "_compile_loss", None), "_user_loss_weights", None)
+    weights = compiled_loss_weights(k_model)
     names = getattr(k_model, "output_names", None)  # a Sequential has none
     return list(names) if names and (isinstance(k_model.loss, dict) or isinstance(weights, dict)) else None
 
@@ -107,11 +121,13 @@ def _loss_name(twin, outputs=None):
     (weights 1, 0.5)'; by output name when the model was compiled with a dict (``outputs``): 'out_a:
     CategoricalCrossentropy (weight 1), out_b: MeanSquaredError (weight 0.5)'."""
     weights = getattr(twin, "loss_weights", None)
+    if isinstance(weights, dict):  # a user's twin may hold them by output name, as its compute_loss accepts
+        weights = twin.loss_weight_list(weights, len(twin.outputs))
     per_output = isinstance(twin.loss, (list, tuple))
-    if outputs is not None:
+    if outputs is not None:  # counts that do not match are refused by the twin's compute_loss, naming them
         losses = twin.loss if per_output else [twin.loss] * len(outputs)
         return ", ".join(f"{name}: {type(l).__name__}" + (f" (weight {w:g})" if weights else "")
-                         for name, l, w in zip(outputs, losses, weights or losses, strict=True))
+                         for name, l, w in zip(outputs, losses, weights or losses, strict=False))
     names = ", ".join(type(l).__name__ for l in twin.loss) if per_output else type(twin.loss).__name__
     return names + (f" (weights {', '.join(f'{w:g}' for w in weights)})" if weights else "")
 
