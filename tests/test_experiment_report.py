@@ -16,7 +16,7 @@ from tests.report_parts_run import OPTIMIZER_PATHS_GROUP, OPTIMIZER_PATHS_RUN, p
 class _Page(HTMLParser):
     def __init__(self):
         super().__init__()
-        self.images, self.tables, self.rows, self._in_body = [], [], 0, False
+        self.images, self.tables, self.rows, self.parts, self._in_body = [], [], 0, 0, False
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
@@ -27,7 +27,10 @@ class _Page(HTMLParser):
         elif tag == "tbody":
             self._in_body = True
         elif tag == "tr" and self._in_body:
-            self.rows += 1
+            if self.tables[-1] == "parts":  # the Run section's table of worker parts
+                self.parts += 1
+            else:
+                self.rows += 1
 
     def handle_endtag(self, tag):
         if tag == "tbody":
@@ -59,7 +62,8 @@ def test_html_is_self_contained_and_every_referenced_image_and_table_is_there(re
     page = _Page()
     page.feed((run / "index.html").read_text())
     rows = json.loads((run / "results.json").read_text())["rows"]
-    assert page.tables == ["summary", None] and page.rows == len(rows) == 2 + 6  # accuracy table, then the study
+    assert page.tables == ["summary", None, "parts"] and page.rows == len(rows) == 2 + 6  # accuracy table, study
+    assert page.parts == len(json.loads((run / "manifest.json").read_text())["processes"]) > 0
     assert ">none<" not in (run / "index.html").read_text()
     assert len(page.images) == 3  # two training figures and the optimizer paths
     for src in page.images:

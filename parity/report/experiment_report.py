@@ -6,6 +6,7 @@ import numpy as np
 
 from parity.report import html_page
 from parity.report.plots import training_figures
+from parity.report.run_section import run_markdown
 from parity.report.tables import frame, to_markdown
 from parity.tolerances import ACCURACY_POINTS, tolerance
 from parity.training.loop import predicted_classes, step_drift
@@ -101,7 +102,7 @@ def markdown(rows, manifest, parity_summary, tables=()):
               "within the tolerance named by their tolerance_kind (parity/tolerances.py)."]
     lines += _divergence_markdown(rows)
     lines += (["", "## Tables"] + _result_tables_markdown(tables) if tables else []) + ["", "## Run", ""]
-    lines += [f"- {k}: {v}" for k, v in manifest.items()]
+    lines += run_markdown(manifest)
     return "\n".join(lines) + "\n"
 
 

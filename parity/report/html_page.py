@@ -9,6 +9,7 @@ import base64
 import html
 
 from parity.report.parity_report import summary_line
+from parity.report.run_section import run_html
 
 STYLE = ("body{font-family:sans-serif;margin:1em 2em;max-width:1200px}table{border-collapse:collapse;font-size:13px;"
          "display:block;overflow-x:auto;max-width:100%;"
@@ -57,7 +58,8 @@ def banner(rows, checks):
     failed = f", <b>{checks['failed']} failed</b>" if checks and checks["failed"] else ""
     items = [f"Parity checks: {html.escape(summary_line(checks))}{failed}" if checks
              else "Parity checks: not run in this report",
-             f"Training runs: {_count(train)}", f"Studies: {_count(studies)}"]
+             f"Training runs: {_count(train) if train else 'none in this run'}",
+             f"Studies: {_count(studies) if studies else 'none in this run'}"]
     if any(r.get("margin") is not None for r in rows) or (checks and checks["worst_margin"] is not None):
         items.append("Error / tolerance: 1 = at the tolerance")
     lis = "".join(f"<li>{i}</li>" for i in items)
@@ -99,11 +101,10 @@ def page(rows, figures, notes, manifest, tables_html, checks=None, links=()):
     The parity checks' line is stated once, in the banner; the paragraph under it holds only the links.
     """
     note_items = "".join(f"<li><b>{html.escape(k)}</b>: {html.escape(v)}</li>" for k, v in notes)
-    manifest_items = "".join(f"<li>{html.escape(str(k))}: {html.escape(str(v))}</li>" for k, v in manifest.items())
     link_items = " · ".join(f"<a href='{html.escape(href)}'>{html.escape(text)}</a>" for text, href in links)
     return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>NumPy vs Keras report</title>"
             f"<style>{STYLE}</style></head><body><h1>NumPy vs Keras: training side by side</h1>"
             f"{banner(rows, checks)}{f'<p>As text: {link_items}</p>' if links else ''}{experiment_sections(rows)}"
             f"<h2>Experiments</h2><ul>{note_items}</ul>"
             f"{'<h2>Tables</h2>' + tables_html if tables_html else ''}<h2>Figures</h2>{figures_html(figures)}"
-            f"<h2>Run</h2><ul>{manifest_items}</ul></body></html>\n")
+            f"<h2>Run</h2>{run_html(manifest)}</body></html>\n")

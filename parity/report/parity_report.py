@@ -7,6 +7,7 @@ from tqdm.auto import tqdm
 from parity.checks import yield_checks
 from parity.compare import ParityError
 from parity.report import parity_tables
+from parity.report.run_section import run_markdown
 from parity.tolerances import CONDITION_SCALE
 
 
@@ -92,9 +93,7 @@ def render_markdown(payload, frames, extra_sections=(), links=()):
     lines = ["# NumPy vs Keras parity report", "", f"**{summary_line(payload['summary'])}.**", ""]
     lines += [f"- [{text}]({href})" for text, href in links]
     lines += ["", "## Failures", ""] + (_failures(frames) or ["None."])
-    lines += ["", "## Run", ""]
-    lines += [f"- {k}: {v}" for k, v in payload["manifest"].items() if k != "flags"]
-    lines += [f"- flag {k}: {v}" for k, v in payload["manifest"].get("flags", {}).items()]
+    lines += ["", "## Run", ""] + run_markdown(payload["manifest"])
     lines += ["", "## Tolerances (relative to the largest magnitude of the tensor)", ""]
     lines += parity_tables.markdown("tolerances", frames["tolerances"])
     lines += ["", f"Scale for bias-like gradients: {CONDITION_SCALE}"]

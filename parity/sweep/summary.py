@@ -16,6 +16,7 @@ import pandas as pd
 
 from parity.report.atomic import atomic_directory
 from parity.report.html_page import STYLE  # the report's page style: fits 1,280 px, wide tables scroll
+from parity.report.run_section import run_html, run_markdown
 from parity.sweep.plots import distribution_figure
 
 KEY = ["experiment", "dataset", "dtype", "backend", "seed"]
@@ -94,7 +95,7 @@ def markdown(df, dist, manifest):
     if len(failed):
         lines += ["", "## Failed tasks", ""] + [f"- {r['experiment']} {r['dataset']} {r['dtype']} {r['backend']} "
                                                  f"seed {r['seed']}: {r['error']}" for _, r in failed.iterrows()]
-    lines += ["", "## Sweep", ""] + [f"- {k}: {v}" for k, v in manifest.items()]
+    lines += ["", "## Sweep", ""] + run_markdown(manifest)
     return "\n".join(lines) + "\n"
 
 
@@ -117,11 +118,10 @@ def _html_tables(dist, failed):
 def page(df, dist, figure, manifest):
     """index.html: self-contained (inline CSS, the plot as a PNG data URI)."""
     img = f"<img alt='distributions over seeds' src='data:image/png;base64,{base64.b64encode(figure).decode()}'>"
-    items = "".join(f"<li>{html.escape(str(k))}: {html.escape(str(v))}</li>" for k, v in manifest.items())
     return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>parity sweep</title><style>{STYLE}</style>"
             f"</head><body><h1>NumPy vs Keras over seeds</h1><figure>{img}<figcaption>Each dot is one seed; boxes "
             f"span the quartiles.</figcaption></figure>{_html_tables(dist, df[df['status'] != 'ok'])}"
-            f"<h2>Sweep</h2><ul>{items}</ul></body></html>\n")
+            f"<h2>Sweep</h2>{run_html(manifest)}</body></html>\n")
 
 
 def write(out_dir, records, manifest):
