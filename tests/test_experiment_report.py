@@ -175,3 +175,16 @@ def test_every_result_set_loads_as_a_dataframe_matching_the_csv(report):
     from_csv = pd.read_csv(run / "results.csv")
     assert list(from_csv["run"]) == list(summary["run"])
     assert np.allclose(from_csv["max_rel_loss_diff"], summary["max_rel_loss_diff"], rtol=0, atol=0)
+
+
+def test_the_divergence_line_tells_the_first_node_off_from_the_tensor_over_tolerance():
+    """A replayed step's first node off (block2b_conv) and the tensor over tolerance (an earlier layer's kernel,
+    which the backward pass reaches later) are two findings, labelled as such rather than as one."""
+    from parity.report.experiment_report import _divergence_markdown
+
+    row = {"run": "resnet", "dtype": "float32", "first_step_over_tol": 41, "divergence_step": 38,
+           "divergence_phase": "gradient", "divergence_layer": "block2b_conv", "divergence_tensor": "stem_conv/kernel",
+           "divergence_max_rel": 2e-5, "divergence_replayed_steps": 4, "divergence_cpu_seconds": 1.5}
+    text = "\n".join(_divergence_markdown([row]))
+    assert "layer `block2b_conv` (the first node off when that step is replayed)" in text
+    assert "tensor `stem_conv/kernel` over tolerance, max rel 2.00e-05" in text

@@ -121,8 +121,9 @@ def _located(rows):
 def _divergence_markdown(rows):
     lines = [f"- {r['run']} ({r['dtype']}): loss over tolerance from step {r['first_step_over_tol']}; first leaves "
              f"tolerance at step {r['divergence_step']}, phase {_fmt(r['divergence_phase'])}, layer "
-             f"`{_fmt(r['divergence_layer'])}` (`{_fmt(r['divergence_tensor'])}`, max rel "
-             f"{_fmt(r['divergence_max_rel'])}); {r['divergence_replayed_steps']} steps replayed, "
+             f"`{_fmt(r['divergence_layer'])}` (the first node off when that step is replayed); tensor "
+             f"`{_fmt(r['divergence_tensor'])}` over tolerance, max rel "
+             f"{_fmt(r['divergence_max_rel'])}; {r['divergence_replayed_steps']} steps replayed, "
              f"{r['divergence_cpu_seconds']:.1f} s CPU" for r in _located(rows)]
     return ["", "## First divergence", "", DIVERGENCE_NOTE, ""] + lines if lines else []
 
