@@ -227,6 +227,8 @@ def test_a_sweep_prints_no_tensorflow_start_up_lines(tmp_path):
                           timeout=600)
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
+    # the precision the tasks ran with (keras_models.backend: TF32 off), not a bare TensorFlow's default
+    assert json.loads((tmp_path / "manifest.json").read_text())["flags"]["tf32_execution"] is False
 
 
 def test_an_unreachable_scheduler_is_one_error_line(tmp_path, capsys, monkeypatch):

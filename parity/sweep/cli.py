@@ -71,6 +71,9 @@ def plan(args):
 
 
 def _manifest(args, keys, settings, seconds, executed):
+    quiet.import_tensorflow()  # quietly, before keras_models.backend imports it
+    import keras_models.backend  # noqa: F401 -- the precision every task runs with (TF32 off): recorded as theirs
+
     info = manifest(None, {"settings": settings.as_dict()})
     info.pop("seed")  # each task has its own
     info.update({"experiments": args.experiment, "seeds": args.seeds, "tasks": len(keys),
