@@ -187,6 +187,7 @@ def gradcheck_net(net, x, t, **options):
     opts = _options(options, "finite_difference_net")
     x = inputs.batch(x, "gradcheck_net")
     t = inputs.targets(t, "gradcheck_net", len(x))
+    inputs.array_parameters(net.params, "gradcheck_net")
     inputs.finite_parameters({f"params[{k!r}]": v for k, v in net.params.items()}, "gradcheck_net")
     ints = subj.integer_arrays(net.params)
     pristine, converted = subj.float64_copy(net, ints.values())
