@@ -13,6 +13,7 @@ from parity.gradcheck.finite_differences import (KINK_RETRIES, KINKED, UNTIL_KIN
                                                  step_sweep, until_kink_each, value_of)
 from parity.gradcheck.inputs import nonfinite
 from parity.gradcheck.kinks import check_kink, direction_probe
+from parity.gradcheck.locate import locate
 from parity.gradcheck.result import ElementError, ParamReport
 
 
@@ -126,18 +127,20 @@ def _abs_err(a, n):
     return err if np.isfinite(err) else np.inf
 
 
-def _unusable(analytic, shape, source):
+def _unusable(analytic, shape, source, name=""):
     """Why a gradient cannot be compared ("" when it can): never set, a wrong shape, NaN or Inf."""
     if analytic is None:
         return f"{source or 'its gradient'} is None or missing: the gradient was never set"
     if np.shape(analytic) != shape:
+        if name == "dx":
+            return f"{source or 'dx'} has shape {np.shape(analytic)}, the input x has shape {shape}"
         return f"gradient has shape {np.shape(analytic)}, parameter has shape {shape}"
     return nonfinite(np.asarray(analytic, dtype=np.float64), source or "the gradient")
 
 
 def check_param(name, objective, array, analytic, opts, rng, f0, evidence=None, source=""):
     """The report of one parameter (``source`` names where its analytic gradient came from, for messages)."""
-    problem = _unusable(analytic, array.shape, source)
+    problem = _unusable(analytic, array.shape, source, name)
     if problem:
         got = None if analytic is None else np.shape(analytic)
         return ParamReport(name, array.shape, False, 0, np.inf, np.inf, 1.0, likely_cause=shape_cause(got, array.shape),
@@ -150,12 +153,16 @@ def check_param(name, objective, array, analytic, opts, rng, f0, evidence=None, 
     failing, sweep, rescued = _failing(objective, array, analytic, smooth, bound, f0)
     kink_checks = [check_kink(seen, array, j, analytic.flat[j], opts["step"], f0, bound) for j, seen in kinked]
     large = array.size > opts["max_coords"]  # not every element probed: a random direction covers the rest
-    direction, v = _direction(objective, array, analytic, opts, rng, f0, bound) if large else ({}, None)
+    direction, v, found = _direction(objective, array, analytic, opts, rng, f0, bound) if large else ({}, None, None)
+    fraction = len(failing) / max(len(smooth), 1)  # of the sampled elements (located ones are no sample)
+    if found:  # elements the direction's bisection located: failing ones join the sampled ones
+        failing, sweep = failing + found[1], sweep or found[2]
+        smooth = smooth + [e for e in found[0] if e[1] in {f[0] for f in found[1]}]
     worst = _worst(analytic, smooth, rescued)
     max_abs = max((e.abs_err for e in worst), default=0.0)
     ok = not failing and all(k["ok"] for k in kink_checks) and direction.get("ok", True)
     report = ParamReport(name, array.shape, ok, len(smooth) + len(kinked), max_abs, max_abs / scale,
-                         len(failing) / max(len(smooth), 1), worst=worst, kinks=[k["index"] for k in kink_checks],
+                         fraction, worst=worst, kinks=[k["index"] for k in kink_checks],
                          kink_checks=kink_checks, sweep=sweep if failing else [], direction=direction,
                          unverified=_unverified(smooth, kink_checks, direction), scale=scale,
                          resolution=resolution(f0, opts["step"]),
@@ -248,14 +255,42 @@ def _direction(objective, array, analytic, opts, rng, f0, bound):
         ok = not _failing(objective, array, analytic, smooth, bound, f0)[0] and all(k["ok"] for k in checks)
         return {"analytic": float("nan"), "numeric": float("nan"), "rel": float("nan"), "ok": bool(ok), "kink": True,
                 "kink_handling": "coordinate_fallback", "extra_coordinates": len(extra),
-                "verified_coordinates": len(smooth) + sum(k["resolved"] for k in checks)}, None
+                "verified_coordinates": len(smooth) + sum(k["resolved"] for k in checks)}, None, None
     expected, first, handling, removed, v = probe
     norm, h = _direction_scale(analytic, array, opts)
     at = lambda step: first if step == opts["step"] else float(probe_direction(objective, array, v, step, f0)[0])
     attempt, numeric = _agreeing_step(at, expected, norm, h, opts, f0)
     handling = "smaller_step" if attempt and handling == "none" else handling
-    return {"analytic": expected, "numeric": numeric, "rel": abs(expected - numeric) / norm, "ok": attempt is not None,
-            "kink": handling != "none", "kink_handling": handling, "removed_coordinates": removed}, v
+    result = {"analytic": expected, "numeric": numeric, "rel": abs(expected - numeric) / norm, "ok": attempt is not None,
+              "kink": handling != "none", "kink_handling": handling, "removed_coordinates": removed}
+    if attempt is not None:
+        return result, v, None
+    return _bisected(objective, array, analytic, v, opts, f0, bound, result)
+
+
+def _bisected(objective, array, analytic, v, opts, f0, bound, result):
+    """A failing direction: the elements behind it located by bisection (parity.gradcheck.locate) and probed as
+    coordinates. Kinks inside their interval are removed and the direction probed again; elements wrong at every
+    step are returned to fail the parameter by name. Returns (direction dict, v, (smooth, failing, sweep))."""
+    norm, h = _direction_scale(analytic, array, opts)
+    located = locate(objective, array, analytic, v, opts["step"], f0, max(opts["rtol"] * norm, resolution(f0, h)))
+    smooth, kinked = _probe_all(objective, array, located, opts["step"], f0)
+    failing, sweep, _ = _failing(objective, array, analytic, smooth, bound, f0)
+    checks = [check_kink(seen, array, j, analytic.flat[j], opts["step"], f0, bound) for j, seen in kinked]
+    result["located"] = [index for index, *_ in failing] + [k["index"] for k in checks if not k["ok"]]
+    if kinked and not failing and all(k["ok"] and k["resolved"] for k in checks):
+        u = v.copy()
+        u.flat[[j for j, _ in kinked]] = 0.0
+        if np.any(u):
+            u /= np.linalg.norm(u)
+            expected = float(np.sum(analytic * u))
+            at = lambda step: _along(objective, array, u, step, f0)
+            attempt, numeric = _agreeing_step(at, expected, norm, h, opts, f0)
+            result.update(analytic=expected, numeric=numeric, rel=abs(expected - numeric) / norm,
+                          ok=attempt is not None, kink=True, kink_handling="reprobed_without_kinks",
+                          removed_coordinates=result["removed_coordinates"] + len(kinked))
+            return result, u, None
+    return result, v, (smooth, failing, sweep)
 
 
 def _direction_scale(analytic, array, opts):
