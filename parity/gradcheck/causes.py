@@ -10,7 +10,8 @@ regularisation_missing_in_gradient, regularisation_missing_in_loss,
 wrong_routing, derivative_at_wrong_point, wrong_mode, one_element_wrong, some_elements_wrong,
 nonfinite_numeric, unexplained. A hypothesis with a fitted number (a ratio, a
 regularisation strength) fits any single element, so it is not stated when one
-probed element differs while the others agree: that is ``one_element_wrong``.
+probed element differs while the others agree (a named ratio -- a sign, 2, 1/2,
+N -- still is): that is ``one_element_wrong``.
 """
 import itertools
 from dataclasses import dataclass, field
@@ -100,7 +101,14 @@ def _where(predicted, observed, agreeing):
     return where + (f" (the other {agreeing} agree)" if agreeing else "")
 
 
-def _ratio(a, n, ev, agreeing=0):
+def _ratio(a, n, ev, agreeing=0, named_only=False):
+    """A constant ratio analytic / numeric; with ``named_only`` (one element differs) only a ratio with a name
+    (sign, 2, 1/2, N, a reduced axis size): any number is the ratio of one pair, those are unlikely by chance."""
+    cause = _any_ratio(a, n, ev, agreeing)
+    return None if cause is None or named_only and cause.name == "constant_ratio" else cause
+
+
+def _any_ratio(a, n, ev, agreeing):
     big = np.abs(n) > 0.1 * np.abs(n).max(initial=0.0)
     k = float(np.median(a[big] / n[big])) if big.any() else float("nan")  # robust to a few biased elements
     err = _fit(k * n, a)
@@ -210,7 +218,7 @@ def diagnose(analytic, value, idx, numeric, ev):
     if differ.any():
         idx, a, n, w = idx[differ], a[differ], n[differ], w[differ]
     fitted = not (agreeing and len(idx) == 1)  # a fitted number fits one element whatever its error
-    tests = [lambda: fitted and _ratio(a, n, ev, agreeing),
+    tests = [lambda: _ratio(a, n, ev, agreeing, named_only=not fitted),
              lambda: _transposed(analytic, idx, n), lambda: fitted and _regularisation(a, n, w),
              lambda: ev.full_numeric and _routing(analytic, ev.full_numeric()),
              lambda: ev.activation and _derivative_point(analytic, idx, ev.activation),

@@ -95,7 +95,8 @@ def _forward_problems(x, x_given, y):
         problems.append("forward() modified its input x in place")
     if y.dtype != np.float64:
         problems.append(f"the layer computes in {y.dtype} although its inputs and parameters were float64 "
-                        "(a silent downcast): finite differences would only measure its round-off")
+                        "(a silent downcast): finite differences would only measure its round-off (elements listed "
+                        "as kinks below are that round-off, not kinks)")
     bad = inputs.nonfinite(y, "y") if y.dtype.kind in "fc" else ""
     if bad:
         problems.append(f"forward(x) returned NaN or Inf: {bad}; no gradient can be checked through it (fix the "

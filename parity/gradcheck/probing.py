@@ -153,23 +153,22 @@ def check_param(name, objective, array, analytic, opts, rng, f0, evidence=None, 
     failing, sweep, rescued = _failing(objective, array, analytic, smooth, bound, f0)
     kink_checks = [check_kink(seen, array, j, analytic.flat[j], opts["step"], f0, bound) for j, seen in kinked]
     large = array.size > opts["max_coords"]  # not every element probed: a random direction covers the rest
-    direction, v, found = _direction(objective, array, analytic, opts, rng, f0, bound) if large else ({}, None, None)
-    fraction = len(failing) / max(len(smooth), 1)  # of the sampled elements (located ones are no sample)
-    if found:  # elements the direction's bisection located: failing ones join the sampled ones
-        failing, sweep = failing + found[1], sweep or found[2]
-        smooth = smooth + [e for e in found[0] if e[1] in {f[0] for f in found[1]}]
+    direction, v = _direction(objective, array, analytic, opts, rng, f0, bound) if large else ({}, None)
     worst = _worst(analytic, smooth, rescued)
     max_abs = max((e.abs_err for e in worst), default=0.0)
     ok = not failing and all(k["ok"] for k in kink_checks) and direction.get("ok", True)
     report = ParamReport(name, array.shape, ok, len(smooth) + len(kinked), max_abs, max_abs / scale,
-                         fraction, worst=worst, kinks=[k["index"] for k in kink_checks],
+                         len(failing) / max(len(smooth), 1), worst=worst, kinks=[k["index"] for k in kink_checks],
                          kink_checks=kink_checks, sweep=sweep if failing else [], direction=direction,
                          unverified=_unverified(smooth, kink_checks, direction), scale=scale,
                          resolution=resolution(f0, opts["step"]),
                          nonfinite_at_step=[(i, rescued[j][0]) for j, i, _ in smooth if j in rescued])
-    if not ok and evidence is not None:
-        report.likely_cause = _explained(analytic, array, smooth, failing, evidence(array), report, v, opts, bound)
+    ev = evidence(array) if not ok and evidence is not None else None
+    if ev is not None:
+        report.likely_cause = _explained(analytic, array, smooth, failing, ev, report, v, opts, bound)
         report.ok = report.likely_cause.explains_away
+    if not report.ok and v is not None and not direction["ok"]:
+        _bisected(objective, array, analytic, v, opts, f0, bound, report, (smooth, failing, rescued, ev))
     return report
 
 
@@ -255,42 +254,60 @@ def _direction(objective, array, analytic, opts, rng, f0, bound):
         ok = not _failing(objective, array, analytic, smooth, bound, f0)[0] and all(k["ok"] for k in checks)
         return {"analytic": float("nan"), "numeric": float("nan"), "rel": float("nan"), "ok": bool(ok), "kink": True,
                 "kink_handling": "coordinate_fallback", "extra_coordinates": len(extra),
-                "verified_coordinates": len(smooth) + sum(k["resolved"] for k in checks)}, None, None
+                "verified_coordinates": len(smooth) + sum(k["resolved"] for k in checks)}, None
     expected, first, handling, removed, v = probe
     norm, h = _direction_scale(analytic, array, opts)
     at = lambda step: first if step == opts["step"] else float(probe_direction(objective, array, v, step, f0)[0])
     attempt, numeric = _agreeing_step(at, expected, norm, h, opts, f0)
     handling = "smaller_step" if attempt and handling == "none" else handling
-    result = {"analytic": expected, "numeric": numeric, "rel": abs(expected - numeric) / norm, "ok": attempt is not None,
-              "kink": handling != "none", "kink_handling": handling, "removed_coordinates": removed}
-    if attempt is not None:
-        return result, v, None
-    return _bisected(objective, array, analytic, v, opts, f0, bound, result)
+    return {"analytic": expected, "numeric": numeric, "rel": abs(expected - numeric) / norm, "ok": attempt is not None,
+            "kink": handling != "none", "kink_handling": handling, "removed_coordinates": removed}, v
 
 
-def _bisected(objective, array, analytic, v, opts, f0, bound, result):
-    """A failing direction: the elements behind it located by bisection (parity.gradcheck.locate) and probed as
-    coordinates. Kinks inside their interval are removed and the direction probed again; elements wrong at every
-    step are returned to fail the parameter by name. Returns (direction dict, v, (smooth, failing, sweep))."""
+def _bisected(objective, array, analytic, v, opts, f0, bound, report, sampled):
+    """A failing direction no cause explains away: the elements behind it located by bisection
+    (parity.gradcheck.locate) and probed as coordinates. Kinks inside their interval are removed and the direction
+    probed again (it may pass); elements wrong at every step join the report by name (``sampled``: the sampled
+    elements' smooth probes, failing ones, rescued ones and the Evidence; the cause is stated from the located
+    elements when no sampled one fails)."""
+    smooth0, failing0, rescued, ev = sampled
     norm, h = _direction_scale(analytic, array, opts)
     located = locate(objective, array, analytic, v, opts["step"], f0, max(opts["rtol"] * norm, resolution(f0, h)))
     smooth, kinked = _probe_all(objective, array, located, opts["step"], f0)
     failing, sweep, _ = _failing(objective, array, analytic, smooth, bound, f0)
     checks = [check_kink(seen, array, j, analytic.flat[j], opts["step"], f0, bound) for j, seen in kinked]
-    result["located"] = [index for index, *_ in failing] + [k["index"] for k in checks if not k["ok"]]
+    report.direction["located"] = [index for index, *_ in failing] + [k["index"] for k in checks if not k["ok"]]
     if kinked and not failing and all(k["ok"] and k["resolved"] for k in checks):
-        u = v.copy()
-        u.flat[[j for j, _ in kinked]] = 0.0
-        if np.any(u):
-            u /= np.linalg.norm(u)
-            expected = float(np.sum(analytic * u))
-            at = lambda step: _along(objective, array, u, step, f0)
-            attempt, numeric = _agreeing_step(at, expected, norm, h, opts, f0)
-            result.update(analytic=expected, numeric=numeric, rel=abs(expected - numeric) / norm,
-                          ok=attempt is not None, kink=True, kink_handling="reprobed_without_kinks",
-                          removed_coordinates=result["removed_coordinates"] + len(kinked))
-            return result, u, None
-    return result, v, (smooth, failing, sweep)
+        _reprobed(objective, array, analytic, v, [j for j, _ in kinked], opts, f0, report)
+        return
+    seen = {e[1] for e in smooth0}
+    bad = {f[0] for f in failing}
+    found = [e for e in smooth if e[1] in bad and e[1] not in seen]
+    if not found:
+        return
+    report.worst = _worst(analytic, smooth0 + found, rescued)
+    report.max_abs = max(e.abs_err for e in report.worst)
+    report.max_rel, report.checked = report.max_abs / report.scale, report.checked + len(found)
+    report.sweep = report.sweep or sweep
+    if not failing0 and ev is not None:
+        report.likely_cause = _cause(analytic, array, smooth0 + found, failing, ev)
+
+
+def _reprobed(objective, array, analytic, v, kinked, opts, f0, report):
+    """The direction again without the kinks the bisection found (all inside their subgradient interval)."""
+    u = v.copy()
+    u.flat[kinked] = 0.0
+    if not np.any(u):
+        return
+    u /= np.linalg.norm(u)
+    norm, h = _direction_scale(analytic, array, opts)
+    expected = float(np.sum(analytic * u))
+    attempt, numeric = _agreeing_step(lambda step: _along(objective, array, u, step, f0), expected, norm, h, opts, f0)
+    report.direction.update(analytic=expected, numeric=numeric, rel=abs(expected - numeric) / norm,
+                            ok=attempt is not None, kink=True, kink_handling="reprobed_without_kinks",
+                            removed_coordinates=report.direction["removed_coordinates"] + len(kinked), located=[])
+    if attempt is not None and report.frac_failed == 0 and all(k["ok"] for k in report.kink_checks):
+        report.ok, report.likely_cause = True, None
 
 
 def _direction_scale(analytic, array, opts):
