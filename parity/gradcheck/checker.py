@@ -25,7 +25,11 @@ How it avoids both missed bugs and false alarms:
 - writes into ``dout`` or into the saved input during backward are hazards: listed
   first in the report, failing the result only with ``strict=True`` (``ok`` is about
   the gradient); so is a parameter not verified, every sampled element excluded as a
-  kink (a correct net with tiny weights can have one: a failure would be a false alarm);
+  kink (a correct net with tiny weights can have one: a failure would be a false alarm),
+  but a result with nothing verified at all fails;
+- the unperturbed function is evaluated twice: one that does not repeat its value (a
+  generator outside the layer) fails, naming cause and fix (parity.gradcheck.reproducible);
+- a failing random direction is bisected to the elements behind it (parity.gradcheck.locate);
 - a failing parameter carries ``likely_cause`` (parity.gradcheck.causes); nets are
   checked in the mode their gradient used (parity.gradcheck.modes);
 - NaN or Inf in x, t or a parameter, and an empty batch, are refused; a forward

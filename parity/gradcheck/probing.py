@@ -1,4 +1,5 @@
-"""Probing one parameter: every sampled element (with the interval rule at kinks) and one random direction.
+"""Probing one parameter: every sampled element (with the interval rule at kinks) and one random direction,
+bisected to the elements behind it when it fails (parity.gradcheck.locate).
 
 Shared by ``gradcheck`` (layers) and ``gradcheck_net`` (networks) in ``parity.gradcheck.checker``.
 """

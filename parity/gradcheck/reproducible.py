@@ -24,8 +24,8 @@ def irreproducible(objective, f0, what):
         return ""
     return (f"the evaluation is not reproducible: {what} evaluated twice with the same x and parameters gave "
             f"{f0:.10g} and {again:.10g} (on fresh deep copies, NumPy's and Python's global RNGs replayed), so "
-            "finite differences measure that change, not the gradient: the probes below cannot be trusted. The cause is "
-            "a random generator outside the subject (a module-level or class-level np.random.default_rng(...)) or "
+            "finite differences measure that change, not the gradient: the probes below cannot be trusted. The "
+            "cause is a random generator outside the subject (a module-level or class-level np.random.default_rng(...)) or "
             "state that changes between evaluations (a global counter, a clock). Fix: hold the generator on the "
             "layer (self.rng = np.random.default_rng(seed) in __init__: every copy then draws the same numbers) "
             "or draw from np.random (replayed), or check with a fixed mask or in inference mode (training=False)")
