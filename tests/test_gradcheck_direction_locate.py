@@ -36,3 +36,23 @@ def test_the_report_says_the_direction_failed_and_where():
     text = str(_result())
     assert "W: FAILED (the random-direction check)" in text
     assert "random direction FAILED by |analytic - numeric| = " in text and f"direction: {SLIP}" in text
+
+
+class _SmallKink:
+    """y = x + 2e-3 relu(x): a correct layer whose kink at 0 has a slope jump too small next to the directional
+    derivative for the curvature test, but not next to the tolerance: it biases the direction probe."""
+
+    def forward(self, x):
+        self.x = x
+        return x + 2e-3 * np.maximum(x, 0)
+
+    def backward(self, dout):
+        return dout * (1 + 2e-3 * (self.x > 0))
+
+
+def test_a_kink_the_direction_s_curvature_test_misses_is_located_and_removed():
+    x = np.random.default_rng(0).standard_normal((8, 10))
+    x[3, 4] = 0.0  # an exact kink, not among the sampled coordinates
+    result = gradcheck(_SmallKink(), x)
+    d = result["dx"].direction
+    assert result.ok and d["kink_handling"] == "reprobed_without_kinks" and d["removed_coordinates"] == 1, str(result)
