@@ -190,7 +190,8 @@ def _is_number(value):
 def scalar_attributes(obj, explicit=None):
     """Number attributes X (``self.w = 2.0``) with a gradient attribute dX that is None or a scalar: scalar
     parameters, which finite differences can perturb only when held as 0-d arrays (``as_arrays``)."""
-    pairs = _pairs(explicit) if explicit is not None else [(n, "d" + n) for n in vars(obj)]
+    names = vars(obj) if hasattr(obj, "__dict__") else ()
+    pairs = _pairs(explicit) if explicit is not None else [(n, "d" + n) for n in names]
     return [p for p, g in pairs if _is_number(getattr(obj, p, None)) and hasattr(obj, g)
             and (getattr(obj, g) is None or is_gradient(getattr(obj, g)) and np.ndim(getattr(obj, g)) == 0)]
 
