@@ -9,11 +9,10 @@ import numpy as np
 
 from parity.gradcheck import subject as subj
 from parity.gradcheck.causes import diagnose, nonfinite_cause, shape_cause, uncovered_cause
-from parity.gradcheck.finite_differences import (KINK_RETRIES, KINKED, UNTIL_KINK, SignedObjective, ask,
-                                                 probe_coordinate, probe_direction, resolution, sample_coordinates,
-                                                 step_sweep, until_kink_each, value_of)
+from parity.gradcheck.finite_differences import (KINK_RETRIES, SignedObjective, probe_coordinate, probe_direction,
+                                                 resolution, sample_coordinates, step_sweep, value_of)
 from parity.gradcheck.inputs import nonfinite
-from parity.gradcheck.kinks import check_kink, direction_probe
+from parity.gradcheck.kinks import Remembered, check_kink, direction_probe
 from parity.gradcheck.locate import locate
 from parity.gradcheck.result import ElementError, ParamReport
 
@@ -40,58 +39,11 @@ class Objective(SignedObjective):
         return value, subj.kink_signature(twin) if signature else None
 
 
-class _Remembered:
-    """One coordinate's objective remembering f at every value it took: the interval rule at a kink
-    starts at the four points of the last retry (same step), which are then not evaluated again."""
-
-    def __init__(self, objective, array, index):
-        self.objective, self.array, self.index, self.seen = objective, array, index, {}
-
-    @property
-    def signature0(self):
-        return getattr(self.objective, "signature0", None)
-
-    def __call__(self):
-        key = (float(self.array.flat[self.index]), True)
-        if key not in self.seen:
-            self.seen[key] = self.objective()
-        return self.seen[key]
-
-    def until_kink(self):
-        key = (float(self.array.flat[self.index]), True)
-        if key in self.seen:
-            return self.seen[key]
-        result = ask(self.objective, UNTIL_KINK)
-        if result[1] is not KINKED:  # a stopped evaluation has no value to serve later
-            self.seen[key] = result
-        return result
-
-    def until_kink_each(self, places):
-        """``finite_differences.until_kink_each``, serving values seen before (all of them, or none)."""
-        keys = []
-        for place in places:
-            place(True)
-            keys.append((float(self.array.flat[self.index]), True))
-            place(False)
-        if all(key in self.seen for key in keys):
-            return [self.seen[key] for key in keys]
-        results = until_kink_each(self.objective, places)
-        self.seen.update((key, r) for key, r in zip(keys, results, strict=True) if r[1] is not KINKED)
-        return results
-
-    def value(self):
-        w = float(self.array.flat[self.index])
-        known = self.seen.get((w, True)) or self.seen.get((w, False))
-        if known is None:
-            known = self.seen[(w, False)] = (value_of(self.objective), None)
-        return known[0]
-
-
 def _probe_all(objective, array, indices, step, f0):
     """Coordinate probes: ([(flat, index, numeric)] without kinks, [(flat, objective)] straddling a kink at every step)."""
     smooth, kinked = [], []
     for j in indices:
-        remembered = _Remembered(objective, array, int(j))
+        remembered = Remembered(objective, array, int(j))
         numeric, kink = probe_coordinate(remembered, array, j, step, f0)
         if kink:
             kinked.append((int(j), remembered))
