@@ -16,9 +16,17 @@ another. Same seed, same numbers.
 | training_step_batch    | seed + 100 * step   | batch seed of step ``step`` of ``check_training_steps``       |
 | moving_statistics_batch| seed + 1000 + step  | batch seed of call ``step`` of ``check_moving_statistics``    |
 | epoch_order            | [seed, epoch]       | the batch order of an epoch in a training run (both twins)    |
-| gradcheck_upstream     | seed                | the upstream gradient of ``gradcheck``, ``check_against_keras``|
+| gradcheck_upstream     | seed + 2 * 2**32    | the upstream gradient of ``gradcheck``, ``check_against_keras``|
 | gradcheck_probes       | seed + 1            | ``gradcheck``'s sampled coordinates and directions            |
 | dropout_streams        | seed + 20 + k       | k-th unseeded Dropout-like layer of a model ``verify`` loaded |
+
+``gradcheck_upstream`` sits in the seed's high 32-bit word: it is never the
+generator of an everyday seed (0 .. 2**32 - 1), which users draw their x from;
+with offset 0, ``x = default_rng(0).standard_normal(shape)`` made dout == x
+(for BatchNorm, an upstream gradient whose exact dx is 0). The high word is 2:
+any value works; the whole-LeNet gradcheck does data-dependent work (kinks
+hit), measured over high words 1, 2, 3, 5 as 401k, 381k, 377k, 402k samples
+through its layers vs 380k at offset 0, and 2 keeps the benchmark comparable.
 
 The batch seed of a single check is the run's seed itself. Layer seeds
 (``Dropout(seed=...)``) are part of a spec, not of this table.
@@ -33,7 +41,7 @@ OFFSETS = {
     "upstream_gradient": 2,
     "finite_difference": 3,
     "optimizer_gradients": 10,
-    "gradcheck_upstream": 0,
+    "gradcheck_upstream": 2 << 32,  # see the module docstring: never an everyday seed
     "gradcheck_probes": 1,
     "dropout_streams": 20,
 }

@@ -54,3 +54,26 @@ def test_the_gradient_checker_attaches_the_cause_to_the_failing_parameter():
     result = gradcheck(tb.SignError(rng.standard_normal((4, 4)), rng.standard_normal(4)), rng.standard_normal((5, 4)))
     assert result["dx"].likely_cause.name == "sign" and "likely cause: sign" in str(result)
     assert result["W"].likely_cause is None
+
+
+def test_one_wrong_element_among_agreeing_ones_is_named_not_fitted_as_a_ratio():
+    analytic = NUMERIC.copy()
+    analytic[1, 2] += 0.3  # an indexing slip: the other 35 elements are exact
+    cause = _cause(analytic)
+    assert cause.name == "one_element_wrong" and "(1, 2)" in cause.evidence and "other 35" in cause.evidence, cause
+
+
+def test_a_few_wrong_elements_no_cause_fits_are_named():
+    analytic = NUMERIC.copy()
+    analytic[1, 2] += 0.3
+    analytic[3, 0] -= 0.2
+    cause = _cause(analytic)
+    assert cause.name == "some_elements_wrong" and "(1, 2)" in cause.evidence and "(3, 0)" in cause.evidence, cause
+
+
+def test_a_ratio_that_misses_an_element_does_not_claim_every_element():
+    analytic = 1.7 * NUMERIC
+    analytic[0, 0] = 5 * NUMERIC[0, 0]
+    cause = _cause(analytic)
+    assert cause.name == "constant_ratio" and "every probed element" not in cause.evidence, cause
+    assert "35 of the 36" in cause.evidence, cause

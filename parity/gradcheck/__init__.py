@@ -5,6 +5,8 @@
     inputs              what the checkers accept: real, finite, non-empty inputs, targets and parameters
     probing             one parameter probed: sampled elements (interval rule at kinks) and a random direction
     kinks               kinks: one-sided derivative intervals, kink-aware direction probes
+    locate              a failing random direction bisected to the elements behind it
+    reproducible        the unperturbed function evaluated twice must agree (a generator outside the layer)
     causes              the likely cause of a mismatch (ratios, transposes, sum/mean, routing, epsilon, ...)
     modes               nets checked in the mode their gradient used (train_flg / training)
     subject             how the checker sees a user's layer or network (copies, parameters, RNG)

@@ -7,7 +7,11 @@ with its evidence. The order goes from the most specific test to the least.
 Causes (``LikelyCause.name``): loss_epsilon, sign, factor_2, factor_0.5,
 missing_1/N, extra_1/N, sum_vs_mean, constant_ratio, transposed,
 regularisation_missing_in_gradient, regularisation_missing_in_loss,
-wrong_routing, derivative_at_wrong_point, wrong_mode, nonfinite_numeric, unexplained.
+wrong_routing, derivative_at_wrong_point, wrong_mode, one_element_wrong, some_elements_wrong,
+nonfinite_numeric, unexplained. A hypothesis with a fitted number (a ratio, a
+regularisation strength) fits any single element, so it is not stated when one
+probed element differs while the others agree (a named ratio -- a sign, 2, 1/2,
+N -- still is): that is ``one_element_wrong``.
 """
 import itertools
 from dataclasses import dataclass, field
@@ -88,7 +92,23 @@ RATIO_NAMES = {-1.0: ("sign", "the sign is flipped"), 2.0: ("factor_2", "analyti
                0.5: ("factor_0.5", "analytic is half the numeric gradient")}
 
 
-def _ratio(a, n, ev):
+def _where(predicted, observed, agreeing):
+    """"every probed element", or how many of them the prediction fits (and how many agreed to begin with)."""
+    scale = max(float(np.abs(observed).max(initial=0.0)), float(np.abs(predicted).max(initial=0.0)), 1e-300)
+    fits = int(np.count_nonzero(np.abs(predicted - observed) <= FIT * scale))
+    where = "every probed element" if fits == observed.size and not agreeing else (
+        f"{fits} of the {observed.size} probed elements that differ")
+    return where + (f" (the other {agreeing} agree)" if agreeing else "")
+
+
+def _ratio(a, n, ev, agreeing=0, named_only=False):
+    """A constant ratio analytic / numeric; with ``named_only`` (one element differs) only a ratio with a name
+    (sign, 2, 1/2, N, a reduced axis size): any number is the ratio of one pair, those are unlikely by chance."""
+    cause = _any_ratio(a, n, ev, agreeing)
+    return None if cause is None or named_only and cause.name == "constant_ratio" else cause
+
+
+def _any_ratio(a, n, ev, agreeing):
     big = np.abs(n) > 0.1 * np.abs(n).max(initial=0.0)
     k = float(np.median(a[big] / n[big])) if big.any() else float("nan")  # robust to a few biased elements
     err = _fit(k * n, a)
@@ -105,14 +125,14 @@ def _ratio(a, n, ev):
                            alternatives=["factor_0.5"] if also else [])
     for target, (name, text) in RATIO_NAMES.items():
         if abs(k - target) <= 1e-3 * abs(target):
-            return LikelyCause(name, f"{text}: analytic = {k:.6g} x numeric on every probed element", err, k)
+            return LikelyCause(name, f"{text}: analytic = {k:.6g} x numeric on {_where(k * n, a, agreeing)}", err, k)
     for size in sorted({int(np.prod(c)) for r in range(1, len(ev.axis_sizes) + 1)
                         for c in itertools.combinations(ev.axis_sizes, r)} - {1}):
         if abs(k - size) <= 1e-3 * size or abs(k * size - 1) <= 1e-3:
             which = "a sum where the loss takes a mean" if k > 1 else "a mean where the loss takes a sum"
             return LikelyCause("sum_vs_mean", f"analytic = {k:.6g} x numeric, {'' if k > 1 else '1/'}{size} "
                                f"being the size of the reduced axes: {which}", err, k)
-    return LikelyCause("constant_ratio", f"analytic = {k:.6g} x numeric on every probed element", err, k)
+    return LikelyCause("constant_ratio", f"analytic = {k:.6g} x numeric on {_where(k * n, a, agreeing)}", err, k)
 
 
 def _transposed(analytic, idx, n):
@@ -194,10 +214,12 @@ def diagnose(analytic, value, idx, numeric, ev):
         n = plain  # the other hypotheses are about the backward: test them without the epsilon's effect
     scale = max(float(np.abs(a).max(initial=0.0)), float(np.abs(n).max(initial=0.0)), 1e-300)
     differ = np.abs(a - n) > FIT * scale  # a cause must explain the elements that disagree, not the ones that agree
+    agreeing = int(np.count_nonzero(~differ)) if differ.any() else 0
     if differ.any():
         idx, a, n, w = idx[differ], a[differ], n[differ], w[differ]
-    tests = [lambda: _ratio(a, n, ev),
-             lambda: _transposed(analytic, idx, n), lambda: _regularisation(a, n, w),
+    fitted = not (agreeing and len(idx) == 1)  # a fitted number fits one element whatever its error
+    tests = [lambda: _ratio(a, n, ev, agreeing, named_only=not fitted),
+             lambda: _transposed(analytic, idx, n), lambda: fitted and _regularisation(a, n, w),
              lambda: ev.full_numeric and _routing(analytic, ev.full_numeric()),
              lambda: ev.activation and _derivative_point(analytic, idx, ev.activation),
              lambda: ev.other_mode_numeric and _mode(a, idx, ev)]
@@ -205,8 +227,23 @@ def diagnose(analytic, value, idx, numeric, ev):
         cause = test() if len(idx) else None
         if cause:
             return cause
+    if agreeing and len(idx) <= agreeing:
+        return _few_elements(analytic.shape, idx, a, n, agreeing)
     return LikelyCause("unexplained", "none of the usual causes fits (constant ratio, transposition, sum vs mean, "
                        "regularisation, routing, derivative point, mode, loss epsilon): look at the worst elements")
+
+
+def _few_elements(shape, idx, a, n, agreeing):
+    """A minority of the probed elements wrong, the others right: an indexing slip, not a formula."""
+    where = [tuple(int(i) for i in np.unravel_index(j, shape)) for j in idx]
+    values = ", ".join(f"{w}: analytic={x:.6g} numeric={y:.6g}" for w, x, y in list(zip(where, a, n))[:5])
+    if len(idx) == 1:
+        return LikelyCause("one_element_wrong", f"only the element at {where[0]} differs ({values}); the other "
+                           f"{agreeing} probed elements agree: an indexing slip (one entry written, added or "
+                           "skipped wrongly), not a wrong formula")
+    return LikelyCause("some_elements_wrong", f"{len(idx)} probed elements differ ({values}"
+                       f"{' ...' if len(idx) > 5 else ''}) and no usual cause fits them, while the other {agreeing} "
+                       "agree: an indexing slip (entries written, added or skipped wrongly), not a wrong formula")
 
 
 def nonfinite_cause(count, besides=None):

@@ -25,7 +25,11 @@ How it avoids both missed bugs and false alarms:
 - writes into ``dout`` or into the saved input during backward are hazards: listed
   first in the report, failing the result only with ``strict=True`` (``ok`` is about
   the gradient); so is a parameter not verified, every sampled element excluded as a
-  kink (a correct net with tiny weights can have one: a failure would be a false alarm);
+  kink (a correct net with tiny weights can have one: a failure would be a false alarm),
+  but a result with nothing verified at all fails;
+- the unperturbed function is evaluated twice: one that does not repeat its value (a
+  generator outside the layer) fails, naming cause and fix (parity.gradcheck.reproducible);
+- a failing random direction is bisected to the elements behind it (parity.gradcheck.locate);
 - a failing parameter carries ``likely_cause`` (parity.gradcheck.causes); nets are
   checked in the mode their gradient used (parity.gradcheck.modes);
 - NaN or Inf in x, t or a parameter, and an empty batch, are refused; a forward
@@ -48,6 +52,7 @@ from parity.gradcheck.keras_check import KerasCheckResult
 from parity.gradcheck.modes import (TEXTBOOK_EPSILON, cross_entropy_log_gap, loss_kwargs, mode_note,
                                     softmax_loss_layer)
 from parity.gradcheck.probing import Objective, check_param
+from parity.gradcheck.reproducible import irreproducible
 from parity.gradcheck.result import GradcheckResult
 from parity.gradcheck.suffix import objectives_by_layer
 from parity.tolerances import tolerance
@@ -119,6 +124,7 @@ def gradcheck(layer, x, **options):
     if not np.isfinite(f0):
         return _unchecked(type(layer).__name__, f"sum(forward(x) * dout) = {f0}", rng_state, errors, notes, opts,
                           hazards)
+    errors = errors + _reproducibility(objective, f0, "sum(forward(x) * dout)")
     rng = random_streams.generator("gradcheck_probes", opts["seed"])
     other = Objective(pristine, run_once_in(not opts["training"]), rng_state) if subj.forward_kwargs(
         pristine, True) else None
@@ -139,6 +145,13 @@ def gradcheck(layer, x, **options):
     return _result(type(layer).__name__, reports, errors, notes, opts, hazards)
 
 
+def _reproducibility(objective, f0, what):
+    """[the error] when the unperturbed function does not repeat its value (parity.gradcheck.reproducible), else [].
+    The probes still run: their reports show what the noise did (every element a \"kink\", say)."""
+    problem = irreproducible(objective, f0, what)
+    return [problem] if problem else []
+
+
 def _unchecked(subject, what, rng_state, errors, notes, opts, hazards=()):
     """A failing result for a subject whose objective is not finite (every finite difference would be NaN)."""
     subj.restore_rng(rng_state)
@@ -152,6 +165,10 @@ def _copy(value):
 
 def _result(subject, reports, errors, notes, opts, hazards=()):
     hazards = list(hazards) + [f"{r.name}: not verified: {r.unverified}" for r in reports if r.unverified]
+    if reports and all(r.unverified for r in reports) and not errors:
+        errors = errors + ["nothing was verified: every parameter (and dx) is NOT VERIFIED (see the hazards), so no "
+                           "gradient was compared; a subject whose one parameter sits on packed kinks passes on the "
+                           "others, one with no comparable element at all cannot pass"]
     ok = all(r.ok for r in reports) and not errors and not (opts["strict"] and hazards)
     shown = {k: v for k, v in opts.items() if k != "params"}
     explained = [r for r in reports if r.ok and r.likely_cause is not None and r.likely_cause.explains_away]
@@ -174,6 +191,7 @@ def gradcheck_net(net, x, t, **options):
     opts = _options(options, "finite_difference_net")
     x = inputs.batch(x, "gradcheck_net")
     t = inputs.targets(t, "gradcheck_net", len(x))
+    inputs.array_parameters(net.params, "gradcheck_net")
     inputs.finite_parameters({f"params[{k!r}]": v for k, v in net.params.items()}, "gradcheck_net")
     ints = subj.integer_arrays(net.params)
     pristine, converted = subj.float64_copy(net, ints.values())
@@ -200,6 +218,7 @@ def gradcheck_net(net, x, t, **options):
     f0 = objective.unperturbed()[0]
     if not np.isfinite(f0):
         return _unchecked(type(net).__name__, f"loss(x, t) = {f0}", rng_state, [], notes, opts)
+    errors = _reproducibility(objective, f0, "loss(x, t)")
     rng = random_streams.generator("gradcheck_probes", opts["seed"])
     other = Objective(pristine, run_once_in({k: not v for k, v in mode.items()}), rng_state) if mode else None
     plain = Objective(pristine, run_once_in(mode, plain=True), rng_state)
@@ -214,7 +233,7 @@ def gradcheck_net(net, x, t, **options):
     reports = [check_param(k, objective, pristine.params[k], _copy(grads[k]), opts, rng, f0, evidence,
                            f"gradient(x, t)[{k!r}]") for k in pristine.params]
     subj.restore_rng(rng_state)
-    return _result(type(net).__name__, reports, [], notes, opts)
+    return _result(type(net).__name__, reports, errors, notes, opts)
 
 
 def assert_gradients_ok(target, *args, **options):

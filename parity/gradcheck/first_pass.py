@@ -54,8 +54,10 @@ def _value_on(ref, obj):
         return None
 
 
-def _run(layer, x, opts, rng_state, also=(), integers=()):
+def _run(layer, x, opts, rng_state, also=(), integers=(), scalars=()):
+    """One pass; run again with number attributes found to be parameters (``self.w = 2.0``) held as 0-d arrays."""
     pristine, converted = subj.float64_copy(layer, also)
+    held = subj.as_arrays(pristine, scalars)
     run = copy.deepcopy(pristine)
     ids = subj.array_ids(run)
     subj.restore_rng(rng_state)  # a second pass draws the same dropout masks as the first
@@ -64,6 +66,9 @@ def _run(layer, x, opts, rng_state, also=(), integers=()):
     dout = random_streams.generator("gradcheck_upstream", opts["seed"]).standard_normal(y.shape)
     dout_sent, x_saved = dout.copy(), x_given.copy()
     dx = run.backward(dout_sent)
+    found = [n for n in subj.scalar_attributes(run, opts["params"]) if n not in scalars]
+    if found:  # (once: an attribute as_arrays could not convert is then left to find_params)
+        return _run(layer, x, opts, rng_state, also, integers, tuple(scalars) + tuple(found))
     refs = subj.find_params(run, opts["params"], ids)  # after backward: textbook layers set dW there
     hazards = []
     if not np.array_equal(dout_sent, dout):
@@ -75,9 +80,13 @@ def _run(layer, x, opts, rng_state, also=(), integers=()):
         hazards += [f"{a}: not checked: {name}.{a} is an array forward() left in place, but there is no "
                     f"{name}.d{a}: a parameter whose gradient backward() never sets, or a constant (params=[...] "
                     "names the parameters to check)" for a in subj.unpaired_arrays(run, refs, ids)]
-    note = subj.conversion_note(converted, integers)
-    return FirstPass(pristine, run, y, dout, dx, refs, [note] if note else [], _forward_problems(x, x_given, y),
-                     hazards)
+    notes = [n for n in (subj.conversion_note(converted, integers), _held_note(held)) if n]
+    return FirstPass(pristine, run, y, dout, dx, refs, notes, _forward_problems(x, x_given, y), hazards)
+
+
+def _held_note(held):
+    return (f"scalar parameter(s) {', '.join(held)} held as 0-d float64 array(s) in the checked copy (finite "
+            "differences perturb arrays in place); checked like any other parameter") if held else ""
 
 
 def _forward_problems(x, x_given, y):
@@ -86,7 +95,8 @@ def _forward_problems(x, x_given, y):
         problems.append("forward() modified its input x in place")
     if y.dtype != np.float64:
         problems.append(f"the layer computes in {y.dtype} although its inputs and parameters were float64 "
-                        "(a silent downcast): finite differences would only measure its round-off")
+                        "(a silent downcast): finite differences would only measure its round-off (elements listed "
+                        "as kinks below are that round-off, not kinks)")
     bad = inputs.nonfinite(y, "y") if y.dtype.kind in "fc" else ""
     if bad:
         problems.append(f"forward(x) returned NaN or Inf: {bad}; no gradient can be checked through it (fix the "

@@ -54,3 +54,14 @@ def finite_parameters(named, who):
         problem = nonfinite(value, label)
         if problem:
             raise ValueError(f"{who}: parameter {problem}")
+
+
+def array_parameters(params, who):
+    """Refuse a net's parameter that is not an array (``params["w"] = 2.0``): finite differences perturb it in
+    place, where the layers using it must see the change (they hold the same array)."""
+    for key, value in params.items():
+        if not isinstance(value, np.ndarray):
+            raise ValueError(f"{who}: params[{key!r}] is a {type(value).__name__}, not an array: finite differences "
+                             "perturb each parameter in place, and the layers that use it must see the change. Store "
+                             f"it as a (0-d) array shared with the layer that uses it, e.g. params[{key!r}] = "
+                             f"np.array({value!r}). Received: params[{key!r}]={value!r}")

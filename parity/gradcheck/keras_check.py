@@ -13,7 +13,7 @@ from parity import random_streams
 from parity.compare import compare
 from parity.gradcheck import inputs
 from parity.gradcheck import subject as subj
-from parity.gradcheck.keras_config import check_output_shape, check_weight_shape, require_keras_layer
+from parity.gradcheck.keras_config import check_output_shape, check_weight_shape, describe, require_keras_layer
 from parity.gradcheck.layouts import (conv_kernel_from_textbook, conv_kernel_to_textbook, image_layout, images_to_nchw,
                                       images_to_nhwc, user_shape)
 from parity.tolerances import tolerance
@@ -101,6 +101,8 @@ def check_against_keras(layer, keras_layer, x, training=True, seed=0, weights=No
     to_keras, to_user = _converters(layout)
     keras_layer(to_keras(x[:1]).astype(keras_layer.compute_dtype))  # builds it if needed
     dtype = keras_layer.compute_dtype
+    if training:  # before the weights are copied in: the two calls may move BatchNorm's moving statistics
+        _refuse_random(layer, keras_layer, to_keras(x).astype(dtype))
     ours = subj.float64_copy(layer)[0] if dtype == "float64" else copy.deepcopy(layer)
     xd = x.astype(dtype)
     if _built_lazily(ours, keras_layer, weights or {}):  # built on its first forward, as Keras builds on its first call
@@ -121,6 +123,18 @@ def check_against_keras(layer, keras_layer, x, training=True, seed=0, weights=No
               for name, arr in ours_named.items() if (problem := inputs.nonfinite(arr, name))]
     return KerasCheckResult(type(layer).__name__, all(c.passed for c in result) and not errors, result, list(pairs),
                             layout, how, errors)
+
+
+def _refuse_random(layer, keras_layer, x):
+    """A layer that draws at random in training mode (Dropout, GaussianNoise) gives two calls on the same x two
+    outputs: its masks and the hand-written layer's cannot be compared, every difference would be a false FAILED."""
+    first, again = (np.asarray(keras_layer(x, training=True)) for _ in range(2))
+    if not np.array_equal(first, again, equal_nan=True):  # NaN twice is a repeat (it fails later, by name)
+        raise ValueError(f"check_against_keras: {describe(keras_layer)} is random in training mode (two calls on the "
+                         f"same x gave different outputs): its mask and the one {type(layer).__name__} draws are not "
+                         "comparable, so elements would differ whether the layer is right or not. Compare with "
+                         "training=False, or check the training-mode gradient with parity.gradcheck (a fixed mask). "
+                         "Received: training=True")
 
 
 def _keras_pass(keras_layer, x, dout, training, trainable, check_shape):

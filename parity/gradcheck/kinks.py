@@ -18,12 +18,13 @@ probes. A kink too small for the curvature test to see can still bias the
 estimate, so a direction that disagrees is retried at steps 10x..1000x smaller
 (as an element is: a real bug is wrong at every step). ``ParamReport.direction
 ["kink_handling"]`` says which was done: none, smaller_step,
-reprobed_without_kinks or coordinate_fallback.
+reprobed_without_kinks or coordinate_fallback. ``Remembered`` keeps the values a
+coordinate's probe saw, so the interval rule starts from the last retry's points.
 """
 import numpy as np
 
-from parity.gradcheck.finite_differences import (KINK_RETRIES, _richardson, evaluate_at, moved_along, probe_direction,
-                                                 resolution)
+from parity.gradcheck.finite_differences import (KINK_RETRIES, KINKED, UNTIL_KINK, _richardson, ask, evaluate_at,
+                                                 moved_along, probe_direction, resolution, until_kink_each, value_of)
 
 LOCATE_BUDGET = 48  # direction probes spent locating kinked coordinates before falling back
 
@@ -105,3 +106,50 @@ def direction_probe(objective, array, analytic, v, step, f0):
     if kink:
         return None
     return float(np.sum(analytic * v)), float(numeric), "reprobed_without_kinks", len(kinked), v
+
+
+class Remembered:
+    """One coordinate's objective remembering f at every value it took: the interval rule at a kink
+    starts at the four points of the last retry (same step), which are then not evaluated again."""
+
+    def __init__(self, objective, array, index):
+        self.objective, self.array, self.index, self.seen = objective, array, index, {}
+
+    @property
+    def signature0(self):
+        return getattr(self.objective, "signature0", None)
+
+    def __call__(self):
+        key = (float(self.array.flat[self.index]), True)
+        if key not in self.seen:
+            self.seen[key] = self.objective()
+        return self.seen[key]
+
+    def until_kink(self):
+        key = (float(self.array.flat[self.index]), True)
+        if key in self.seen:
+            return self.seen[key]
+        result = ask(self.objective, UNTIL_KINK)
+        if result[1] is not KINKED:  # a stopped evaluation has no value to serve later
+            self.seen[key] = result
+        return result
+
+    def until_kink_each(self, places):
+        """``finite_differences.until_kink_each``, serving values seen before (all of them, or none)."""
+        keys = []
+        for place in places:
+            place(True)
+            keys.append((float(self.array.flat[self.index]), True))
+            place(False)
+        if all(key in self.seen for key in keys):
+            return [self.seen[key] for key in keys]
+        results = until_kink_each(self.objective, places)
+        self.seen.update((key, r) for key, r in zip(keys, results, strict=True) if r[1] is not KINKED)
+        return results
+
+    def value(self):
+        w = float(self.array.flat[self.index])
+        known = self.seen.get((w, True)) or self.seen.get((w, False))
+        if known is None:
+            known = self.seen[(w, False)] = (value_of(self.objective), None)
+        return known[0]

@@ -1,4 +1,5 @@
-"""Probing one parameter: every sampled element (with the interval rule at kinks) and one random direction.
+"""Probing one parameter: every sampled element (with the interval rule at kinks) and one random direction,
+bisected to the elements behind it when it fails (parity.gradcheck.locate).
 
 Shared by ``gradcheck`` (layers) and ``gradcheck_net`` (networks) in ``parity.gradcheck.checker``.
 """
@@ -8,11 +9,11 @@ import numpy as np
 
 from parity.gradcheck import subject as subj
 from parity.gradcheck.causes import diagnose, nonfinite_cause, shape_cause, uncovered_cause
-from parity.gradcheck.finite_differences import (KINK_RETRIES, KINKED, UNTIL_KINK, SignedObjective, ask,
-                                                 probe_coordinate, probe_direction, resolution, sample_coordinates,
-                                                 step_sweep, until_kink_each, value_of)
+from parity.gradcheck.finite_differences import (KINK_RETRIES, SignedObjective, probe_coordinate, probe_direction,
+                                                 resolution, sample_coordinates, step_sweep, value_of)
 from parity.gradcheck.inputs import nonfinite
-from parity.gradcheck.kinks import check_kink, direction_probe
+from parity.gradcheck.kinks import Remembered, check_kink, direction_probe
+from parity.gradcheck.locate import locate
 from parity.gradcheck.result import ElementError, ParamReport
 
 
@@ -38,58 +39,11 @@ class Objective(SignedObjective):
         return value, subj.kink_signature(twin) if signature else None
 
 
-class _Remembered:
-    """One coordinate's objective remembering f at every value it took: the interval rule at a kink
-    starts at the four points of the last retry (same step), which are then not evaluated again."""
-
-    def __init__(self, objective, array, index):
-        self.objective, self.array, self.index, self.seen = objective, array, index, {}
-
-    @property
-    def signature0(self):
-        return getattr(self.objective, "signature0", None)
-
-    def __call__(self):
-        key = (float(self.array.flat[self.index]), True)
-        if key not in self.seen:
-            self.seen[key] = self.objective()
-        return self.seen[key]
-
-    def until_kink(self):
-        key = (float(self.array.flat[self.index]), True)
-        if key in self.seen:
-            return self.seen[key]
-        result = ask(self.objective, UNTIL_KINK)
-        if result[1] is not KINKED:  # a stopped evaluation has no value to serve later
-            self.seen[key] = result
-        return result
-
-    def until_kink_each(self, places):
-        """``finite_differences.until_kink_each``, serving values seen before (all of them, or none)."""
-        keys = []
-        for place in places:
-            place(True)
-            keys.append((float(self.array.flat[self.index]), True))
-            place(False)
-        if all(key in self.seen for key in keys):
-            return [self.seen[key] for key in keys]
-        results = until_kink_each(self.objective, places)
-        self.seen.update((key, r) for key, r in zip(keys, results, strict=True) if r[1] is not KINKED)
-        return results
-
-    def value(self):
-        w = float(self.array.flat[self.index])
-        known = self.seen.get((w, True)) or self.seen.get((w, False))
-        if known is None:
-            known = self.seen[(w, False)] = (value_of(self.objective), None)
-        return known[0]
-
-
 def _probe_all(objective, array, indices, step, f0):
     """Coordinate probes: ([(flat, index, numeric)] without kinks, [(flat, objective)] straddling a kink at every step)."""
     smooth, kinked = [], []
     for j in indices:
-        remembered = _Remembered(objective, array, int(j))
+        remembered = Remembered(objective, array, int(j))
         numeric, kink = probe_coordinate(remembered, array, j, step, f0)
         if kink:
             kinked.append((int(j), remembered))
@@ -126,18 +80,20 @@ def _abs_err(a, n):
     return err if np.isfinite(err) else np.inf
 
 
-def _unusable(analytic, shape, source):
+def _unusable(analytic, shape, source, name=""):
     """Why a gradient cannot be compared ("" when it can): never set, a wrong shape, NaN or Inf."""
     if analytic is None:
         return f"{source or 'its gradient'} is None or missing: the gradient was never set"
     if np.shape(analytic) != shape:
+        if name == "dx":
+            return f"{source or 'dx'} has shape {np.shape(analytic)}, the input x has shape {shape}"
         return f"gradient has shape {np.shape(analytic)}, parameter has shape {shape}"
     return nonfinite(np.asarray(analytic, dtype=np.float64), source or "the gradient")
 
 
 def check_param(name, objective, array, analytic, opts, rng, f0, evidence=None, source=""):
     """The report of one parameter (``source`` names where its analytic gradient came from, for messages)."""
-    problem = _unusable(analytic, array.shape, source)
+    problem = _unusable(analytic, array.shape, source, name)
     if problem:
         got = None if analytic is None else np.shape(analytic)
         return ParamReport(name, array.shape, False, 0, np.inf, np.inf, 1.0, likely_cause=shape_cause(got, array.shape),
@@ -160,9 +116,12 @@ def check_param(name, objective, array, analytic, opts, rng, f0, evidence=None, 
                          unverified=_unverified(smooth, kink_checks, direction), scale=scale,
                          resolution=resolution(f0, opts["step"]),
                          nonfinite_at_step=[(i, rescued[j][0]) for j, i, _ in smooth if j in rescued])
-    if not ok and evidence is not None:
-        report.likely_cause = _explained(analytic, array, smooth, failing, evidence(array), report, v, opts, bound)
+    ev = evidence(array) if not ok and evidence is not None else None
+    if ev is not None:
+        report.likely_cause = _explained(analytic, array, smooth, failing, ev, report, v, opts, bound)
         report.ok = report.likely_cause.explains_away
+    if not report.ok and v is not None and not direction["ok"]:
+        _bisected(objective, array, analytic, v, opts, f0, bound, report, (smooth, failing, rescued, ev))
     return report
 
 
@@ -256,6 +215,52 @@ def _direction(objective, array, analytic, opts, rng, f0, bound):
     handling = "smaller_step" if attempt and handling == "none" else handling
     return {"analytic": expected, "numeric": numeric, "rel": abs(expected - numeric) / norm, "ok": attempt is not None,
             "kink": handling != "none", "kink_handling": handling, "removed_coordinates": removed}, v
+
+
+def _bisected(objective, array, analytic, v, opts, f0, bound, report, sampled):
+    """A failing direction no cause explains away: the elements behind it located by bisection
+    (parity.gradcheck.locate) and probed as coordinates. Kinks inside their interval are removed and the direction
+    probed again (it may pass); elements wrong at every step join the report by name (``sampled``: the sampled
+    elements' smooth probes, failing ones, rescued ones and the Evidence; the cause is stated from the located
+    elements when no sampled one fails)."""
+    smooth0, failing0, rescued, ev = sampled
+    norm, h = _direction_scale(analytic, array, opts)
+    located = locate(objective, array, analytic, v, opts["step"], f0, max(opts["rtol"] * norm, resolution(f0, h)))
+    smooth, kinked = _probe_all(objective, array, located, opts["step"], f0)
+    failing, sweep, _ = _failing(objective, array, analytic, smooth, bound, f0)
+    checks = [check_kink(seen, array, j, analytic.flat[j], opts["step"], f0, bound) for j, seen in kinked]
+    report.direction["located"] = [index for index, *_ in failing] + [k["index"] for k in checks if not k["ok"]]
+    if kinked and not failing and all(k["ok"] and k["resolved"] for k in checks):
+        _reprobed(objective, array, analytic, v, [j for j, _ in kinked], opts, f0, report)
+        return
+    seen = {e[1] for e in smooth0}
+    bad = {f[0] for f in failing}
+    found = [e for e in smooth if e[1] in bad and e[1] not in seen]
+    if not found:
+        return
+    report.worst = _worst(analytic, smooth0 + found, rescued)
+    report.max_abs = max(e.abs_err for e in report.worst)
+    report.max_rel, report.checked = report.max_abs / report.scale, report.checked + len(found)
+    report.sweep = report.sweep or sweep
+    if not failing0 and ev is not None:
+        report.likely_cause = _cause(analytic, array, smooth0 + found, failing, ev)
+
+
+def _reprobed(objective, array, analytic, v, kinked, opts, f0, report):
+    """The direction again without the kinks the bisection found (all inside their subgradient interval)."""
+    u = v.copy()
+    u.flat[kinked] = 0.0
+    if not np.any(u):
+        return
+    u /= np.linalg.norm(u)
+    norm, h = _direction_scale(analytic, array, opts)
+    expected = float(np.sum(analytic * u))
+    attempt, numeric = _agreeing_step(lambda step: _along(objective, array, u, step, f0), expected, norm, h, opts, f0)
+    report.direction.update(analytic=expected, numeric=numeric, rel=abs(expected - numeric) / norm,
+                            ok=attempt is not None, kink=True, kink_handling="reprobed_without_kinks",
+                            removed_coordinates=report.direction["removed_coordinates"] + len(kinked), located=[])
+    if attempt is not None and report.frac_failed == 0 and all(k["ok"] for k in report.kink_checks):
+        report.ok, report.likely_cause = True, None
 
 
 def _direction_scale(analytic, array, opts):

@@ -38,14 +38,16 @@ class ParamReport:
 
     def lines(self):
         explained = self.likely_cause is not None and self.likely_cause.explains_away
+        by_direction = bool(self.direction) and not self.direction["ok"] and not explained
         status = f"ok (numeric differs, explained: {self.likely_cause.name})" if explained else (
-            "NOT VERIFIED" if self.ok and self.unverified else "ok" if self.ok else "FAILED")
+            "NOT VERIFIED" if self.ok and self.unverified else "ok" if self.ok else
+            "FAILED (the random-direction check)" if by_direction and not self.frac_failed else "FAILED")
         cause = [f"    likely cause: {self.likely_cause.name}: {self.likely_cause.evidence}"] if self.likely_cause else []
         if self.gradient_error:
             return [f"{self.name}: FAILED ({self.gradient_error})"] + cause
         out = [f"{self.name}: {status}  shape={self.shape} checked={self.checked} max_abs={self.max_abs:.3e} "
-               f"max_rel={self.max_rel:.3e} (max_abs / largest |gradient| {self.scale:.3e}) "
-               f"failing={100 * self.frac_failed:.1f}%"]
+               f"max_rel={self.max_rel:.3e} (= max_abs / {self.scale:.3e}, the largest |gradient|) "
+               f"failing={100 * self.frac_failed:.1f}% of the sampled elements"]
         out += self._notes(explained)
         if (not self.ok or explained) and self.worst:
             out.append("    worst elements (rel = |analytic - numeric| / max(|analytic|, |numeric|) of that element):")
@@ -60,6 +62,7 @@ class ParamReport:
             out.append(f"    random direction: analytic={d['analytic']:.10g} numeric={d['numeric']:.10g} "
                        f"rel={d['rel']:.3e} {'ok' if d['ok'] else 'differs' if explained else 'FAILED'} "
                        f"(kinks: {d['kink_handling']})")
+            out += self._direction_failure() if by_direction else []
         if self.kinks:
             bad = sum(not k["ok"] for k in self.kink_checks)
             unresolved = [k["index"] for k in self.kink_checks if not k["resolved"]]
@@ -68,6 +71,18 @@ class ParamReport:
             if unresolved:
                 out.append(f"    kinks excluded (one-sided slopes not resolvable above round-off): {unresolved[:8]}")
         return out + cause
+
+    def _direction_failure(self):
+        d = self.direction
+        if d.get("kink_handling") == "coordinate_fallback":
+            return ["    random direction FAILED: one of its extra coordinates is wrong (kinks kept the direction "
+                    "from being probed)"]
+        located = d.get("located") or []
+        where = (f"located by bisecting the direction: {', '.join(map(str, located[:8]))}"
+                 + (" ..." if len(located) > 8 else "") if located else
+                 "not located by bisecting the direction (the error is spread over many elements)")
+        return [f"    random direction FAILED by |analytic - numeric| = {abs(d['analytic'] - d['numeric']):.3e} "
+                f"(rel {d['rel']:.3e} of |gradient|, at every step): elements the sample missed are wrong; {where}"]
 
     def _notes(self, explained):
         out = []

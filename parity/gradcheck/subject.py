@@ -152,11 +152,11 @@ def find_params(obj, explicit=None, ids_before_forward=None):
             forward are caches (x, out, mask), not parameters.
     """
     if explicit is not None:
-        pairs = explicit.items() if isinstance(explicit, dict) else [(n, "d" + n) for n in explicit]
-        refs = [ParamRef(p, "attr", p, g) for p, g in pairs]
+        refs = [ParamRef(p, "attr", p, g) for p, g in _pairs(explicit)]
         for ref in refs:
-            for attr in (ref.param, ref.grad):
-                if not isinstance(getattr(obj, attr, None), np.ndarray):
+            for attr, fits in ((ref.param, isinstance(getattr(obj, ref.param, None), np.ndarray)),
+                               (ref.grad, is_gradient(getattr(obj, ref.grad, None)))):
+                if not fits:
                     raise ValueError(f"gradcheck: parameter {ref.param!r} was named but {type(obj).__name__}.{attr} "
                                      f"is not an array after backward(). Arrays on the object: {_arrays(obj)}")
         return refs
@@ -164,7 +164,7 @@ def find_params(obj, explicit=None, ids_before_forward=None):
         return [ParamRef(k, "dict", k, k) for k in obj.params]
     refs = [ParamRef(name, "attr", name, "d" + name) for name in _stable_arrays(obj, ids_before_forward)
             if hasattr(obj, "d" + name)]
-    unset = [r.param for r in refs if not isinstance(r.gradient(obj), np.ndarray)]
+    unset = [r.param for r in refs if not is_gradient(r.gradient(obj))]
     unpaired = unset + unpaired_arrays(obj, refs, ids_before_forward)
     if unpaired and len(unset) == len(refs):  # no gradient set at all: stored under other names, most likely
         raise ValueError(
@@ -172,6 +172,42 @@ def find_params(obj, explicit=None, ids_before_forward=None):
             "Expected params/grads dicts with the same keys, or attribute pairs X/dX (W/dW, b/db, gamma/dgamma) "
             "filled by backward(). Name them with params={'W': 'grad_W'}, or params={} to check dx only.")
     return refs
+
+
+def _pairs(explicit):
+    return explicit.items() if isinstance(explicit, dict) else [(n, "d" + n) for n in explicit]
+
+
+def is_gradient(value):
+    """An array, or a scalar (``np.sum(...)`` gives an np.float64, a scalar parameter's gradient)."""
+    return isinstance(value, np.ndarray) or _is_number(value)
+
+
+def _is_number(value):
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+
+
+def scalar_attributes(obj, explicit=None):
+    """Number attributes X (``self.w = 2.0``) with a gradient attribute dX that is None or a scalar: scalar
+    parameters, which finite differences can perturb only when held as 0-d arrays (``as_arrays``)."""
+    names = vars(obj) if hasattr(obj, "__dict__") else ()
+    pairs = _pairs(explicit) if explicit is not None else [(n, "d" + n) for n in names]
+    return [p for p, g in pairs if _is_number(getattr(obj, p, None)) and hasattr(obj, g)
+            and (getattr(obj, g) is None or is_gradient(getattr(obj, g)) and np.ndim(getattr(obj, g)) == 0)]
+
+
+def as_arrays(obj, attributes):
+    """Hold the number attributes ``attributes``, and numbers in a ``params`` dict, as 0-d float64 arrays
+    (on a copy: perturbations go into arrays in place). Returns their labels."""
+    for name in attributes:
+        setattr(obj, name, np.array(getattr(obj, name), dtype=np.float64))
+    held = [f"{type(obj).__name__}.{name}" for name in attributes]
+    params = getattr(obj, "params", None)
+    if isinstance(params, dict) and isinstance(getattr(obj, "grads", None), dict):
+        for key in [k for k, v in params.items() if _is_number(v)]:
+            params[key] = np.array(params[key], dtype=np.float64)
+            held.append(f"params[{key!r}]")
+    return held
 
 
 def _stable_arrays(obj, ids_before_forward):
