@@ -8,13 +8,13 @@ optimizer, then names the first divergence: layer, step and phase.
 """
 import time
 
-from parity.checks.graph_checks import check_gradients
 from parity.convert import from_keras, to_keras
 from parity.convert.compile import numpy_optimizer
 from parity.convert.from_keras import compiled_loss, compiled_loss_weights
-from parity.verify import data, divergence, layers, masks, substitute, training
+from parity.verify import data, divergence, gradients, layers, masks, substitute, training
 from parity.verify.backend import check_backend, run_on, running_backend
 from parity.verify.finite_differences import check_finite_differences
+from parity.verify.floors import Floors
 from parity.verify.keras_trace import trace
 from parity.verify.result import VerifyResult, comparison_row
 
@@ -72,12 +72,12 @@ def _twin(k_model, twin):
     return twin
 
 
-def _layer_checks(result, k_model, twin, xs, douts, use_substitute):
+def _layer_checks(result, k_model, twin, xs, douts, use_substitute, floors):
     ref = trace(k_model, xs, douts, training=False)
-    result.layers = layers.chained_rows(twin, ref, xs, douts)
+    result.layers = layers.chained_rows(twin, ref, xs, douts, floors=floors)
     found = {"chained": divergence.layer_divergence(twin, ref, result.layers, "chained", False)}
     if use_substitute:
-        result.substitute_layers = substitute.substitute_rows(twin, ref)
+        result.substitute_layers = substitute.substitute_rows(twin, ref, floors=floors)
         found["substitute"] = divergence.layer_divergence(twin, ref, result.substitute_layers, "substitute", False)
     found = {m: f for m, f in found.items() if f[0] is not None}
     result.divergence["layers"] = {m: f[0] for m, f in found.items()}
@@ -164,8 +164,10 @@ def verify(model, x=None, y=None, steps=10, twin=None, dtype=None, loss=None, op
     result.settings = {"batch": len(xs[0]), "steps": steps, "loss": _loss_name(twin, _by_output_name(k_model)),
                        "optimizer": type(twin.optimizer).__name__, "substitute": substitute, "seed": seed,
                        "data": "random" if x is None else "given", "backend": running_backend()}
-    _layer_checks(result, k_model, twin, xs, douts, substitute)
-    result.gradients = [comparison_row(c) for c in check_gradients(k_model, twin, xs, douts)]
+    graph = layers.as_graph(twin)
+    floors = Floors(graph, xs, douts)  # the twin run once in its dtype and once as a float64 copy
+    _layer_checks(result, k_model, twin, xs, douts, substitute, floors.of_nodes())
+    result.gradients = [comparison_row(c) for c in gradients.check_gradients(k_model, floors, xs, douts, graph)]
     result.finite_differences = [comparison_row(c) for c in check_finite_differences(twin, xs, douts, seed)]
     if steps:
         _training_checks(result, k_model, twin, xs, ys, douts, steps)

@@ -59,24 +59,38 @@ def _require_keras_names(nodes, ref):
                          f"{list(ref)}")
 
 
-def chained_rows(twin, ref, xs, douts, training=False):
-    """Rows of the chained mode; ``ref`` is ``keras_trace.trace`` on the same ``xs``/``douts``."""
-    twin = as_graph(twin)
-    _, acts = twin.forward(xs if len(xs) > 1 else xs[0], training=training, return_activations=True)
-    dxs = twin.backward(douts if len(douts) > 1 else douts[0])
+def node_values(graph, xs, douts, training=False):
+    """({node name: (outputs, d_inputs)}, model outputs, model dxs) of a twin graph (``as_graph``) run forward and
+    backward on ``xs`` and ``douts``: each node's output arrays and the gradient at each of its input tensors; the
+    weight gradients are left in ``graph.grads``."""
+    ys, acts = graph.forward(xs if len(xs) > 1 else xs[0], training=training, return_activations=True)
+    dxs = graph.backward(douts if len(douts) > 1 else douts[0])
     dxs = list(dxs) if len(xs) > 1 else [dxs]
-    nodes, tol = twin_nodes(twin), tolerance(twin.dtype)
+    grad_of = {id(t): d for t, d in zip(graph.inputs, dxs, strict=True)}
+    for node in graph._nodes:
+        if node in graph.output_grads and len(node.outputs) == 1:
+            grad_of[id(node.outputs[0])] = graph.output_grads[node]
+    values = {}
+    for node in graph._nodes:
+        outputs = acts[node.name] if len(node.outputs) > 1 else [acts[node.name]]
+        values[node.name] = (list(outputs), [grad_of.get(id(t)) for t in node.inputs])
+    return values, list(ys) if len(douts) > 1 else [ys], dxs
+
+
+def chained_rows(twin, ref, xs, douts, training=False, floors=None):
+    """Rows of the chained mode; ``ref`` is ``keras_trace.trace`` on the same ``xs``/``douts``; ``floors``:
+    {(node, "output" | "d input", i): floor} (``parity.verify.floors``)."""
+    twin = as_graph(twin)
+    values, _, _ = node_values(twin, xs, douts, training)
+    nodes, tol, floors = twin_nodes(twin), tolerance(twin.dtype), floors or {}
     _require_keras_names(nodes, ref)
-    grad_of = {id(t): d for t, d in zip(twin.inputs, dxs, strict=True)}
-    for node in twin._nodes:
-        if node in twin.output_grads and len(node.outputs) == 1:
-            grad_of[id(node.outputs[0])] = twin.output_grads[node]
     rows = []
     for name, k in ref.items():
-        node = nodes[name]
-        mine = acts[name] if len(node.outputs) > 1 else [acts[name]]
-        outputs = [compare(a, b, f"{name} output", tol) for a, b in zip(mine, k["outputs"], strict=True)]
-        d_inputs = [compare(grad_of.get(id(t), np.zeros_like(b)), b, f"{name} d input", tol)
-                    for t, b in zip(node.inputs, k["d_inputs"], strict=True)]
-        rows.append(row(name, node.layer, "chained", outputs, d_inputs))
+        mine, dxs = values[name]
+        outputs = [compare(a, b, f"{name} output", tol, floor=floors.get((name, "output", i), 0.0))
+                   for i, (a, b) in enumerate(zip(mine, k["outputs"], strict=True))]
+        d_inputs = [compare(np.zeros_like(b) if d is None else d, b, f"{name} d input", tol,
+                            floor=floors.get((name, "d input", i), 0.0))
+                    for i, (d, b) in enumerate(zip(dxs, k["d_inputs"], strict=True))]
+        rows.append(row(name, nodes[name].layer, "chained", outputs, d_inputs))
     return rows
