@@ -28,6 +28,7 @@ def row(name, layer, mode, outputs, d_inputs):
     return {"node": name, "layer": type(layer).__name__, "mode": mode,
             "output_rel": out.max_rel, "output_passed": out.passed,
             "d_input_rel": dx.max_rel if dx else 0.0, "d_input_passed": dx.passed if dx else True,
+            "output_abs": out.max_abs, "d_input_abs": dx.max_abs if dx else 0.0,
             "passed": out.passed and (dx is None or dx.passed)}
 
 
