@@ -10,7 +10,7 @@ divergences, the report shows both.
 from parity.compare import compare
 from parity.tolerances import tolerance
 from parity.verify.keras_trace import node_vjp
-from parity.verify.layers import as_graph, row, twin_nodes
+from parity.verify.layers import as_graph, layer_forward_backward, row, twin_nodes
 
 
 def substitute_rows(twin, ref, training=False, floors=None):
@@ -29,11 +29,3 @@ def substitute_rows(twin, ref, training=False, floors=None):
                     for i, (a, b) in enumerate(zip(dxs, ref_dxs, strict=True))]
         rows.append(row(name, node.layer, "substitute", outputs, d_inputs))
     return rows
-
-
-def layer_forward_backward(layer, inputs, d_outputs, training=False, list_input=False):
-    """(outputs, d_inputs) of one NumPy layer, as ``numpy_models.Model`` calls it inside a graph."""
-    out = layer.call(list(inputs) if list_input else inputs[0], training=training)
-    outs = list(out) if isinstance(out, (list, tuple)) else [out]
-    dx = layer.backward_call(list(d_outputs) if len(d_outputs) > 1 else d_outputs[0])
-    return outs, list(dx) if list_input else [dx]
