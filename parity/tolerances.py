@@ -148,5 +148,6 @@ UNDERFLOW_SCALE = (
     "smallest normal number (tiny: 1.2e-38 float32) are not differences; one product-sum stage (a matmul, a "
     "conv) multiplies a flushed factor by at most the sum of |other factor|, so each comparison's scale is at "
     "least tiny * S / rtol, S the largest sum of |elements| (or element count) over the model's inputs, node "
-    "outputs and weights (measured S = 1.6e4 there: a floor of 1.9e-29, allowed differences 1.9e-34, 7,700x the largest "
-    "(2.4e-38) and ~1e25 below any gradient a float32 model trains with). rtol is unchanged.")
+    "outputs and weights (measured S = 1.6e4 there: a floor of 1.9e-29, allowed differences "
+    "1.9e-34, 7,700x the largest (2.4e-38), and far below any gradient float32 training resolves). rtol is "
+    "unchanged.")

@@ -47,7 +47,8 @@ def files(tmp_path_factory):
 ], ids=["embedding-index-out-of-range", "string-array", "not-an-npz", "batch-above-rows"])
 def test_bad_data_exits_2_with_one_line_naming_it(files, tmp_path, capfd, model, data, extra, expected):
     out = tmp_path / "out"
-    assert main(["verify", str(files / model), "--data", str(files / data), "--out", str(out), "--steps", "1"] + extra) == 2
+    argv = ["verify", str(files / model), "--data", str(files / data), "--out", str(out), "--steps", "1"] + extra
+    assert main(argv) == 2
     err = capfd.readouterr().err
     assert len(err.strip().splitlines()) == 1 and expected in err, err
     assert not out.exists()

@@ -27,8 +27,8 @@ DTYPES = ("float32", "float64")
 def add_parser(sub):
     """Register the ``verify`` subcommand on an argparse subparsers object."""
     p = sub.add_parser("verify", help="check a saved Keras model against its NumPy twin; find the first divergence")
-    p.add_argument("model", help="a .keras file (Sequential or Functional), or a legacy .h5 one (compiled with the loss "
-                                 "and optimizer of its training config)")
+    p.add_argument("model", help="a .keras file (Sequential or Functional), or a legacy .h5 one (compiled with "
+                                 "the loss and optimizer of its training config)")
     p.add_argument("--data", help="an .npz with x (and y) arrays (x_0, x_1, ... / y_0, ... for several)")
     p.add_argument("--batch", type=int, help="rows used (default: all of --data, else 4 random rows)")
     p.add_argument("--steps", type=int, default=10, help="training steps compared (default: 10)")

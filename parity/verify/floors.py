@@ -17,8 +17,8 @@ from parity.verify.layers import node_values
 
 def _largest_sum(arrays):
     """S of ``UNDERFLOW_SCALE``: the largest sum of |elements| (or element count) over ``arrays``."""
-    return max((max(float(np.abs(np.asarray(a, np.float64)).sum()), float(np.size(a))) for a in arrays if a is not None),
-               default=0.0)
+    sizes = [max(float(np.abs(np.asarray(a, np.float64)).sum()), float(np.size(a))) for a in arrays if a is not None]
+    return max(sizes, default=0.0)
 
 
 def _round_off(a, a64, rtol):

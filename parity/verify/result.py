@@ -104,7 +104,8 @@ def _divergence_lines(div, result=None):
 
 
 COLUMNS = {"layers": ["node", "layer", "output_rel", "d_input_rel", "d_input_abs", "passed"],
-           "gradients": ["name", "max_rel", "rtol", "max_abs", "scale", "passed"], "steps": ["step", "max_rel", "rtol", "passed"],
+           "gradients": ["name", "max_rel", "rtol", "max_abs", "scale", "passed"],
+           "steps": ["step", "max_rel", "rtol", "passed"],
            "bisection": ["step", "worst", "max_rel", "rtol", "passed"], "phases": ["phase", "name", "max_rel", "rtol", "passed"]}
 
 
