@@ -127,3 +127,28 @@ ZERO_GRADIENT_STATE = (
     "compared with Keras's, element by element and without a floor, at the state rtol (measured <= 1.3e-3 of it "
     "over 10 steps of 8 optimizers, float32 and float64), which finds a slip in the twin's optimizer (a 1e-6 slip "
     "in such a bias in float32 Adam, 1e-16 in float64). rtol is unchanged.")
+
+
+ROUND_OFF_MARGIN = 8  # see ROUND_OFF_SCALE
+ROUND_OFF_SCALE = (
+    "parity verify, float32: a tensor whose round-off is far above eps times its own size. A correct CNN on raw "
+    "0..255 pixels saturates its softmax: logits of ~1e3, the only non-zero class probability 6.6e-33, and every "
+    "gradient (max 8.2e-30) proportional to it, so the gradients carry the relative error of that probability, "
+    "which is the absolute round-off of the logits (eps * |logit| ~ 1e-4): measured, the twin's float32 gradients "
+    "4.1e-5 from its own float64 copy and Keras's 5.1e-5 on the other side, 9.2e-5 apart; on pixels * 0.7, "
+    "gradients of max 16 are 2.6e-5 apart (relative) and fail without this floor. The twin's distance from "
+    "its float64 self is its measured round-off; rtol is ~8x the float32 round-off measured across the suite, so "
+    "each tensor's comparison scale is at least ROUND_OFF_MARGIN times that measured round-off over rtol (the "
+    "difference may be 8x the twin's own round-off; Keras's is of the same size). For a well-conditioned tensor "
+    "(round-off ~ a few eps of its size) the floor is below its size and changes nothing. rtol is unchanged.")
+UNDERFLOW_SCALE = (
+    "parity verify: TensorFlow's CPU kernels flush subnormal results to zero (flush-to-zero), NumPy keeps them. "
+    "A correct MLP on raw 0..255 pixels saturates its softmax: Keras's probabilities are exactly 0 where the "
+    "twin's are 1e-40, so Keras's gradients are exactly 0 and the twin's 1e-41..2.4e-38 (the twin's equal "
+    "Keras's GradientTape bit for bit when Keras's upstream is not flushed). Differences below the dtype's "
+    "smallest normal number (tiny: 1.2e-38 float32) are not differences; one product-sum stage (a matmul, a "
+    "conv) multiplies a flushed factor by at most the sum of |other factor|, so each comparison's scale is at "
+    "least tiny * S / rtol, S the largest sum of |elements| (or element count) over the model's inputs, node "
+    "outputs and weights (measured S = 1.6e4 there: a floor of 1.9e-29, allowed differences "
+    "1.9e-34, 7,700x the largest (2.4e-38), and far below any gradient float32 training resolves). rtol is "
+    "unchanged.")

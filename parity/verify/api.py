@@ -6,15 +6,18 @@ weight gradients of the whole model (Keras autodiff, and finite differences on
 a sample), and ``steps`` training steps with the compiled (or given) loss and
 optimizer, then names the first divergence: layer, step and phase.
 """
+import importlib.util
 import time
+import warnings
 
-from parity.checks.graph_checks import check_gradients
 from parity.convert import from_keras, to_keras
 from parity.convert.compile import numpy_optimizer
 from parity.convert.from_keras import compiled_loss, compiled_loss_weights
-from parity.verify import data, divergence, layers, masks, substitute, training
+from parity.report import quiet
+from parity.verify import data, divergence, gradients, h5, layers, masks, substitute, training
 from parity.verify.backend import check_backend, run_on, running_backend
 from parity.verify.finite_differences import check_finite_differences
+from parity.verify.floors import Floors
 from parity.verify.keras_trace import trace
 from parity.verify.result import VerifyResult, comparison_row
 
@@ -27,7 +30,10 @@ def keras_model(model, dtype=None, loss=None, optimizer=None):
     from keras_models.build import keras_dtype  # imports TensorFlow
     from keras_models.functional import load_model  # imports TensorFlow
 
-    k_model = load_model(str(model)) if isinstance(model, (str, bytes)) or hasattr(model, "__fspath__") else model
+    if isinstance(model, (str, bytes)) or hasattr(model, "__fspath__"):
+        k_model = h5.load(str(model)) if str(model).endswith(".h5") else load_model(str(model))
+    else:
+        k_model = model
     # every unsupported layer refused up front; the compiled loss and optimizer are converted with the model
     # verify runs (they may be replaced below: --loss, --optimizer, or made anew in another dtype)
     twin = from_keras(k_model, with_compiled=False)
@@ -72,12 +78,12 @@ def _twin(k_model, twin):
     return twin
 
 
-def _layer_checks(result, k_model, twin, xs, douts, use_substitute):
+def _layer_checks(result, k_model, twin, xs, douts, use_substitute, floors):
     ref = trace(k_model, xs, douts, training=False)
-    result.layers = layers.chained_rows(twin, ref, xs, douts)
+    result.layers = layers.chained_rows(twin, ref, xs, douts, floors=floors)
     found = {"chained": divergence.layer_divergence(twin, ref, result.layers, "chained", False)}
     if use_substitute:
-        result.substitute_layers = substitute.substitute_rows(twin, ref)
+        result.substitute_layers = substitute.substitute_rows(twin, ref, floors=floors)
         found["substitute"] = divergence.layer_divergence(twin, ref, result.substitute_layers, "substitute", False)
     found = {m: f for m, f in found.items() if f[0] is not None}
     result.divergence["layers"] = {m: f[0] for m, f in found.items()}
@@ -101,7 +107,13 @@ def _training_checks(result, k_model, twin, xs, ys, douts, steps):
 
 
 def _verify_elsewhere(model, kwargs):
-    """The spawned worker's side of ``verify(..., backend=...)``: the result and the backend's settings."""
+    """The spawned worker's side of ``verify(..., backend=...)``: the result and the backend's settings. Keras
+    imports TensorFlow on every backend when it is installed: its start-up lines are captured, as in the report's
+    workers (``parity.report.quiet``), and so is the warning about the saved optimizer's variables (verify makes
+    fresh optimizers), as the command line does in its own process."""
+    if importlib.util.find_spec("tensorflow") is not None:
+        quiet.import_tensorflow()
+    warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
     from keras_models.backend import precision_settings  # imports the backend
 
     result = verify(model, **kwargs)
@@ -137,7 +149,8 @@ def verify(model, x=None, y=None, steps=10, twin=None, dtype=None, loss=None, op
     """Check a NumPy twin against a Keras model (or ``.keras`` file) and find the first divergence.
 
     Args:
-        model: a keras.Model (Sequential or Functional) or a path to a ``.keras`` file.
+        model: a keras.Model (Sequential or Functional) or a path to a ``.keras`` file (or a legacy ``.h5``:
+            compiled with the loss, loss weights and optimizer of its training config, ``parity.verify.h5``).
         x, y: arrays (lists for several inputs/outputs); default random, seeded by ``seed``.
         steps: training steps to compare (0: none).
         twin: the NumPy model to verify (default ``parity.from_keras(model)``), e.g. one you edited.
@@ -164,8 +177,11 @@ def verify(model, x=None, y=None, steps=10, twin=None, dtype=None, loss=None, op
     result.settings = {"batch": len(xs[0]), "steps": steps, "loss": _loss_name(twin, _by_output_name(k_model)),
                        "optimizer": type(twin.optimizer).__name__, "substitute": substitute, "seed": seed,
                        "data": "random" if x is None else "given", "backend": running_backend()}
-    _layer_checks(result, k_model, twin, xs, douts, substitute)
-    result.gradients = [comparison_row(c) for c in check_gradients(k_model, twin, xs, douts)]
+    graph = layers.as_graph(twin)
+    data.check_indices(graph, xs, gradients.tensor_names(k_model.inputs))
+    floors = Floors(graph, xs, douts)  # the twin run once in its dtype and once as a float64 copy
+    _layer_checks(result, k_model, twin, xs, douts, substitute, floors.of_nodes())
+    result.gradients = [comparison_row(c) for c in gradients.check_gradients(k_model, floors, xs, douts, graph)]
     result.finite_differences = [comparison_row(c) for c in check_finite_differences(twin, xs, douts, seed)]
     if steps:
         _training_checks(result, k_model, twin, xs, ys, douts, steps)

@@ -27,7 +27,8 @@ DTYPES = ("float32", "float64")
 def add_parser(sub):
     """Register the ``verify`` subcommand on an argparse subparsers object."""
     p = sub.add_parser("verify", help="check a saved Keras model against its NumPy twin; find the first divergence")
-    p.add_argument("model", help="a .keras file (Sequential or Functional)")
+    p.add_argument("model", help="a .keras file (Sequential or Functional), or a legacy .h5 one (compiled with "
+                                 "the loss and optimizer of its training config)")
     p.add_argument("--data", help="an .npz with x (and y) arrays (x_0, x_1, ... / y_0, ... for several)")
     p.add_argument("--batch", type=int, help="rows used (default: all of --data, else 4 random rows)")
     p.add_argument("--steps", type=int, default=10, help="training steps compared (default: 10)")
@@ -68,6 +69,8 @@ def _check_model(path):
 def load_data(path):
     """(x, y) from an .npz; y may be None. One clear error for a missing, unreadable or x-less file."""
     _check_file("--data", path, (".npz",))
+    if not zipfile.is_zipfile(path):  # NumPy would try it as a pickle and say so
+        raise ValueError(f"--data {path}: not an .npz archive (numpy.savez writes one). Received: data={str(path)!r}")
     try:
         with np.load(path, allow_pickle=False) as data:
             x, y = _arrays(data, "x"), _arrays(data, "y")
@@ -76,7 +79,18 @@ def load_data(path):
                          f"Received: data={str(path)!r}") from None
     if x is None:
         raise ValueError(f"The data file has no 'x' array (nor x_0, x_1, ...). Received: data={str(path)!r}")
+    for name, a in _named(x, "x") + _named(y, "y"):
+        if a.dtype.kind not in "biuf":
+            raise ValueError(f"--data {path}: array '{name}' must hold numbers (bool, integer or float); it holds "
+                             f"{a.dtype} values. Received: {name}.dtype={a.dtype}")
     return x, y
+
+
+def _named(arrays, prefix):
+    """[(name in the .npz, array)] of ``_arrays``'s result."""
+    if arrays is None:
+        return []
+    return [(prefix, arrays)] if not isinstance(arrays, list) else [(f"{prefix}_{i}", a) for i, a in enumerate(arrays)]
 
 
 def write(result, out):

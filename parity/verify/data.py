@@ -31,6 +31,19 @@ def _target(loss, shape, rng, dtype):
     return rng.standard_normal(shape).astype(dtype)
 
 
+def _numbers(what, arrays, dtype):
+    """The user's arrays in ``dtype``; one naming the array and its dtype when it holds no numbers (strings)."""
+    out = []
+    for i, a in enumerate(arrays):
+        a = np.asarray(a)
+        if a.dtype.kind not in "biuf":
+            label = what if len(arrays) == 1 else f"{what}_{i}"
+            raise ValueError(f"{label} must hold numbers (bool, integer or float); it holds {a.dtype} values. "
+                             f"Received: {label}.dtype={a.dtype}")
+        out.append(a.astype(dtype))
+    return out
+
+
 def _layer_names(tensors):
     return [t._keras_history[0].name for t in tensors]
 
@@ -69,13 +82,15 @@ def arrays(k_model, losses, dtype, x=None, y=None, batch=None, seed=0):
         rng = generator("batch_inputs", seed)
         xs = [rng.standard_normal(s).astype(dtype) for s in _shapes(k_model.inputs, batch or DEFAULT_BATCH)]
     else:
-        xs = [np.asarray(a, dtype=dtype) for a in _as_list(x)]
+        xs = _numbers("x", _as_list(x), dtype)
         _check_rows("x", xs, [[s] for s in _shapes(k_model.inputs, len(xs[0]))], _layer_names(k_model.inputs))
     losses = losses if isinstance(losses, (list, tuple)) else [losses] * len(k_model.outputs)
     if y is not None:
-        ys = [np.asarray(a, dtype=dtype) for a in _as_list(y)]
+        ys = _numbers("y", _as_list(y), dtype)
         _check_rows("y", ys, [_target_shapes(l, s) for l, s in zip(losses, _shapes(k_model.outputs, len(xs[0])),
                                                                       strict=True)], _layer_names(k_model.outputs))
+    if batch is not None and batch > len(xs[0]):
+        raise ValueError(f"batch: {batch} rows asked for, but x has {len(xs[0])}. Received: batch={batch}")
     xs = [a[:batch] for a in xs]
     out_shapes = _shapes(k_model.outputs, len(xs[0]))
     if y is None:
@@ -85,3 +100,28 @@ def arrays(k_model, losses, dtype, x=None, y=None, batch=None, seed=0):
         ys = [a[:batch] for a in ys]
     rng = generator("upstream_gradient", seed)
     return xs, ys, [rng.standard_normal(s).astype(dtype) for s in out_shapes]
+
+
+def check_indices(graph, xs, names):
+    """Refuse indices out of range for an Embedding fed by a model input before either model runs (TensorFlow's
+    own error is a long traceback). ``graph``: the twin as a graph (``layers.as_graph``); ``names``: the input
+    layers' names. Negative indices down to -input_dim count from the end, as Keras's ``ops.take``."""
+    fed = {id(t): (x, name) for t, x, name in zip(graph.inputs, xs, names, strict=True)}
+    for node in graph._nodes:
+        if type(node.layer).__name__ != "Embedding":
+            continue
+        for t in node.inputs:
+            if id(t) in fed:
+                _check_range(node.layer, *fed[id(t)], len(xs))
+
+
+def _check_range(layer, x, name, n_inputs):
+    n = layer.input_dim
+    idx = np.asarray(x).astype(np.int64)  # truncates toward zero, as the layers' cast
+    bad = np.argwhere((idx < -n) | (idx >= n))
+    if len(bad):
+        where = tuple(int(i) for i in bad[0])
+        label = "x" if n_inputs == 1 else f"x for '{name}'"
+        raise ValueError(f"Layer '{layer.name}' (Embedding, input_dim={n}) takes indices in [0, {n}) (negative ones "
+                         f"from -{n} count from the end); {label} holds {np.count_nonzero((idx < -n) | (idx >= n))} "
+                         f"outside. Received: {label}{list(where)}={float(np.asarray(x)[where]):g}")

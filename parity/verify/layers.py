@@ -6,6 +6,11 @@ input tensors, are compared; an early small error propagates to every later
 node. *Substitute*: each twin layer is fed the Keras input of that node (and, in
 backward, the Keras upstream gradient at its output), so every node is judged on
 its own and an early small error cannot hide a later real one.
+A node whose input tensor also feeds other nodes is judged, in either mode, on
+its own contribution to that tensor's gradient (its vector-Jacobian product on
+both sides), not on the sum over every consumer: a wrong branch must not fail
+the correct branch beside it (the chained trace of a training step, whose rerun
+would draw new dropout masks, keeps the sum).
 Rows are dicts in the Keras run order (topological): node, layer class, the
 worst relative error of the outputs and of the input gradients, and passed.
 """
@@ -17,6 +22,7 @@ import numpy_models as nm
 
 from parity.compare import compare
 from parity.tolerances import tolerance
+from parity.verify.keras_trace import node_vjp
 
 
 def _worst(comparisons):
@@ -28,6 +34,7 @@ def row(name, layer, mode, outputs, d_inputs):
     return {"node": name, "layer": type(layer).__name__, "mode": mode,
             "output_rel": out.max_rel, "output_passed": out.passed,
             "d_input_rel": dx.max_rel if dx else 0.0, "d_input_passed": dx.passed if dx else True,
+            "output_abs": out.max_abs, "d_input_abs": dx.max_abs if dx else 0.0,
             "passed": out.passed and (dx is None or dx.passed)}
 
 
@@ -59,24 +66,71 @@ def _require_keras_names(nodes, ref):
                          f"{list(ref)}")
 
 
-def chained_rows(twin, ref, xs, douts, training=False):
-    """Rows of the chained mode; ``ref`` is ``keras_trace.trace`` on the same ``xs``/``douts``."""
-    twin = as_graph(twin)
-    _, acts = twin.forward(xs if len(xs) > 1 else xs[0], training=training, return_activations=True)
-    dxs = twin.backward(douts if len(douts) > 1 else douts[0])
+def node_values(graph, xs, douts, training=False):
+    """({node name: (outputs, d_inputs)}, model outputs, model dxs) of a twin graph (``as_graph``) run forward and
+    backward on ``xs`` and ``douts``: each node's output arrays and the gradient at each of its input tensors; the
+    weight gradients are left in ``graph.grads``."""
+    ys, acts = graph.forward(xs if len(xs) > 1 else xs[0], training=training, return_activations=True)
+    dxs = graph.backward(douts if len(douts) > 1 else douts[0])
     dxs = list(dxs) if len(xs) > 1 else [dxs]
-    nodes, tol = twin_nodes(twin), tolerance(twin.dtype)
+    grad_of = {id(t): d for t, d in zip(graph.inputs, dxs, strict=True)}
+    for node in graph._nodes:
+        if node in graph.output_grads and len(node.outputs) == 1:
+            grad_of[id(node.outputs[0])] = graph.output_grads[node]
+    values = {}
+    for node in graph._nodes:
+        outputs = acts[node.name] if len(node.outputs) > 1 else [acts[node.name]]
+        values[node.name] = (list(outputs), [grad_of.get(id(t)) for t in node.inputs])
+    return values, list(ys) if len(douts) > 1 else [ys], dxs
+
+
+def layer_forward_backward(layer, inputs, d_outputs, training=False, list_input=False):
+    """(outputs, d_inputs) of one NumPy layer, as ``numpy_models.Model`` calls it inside a graph."""
+    out = layer.call(list(inputs) if list_input else inputs[0], training=training)
+    outs = list(out) if isinstance(out, (list, tuple)) else [out]
+    dx = layer.backward_call(list(d_outputs) if len(d_outputs) > 1 else d_outputs[0])
+    return outs, list(dx) if list_input else [dx]
+
+
+def shared_tensors(graph):
+    """ids of the tensors that feed more than one node of ``graph`` (their gradient sums over the consumers)."""
+    seen, shared = set(), set()
+    for node in graph._nodes:
+        for t in {id(t) for t in node.inputs}:
+            (shared if t in seen else seen).add(t)
+    return shared
+
+
+def own_d_inputs(graph, node, k, training=False):
+    """(the twin's, Keras's) gradients at ``node``'s inputs from this node alone: each side's layer on its own
+    inputs and upstream gradient (``k``: the Keras trace of the node); None for a node with several outputs."""
+    if len(node.outputs) > 1 or node not in graph.output_grads:
+        return None
+    values = graph._cache[0]
+    inputs = [values[id(t)] for t in node.inputs]
+    _, mine = layer_forward_backward(copy.deepcopy(node.layer), inputs, [graph.output_grads[node]], training,
+                                     node.list_input)
+    _, theirs, _ = node_vjp(k["layer"], k["inputs"], k["d_outputs"], training, node.list_input)
+    return mine, theirs
+
+
+def chained_rows(twin, ref, xs, douts, training=False, floors=None):
+    """Rows of the chained mode; ``ref`` is ``keras_trace.trace`` on the same ``xs``/``douts``; ``floors``:
+    {(node, "output" | "d input", i): floor} (``parity.verify.floors``)."""
+    twin = as_graph(twin)
+    values, _, _ = node_values(twin, xs, douts, training)
+    nodes, tol, floors, shared = twin_nodes(twin), tolerance(twin.dtype), floors or {}, shared_tensors(twin)
     _require_keras_names(nodes, ref)
-    grad_of = {id(t): d for t, d in zip(twin.inputs, dxs, strict=True)}
-    for node in twin._nodes:
-        if node in twin.output_grads and len(node.outputs) == 1:
-            grad_of[id(node.outputs[0])] = twin.output_grads[node]
     rows = []
     for name, k in ref.items():
-        node = nodes[name]
-        mine = acts[name] if len(node.outputs) > 1 else [acts[name]]
-        outputs = [compare(a, b, f"{name} output", tol) for a, b in zip(mine, k["outputs"], strict=True)]
-        d_inputs = [compare(grad_of.get(id(t), np.zeros_like(b)), b, f"{name} d input", tol)
-                    for t, b in zip(node.inputs, k["d_inputs"], strict=True)]
-        rows.append(row(name, node.layer, "chained", outputs, d_inputs))
+        mine, dxs = values[name]
+        theirs = k["d_inputs"]
+        if not training and any(id(t) in shared for t in nodes[name].inputs):  # training: a rerun draws new masks
+            dxs, theirs = own_d_inputs(twin, nodes[name], k, training) or (dxs, theirs)
+        outputs = [compare(a, b, f"{name} output", tol, floor=floors.get((name, "output", i), 0.0))
+                   for i, (a, b) in enumerate(zip(mine, k["outputs"], strict=True))]
+        d_inputs = [compare(np.zeros_like(b) if d is None else d, b, f"{name} d input", tol,
+                            floor=floors.get((name, "d input", i), 0.0))
+                    for i, (d, b) in enumerate(zip(dxs, theirs, strict=True))]
+        rows.append(row(name, nodes[name].layer, "chained", outputs, d_inputs))
     return rows

@@ -18,7 +18,7 @@ TABLES = ("layers", "substitute_layers", "gradients", "finite_differences", "ste
 def comparison_row(c):
     """The JSON row of a ``parity.compare.Comparison``."""
     return {"name": c.name, "kind": c.kind, "tensor": c.tensor, "step": c.step, "max_rel": c.max_rel,
-            "rtol": c.rtol, "passed": bool(c.passed)}
+            "rtol": c.rtol, "max_abs": c.max_abs, "scale": c.scale, "passed": bool(c.passed)}
 
 
 @dataclass
@@ -75,7 +75,16 @@ def _table(rows, columns):
     return lines + ["| " + " | ".join(_fmt(r.get(c)) for c in columns) + " |" for r in rows]
 
 
-def _divergence_lines(div):
+def _failed_checks(result):
+    """Lines naming the failing gradient and finite-difference checks (no layer or step named them)."""
+    failing = [(r, "finite differences" if table == "finite_differences" else "gradients")
+               for table in ("gradients", "finite_differences") for r in getattr(result, table) if not r["passed"]]
+    return [f"- failed check ({what}): `{r['name']}`, max_rel {r['max_rel']:.2e} > rtol {r['rtol']:.0e} (max_abs "
+            f"{r.get('max_abs', float('nan')):.2e} against a scale of {r.get('scale', float('nan')):.2e})"
+            for r, what in failing]
+
+
+def _divergence_lines(div, result=None):
     lines = []
     for mode, found in div.get("layers", {}).items():
         lines.append(f"- first diverging layer ({mode}): `{found['node']}` ({found['layer']}), its "
@@ -89,11 +98,14 @@ def _divergence_lines(div):
         if t["phase"] in ("slot", "update"):  # the loss table may hold throughout: say what failed
             lines.append(f"- the state first fails after step {t['step']} (weights and optimizer slots: see the "
                          "bisection); the loss at each step is a separate table")
+    if not lines and result is not None and not result.passed:
+        lines = _failed_checks(result) or ["- no layer or training step diverges, yet a check failed: see the tables"]
     return lines or ["- none: every check held"]
 
 
-COLUMNS = {"layers": ["node", "layer", "output_rel", "d_input_rel", "passed"],
-           "gradients": ["name", "max_rel", "rtol", "passed"], "steps": ["step", "max_rel", "rtol", "passed"],
+COLUMNS = {"layers": ["node", "layer", "output_rel", "d_input_rel", "d_input_abs", "passed"],
+           "gradients": ["name", "max_rel", "rtol", "max_abs", "scale", "passed"],
+           "steps": ["step", "max_rel", "rtol", "passed"],
            "bisection": ["step", "worst", "max_rel", "rtol", "passed"], "phases": ["phase", "name", "max_rel", "rtol", "passed"]}
 
 
@@ -122,7 +134,7 @@ def to_markdown(result):
             f"**{verdict}**: NumPy twin vs Keras ({result.dtype}, batch {s.get('batch')}, "
             f"{s.get('steps')} steps of {s.get('optimizer')} on {s.get('loss')}, data: {s.get('data')}, "
             f"backend: {s.get('backend', 'tensorflow')}, "
-            f"{result.seconds:.1f} s)", "", "## First divergence", ""] + _divergence_lines(result.divergence)
+            f"{result.seconds:.1f} s)", "", "## First divergence", ""] + _divergence_lines(result.divergence, result)
     body = []
     for name in TABLES:
         rows = getattr(result, name)

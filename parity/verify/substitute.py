@@ -10,27 +10,22 @@ divergences, the report shows both.
 from parity.compare import compare
 from parity.tolerances import tolerance
 from parity.verify.keras_trace import node_vjp
-from parity.verify.layers import as_graph, row, twin_nodes
+from parity.verify.layers import as_graph, layer_forward_backward, row, twin_nodes
 
 
-def substitute_rows(twin, ref, training=False):
-    """Rows of the substitute mode: each twin layer on the Keras inputs and upstream gradients of its node."""
+def substitute_rows(twin, ref, training=False, floors=None):
+    """Rows of the substitute mode: each twin layer on the Keras inputs and upstream gradients of its node;
+    ``floors`` as ``layers.chained_rows``."""
     twin = as_graph(twin)
-    nodes, tol = twin_nodes(twin), tolerance(twin.dtype)
+    nodes, tol, floors = twin_nodes(twin), tolerance(twin.dtype), floors or {}
     rows = []
     for name, k in ref.items():
         node = nodes[name]
         mine, dxs = layer_forward_backward(node.layer, k["inputs"], k["d_outputs"], training, node.list_input)
         _, ref_dxs, _ = node_vjp(k["layer"], k["inputs"], k["d_outputs"], training, node.list_input)
-        outputs = [compare(a, b, f"{name} output", tol) for a, b in zip(mine, k["outputs"], strict=True)]
-        d_inputs = [compare(a, b, f"{name} d input", tol) for a, b in zip(dxs, ref_dxs, strict=True)]
+        outputs = [compare(a, b, f"{name} output", tol, floor=floors.get((name, "output", i), 0.0))
+                   for i, (a, b) in enumerate(zip(mine, k["outputs"], strict=True))]
+        d_inputs = [compare(a, b, f"{name} d input", tol, floor=floors.get((name, "d input", i), 0.0))
+                    for i, (a, b) in enumerate(zip(dxs, ref_dxs, strict=True))]
         rows.append(row(name, node.layer, "substitute", outputs, d_inputs))
     return rows
-
-
-def layer_forward_backward(layer, inputs, d_outputs, training=False, list_input=False):
-    """(outputs, d_inputs) of one NumPy layer, as ``numpy_models.Model`` calls it inside a graph."""
-    out = layer.call(list(inputs) if list_input else inputs[0], training=training)
-    outs = list(out) if isinstance(out, (list, tuple)) else [out]
-    dx = layer.backward_call(list(d_outputs) if len(d_outputs) > 1 else d_outputs[0])
-    return outs, list(dx) if list_input else [dx]

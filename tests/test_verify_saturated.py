@@ -1,0 +1,105 @@
+"""parity.verify on correct models whose softmax saturates (raw 0..255 pixels): no false failures.
+
+TensorFlow flushes subnormal numbers to zero and NumPy keeps them; a saturated
+softmax's gradients are round-off of a single tiny probability; finite
+differences cannot resolve a gradient of 1e-40 and are truncated at h = 1e-3 on a
+steeply curved loss. Each case failed before verify's floors
+(``parity.tolerances.UNDERFLOW_SCALE``, ``ROUND_OFF_SCALE``) and the finite
+differences' resolution and step sweep.
+"""
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+
+from keras import layers as L  # noqa: E402
+
+from parity import from_keras, verify  # noqa: E402
+from parity.random_streams import generator  # noqa: E402
+from parity.verify.finite_differences import check_finite_differences  # noqa: E402
+from parity.verify.result import VerifyResult, to_markdown  # noqa: E402
+
+pytestmark = pytest.mark.filterwarnings("ignore:Skipping variable loading for optimizer")
+
+
+def _pixels(which):
+    """Raw 0..255 pixels and one-hot labels: "cnn" (16, 8, 8, 1) with 5 classes, "mlp" (16, 8) with 3."""
+    rng = np.random.default_rng(0)
+    cnn = rng.integers(0, 256, (16, 8, 8, 1)).astype("float32"), np.eye(5)[rng.integers(0, 5, 16)]
+    mlp = rng.integers(0, 256, (16, 8)).astype("float32"), np.eye(3)[rng.integers(0, 3, 16)]
+    return cnn if which == "cnn" else mlp
+
+
+def _mlp():
+    keras.utils.set_random_seed(0)
+    m = keras.Sequential([keras.Input((8,)), L.Dense(16, activation="relu", name="hidden"),
+                          L.Dense(3, activation="softmax", name="out")])
+    m.compile(loss="categorical_crossentropy", optimizer="adam")
+    return m
+
+
+def _cnn():
+    keras.utils.set_random_seed(0)
+    m = keras.Sequential([keras.Input((8, 8, 1)), L.Conv2D(4, 3, padding="same", name="conv"),
+                          L.BatchNormalization(name="bn"), L.ReLU(name="relu"), L.MaxPooling2D(2, name="pool"),
+                          L.Flatten(name="flat"), L.Dense(5, activation="softmax", name="out")])
+    m.compile(loss="categorical_crossentropy", optimizer="sgd")
+    return m
+
+
+def test_saturated_float32_mlp_passes_though_its_gradients_are_subnormal_round_off():
+    x, y = _pixels("mlp")
+    result = verify(_mlp(), x, y.astype("float32"), steps=3)
+    assert result.passed, str(result)
+    grads = [r for r in result.gradients if r["kind"] == "param"]
+    # the case it covers: Keras flushed, the twin kept subnormals (differences below float32's smallest normal)
+    assert max(r["max_abs"] for r in grads) < 1e3 * np.finfo(np.float32).tiny
+    assert max(r["max_abs"] for r in grads) > 0
+
+
+def test_saturated_float64_mlp_passes_finite_differences_below_their_resolution():
+    x, y = _pixels("mlp")
+    result = verify(_mlp(), x, y, steps=0, dtype="float64")
+    assert result.passed, str(result)
+    assert all(0 < r["max_abs"] < 1e-30 for r in result.finite_differences)  # gradients of ~1e-38: unresolvable
+
+
+@pytest.mark.parametrize("brightness", [1.0, 0.7], ids=["gradients-1e-30", "gradients-of-16"])
+def test_saturated_cnn_passes_though_its_gradients_carry_the_logits_round_off(brightness):
+    # pixels at 1.0: gradients ~1e-30, one tiny probability's; at 0.7 gradients of ~16 carry 2.6e-5 of round-off
+    x, y = _pixels("cnn")
+    result = verify(_cnn(), x * brightness, y.astype("float32"), steps=2)
+    assert result.passed, str(result)
+    assert max(r["max_rel"] for r in result.gradients if r["kind"] == "param") > 0
+
+
+def _big_cnn():
+    keras.utils.set_random_seed(1)
+    i = keras.Input((12, 12, 3))
+    h = L.ReLU(name="r1")(L.BatchNormalization(name="bn1")(L.Conv2D(8, 3, padding="same", name="c1")(i)))
+    s = h
+    h = L.BatchNormalization(name="bn2")(L.Conv2D(8, 3, padding="same", name="c2")(h))
+    h = L.MaxPooling2D(2, name="mp")(L.ReLU(name="r2")(L.Add(name="add")([h, s])))
+    h = L.GlobalAveragePooling2D(name="gap")(L.Conv2D(6, 2, strides=2, padding="same", name="c3")(h))
+    return keras.Model(i, L.Dense(4, activation="softmax", name="out")(h))
+
+
+def test_finite_differences_of_a_steeply_curved_loss_agree_at_a_smaller_step():
+    rng = np.random.default_rng(0)
+    for shape in ((16, 8, 8, 1), (16,), (16, 8), (16,)):  # the draws before these pixels (``_pixels``)
+        rng.integers(0, 5, shape)
+    x = rng.integers(0, 256, (16, 12, 12, 3)).astype("float32")
+    dout = generator("upstream_gradient", 0).standard_normal((16, 4)).astype("float32")  # verify's own
+    found = {c.tensor: c for c in check_finite_differences(from_keras(_big_cnn()), [x], [dout])}
+    c3 = found["c3/kernel"]
+    # c3/kernel's gradient is ~38, far above the noise floor; off by 7.4e-6 at h = 1e-3 (truncation)
+    assert c3.passed and c3.scale > 1.0, c3.message()
+    assert all(c.passed for c in found.values()), "\n".join(c.message() for c in found.values() if not c.passed)
+
+
+def test_a_failed_check_is_named_in_the_first_divergence_never_every_check_held():
+    row = {"name": "d c3/kernel (sampled)", "kind": "finite_difference", "tensor": "c3/kernel", "step": None,
+           "max_rel": 3.4e-6, "rtol": 1e-6, "max_abs": 4.8e-4, "scale": 141.2, "passed": False}
+    text = to_markdown(VerifyResult(model="m", dtype="float32", finite_differences=[row]))
+    assert "every check held" not in text
+    assert "`d c3/kernel (sampled)`" in text.split("## First divergence")[1].split("##")[0]
