@@ -47,3 +47,17 @@ def test_batchnorm_in_training_mode_is_not_taken_for_random():
     layer.build((None, 5), np.random.default_rng(0))
     with np.errstate(all="ignore"):
         assert check_against_keras(layer, keras.layers.BatchNormalization(dtype="float64"), _x()).ok
+
+
+def test_asking_whether_a_layer_is_random_leaves_its_state_as_it_was():
+    """Review, session 25: the two probing calls advanced the seed generator and moved BatchNormalization's
+    moving statistics on the user's own layer."""
+    from parity.gradcheck.keras_check import _refuse_random
+
+    keras_layer = keras.layers.BatchNormalization()
+    x = np.random.default_rng(3).standard_normal((6, 4)).astype("float32")
+    keras_layer.build(x.shape)
+    before = [v.numpy().copy() for v in keras_layer.variables]
+    _refuse_random(object(), keras_layer, x)
+    for was, variable in zip(before, keras_layer.variables, strict=True):
+        np.testing.assert_array_equal(variable.numpy(), was)

@@ -128,7 +128,12 @@ def check_against_keras(layer, keras_layer, x, training=True, seed=0, weights=No
 def _refuse_random(layer, keras_layer, x):
     """A layer that draws at random in training mode (Dropout, GaussianNoise) gives two calls on the same x two
     outputs: its masks and the hand-written layer's cannot be compared, every difference would be a false FAILED."""
-    first, again = (np.asarray(keras_layer(x, training=True)) for _ in range(2))
+    state = [(v, np.array(v.numpy(), copy=True)) for v in keras_layer.variables]  # seed states, moving statistics
+    try:
+        first, again = (np.asarray(keras_layer(x, training=True)) for _ in range(2))
+    finally:
+        for variable, value in state:  # the user's layer as it was: these two calls were only a question
+            variable.assign(value)
     if not np.array_equal(first, again, equal_nan=True):  # NaN twice is a repeat (it fails later, by name)
         raise ValueError(f"check_against_keras: {describe(keras_layer)} is random in training mode (two calls on the "
                          f"same x gave different outputs): its mask and the one {type(layer).__name__} draws are not "

@@ -242,8 +242,9 @@ def _bisected(objective, array, analytic, v, opts, f0, bound, report, sampled):
     report.max_abs = max(e.abs_err for e in report.worst)
     report.max_rel, report.checked = report.max_abs / report.scale, report.checked + len(found)
     report.sweep = report.sweep or sweep
-    if not failing0 and ev is not None:
-        report.likely_cause = _cause(analytic, array, smooth0 + found, failing, ev)
+    cause = _cause(analytic, array, smooth0 + found, failing, ev) if not failing0 and ev is not None else None
+    if cause is not None and not cause.explains_away:  # located elements wrong at every step: nothing to excuse
+        report.likely_cause = cause
 
 
 def _reprobed(objective, array, analytic, v, kinked, opts, f0, report):

@@ -78,12 +78,12 @@ def _twin(k_model, twin):
     return twin
 
 
-def _layer_checks(result, k_model, twin, xs, douts, use_substitute, floors):
+def _layer_checks(result, k_model, twin, xs, douts, use_substitute, underflow):
     ref = trace(k_model, xs, douts, training=False)
-    result.layers = layers.chained_rows(twin, ref, xs, douts, floors=floors)
+    result.layers = layers.chained_rows(twin, ref, xs, douts, underflow=underflow)
     found = {"chained": divergence.layer_divergence(twin, ref, result.layers, "chained", False)}
     if use_substitute:
-        result.substitute_layers = substitute.substitute_rows(twin, ref, floors=floors)
+        result.substitute_layers = substitute.substitute_rows(twin, ref, underflow=underflow)
         found["substitute"] = divergence.layer_divergence(twin, ref, result.substitute_layers, "substitute", False)
     found = {m: f for m, f in found.items() if f[0] is not None}
     result.divergence["layers"] = {m: f[0] for m, f in found.items()}
@@ -179,8 +179,8 @@ def verify(model, x=None, y=None, steps=10, twin=None, dtype=None, loss=None, op
                        "data": "random" if x is None else "given", "backend": running_backend()}
     graph = layers.as_graph(twin)
     data.check_indices(graph, xs, gradients.tensor_names(k_model.inputs))
-    floors = Floors(graph, xs, douts)  # the twin run once in its dtype and once as a float64 copy
-    _layer_checks(result, k_model, twin, xs, douts, substitute, floors.of_nodes())
+    floors = Floors(graph, xs, douts)  # the twin run once, and the run's flush-to-zero floor
+    _layer_checks(result, k_model, twin, xs, douts, substitute, floors.underflow)
     result.gradients = [comparison_row(c) for c in gradients.check_gradients(k_model, floors, xs, douts, graph)]
     result.finite_differences = [comparison_row(c) for c in check_finite_differences(twin, xs, douts, seed)]
     if steps:

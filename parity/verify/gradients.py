@@ -6,7 +6,7 @@ least its ``parity.verify.floors`` floor (measured round-off, flush-to-zero),
 and the rows named by the model's input and output layers.
 """
 from parity.checks.graph_checks import condition_scales
-from parity.compare import compare
+from parity.verify.flushed import floored_compare
 from parity.tolerances import tolerance
 
 
@@ -21,10 +21,10 @@ def check_gradients(k_model, floors, xs, douts, graph):
 
     ref = graph_forward_backward(k_model, list(xs), list(douts))
     tol, scales = tolerance(graph.dtype), condition_scales(graph)
-    out = [compare(y, r, f"output {name}", tol, floor=floors.model("output", i), kind="output", tensor=name)
-           for i, (name, y, r) in enumerate(zip(tensor_names(k_model.outputs), floors.outputs, ref["outputs"],
-                                                strict=True))]
-    out += [compare(d, r, f"d input {name}", tol, floor=floors.model("d input", i), kind="input_grad", tensor=name)
-            for i, (name, d, r) in enumerate(zip(tensor_names(k_model.inputs), floors.dxs, ref["dxs"], strict=True))]
-    return out + [compare(floors.grads[k], g, f"d {k}", tol, floor=max(scales.get(k, 0.0), floors.weight(k)),
-                          kind="param", tensor=k) for k, g in ref["grads"].items()]
+    flush = floors.underflow
+    out = [floored_compare(y, r, f"output {name}", tol, underflow=flush, kind="output", tensor=name)
+           for name, y, r in zip(tensor_names(k_model.outputs), floors.outputs, ref["outputs"], strict=True)]
+    out += [floored_compare(d, r, f"d input {name}", tol, underflow=flush, kind="input_grad", tensor=name)
+            for name, d, r in zip(tensor_names(k_model.inputs), floors.dxs, ref["dxs"], strict=True)]
+    return out + [floored_compare(floors.grads[k], g, f"d {k}", tol, floor=scales.get(k, 0.0), underflow=flush,
+                                  kind="param", tensor=k) for k, g in ref["grads"].items()]

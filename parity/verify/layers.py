@@ -20,8 +20,8 @@ import numpy as np
 
 import numpy_models as nm
 
-from parity.compare import compare
 from parity.tolerances import tolerance
+from parity.verify.flushed import floored_compare
 from parity.verify.keras_trace import node_vjp
 
 
@@ -114,12 +114,12 @@ def own_d_inputs(graph, node, k, training=False):
     return mine, theirs
 
 
-def chained_rows(twin, ref, xs, douts, training=False, floors=None):
-    """Rows of the chained mode; ``ref`` is ``keras_trace.trace`` on the same ``xs``/``douts``; ``floors``:
-    {(node, "output" | "d input", i): floor} (``parity.verify.floors``)."""
+def chained_rows(twin, ref, xs, douts, training=False, underflow=0.0):
+    """Rows of the chained mode; ``ref`` is ``keras_trace.trace`` on the same ``xs``/``douts``; ``underflow``:
+    the run's flush-to-zero floor (``parity.verify.floors``)."""
     twin = as_graph(twin)
     values, _, _ = node_values(twin, xs, douts, training)
-    nodes, tol, floors, shared = twin_nodes(twin), tolerance(twin.dtype), floors or {}, shared_tensors(twin)
+    nodes, tol, shared = twin_nodes(twin), tolerance(twin.dtype), shared_tensors(twin)
     _require_keras_names(nodes, ref)
     rows = []
     for name, k in ref.items():
@@ -127,10 +127,9 @@ def chained_rows(twin, ref, xs, douts, training=False, floors=None):
         theirs = k["d_inputs"]
         if not training and any(id(t) in shared for t in nodes[name].inputs):  # training: a rerun draws new masks
             dxs, theirs = own_d_inputs(twin, nodes[name], k, training) or (dxs, theirs)
-        outputs = [compare(a, b, f"{name} output", tol, floor=floors.get((name, "output", i), 0.0))
-                   for i, (a, b) in enumerate(zip(mine, k["outputs"], strict=True))]
-        d_inputs = [compare(np.zeros_like(b) if d is None else d, b, f"{name} d input", tol,
-                            floor=floors.get((name, "d input", i), 0.0))
-                    for i, (d, b) in enumerate(zip(dxs, theirs, strict=True))]
+        outputs = [floored_compare(a, b, f"{name} output", tol, underflow=underflow)
+                   for a, b in zip(mine, k["outputs"], strict=True)]
+        d_inputs = [floored_compare(np.zeros_like(b) if d is None else d, b, f"{name} d input", tol,
+                                    underflow=underflow) for d, b in zip(dxs, theirs, strict=True)]
         rows.append(row(name, nodes[name].layer, "chained", outputs, d_inputs))
     return rows

@@ -18,7 +18,8 @@ TABLES = ("layers", "substitute_layers", "gradients", "finite_differences", "ste
 def comparison_row(c):
     """The JSON row of a ``parity.compare.Comparison``."""
     return {"name": c.name, "kind": c.kind, "tensor": c.tensor, "step": c.step, "max_rel": c.max_rel,
-            "rtol": c.rtol, "max_abs": c.max_abs, "scale": c.scale, "passed": bool(c.passed)}
+            "rtol": c.rtol, "max_abs": c.max_abs, "scale": c.scale, "passed": bool(c.passed),
+            "note": getattr(c, "note", "") or ""}
 
 
 @dataclass
@@ -81,7 +82,7 @@ def _failed_checks(result):
                for table in ("gradients", "finite_differences") for r in getattr(result, table) if not r["passed"]]
     return [f"- failed check ({what}): `{r['name']}`, max_rel {r['max_rel']:.2e} > rtol {r['rtol']:.0e} (max_abs "
             f"{r.get('max_abs', float('nan')):.2e} against a scale of {r.get('scale', float('nan')):.2e})"
-            for r, what in failing]
+            + (f": {r['note']}" if r.get("note") else "") for r, what in failing]
 
 
 def _divergence_lines(div, result=None):
