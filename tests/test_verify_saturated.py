@@ -53,6 +53,8 @@ def test_a_saturated_float32_mlp_is_not_comparable_and_says_to_verify_in_float64
     flushed = [r for r in result.gradients if not r["passed"]]
     assert not result.passed and flushed, str(result)
     assert all("not comparable" in r["note"] and "--dtype float64" in r["note"] for r in flushed)
+    first = str(result).split("## First divergence")[1].split("##")[0]
+    assert "not comparable" in first  # the reason is stated where the report names the divergence
     assert verify(_mlp(), x, y, steps=3, dtype="float64").passed
 
 
@@ -127,3 +129,18 @@ def test_a_failed_check_is_named_in_the_first_divergence_never_every_check_held(
     text = to_markdown(VerifyResult(model="m", dtype="float32", finite_differences=[row]))
     assert "every check held" not in text
     assert "`d c3/kernel (sampled)`" in text.split("## First divergence")[1].split("##")[0]
+
+
+def test_tiny_tensors_that_agree_pass_and_only_flushed_ones_that_differ_are_not_comparable():
+    from parity.tolerances import tolerance
+    from parity.verify.flushed import floored_compare
+
+    tol, underflow = tolerance("float32"), 1e-30  # flushed range: below 1e-35
+    tiny = np.array([3e-37, -2e-37], np.float32)
+    assert floored_compare(tiny, tiny * (1 + 1e-6), "agree", tol, underflow=underflow).passed
+    assert floored_compare(np.zeros(2, np.float32), np.zeros(2, np.float32), "zeros", tol, underflow=underflow).passed
+    flushed = floored_compare(tiny, np.zeros(2, np.float32), "flushed", tol, underflow=underflow)
+    assert not flushed.passed and "not comparable" in flushed.note
+    partly = floored_compare(np.array([1.0, 3e-37], np.float32), np.array([1.0, 0.0], np.float32), "partly", tol,
+                             underflow=underflow)
+    assert partly.passed  # the difference lies in a flushed element of a tensor compared on its normal part

@@ -84,7 +84,7 @@ def layer_divergence(twin, ref, rows, mode, training_flag):
     payload = repro.payload(row["node"], node.layer, k["layer"], k["inputs"], k["d_outputs"], training_flag,
                             node.list_input, tolerance(twin.dtype).rtol)
     return {"node": row["node"], "layer": row["layer"], "layer_name": node.layer.name, "quantity": quantity,
-            "max_rel": rel, "mode": mode}, payload
+            "max_rel": rel, "mode": mode, "note": row.get("note", "")}, payload
 
 
 def locate(run, steps, douts_of, low=0, probes=None):

@@ -35,7 +35,8 @@ def row(name, layer, mode, outputs, d_inputs):
             "output_rel": out.max_rel, "output_passed": out.passed,
             "d_input_rel": dx.max_rel if dx else 0.0, "d_input_passed": dx.passed if dx else True,
             "output_abs": out.max_abs, "d_input_abs": dx.max_abs if dx else 0.0,
-            "passed": out.passed and (dx is None or dx.passed)}
+            "passed": out.passed and (dx is None or dx.passed),
+            "note": next((c.note for c in (out, dx) if c is not None and not c.passed and getattr(c, "note", "")), "")}
 
 
 def as_graph(twin):

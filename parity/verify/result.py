@@ -89,7 +89,8 @@ def _divergence_lines(div, result=None):
     lines = []
     for mode, found in div.get("layers", {}).items():
         lines.append(f"- first diverging layer ({mode}): `{found['node']}` ({found['layer']}), its "
-                     f"{found['quantity']} at max_rel {found['max_rel']:.2e}")
+                     f"{found['quantity']} at max_rel {found['max_rel']:.2e}"
+                     + (f": {found['note']}" if found.get("note") else ""))
     if div.get("layers_disagree"):
         lines.append("- the chained and substitute modes name different layers: an early error may hide a later one")
     if "training" in div:
