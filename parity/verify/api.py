@@ -78,12 +78,12 @@ def _twin(k_model, twin):
     return twin
 
 
-def _layer_checks(result, k_model, twin, xs, douts, use_substitute, underflow):
+def _layer_checks(result, k_model, twin, xs, douts, use_substitute, floors):
     ref = trace(k_model, xs, douts, training=False)
-    result.layers = layers.chained_rows(twin, ref, xs, douts, underflow=underflow)
+    result.layers = layers.chained_rows(twin, ref, xs, douts, run=floors)
     found = {"chained": divergence.layer_divergence(twin, ref, result.layers, "chained", False)}
     if use_substitute:
-        result.substitute_layers = substitute.substitute_rows(twin, ref, underflow=underflow)
+        result.substitute_layers = substitute.substitute_rows(twin, ref, underflow=floors.underflow)
         found["substitute"] = divergence.layer_divergence(twin, ref, result.substitute_layers, "substitute", False)
     found = {m: f for m, f in found.items() if f[0] is not None}
     result.divergence["layers"] = {m: f[0] for m, f in found.items()}
@@ -178,10 +178,10 @@ def verify(model, x=None, y=None, steps=10, twin=None, dtype=None, loss=None, op
                        "optimizer": type(twin.optimizer).__name__, "substitute": substitute, "seed": seed,
                        "data": "random" if x is None else "given", "backend": running_backend()}
     graph = layers.as_graph(twin)
-    data.check_indices(graph, xs, gradients.tensor_names(k_model.inputs))
+    data.check_indices(graph, xs, data.tensor_names(k_model.inputs))
     floors = Floors(graph, xs, douts)  # the twin run once, and the run's flush-to-zero floor
-    _layer_checks(result, k_model, twin, xs, douts, substitute, floors.underflow)
-    result.gradients = [comparison_row(c) for c in gradients.check_gradients(k_model, floors, xs, douts, graph)]
+    _layer_checks(result, k_model, twin, xs, douts, substitute, floors)
+    result.gradients = [comparison_row(c) for c in gradients.check_gradients(k_model, floors, xs, douts)]
     result.finite_differences = [comparison_row(c) for c in check_finite_differences(twin, xs, douts, seed)]
     if steps:
         _training_checks(result, k_model, twin, xs, ys, douts, steps)

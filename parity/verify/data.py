@@ -44,7 +44,8 @@ def _numbers(what, arrays, dtype):
     return out
 
 
-def _layer_names(tensors):
+def tensor_names(tensors):
+    """The layer names of a Keras model's input or output tensors."""
     return [t._keras_history[0].name for t in tensors]
 
 
@@ -83,12 +84,12 @@ def arrays(k_model, losses, dtype, x=None, y=None, batch=None, seed=0):
         xs = [rng.standard_normal(s).astype(dtype) for s in _shapes(k_model.inputs, batch or DEFAULT_BATCH)]
     else:
         xs = _numbers("x", _as_list(x), dtype)
-        _check_rows("x", xs, [[s] for s in _shapes(k_model.inputs, len(xs[0]))], _layer_names(k_model.inputs))
+        _check_rows("x", xs, [[s] for s in _shapes(k_model.inputs, len(xs[0]))], tensor_names(k_model.inputs))
     losses = losses if isinstance(losses, (list, tuple)) else [losses] * len(k_model.outputs)
     if y is not None:
         ys = _numbers("y", _as_list(y), dtype)
         _check_rows("y", ys, [_target_shapes(l, s) for l, s in zip(losses, _shapes(k_model.outputs, len(xs[0])),
-                                                                      strict=True)], _layer_names(k_model.outputs))
+                                                                      strict=True)], tensor_names(k_model.outputs))
     if batch is not None and batch > len(xs[0]):
         raise ValueError(f"batch: {batch} rows asked for, but x has {len(xs[0])}. Received: batch={batch}")
     xs = [a[:batch] for a in xs]

@@ -23,11 +23,13 @@ def _largest_sum(arrays):
 
 
 class Floors:
-    """The twin graph run at ``xs``/``douts`` in its dtype: its values (``outputs``, ``dxs``, ``grads``) and the
-    flush-to-zero floor ``underflow`` of every comparison of this run."""
+    """The twin graph (``layers.as_graph``) run once at ``xs``/``douts`` in its dtype: the graph, its values
+    (``values`` per node, ``outputs``, ``dxs``, ``grads``) and the flush-to-zero floor ``underflow`` of every
+    comparison of this run."""
 
     def __init__(self, graph, xs, douts, training=False):
         rtol = tolerance(graph.dtype).rtol
+        self.graph = graph
         self.values, self.outputs, self.dxs = node_values(graph, xs, douts, training)
         self.grads = dict(graph.grads)
         arrays = list(xs) + [o for outs, _ in self.values.values() for o in outs] + list(graph.params.values())

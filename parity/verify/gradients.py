@@ -1,26 +1,23 @@
-"""The whole model's outputs, input gradients and weight gradients against Keras's, with verify's floors.
+"""The whole model's outputs, input gradients and weight gradients against Keras's, with verify's floor.
 
 As ``parity.checks.graph_checks.check_gradients`` (``L = sum(output * dout)``,
-bias-like gradients at their condition scale), each comparison's scale also at
-least its ``parity.verify.floors`` floor (measured round-off, flush-to-zero),
-and the rows named by the model's input and output layers.
+bias-like gradients at their condition scale), under the flush-to-zero floor of
+``parity.verify.floors`` (``parity.verify.flushed``), the rows named by the
+model's input and output layers.
 """
 from parity.checks.graph_checks import condition_scales
-from parity.verify.flushed import floored_compare
 from parity.tolerances import tolerance
+from parity.verify.data import tensor_names
+from parity.verify.flushed import floored_compare
 
 
-def tensor_names(tensors):
-    """The layer names of a Keras model's input or output tensors."""
-    return [t._keras_history[0].name for t in tensors]
-
-
-def check_gradients(k_model, floors, xs, douts, graph):
-    """[Comparison]: outputs, input gradients, every weight gradient; ``floors`` ran ``graph`` (the twin)."""
+def check_gradients(k_model, floors, xs, douts):
+    """[Comparison]: outputs, input gradients, every weight gradient; ``floors`` ran the twin's graph on ``xs``
+    and ``douts``."""
     from keras_models.functional import graph_forward_backward  # imports TensorFlow
 
     ref = graph_forward_backward(k_model, list(xs), list(douts))
-    tol, scales = tolerance(graph.dtype), condition_scales(graph)
+    tol, scales = tolerance(floors.graph.dtype), condition_scales(floors.graph)
     flush = floors.underflow
     out = [floored_compare(y, r, f"output {name}", tol, underflow=flush, kind="output", tensor=name)
            for name, y, r in zip(tensor_names(k_model.outputs), floors.outputs, ref["outputs"], strict=True)]

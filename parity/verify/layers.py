@@ -115,11 +115,15 @@ def own_d_inputs(graph, node, k, training=False):
     return mine, theirs
 
 
-def chained_rows(twin, ref, xs, douts, training=False, underflow=0.0):
-    """Rows of the chained mode; ``ref`` is ``keras_trace.trace`` on the same ``xs``/``douts``; ``underflow``:
-    the run's flush-to-zero floor (``parity.verify.floors``)."""
-    twin = as_graph(twin)
-    values, _, _ = node_values(twin, xs, douts, training)
+def chained_rows(twin, ref, xs, douts, training=False, run=None):
+    """Rows of the chained mode; ``ref`` is ``keras_trace.trace`` on the same ``xs``/``douts``. ``run``: a
+    ``parity.verify.floors.Floors`` of this twin on them (its graph and node values are used rather than computed
+    again, and its flush-to-zero floor applies), else the twin is run here."""
+    if run is None:
+        twin = as_graph(twin)
+        values, underflow = node_values(twin, xs, douts, training)[0], 0.0
+    else:
+        twin, values, underflow = run.graph, run.values, run.underflow
     nodes, tol, shared = twin_nodes(twin), tolerance(twin.dtype), shared_tensors(twin)
     _require_keras_names(nodes, ref)
     rows = []
