@@ -70,9 +70,10 @@ def _one_per_output(items, labels, loss):
 def _a_list_per_output(loss, n_outputs):
     """Refuse a list of losses whose length is not the number of outputs (Keras then trains only some outputs)."""
     if n_outputs is not None and len(loss) != n_outputs:
-        raise UnsupportedModelError([f"loss: a list of {len(loss)} loss{'es' if len(loss) != 1 else ''} for a model with {n_outputs} outputs; the "
-                                     f"twin computes one loss per output (give one per output, or one loss for "
-                                     f"all). Received: loss={_shown(loss)}"])
+        count = f"{len(loss)} loss{'es' if len(loss) != 1 else ''}"
+        raise UnsupportedModelError([f"loss: a list of {count} for a model with {n_outputs} outputs; the twin "
+                                     f"computes one loss per output (give one per output, or one loss for all). "
+                                     f"Received: loss={_shown(loss)}"])
     return list(loss)
 
 

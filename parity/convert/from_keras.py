@@ -124,7 +124,8 @@ def compiled_loss(k_model):
     from keras_models import model_dtype  # imports TensorFlow
     from parity.convert.compile import numpy_loss, numpy_loss_weights
 
-    names, loss, n_outputs = getattr(k_model, "output_names", None), getattr(k_model, "loss", None), len(k_model.outputs)
+    names, loss = getattr(k_model, "output_names", None), getattr(k_model, "loss", None)
+    n_outputs = len(k_model.outputs)
     return numpy_loss(loss, names, n_outputs, model_dtype(k_model)), \
         numpy_loss_weights(loss, compiled_loss_weights(k_model), names, n_outputs)
 
