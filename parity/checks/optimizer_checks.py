@@ -73,12 +73,13 @@ def check_training_steps(setting, spec, dtype, steps=20, seed=0):
     round-off, so later gradients are taken at (slightly) different points.
     """
     from keras_models.optimizers import stepper  # imports TensorFlow
-    from keras_models.runtime import loss_and_gradients
+    from keras_models.traced_gradients import loss_gradients_function
 
     np_model, k_model = shared_twins(spec, dtype, seed)
     np_opt, loss = numpy_optimizer(setting), numpy_loss(spec)
-    k_opt, k_loss = keras_optimizer(setting, dtype), keras_loss(spec, dtype)
-    keras_step = stepper(k_opt, k_model)
+    k_opt = keras_optimizer(setting, dtype)
+    keras_step, keras_gradients = stepper(k_opt, k_model), loss_gradients_function(k_model, keras_loss(spec, dtype),
+                                                                                  training=True)
     tol, state_tol = tolerance(dtype), _state_tolerance(setting, dtype)
     result = []
     for step in range(1, steps + 1):
@@ -88,7 +89,7 @@ def check_training_steps(setting, spec, dtype, steps=20, seed=0):
         y_true = make_targets(spec, y.shape, dtype, batch_seed)
         np_loss = np_model.compute_loss(loss, y_true, y)
         np_model.backward_loss(loss, y_true, y)
-        ref = loss_and_gradients(k_model, k_loss, x, y_true, training=True)
+        ref = keras_gradients(x, y_true)  # traced once per process for the shared twin: loss_and_gradients' numbers
         result.append(compare(np.asarray(np_loss), np.asarray(ref["value"]), f"step {step}: loss", tol,
                               kind="loss", step=step))
         np_opt.update(np_model.params, np_model.grads)
