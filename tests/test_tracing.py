@@ -30,6 +30,18 @@ def _train(spec, dtype, x, y, traced_up_front):
     return losses, [v.numpy() for v in k_model.variables], evaluate(k_model, x, y, batch=60), k_model
 
 
+_TRAINED = {}
+
+
+def _trained(spec, dtype, traced_up_front):
+    """``_train`` on ``_digits``, run once per process for each spec, dtype and way of tracing: deterministic, and
+    two tests read the same run (the returned model is only read)."""
+    key = (spec.id, dtype, traced_up_front)
+    if key not in _TRAINED:
+        _TRAINED[key] = _train(spec, dtype, *_digits(spec, dtype), traced_up_front=traced_up_front)
+    return _TRAINED[key]
+
+
 def _digits(spec, dtype):
     d = load_digits()
     x = d.x_train[:sum(BATCHES)].astype(dtype)
@@ -39,9 +51,7 @@ def _digits(spec, dtype):
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("spec", [_deep_mlp(64, "bn_dropout_l2"), SPECS["lenet_digits_8"]], ids=lambda s: s.id)
 def test_training_and_evaluation_are_bit_identical_to_kerass_own_tracing(spec, dtype):
-    x, y = _digits(spec, dtype)
-    own = _train(spec, dtype, x, y, traced_up_front=False)
-    relaxed = _train(spec, dtype, x, y, traced_up_front=True)
+    own, relaxed = _trained(spec, dtype, traced_up_front=False), _trained(spec, dtype, traced_up_front=True)
     assert own[0] == relaxed[0]
     for before, after in zip(own[1], relaxed[1], strict=True):
         np.testing.assert_array_equal(before, after)
@@ -93,9 +103,7 @@ def test_a_second_trace_of_the_same_model_keeps_the_first():
 
 
 def test_ragged_batches_and_chunks_reuse_the_one_trace():
-    spec = _deep_mlp(64, "bn_dropout_l2")
-    x, y = _digits(spec, "float32")
-    k_model = _train(spec, "float32", x, y, traced_up_front=True)[3]
+    k_model = _trained(_deep_mlp(64, "bn_dropout_l2"), "float32", traced_up_front=True)[3]
     for kind in ("train", "test"):
         step = _step_function(getattr(k_model, f"{kind}_function"))
         assert {f.structured_input_signature[0][0][0].shape[0] for f in step._list_all_concrete_functions()} == {None}
@@ -150,7 +158,7 @@ def test_where_keras_moved_its_step_function_keras_trains_as_always(monkeypatch)
 
     spec = _deep_mlp(64, "bn_dropout_l2")
     x, y = _digits(spec, "float64")
-    own = _train(spec, "float64", x, y, traced_up_front=False)
+    own = _trained(spec, "float64", traced_up_front=False)
     monkeypatch.setattr(tracing, "_step_function", lambda function: None)
     k_model = _compiled(spec, "float64")
     assert not trace_any_batch(k_model, x, y) and run_traced(k_model, "train", x[:32], y[:32]) is None
