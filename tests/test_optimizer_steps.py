@@ -7,6 +7,7 @@ from parity.checks.optimizer_checks import gradient_sequence, kept_stepper
 from parity.checks.optimizer_settings import OPTIMIZER_SETTINGS, keras_optimizer
 from parity.specs import SPECS
 from parity.twins import shared_twins
+from tests.optimizer_groups import optimizer_group
 
 pytestmark = pytest.mark.skipif(BACKEND != "tensorflow", reason="steps are traced on TensorFlow only")
 
@@ -55,10 +56,19 @@ def _assert_same(eager, traced):
                 np.testing.assert_array_equal(value, b[1][slot][key], err_msg=f"{key} [{slot}] after step {after}")
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("setting", list(OPTIMIZER_SETTINGS.values()), ids=lambda s: s.id)
+DENSE = SPECS["net_2_3_1_sigmoid_mse"]
+
+
+def _dense_cases(setting_ids):
+    """(setting, dtype) on the Dense net, id "setting-dtype", in the group of test_optimizers' case."""
+    return [pytest.param(OPTIMIZER_SETTINGS[s], dtype, id=f"{s}-{dtype}",
+                         marks=optimizer_group(DENSE, OPTIMIZER_SETTINGS[s], dtype))
+            for s in setting_ids for dtype in ("float32", "float64")]
+
+
+@pytest.mark.parametrize("setting, dtype", _dense_cases(OPTIMIZER_SETTINGS))
 def test_traced_steps_are_eager_steps_bit_for_bit(setting, dtype):
-    spec = SPECS["net_2_3_1_sigmoid_mse"]
+    spec = DENSE
     _assert_same(_eager_trajectory(setting, spec, dtype), _trajectory(setting, spec, dtype, True))
 
 
@@ -75,12 +85,11 @@ KEPT_SETTINGS = ["sgd_piecewise_constant", "rmsprop_centered_momentum", "adagrad
                  "adam_amsgrad", "adamw_strong_decay", "nadam_high_lr", "adamax_high_lr"]
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("setting_id", KEPT_SETTINGS)
-def test_a_kept_optimizer_steps_as_a_fresh_eager_one_at_every_use(setting_id, dtype):
+@pytest.mark.parametrize("setting, dtype", _dense_cases(KEPT_SETTINGS))
+def test_a_kept_optimizer_steps_as_a_fresh_eager_one_at_every_use(setting, dtype):
     """Built before its first step and traced from it, then restored and stepped again: both trajectories are
     those of a fresh optimizer's eager steps, bit for bit."""
-    setting, spec = OPTIMIZER_SETTINGS[setting_id], SPECS["net_2_3_1_sigmoid_mse"]
+    spec = DENSE
     eager = _eager_trajectory(setting, spec, dtype)
     _assert_same(eager, _trajectory(setting, spec, dtype, "kept"))
     _assert_same(eager, _trajectory(setting, spec, dtype, "kept"))
