@@ -55,11 +55,17 @@ def loss_gradients_function(model, loss_fn, training=False):
 
 def _fused_in_graphs(model):
     """Whether oneDNN would sum a convolution's bias gradient in another order in a traced graph than eager."""
-    from tensorflow.python.util import _pywrap_util_port  # only reached on the TensorFlow backend
-
     convolutions = any("Conv" in type(layer).__name__ for layer in _leaf_layers(model))
-    return (convolutions and model_dtype(model) != "float64" and _pywrap_util_port.IsMklEnabled()
-            and _intra_op_threads() != 1)
+    return convolutions and model_dtype(model) != "float64" and _onednn() and _intra_op_threads() != 1
+
+
+def _onednn():
+    """Whether TensorFlow runs oneDNN's ops (private API; where it is missing, assumed on: the model stays eager)."""
+    try:
+        from tensorflow.python.util import _pywrap_util_port  # only reached on the TensorFlow backend
+    except ImportError:
+        return True
+    return bool(getattr(_pywrap_util_port, "IsMklEnabled", lambda: True)())
 
 
 def _intra_op_threads():
