@@ -45,6 +45,15 @@ def apply_gradients(optimizer, model, grads, keyed=None):
         optimizer.apply_gradients(list(zip(_gradient_tensors(grads, keyed), [v for _, v in keyed], strict=True)))
 
 
+def build_for(optimizer, model, keyed=None):
+    """Build ``optimizer``'s slots for ``model``'s trainable variables (``keyed`` as in ``apply_gradients``) before its
+    first step, as that step would: in the model's dtype, in the optimizer's name scope, the variables in order.
+    Its slots then exist to be kept and restored; a ``stepper`` of a built optimizer traces from the first step."""
+    keyed = weight_keys(model) if keyed is None else keyed
+    with keras_dtype(model_dtype(model)), keras.name_scope(optimizer.name, caller=optimizer):
+        optimizer.build([v for _, v in keyed])
+
+
 def _gradient_tensors(grads, keyed):
     """``grads[key]`` for each (key, variable) as a tensor of the running backend in the variable's dtype (PyTorch's
     optimizers refuse arrays); call in the model's dtype (``keras_dtype``)."""

@@ -8,22 +8,19 @@ from parity.checks.optimizer_checks import check_optimizer_trajectory, check_tra
 from parity.checks.optimizer_settings import OPTIMIZER_SETTINGS
 from parity.specs import SPECS
 from parity.variants import VARIANTS
+from tests.optimizer_groups import optimizer_cases
 
 MODELS = [SPECS["net_2_3_1_sigmoid_mse"], SPECS["lenet_digits_8"]]  # a Dense net and a CNN
 SETTINGS = list(OPTIMIZER_SETTINGS.values())
 DTYPES = ["float32", "float64"]
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("setting", SETTINGS, ids=lambda s: s.id)
-@pytest.mark.parametrize("spec", MODELS, ids=lambda s: s.id)
+@pytest.mark.parametrize("spec, setting, dtype", optimizer_cases(MODELS, SETTINGS, DTYPES))
 def test_same_gradients_give_same_trajectory(spec, setting, dtype):
     assert_all_passed(check_optimizer_trajectory(setting, spec, dtype), f"{spec.id} {setting.id} {dtype}")
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("setting", SETTINGS, ids=lambda s: s.id)
-@pytest.mark.parametrize("spec", MODELS, ids=lambda s: s.id)
+@pytest.mark.parametrize("spec, setting, dtype", optimizer_cases(MODELS, SETTINGS, DTYPES))
 def test_full_training_steps_agree(spec, setting, dtype):
     assert_all_passed(check_training_steps(setting, spec, dtype), f"{spec.id} {setting.id} {dtype}")
 

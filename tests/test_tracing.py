@@ -30,18 +30,35 @@ def _train(spec, dtype, x, y, traced_up_front):
     return losses, [v.numpy() for v in k_model.variables], evaluate(k_model, x, y, batch=60), k_model
 
 
+_TRAINED = {}
+MLP = _deep_mlp(64, "bn_dropout_l2")
+
+
+def _shares_run(spec, dtype):
+    """The xdist group of the tests reading ``_trained(spec, dtype, ...)``: one worker trains it once."""
+    return pytest.mark.xdist_group(f"tracing-{spec.id}-{dtype}")
+
+
+def _trained(spec, dtype, traced_up_front):
+    """``_train`` on ``_digits``, run once per process for each spec, dtype and way of tracing: deterministic, and
+    two tests read the same run (the returned model is only read)."""
+    key = (spec.id, dtype, traced_up_front)
+    if key not in _TRAINED:
+        _TRAINED[key] = _train(spec, dtype, *_digits(spec, dtype), traced_up_front=traced_up_front)
+    return _TRAINED[key]
+
+
 def _digits(spec, dtype):
     d = load_digits()
     x = d.x_train[:sum(BATCHES)].astype(dtype)
     return (x.reshape(len(x), -1) if len(spec.input_shape) == 1 else x), d.y_train[:sum(BATCHES)]
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("spec", [_deep_mlp(64, "bn_dropout_l2"), SPECS["lenet_digits_8"]], ids=lambda s: s.id)
+@pytest.mark.parametrize("spec, dtype", [
+    pytest.param(spec, dtype, id=f"{spec.id}-{dtype}", marks=_shares_run(spec, dtype) if spec is MLP else ())
+    for spec in (MLP, SPECS["lenet_digits_8"]) for dtype in ("float32", "float64")])
 def test_training_and_evaluation_are_bit_identical_to_kerass_own_tracing(spec, dtype):
-    x, y = _digits(spec, dtype)
-    own = _train(spec, dtype, x, y, traced_up_front=False)
-    relaxed = _train(spec, dtype, x, y, traced_up_front=True)
+    own, relaxed = _trained(spec, dtype, traced_up_front=False), _trained(spec, dtype, traced_up_front=True)
     assert own[0] == relaxed[0]
     for before, after in zip(own[1], relaxed[1], strict=True):
         np.testing.assert_array_equal(before, after)
@@ -92,10 +109,9 @@ def test_a_second_trace_of_the_same_model_keeps_the_first():
     assert all(getattr(k_model, _ATTRIBUTE)[kind][2] is not first[kind][2] for kind in ("train", "test"))
 
 
+@_shares_run(MLP, "float32")
 def test_ragged_batches_and_chunks_reuse_the_one_trace():
-    spec = _deep_mlp(64, "bn_dropout_l2")
-    x, y = _digits(spec, "float32")
-    k_model = _train(spec, "float32", x, y, traced_up_front=True)[3]
+    k_model = _trained(MLP, "float32", traced_up_front=True)[3]
     for kind in ("train", "test"):
         step = _step_function(getattr(k_model, f"{kind}_function"))
         assert {f.structured_input_signature[0][0][0].shape[0] for f in step._list_all_concrete_functions()} == {None}
@@ -145,12 +161,13 @@ def test_a_traced_model_is_freed_with_its_traces():
     assert alive() is None
 
 
+@_shares_run(MLP, "float64")
 def test_where_keras_moved_its_step_function_keras_trains_as_always(monkeypatch):
     from keras_models import tracing
 
-    spec = _deep_mlp(64, "bn_dropout_l2")
+    spec = MLP
     x, y = _digits(spec, "float64")
-    own = _train(spec, "float64", x, y, traced_up_front=False)
+    own = _trained(spec, "float64", traced_up_front=False)
     monkeypatch.setattr(tracing, "_step_function", lambda function: None)
     k_model = _compiled(spec, "float64")
     assert not trace_any_batch(k_model, x, y) and run_traced(k_model, "train", x[:32], y[:32]) is None

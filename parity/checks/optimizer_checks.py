@@ -39,13 +39,40 @@ def gradient_sequence(np_model, steps, dtype, seed):
     return [{k: rng.standard_normal(p.shape).astype(dtype) for k, p in np_model.params.items()} for _ in range(steps)]
 
 
+# {(setting, spec, dtype, seed): (shared Keras twin, its optimizer, stepper, [(variable, value after the build)])}
+_KEPT_STEPPERS = {}
+
+
+def kept_stepper(setting, spec, dtype, seed, k_model):
+    """(Keras optimizer of ``setting``, its ``stepper``) for ``shared_twins``' Keras twin ``k_model``, kept per process
+    and every optimizer variable (iterations, learning rate, slots) restored on reuse to its value after the build.
+
+    Tracing a step costs 50-100 ms, the 20 traced steps of a check 10-15 ms: the trajectory and training-step
+    checks of one setting share one trace. The optimizer is built before the first step (``build_for``), so every
+    step is traced; traced steps are eager ones bit for bit (tests/test_optimizer_steps.py).
+    """
+    from keras_models.optimizers import build_for, stepper  # imports TensorFlow
+
+    key = (setting.id, setting.class_name, repr(setting.kwargs), spec.id, repr(spec.layers), dtype, seed)
+    kept = _KEPT_STEPPERS.get(key)
+    if kept is None or kept[0] is not k_model:  # first use, or the shared twin was built again (clear_shared)
+        k_opt = keras_optimizer(setting, dtype)
+        build_for(k_opt, k_model)
+        kept = _KEPT_STEPPERS[key] = (k_model, k_opt, stepper(k_opt, k_model), _values(k_opt.variables))
+    for variable, value in kept[3]:
+        variable.assign(value)
+    return kept[1], kept[2]
+
+
+def _values(variables):
+    return [(v, np.array(v.numpy())) for v in variables]
+
+
 def check_optimizer_trajectory(setting, spec, dtype, steps=20, seed=0):
     """Feed the same gradients to both optimizers; compare params, slots and iterations after every step."""
-    from keras_models.optimizers import stepper  # imports TensorFlow
-
     np_model, k_model = shared_twins(spec, dtype, seed)
-    np_opt, k_opt = numpy_optimizer(setting), keras_optimizer(setting, dtype)
-    keras_step, tol = stepper(k_opt, k_model), tolerance(dtype)
+    np_opt, (k_opt, keras_step) = numpy_optimizer(setting), kept_stepper(setting, spec, dtype, seed, k_model)
+    tol = tolerance(dtype)
     result = []
     for step, grads in enumerate(gradient_sequence(np_model, steps, dtype, seed), start=1):
         np_opt.update(np_model.params, grads)
@@ -72,13 +99,12 @@ def check_training_steps(setting, spec, dtype, steps=20, seed=0):
     weights are ``check_loss``'s job: here each side's weights drift apart by
     round-off, so later gradients are taken at (slightly) different points.
     """
-    from keras_models.optimizers import stepper  # imports TensorFlow
-    from keras_models.runtime import loss_and_gradients
+    from keras_models.traced_gradients import loss_gradients_function  # imports TensorFlow
 
     np_model, k_model = shared_twins(spec, dtype, seed)
     np_opt, loss = numpy_optimizer(setting), numpy_loss(spec)
-    k_opt, k_loss = keras_optimizer(setting, dtype), keras_loss(spec, dtype)
-    keras_step = stepper(k_opt, k_model)
+    k_opt, keras_step = kept_stepper(setting, spec, dtype, seed, k_model)
+    keras_gradients = loss_gradients_function(k_model, keras_loss(spec, dtype), training=True)
     tol, state_tol = tolerance(dtype), _state_tolerance(setting, dtype)
     result = []
     for step in range(1, steps + 1):
@@ -88,7 +114,7 @@ def check_training_steps(setting, spec, dtype, steps=20, seed=0):
         y_true = make_targets(spec, y.shape, dtype, batch_seed)
         np_loss = np_model.compute_loss(loss, y_true, y)
         np_model.backward_loss(loss, y_true, y)
-        ref = loss_and_gradients(k_model, k_loss, x, y_true, training=True)
+        ref = keras_gradients(x, y_true)  # traced once per process for the shared twin: loss_and_gradients' numbers
         result.append(compare(np.asarray(np_loss), np.asarray(ref["value"]), f"step {step}: loss", tol,
                               kind="loss", step=step))
         np_opt.update(np_model.params, np_model.grads)
