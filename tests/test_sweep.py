@@ -90,8 +90,11 @@ def test_summary_counts_rule_breakers_and_quantiles_match_numpy(tmp_path):
 # Tests of the module fixture below share one xdist group: it is computed once, on one worker (the group
 # tests/conftest.py gives every cluster test). Starting a local cluster costs a TensorFlow import per worker
 # process, so the tests below share this one where a cluster of their own would prove nothing more; the sweep's
-# own local cluster (``--workers``) is started once, below.
+# own local cluster (``--workers``) is started once, by the sweep process of ``one_worker_sweep``.
 SWEEP_LOCAL_CLIENT = pytest.mark.xdist_group("cluster")
+
+
+SEEDS = ["--seeds", "0-1"]  # with both dtypes: 4 tasks, two for each worker of the module's cluster
 
 
 @pytest.fixture(scope="module")
@@ -100,17 +103,31 @@ def local_client():
         yield client
 
 
+@pytest.fixture(scope="module")
+def one_worker_sweep(tmp_path_factory):
+    """A sweep run as a user runs it: ``python -m parity sweep --workers 1``, a process starting its own local
+    cluster. Returns (the finished process, its --out). The test of its quiet stderr and, as the one-worker side,
+    the worker-count test both read it: one process and one cluster start (each a TensorFlow import) for both."""
+    out = tmp_path_factory.mktemp("one_worker")
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"} | {"PYTHONPATH": str(ROOT)}
+    argv = ["sweep", *QUICK, *SEEDS, "--workers", "1", "--out", str(out)]
+    done = subprocess.run([sys.executable, "-m", "parity", *argv], capture_output=True, text=True, env=env,
+                          timeout=600)
+    return done, out
+
+
 @SWEEP_LOCAL_CLIENT
 @pytest.mark.keras
 @pytest.mark.cluster
-def test_results_do_not_depend_on_the_worker_count(tmp_path, local_client):
+def test_results_do_not_depend_on_the_worker_count(tmp_path, local_client, one_worker_sweep):
     """Two workers (the module's cluster) and one (a local cluster the sweep starts itself: ``--workers 1``)."""
+    done, one = one_worker_sweep
+    assert done.returncode == 0, done.stderr
     local_client.wait_for_workers(2, timeout=120)  # a worker killed by an earlier test restarts
-    assert _sweep(tmp_path / "two", "--seeds", "0-2", "--scheduler", local_client.scheduler.address) == 0
-    assert _sweep(tmp_path / "one", "--seeds", "0-2", "--workers", "1") == 0
-    assert json.loads((tmp_path / "one" / "manifest.json").read_text())["workers"] == 1
-    pd.testing.assert_frame_equal(_runs(tmp_path / "two"), _runs(tmp_path / "one"))
-    assert _step_losses(tmp_path / "two") == _step_losses(tmp_path / "one")
+    assert _sweep(tmp_path / "two", *SEEDS, "--scheduler", local_client.scheduler.address) == 0
+    assert json.loads((one / "manifest.json").read_text())["workers"] == 1
+    pd.testing.assert_frame_equal(_runs(tmp_path / "two"), _runs(one))
+    assert _step_losses(tmp_path / "two") == _step_losses(one)
     page = (tmp_path / "two" / "index.html").read_text()
     png = page.split("data:image/png;base64,", 1)[1].split("'", 1)[0]
     assert base64.b64decode(png)[:8] == b"\x89PNG\r\n\x1a\n"
@@ -218,17 +235,14 @@ def test_sweep_on_a_separately_started_scheduler_and_worker(tmp_path, scheduler_
 
 @pytest.mark.keras
 @pytest.mark.cluster
-def test_a_sweep_prints_no_tensorflow_start_up_lines(tmp_path):
+def test_a_sweep_prints_no_tensorflow_start_up_lines(one_worker_sweep):
     """As ``parity report``: the workers' and this process's TensorFlow import (the manifest's versions) are quiet.
     (``--verbose`` shows them through the same ``quiet.set_verbose`` as report's, tested in test_report_integrity.)"""
-    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"} | {"PYTHONPATH": str(ROOT)}
-    argv = ["sweep", *QUICK, "--seeds", "0", "--dtype", "float64", "--workers", "1", "--out", str(tmp_path)]
-    done = subprocess.run([sys.executable, "-m", "parity", *argv], capture_output=True, text=True, env=env,
-                          timeout=600)
+    done, out = one_worker_sweep
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
     # the precision the tasks ran with (keras_models.backend: TF32 off), not a bare TensorFlow's default
-    assert json.loads((tmp_path / "manifest.json").read_text())["flags"]["tf32_execution"] is False
+    assert json.loads((out / "manifest.json").read_text())["flags"]["tf32_execution"] is False
 
 
 def test_an_unreachable_scheduler_is_one_error_line(tmp_path, capsys, monkeypatch):
