@@ -86,20 +86,47 @@ def test_summary_counts_rule_breakers_and_quantiles_match_numpy(tmp_path):
     assert "KilledWorker: gone" in (tmp_path / "summary.md").read_text()
 
 
-# -- on a local cluster ----------------------------------------------------------------------------
-# Tests of the module fixture below share one xdist group: it is computed once, on one worker (the group
-# tests/conftest.py gives every cluster test). Starting a local cluster costs a TensorFlow import per worker
-# process, so the tests below share this one where a cluster of their own would prove nothing more; the sweep's
-# own local cluster (``--workers``) is started once, by the sweep process of ``one_worker_sweep``.
-SWEEP_LOCAL_CLIENT = pytest.mark.xdist_group("cluster")
-
-
+# -- on one cluster: a scheduler and two workers started as separate processes ---------------------------
+# Tests of the module fixtures below share one xdist group: they are computed once, on one worker (the group
+# tests/conftest.py gives every cluster test). A worker process's start costs a TensorFlow import, so the tests
+# below share this cluster where one of their own would prove nothing more; the sweep's own local cluster
+# (``--workers``) is started once, by the sweep process of ``one_worker_sweep``.
+SHARED_CLUSTER = pytest.mark.xdist_group("cluster")
 SEEDS = ["--seeds", "0-1"]  # with both dtypes: 4 tasks, two for each worker of the module's cluster
 
 
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 @pytest.fixture(scope="module")
-def local_client():
-    with connect(workers=2) as client:
+def scheduler_address():
+    """``dask scheduler`` and ``dask worker --nworkers 2`` as a user starts them: two workers, each with a nanny
+    that restarts it when it dies (test_a_killed_worker_loses_no_task)."""
+    dask_cli = str(Path(sys.executable).parent / "dask")
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    procs = [subprocess.Popen([dask_cli, "scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1],
+                               "--no-dashboard"], env=env, stderr=subprocess.DEVNULL)]
+    procs.append(subprocess.Popen([dask_cli, "worker", address, "--nworkers", "2", "--nthreads", "1",
+                                   "--no-dashboard"], env=env, cwd=ROOT, stderr=subprocess.DEVNULL))
+    try:
+        from distributed import Client
+        with Client(address, timeout="60s") as client:
+            client.wait_for_workers(2, timeout=120)
+        yield address
+    finally:
+        for proc in reversed(procs):
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def cluster_client(scheduler_address):
+    """A client of the module's cluster, connected as ``--scheduler`` connects (its workers' threads pinned)."""
+    with connect(scheduler_address) as client:
         yield client
 
 
@@ -116,15 +143,15 @@ def one_worker_sweep(tmp_path_factory):
     return done, out
 
 
-@SWEEP_LOCAL_CLIENT
+@SHARED_CLUSTER
 @pytest.mark.keras
 @pytest.mark.cluster
-def test_results_do_not_depend_on_the_worker_count(tmp_path, local_client, one_worker_sweep):
+def test_results_do_not_depend_on_the_worker_count(tmp_path, cluster_client, one_worker_sweep):
     """Two workers (the module's cluster) and one (a local cluster the sweep starts itself: ``--workers 1``)."""
     done, one = one_worker_sweep
     assert done.returncode == 0, done.stderr
-    local_client.wait_for_workers(2, timeout=120)  # a worker killed by an earlier test restarts
-    assert _sweep(tmp_path / "two", *SEEDS, "--scheduler", local_client.scheduler.address) == 0
+    cluster_client.wait_for_workers(2, timeout=120)  # a worker killed by an earlier test restarts
+    assert _sweep(tmp_path / "two", *SEEDS, "--scheduler", cluster_client.scheduler.address) == 0
     assert json.loads((one / "manifest.json").read_text())["workers"] == 1
     pd.testing.assert_frame_equal(_runs(tmp_path / "two"), _runs(one))
     assert _step_losses(tmp_path / "two") == _step_losses(one)
@@ -133,45 +160,45 @@ def test_results_do_not_depend_on_the_worker_count(tmp_path, local_client, one_w
     assert base64.b64decode(png)[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-@SWEEP_LOCAL_CLIENT
+@SHARED_CLUSTER
 @pytest.mark.keras
 @pytest.mark.cluster
-def test_a_killed_worker_loses_no_task(tmp_path, local_client):
+def test_a_killed_worker_loses_no_task(tmp_path, cluster_client):
     keys = task_keys(["two_layer_net"], range(4), ["float64"])
     killed = {}
 
     def kill_a_busy_worker(record):
         if not killed:  # after the first result: the other tasks are running or queued
-            worker, dask_keys = max(local_client.processing().items(), key=lambda item: len(item[1]))
-            killed.update(pid=local_client.run(os.getpid, workers=[worker])[worker], keys=dask_keys)
+            worker, dask_keys = max(cluster_client.processing().items(), key=lambda item: len(item[1]))
+            killed.update(pid=cluster_client.run(os.getpid, workers=[worker])[worker], keys=dask_keys)
             os.kill(killed["pid"], signal.SIGKILL)  # the worker process dies mid-task; its nanny starts a new one
 
-    records = run_tasks(local_client, keys, Settings(epochs=1), Store(tmp_path), kill_a_busy_worker)
+    records = run_tasks(cluster_client, keys, Settings(epochs=1), Store(tmp_path), kill_a_busy_worker)
     assert sorted(TaskKey(**r["key"]).name for r in records) == sorted(k.name for k in keys)
     assert all(r["status"] == "ok" for r in records) and killed["keys"]
     rerun = [r for r in records if any(TaskKey(**r["key"]).name in k for k in killed["keys"])]
     assert rerun and all(r["worker"]["pid"] != killed["pid"] for r in rerun)
 
 
-@SWEEP_LOCAL_CLIENT
+@SHARED_CLUSTER
 @pytest.mark.keras
 @pytest.mark.cluster
-def test_a_failing_task_is_recorded_with_its_error(tmp_path, local_client):
+def test_a_failing_task_is_recorded_with_its_error(tmp_path, cluster_client):
     keys = [TaskKey("no_such_experiment", 0, "float64"), TaskKey("two_layer_net", 0, "float64")]
-    records = {r["key"]["experiment"]: r for r in run_tasks(local_client, keys, Settings(epochs=1), Store(tmp_path))}
+    records = {r["key"]["experiment"]: r for r in run_tasks(cluster_client, keys, Settings(epochs=1), Store(tmp_path))}
     assert records["two_layer_net"]["status"] == "ok"
     assert records["no_such_experiment"] == {**records["no_such_experiment"], "status": "failed",
                                              "error": "KeyError: 'no_such_experiment'"}
     assert Store(tmp_path).read(keys[0])["status"] == "failed"
 
 
-@SWEEP_LOCAL_CLIENT
+@SHARED_CLUSTER
 @pytest.mark.keras
 @pytest.mark.cluster
-def test_resume_redoes_nothing_that_finished(tmp_path, capsys, local_client, monkeypatch):
+def test_resume_redoes_nothing_that_finished(tmp_path, capsys, cluster_client, monkeypatch):
     """On the module's running cluster (``--scheduler``): starting a local cluster is covered above."""
     out = tmp_path / "sweep"
-    on = ["--dtype", "float64", "--scheduler", local_client.scheduler.address]
+    on = ["--dtype", "float64", "--scheduler", cluster_client.scheduler.address]
     real = sweep_cli.run_tasks
 
     def ctrl_c_after_two(client, keys, settings, store, on_record=None):
@@ -195,33 +222,7 @@ def test_resume_redoes_nothing_that_finished(tmp_path, capsys, local_client, mon
     assert len(list((out / "tasks").glob("*.json"))) == 3 and len(pd.read_csv(out / "results.csv")) == 6
 
 
-# -- on a scheduler and a worker started as separate processes ----------------------------------------
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def scheduler_address():
-    dask_cli = str(Path(sys.executable).parent / "dask")
-    address = f"tcp://127.0.0.1:{_free_port()}"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    procs = [subprocess.Popen([dask_cli, "scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1],
-                               "--no-dashboard"], env=env, stderr=subprocess.DEVNULL)]
-    procs.append(subprocess.Popen([dask_cli, "worker", address, "--nthreads", "1", "--no-dashboard"], env=env,
-                                  cwd=ROOT, stderr=subprocess.DEVNULL))
-    try:
-        from distributed import Client
-        with Client(address, timeout="60s") as client:
-            client.wait_for_workers(1, timeout=120)
-        yield address
-    finally:
-        for proc in reversed(procs):
-            proc.terminate()
-            proc.wait(timeout=30)
-
-
+# -- on the scheduler and workers started as separate processes -----------------------------------------
 @pytest.mark.keras
 @pytest.mark.cluster
 def test_sweep_on_a_separately_started_scheduler_and_worker(tmp_path, scheduler_address):
@@ -253,20 +254,20 @@ def test_an_unreachable_scheduler_is_one_error_line(tmp_path, capsys, monkeypatc
 
 
 # -- parity report runs its independent parts on the same task layer -----------------------------------
-@SWEEP_LOCAL_CLIENT
+@SHARED_CLUSTER
 @pytest.mark.keras
 @pytest.mark.cluster
-def test_report_runs_each_dtype_as_a_task(tmp_path, monkeypatch, local_client):
+def test_report_runs_each_dtype_as_a_task(tmp_path, monkeypatch, cluster_client):
     """On the module's two workers: the report's own local cluster is started in test_report_integrity.py."""
     asked = []
 
     @contextlib.contextmanager
     def module_cluster(workers):
         asked.append(workers)
-        yield local_client
+        yield cluster_client
 
     monkeypatch.setattr(cli, "connect", module_cluster)
-    local_client.wait_for_workers(2, timeout=120)  # a worker killed by an earlier test restarts
+    cluster_client.wait_for_workers(2, timeout=120)  # a worker killed by an earlier test restarts
     argv = ["report", "--section", "experiments", "--experiment", "two_layer_net", "--epochs", "1"]
     assert cli.main([*argv, "--workers", "2", "--out", str(tmp_path)]) == 0
     assert asked == [2]
