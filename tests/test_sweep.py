@@ -143,19 +143,27 @@ def one_worker_sweep(tmp_path_factory):
     return done, out
 
 
+@pytest.fixture(scope="module")
+def two_worker_sweep(tmp_path_factory, cluster_client):
+    """The same sweep on the module's two workers (``--scheduler``). Returns (its exit code, its --out). The
+    worker-count test compares it with ``one_worker_sweep``; the separately-started test checks where it ran."""
+    out = tmp_path_factory.mktemp("two_workers")
+    cluster_client.wait_for_workers(2, timeout=120)  # a worker killed by an earlier test restarts
+    return _sweep(out, *SEEDS, "--scheduler", cluster_client.scheduler.address), out
+
+
 @SHARED_CLUSTER
 @pytest.mark.keras
 @pytest.mark.cluster
-def test_results_do_not_depend_on_the_worker_count(tmp_path, cluster_client, one_worker_sweep):
+def test_results_do_not_depend_on_the_worker_count(one_worker_sweep, two_worker_sweep):
     """Two workers (the module's cluster) and one (a local cluster the sweep starts itself: ``--workers 1``)."""
-    done, one = one_worker_sweep
+    (done, one), (code, two) = one_worker_sweep, two_worker_sweep
     assert done.returncode == 0, done.stderr
-    cluster_client.wait_for_workers(2, timeout=120)  # a worker killed by an earlier test restarts
-    assert _sweep(tmp_path / "two", *SEEDS, "--scheduler", cluster_client.scheduler.address) == 0
+    assert code == 0
     assert json.loads((one / "manifest.json").read_text())["workers"] == 1
-    pd.testing.assert_frame_equal(_runs(tmp_path / "two"), _runs(one))
-    assert _step_losses(tmp_path / "two") == _step_losses(one)
-    page = (tmp_path / "two" / "index.html").read_text()
+    pd.testing.assert_frame_equal(_runs(two), _runs(one))
+    assert _step_losses(two) == _step_losses(one)
+    page = (two / "index.html").read_text()
     png = page.split("data:image/png;base64,", 1)[1].split("'", 1)[0]
     assert base64.b64decode(png)[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -222,14 +230,15 @@ def test_resume_redoes_nothing_that_finished(tmp_path, capsys, cluster_client, m
     assert len(list((out / "tasks").glob("*.json"))) == 3 and len(pd.read_csv(out / "results.csv")) == 6
 
 
-# -- on the scheduler and workers started as separate processes -----------------------------------------
+# -- where the module's sweep ran: on a scheduler and workers started as separate processes -----------------
 @pytest.mark.keras
 @pytest.mark.cluster
-def test_sweep_on_a_separately_started_scheduler_and_worker(tmp_path, scheduler_address):
-    assert _sweep(tmp_path, "--seeds", "0-1", "--dtype", "float32", "--scheduler", scheduler_address) == 0
-    runs = pd.read_csv(tmp_path / "results.csv")
-    assert len(runs) == 4 and set(runs["status"]) == {"ok"} and set(runs["seed"]) == {0, 1}
-    workers = [json.loads(p.read_text())["worker"] for p in (tmp_path / "tasks").glob("*.json")]
+def test_sweep_on_a_separately_started_scheduler_and_worker(two_worker_sweep):
+    code, out = two_worker_sweep  # on the module's cluster: the scheduler and workers of ``scheduler_address``
+    assert code == 0
+    runs = pd.read_csv(out / "results.csv")  # 2 seeds x 2 dtypes x 2 runs
+    assert len(runs) == 8 and set(runs["status"]) == {"ok"} and set(runs["seed"]) == {0, 1}
+    workers = [json.loads(p.read_text())["worker"] for p in (out / "tasks").glob("*.json")]
     assert all(w["pid"] != os.getpid() for w in workers)  # computed in the worker process, not here
     assert all(w["blas_threads"] == w["tf_intra_op_threads"] == w["tf_inter_op_threads"] == 1 for w in workers)
 
