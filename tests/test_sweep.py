@@ -256,7 +256,7 @@ def test_a_sweep_prints_no_tensorflow_start_up_lines(one_worker_sweep):
 
 
 def test_an_unreachable_scheduler_is_one_error_line(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(cluster, "CONNECT_TIMEOUT", "2s")  # the time it keeps retrying: nothing else depends on it
+    monkeypatch.setattr(cluster, "CONNECT_TIMEOUT", "0.5s")  # the time it keeps retrying: nothing else depends on it
     started = time.monotonic()
     assert _sweep(tmp_path, "--seeds", "0", "--scheduler", f"tcp://127.0.0.1:{_free_port()}") == 2
     assert "Cannot reach a Dask scheduler" in capsys.readouterr().err and time.monotonic() - started < 60
