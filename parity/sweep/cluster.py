@@ -90,7 +90,8 @@ def _stop_workers_now(cluster):
     close waits 4 s per worker before killing it, and the workers compute for nothing
     meanwhile. Only for a cluster started here: a ``--scheduler``'s workers are not ours.
     """
-    cluster.sync(_close_now, list(cluster.workers.values()))
+    with contextlib.suppress(Exception):  # whatever goes wrong here, the cluster's own close still ends them
+        cluster.sync(_close_now, list(cluster.workers.values()))
 
 
 @contextlib.contextmanager
