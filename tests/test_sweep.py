@@ -86,75 +86,127 @@ def test_summary_counts_rule_breakers_and_quantiles_match_numpy(tmp_path):
     assert "KilledWorker: gone" in (tmp_path / "summary.md").read_text()
 
 
-# -- on a local cluster ----------------------------------------------------------------------------
-# Tests of the module fixture below share one xdist group: it is computed once, on one worker (the group
-# tests/conftest.py gives every cluster test). Starting a local cluster costs a TensorFlow import per worker
-# process, so the tests below share this one where a cluster of their own would prove nothing more; the sweep's
-# own local cluster (``--workers``) is started once, below.
-SWEEP_LOCAL_CLIENT = pytest.mark.xdist_group("cluster")
+# -- on one cluster: a scheduler and two workers started as separate processes ---------------------------
+# Tests of the module fixtures below share one xdist group: they are computed once, on one worker (the group
+# tests/conftest.py gives every cluster test). A worker process's start costs a TensorFlow import, so the tests
+# below share this cluster where one of their own would prove nothing more; the sweep's own local cluster
+# (``--workers``) is started once, by the sweep process of ``one_worker_sweep``.
+SHARED_CLUSTER = pytest.mark.xdist_group("cluster")
+SEEDS = ["--seeds", "0-1"]  # with both dtypes: 4 tasks, two for each worker of the module's cluster
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
-def local_client():
-    with connect(workers=2) as client:
+def scheduler_address():
+    """``dask scheduler`` and ``dask worker --nworkers 2`` as a user starts them: two workers, each with a nanny
+    that restarts it when it dies (test_a_killed_worker_loses_no_task)."""
+    dask_cli = str(Path(sys.executable).parent / "dask")
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    procs = [subprocess.Popen([dask_cli, "scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1],
+                               "--no-dashboard"], env=env, stderr=subprocess.DEVNULL)]
+    procs.append(subprocess.Popen([dask_cli, "worker", address, "--nworkers", "2", "--nthreads", "1",
+                                   "--no-dashboard"], env=env, cwd=ROOT, stderr=subprocess.DEVNULL))
+    try:
+        from distributed import Client
+        with Client(address, timeout="60s") as client:
+            client.wait_for_workers(2, timeout=120)
+        yield address
+    finally:
+        for proc in reversed(procs):
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def cluster_client(scheduler_address):
+    """A client of the module's cluster, connected as ``--scheduler`` connects (its workers' threads pinned)."""
+    with connect(scheduler_address) as client:
         yield client
 
 
-@SWEEP_LOCAL_CLIENT
+@pytest.fixture(scope="module")
+def one_worker_sweep(tmp_path_factory):
+    """A sweep run as a user runs it: ``python -m parity sweep --workers 1``, a process starting its own local
+    cluster. Returns (the finished process, its --out). The test of its quiet stderr and, as the one-worker side,
+    the worker-count test both read it: one process and one cluster start (each a TensorFlow import) for both."""
+    out = tmp_path_factory.mktemp("one_worker")
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"} | {"PYTHONPATH": str(ROOT)}
+    argv = ["sweep", *QUICK, *SEEDS, "--workers", "1", "--out", str(out)]
+    done = subprocess.run([sys.executable, "-m", "parity", *argv], capture_output=True, text=True, env=env,
+                          timeout=600)
+    return done, out
+
+
+@pytest.fixture(scope="module")
+def two_worker_sweep(tmp_path_factory, cluster_client):
+    """The same sweep on the module's two workers (``--scheduler``). Returns (its exit code, its --out). The
+    worker-count test compares it with ``one_worker_sweep``; the separately-started test checks where it ran."""
+    out = tmp_path_factory.mktemp("two_workers")
+    cluster_client.wait_for_workers(2, timeout=120)  # a worker killed by an earlier test restarts
+    return _sweep(out, *SEEDS, "--scheduler", cluster_client.scheduler.address), out
+
+
+@SHARED_CLUSTER
 @pytest.mark.keras
 @pytest.mark.cluster
-def test_results_do_not_depend_on_the_worker_count(tmp_path, local_client):
+def test_results_do_not_depend_on_the_worker_count(one_worker_sweep, two_worker_sweep):
     """Two workers (the module's cluster) and one (a local cluster the sweep starts itself: ``--workers 1``)."""
-    local_client.wait_for_workers(2, timeout=120)  # a worker killed by an earlier test restarts
-    assert _sweep(tmp_path / "two", "--seeds", "0-2", "--scheduler", local_client.scheduler.address) == 0
-    assert _sweep(tmp_path / "one", "--seeds", "0-2", "--workers", "1") == 0
-    assert json.loads((tmp_path / "one" / "manifest.json").read_text())["workers"] == 1
-    pd.testing.assert_frame_equal(_runs(tmp_path / "two"), _runs(tmp_path / "one"))
-    assert _step_losses(tmp_path / "two") == _step_losses(tmp_path / "one")
-    page = (tmp_path / "two" / "index.html").read_text()
+    (done, one), (code, two) = one_worker_sweep, two_worker_sweep
+    assert done.returncode == 0, done.stderr
+    assert code == 0
+    assert json.loads((one / "manifest.json").read_text())["workers"] == 1
+    pd.testing.assert_frame_equal(_runs(two), _runs(one))
+    assert _step_losses(two) == _step_losses(one)
+    page = (two / "index.html").read_text()
     png = page.split("data:image/png;base64,", 1)[1].split("'", 1)[0]
     assert base64.b64decode(png)[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-@SWEEP_LOCAL_CLIENT
+@SHARED_CLUSTER
 @pytest.mark.keras
 @pytest.mark.cluster
-def test_a_killed_worker_loses_no_task(tmp_path, local_client):
+def test_a_killed_worker_loses_no_task(tmp_path, cluster_client):
     keys = task_keys(["two_layer_net"], range(4), ["float64"])
     killed = {}
 
     def kill_a_busy_worker(record):
         if not killed:  # after the first result: the other tasks are running or queued
-            worker, dask_keys = max(local_client.processing().items(), key=lambda item: len(item[1]))
-            killed.update(pid=local_client.run(os.getpid, workers=[worker])[worker], keys=dask_keys)
+            worker, dask_keys = max(cluster_client.processing().items(), key=lambda item: len(item[1]))
+            killed.update(pid=cluster_client.run(os.getpid, workers=[worker])[worker], keys=dask_keys)
             os.kill(killed["pid"], signal.SIGKILL)  # the worker process dies mid-task; its nanny starts a new one
 
-    records = run_tasks(local_client, keys, Settings(epochs=1), Store(tmp_path), kill_a_busy_worker)
+    records = run_tasks(cluster_client, keys, Settings(epochs=1), Store(tmp_path), kill_a_busy_worker)
     assert sorted(TaskKey(**r["key"]).name for r in records) == sorted(k.name for k in keys)
     assert all(r["status"] == "ok" for r in records) and killed["keys"]
     rerun = [r for r in records if any(TaskKey(**r["key"]).name in k for k in killed["keys"])]
     assert rerun and all(r["worker"]["pid"] != killed["pid"] for r in rerun)
 
 
-@SWEEP_LOCAL_CLIENT
+@SHARED_CLUSTER
 @pytest.mark.keras
 @pytest.mark.cluster
-def test_a_failing_task_is_recorded_with_its_error(tmp_path, local_client):
+def test_a_failing_task_is_recorded_with_its_error(tmp_path, cluster_client):
     keys = [TaskKey("no_such_experiment", 0, "float64"), TaskKey("two_layer_net", 0, "float64")]
-    records = {r["key"]["experiment"]: r for r in run_tasks(local_client, keys, Settings(epochs=1), Store(tmp_path))}
+    records = {r["key"]["experiment"]: r for r in run_tasks(cluster_client, keys, Settings(epochs=1), Store(tmp_path))}
     assert records["two_layer_net"]["status"] == "ok"
     assert records["no_such_experiment"] == {**records["no_such_experiment"], "status": "failed",
                                              "error": "KeyError: 'no_such_experiment'"}
     assert Store(tmp_path).read(keys[0])["status"] == "failed"
 
 
-@SWEEP_LOCAL_CLIENT
+@SHARED_CLUSTER
 @pytest.mark.keras
 @pytest.mark.cluster
-def test_resume_redoes_nothing_that_finished(tmp_path, capsys, local_client, monkeypatch):
+def test_resume_redoes_nothing_that_finished(tmp_path, capsys, cluster_client, monkeypatch):
     """On the module's running cluster (``--scheduler``): starting a local cluster is covered above."""
     out = tmp_path / "sweep"
-    on = ["--dtype", "float64", "--scheduler", local_client.scheduler.address]
+    on = ["--dtype", "float64", "--scheduler", cluster_client.scheduler.address]
     real = sweep_cli.run_tasks
 
     def ctrl_c_after_two(client, keys, settings, store, on_record=None):
@@ -178,81 +230,53 @@ def test_resume_redoes_nothing_that_finished(tmp_path, capsys, local_client, mon
     assert len(list((out / "tasks").glob("*.json"))) == 3 and len(pd.read_csv(out / "results.csv")) == 6
 
 
-# -- on a scheduler and a worker started as separate processes ----------------------------------------
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def scheduler_address():
-    dask_cli = str(Path(sys.executable).parent / "dask")
-    address = f"tcp://127.0.0.1:{_free_port()}"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    procs = [subprocess.Popen([dask_cli, "scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1],
-                               "--no-dashboard"], env=env, stderr=subprocess.DEVNULL)]
-    procs.append(subprocess.Popen([dask_cli, "worker", address, "--nthreads", "1", "--no-dashboard"], env=env,
-                                  cwd=ROOT, stderr=subprocess.DEVNULL))
-    try:
-        from distributed import Client
-        with Client(address, timeout="60s") as client:
-            client.wait_for_workers(1, timeout=120)
-        yield address
-    finally:
-        for proc in reversed(procs):
-            proc.terminate()
-            proc.wait(timeout=30)
-
-
+# -- where the module's sweep ran: on a scheduler and workers started as separate processes -----------------
 @pytest.mark.keras
 @pytest.mark.cluster
-def test_sweep_on_a_separately_started_scheduler_and_worker(tmp_path, scheduler_address):
-    assert _sweep(tmp_path, "--seeds", "0-1", "--dtype", "float32", "--scheduler", scheduler_address) == 0
-    runs = pd.read_csv(tmp_path / "results.csv")
-    assert len(runs) == 4 and set(runs["status"]) == {"ok"} and set(runs["seed"]) == {0, 1}
-    workers = [json.loads(p.read_text())["worker"] for p in (tmp_path / "tasks").glob("*.json")]
+def test_sweep_on_a_separately_started_scheduler_and_worker(two_worker_sweep):
+    code, out = two_worker_sweep  # on the module's cluster: the scheduler and workers of ``scheduler_address``
+    assert code == 0
+    runs = pd.read_csv(out / "results.csv")  # 2 seeds x 2 dtypes x 2 runs
+    assert len(runs) == 8 and set(runs["status"]) == {"ok"} and set(runs["seed"]) == {0, 1}
+    workers = [json.loads(p.read_text())["worker"] for p in (out / "tasks").glob("*.json")]
     assert all(w["pid"] != os.getpid() for w in workers)  # computed in the worker process, not here
     assert all(w["blas_threads"] == w["tf_intra_op_threads"] == w["tf_inter_op_threads"] == 1 for w in workers)
 
 
 @pytest.mark.keras
 @pytest.mark.cluster
-def test_a_sweep_prints_no_tensorflow_start_up_lines(tmp_path):
+def test_a_sweep_prints_no_tensorflow_start_up_lines(one_worker_sweep):
     """As ``parity report``: the workers' and this process's TensorFlow import (the manifest's versions) are quiet.
     (``--verbose`` shows them through the same ``quiet.set_verbose`` as report's, tested in test_report_integrity.)"""
-    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"} | {"PYTHONPATH": str(ROOT)}
-    argv = ["sweep", *QUICK, "--seeds", "0", "--dtype", "float64", "--workers", "1", "--out", str(tmp_path)]
-    done = subprocess.run([sys.executable, "-m", "parity", *argv], capture_output=True, text=True, env=env,
-                          timeout=600)
+    done, out = one_worker_sweep
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
     # the precision the tasks ran with (keras_models.backend: TF32 off), not a bare TensorFlow's default
-    assert json.loads((tmp_path / "manifest.json").read_text())["flags"]["tf32_execution"] is False
+    assert json.loads((out / "manifest.json").read_text())["flags"]["tf32_execution"] is False
 
 
 def test_an_unreachable_scheduler_is_one_error_line(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(cluster, "CONNECT_TIMEOUT", "2s")  # the time it keeps retrying: nothing else depends on it
+    monkeypatch.setattr(cluster, "CONNECT_TIMEOUT", "0.5s")  # the time it keeps retrying: nothing else depends on it
     started = time.monotonic()
     assert _sweep(tmp_path, "--seeds", "0", "--scheduler", f"tcp://127.0.0.1:{_free_port()}") == 2
     assert "Cannot reach a Dask scheduler" in capsys.readouterr().err and time.monotonic() - started < 60
 
 
 # -- parity report runs its independent parts on the same task layer -----------------------------------
-@SWEEP_LOCAL_CLIENT
+@SHARED_CLUSTER
 @pytest.mark.keras
 @pytest.mark.cluster
-def test_report_runs_each_dtype_as_a_task(tmp_path, monkeypatch, local_client):
+def test_report_runs_each_dtype_as_a_task(tmp_path, monkeypatch, cluster_client):
     """On the module's two workers: the report's own local cluster is started in test_report_integrity.py."""
     asked = []
 
     @contextlib.contextmanager
     def module_cluster(workers):
         asked.append(workers)
-        yield local_client
+        yield cluster_client
 
     monkeypatch.setattr(cli, "connect", module_cluster)
-    local_client.wait_for_workers(2, timeout=120)  # a worker killed by an earlier test restarts
+    cluster_client.wait_for_workers(2, timeout=120)  # a worker killed by an earlier test restarts
     argv = ["report", "--section", "experiments", "--experiment", "two_layer_net", "--epochs", "1"]
     assert cli.main([*argv, "--workers", "2", "--out", str(tmp_path)]) == 0
     assert asked == [2]

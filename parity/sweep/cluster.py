@@ -6,6 +6,7 @@ BLAS thread and one TensorFlow intra/inter-op thread. Besides using each core
 once, this makes float32 results independent of where a task runs: the thread
 count changes the order of floating-point sums.
 """
+import asyncio
 import contextlib
 import logging
 import os
@@ -37,6 +38,7 @@ LOCAL_CLUSTER_CONFIG = {
     "distributed.worker.memory.monitor-interval": "1s",
 }
 CONNECT_TIMEOUT = "10s"
+STOP_NOW_SECONDS = 0.5  # on Ctrl-C, what a worker gets to stop by itself before it is killed (Dask's close waits 4)
 
 
 def available_cores():
@@ -91,6 +93,22 @@ def _workers_ignore_ctrl_c():
         signal.signal(signal.SIGINT, previous)
 
 
+async def _close_now(nannies):
+    await asyncio.gather(*(n.close(timeout=STOP_NOW_SECONDS, reason="parity-interrupted") for n in nannies),
+                         return_exceptions=True)  # each nanny still ends closed; its worker is killed either way
+
+
+def _stop_workers_now(cluster):
+    """Ctrl-C: end the local workers now instead of letting each finish its task.
+
+    A worker mid-task cannot close gracefully (its one thread is busy), so Dask's
+    close waits 4 s per worker before killing it, and the workers compute for nothing
+    meanwhile. Only for a cluster started here: a ``--scheduler``'s workers are not ours.
+    """
+    with contextlib.suppress(Exception):  # whatever goes wrong here, the cluster's own close still ends them
+        cluster.sync(_close_now, list(cluster.workers.values()))
+
+
 @contextlib.contextmanager
 def connect(scheduler=None, workers=None):
     """Yield a ``distributed.Client``: to ``scheduler`` if given, else to a new local cluster of ``workers``."""
@@ -111,4 +129,8 @@ def connect(scheduler=None, workers=None):
                                silence_logs=logging.ERROR if verbose() else logging.CRITICAL)
     with cluster, Client(cluster) as client:
         client.register_plugin(_plugin())
-        yield client
+        try:
+            yield client
+        except KeyboardInterrupt:
+            _stop_workers_now(cluster)
+            raise
