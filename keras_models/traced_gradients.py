@@ -39,10 +39,11 @@ _ATTRIBUTE = "_parity_traced_loss_gradients"
 
 def loss_gradients_function(model, loss_fn, training=False):
     """``step(x, y_true) -> {"value": float, "grads": {"layer/weight": array}}``: the "value" and "grads" of
-    ``loss_and_gradients(model, loss_fn, x, y_true, training)``, traced on TensorFlow (eager elsewhere).
+    ``loss_and_gradients(model, loss_fn, x, y_true, training)``, traced on TensorFlow; eager on other backends and
+    for the float32 convolution models of ``_fused_in_graphs``.
 
-    A trace is kept on the model for the loss's class and config, ``training`` and the batch's shapes and
-    dtypes: another step function for the same model and loss reuses it.
+    A trace is kept on the model for the loss's class, config and dtype, ``training``, the trainable variables
+    and the batch's shapes and dtypes: another step function for the same model and loss reuses it.
     """
     if BACKEND != "tensorflow" or _fused_in_graphs(model):
         def eager(x, y_true):
@@ -75,7 +76,7 @@ def _intra_op_threads():
     return tf.config.threading.get_intra_op_parallelism_threads() or int(os.environ.get("TF_NUM_INTRAOP_THREADS", 0))
 
 
-def _leaf_layers(model):
+def _leaf_layers(model):  # as parity.twins.leaf_layers: keras_models cannot import parity
     for layer in getattr(model, "layers", ()):
         yield from _leaf_layers(layer) if hasattr(layer, "layers") else [layer]
 
@@ -93,7 +94,8 @@ def _concrete(model, loss_fn, training, keyed, x, y_true):
     import tensorflow as tf  # only reached on the TensorFlow backend
 
     specs = tuple(tf.TensorSpec(a.shape, tf.as_dtype(a.dtype)) for a in (x, y_true))
-    key = (type(loss_fn).__qualname__, repr(loss_fn.get_config()), bool(training), specs)
+    key = (type(loss_fn), repr(loss_fn.get_config()), getattr(loss_fn, "dtype", None), bool(training),
+           tuple(id(v) for _, v in keyed), specs)  # a Keras loss computes in its own dtype, not in its config
     traces = getattr(model, _ATTRIBUTE, None)
     if traces is None:
         traces = {}

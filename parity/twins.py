@@ -156,7 +156,7 @@ def keras_side(spec, dtype, seed, data):
     """The Keras twin of ``spec`` holding ``twin_data``'s weights: built once per process, every variable
     (weights, moving statistics, seed-generator states) reset bit for bit on reuse. No NumPy twin is built."""
     k_model, initial = _cached(_SHARED, _key(spec, dtype, seed), lambda: _keras_twin(spec, dtype, data))
-    _restore(initial)  # after a fresh build this assigns the values they hold
+    restore(initial)  # after a fresh build this assigns the values they hold
     return k_model
 
 
@@ -168,14 +168,15 @@ def _keras_twin(spec, dtype, data):
 
         k_model = keras_models.build_sequential(spec.layer_tuples(), spec.input_shape, dtype)
         weights_to_keras(data["weights"], k_model)
-    return k_model, _initial_values(k_model.variables)
+    return k_model, initial_values(k_model.variables)
 
 
-def _initial_values(variables):
+def initial_values(variables):
+    """[(Keras variable, a copy of its value now)], for ``restore``."""
     return [(v, v.numpy().copy()) for v in variables]
 
 
-def _restore(initial):
+def restore(initial):
     """Every kept Keras variable back to its kept value, bit for bit."""
     for variable, value in initial:
         variable.assign(value)
@@ -192,10 +193,10 @@ def kept_twins(cache, key, capacity, build, variables):
         _KEPT_CACHES.append(cache)
     def keep():
         np_model, k_model = build()
-        return np_model, k_model, _initial_values(variables(k_model))
+        return np_model, k_model, initial_values(variables(k_model))
 
     pristine, k_model, initial = _cached(cache, key, keep, capacity)
-    _restore(initial)
+    restore(initial)
     return copy.deepcopy(pristine), k_model
 
 

@@ -1,8 +1,8 @@
 """One xdist group per (model, optimizer setting, dtype) for the tests that step that optimizer on that model.
 
-``parity.checks.optimizer_checks.kept_stepper`` keeps one traced Keras optimizer step per setting, shared twin and
-dtype in a process (a trace costs 50-100 ms, a check's 20 steps 10-15 ms), and test_optimizer_steps keeps each
-eager trajectory it compares against: in one group, the tests of a case run in the one pytest-xdist worker that
+``parity.checks.optimizer_checks.kept_stepper`` keeps one traced Keras optimizer step per setting on each shared
+twin (one per spec, dtype and seed) in a process (a trace costs 50-100 ms, a check's 20 steps 10-15 ms), and
+test_optimizer_steps keeps each eager trajectory it compares against: in one group, the tests of a case run in the one pytest-xdist worker that
 traced it (``--dist loadgroup``, pyproject's addopts).
 """
 import pytest

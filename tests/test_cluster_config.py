@@ -3,6 +3,7 @@ import dask
 import pytest
 from distributed import Nanny
 
+from parity.sweep import cluster
 from parity.sweep.cluster import LOCAL_CLUSTER_CONFIG, PINNED_ENV
 
 
@@ -23,7 +24,28 @@ def test_workers_event_loops_wake_every_second_not_every_20_ms(nanny):
     admin = nanny.config["distributed"]["admin"]
     assert admin["tick"]["interval"] == "1s" and admin["system-monitor"]["interval"] == "5s"
     assert nanny.config["distributed"]["worker"]["memory"]["monitor-interval"] == "1s"
-    assert nanny.config["distributed"]["scheduler"]["allowed-failures"] == 1
+
+
+def test_connect_makes_its_local_cluster_under_that_config_with_the_pinned_environment(monkeypatch):
+    """What ``connect`` hands LocalCluster, and the config it is made under (its scheduler and nannies read it
+    then); nothing is started."""
+    made = {}
+
+    class Made(Exception):
+        pass
+
+    def local_cluster(**kwargs):
+        made.update(kwargs, allowed_failures=dask.config.get("distributed.scheduler.allowed-failures"),
+                    tick=dask.config.get("distributed.admin.tick.interval"),
+                    nanny_env=Nanny("tcp://127.0.0.1:1", env=kwargs["env"]).env)
+        raise Made
+
+    monkeypatch.setattr(cluster, "LocalCluster", local_cluster)
+    with pytest.raises(Made), cluster.connect(workers=2):
+        pass
+    assert made["n_workers"] == 2 and made["threads_per_worker"] == 1 and made["processes"] is True
+    assert made["allowed_failures"] == cluster.ALLOWED_FAILURES == 1 and made["tick"] == "1s"
+    assert "MALLOC_TRIM_THRESHOLD_" not in made["nanny_env"] and made["env"] == PINNED_ENV
 
 
 def test_without_the_config_dask_would_trim_at_64_kib(monkeypatch):

@@ -22,7 +22,7 @@ def _trajectory(setting, spec, dtype, traced):
 
     np_model, k_model = shared_twins(spec, dtype, 0)
     if traced == "kept":
-        k_opt, step = kept_stepper(setting, spec, dtype, 0, k_model)
+        k_opt, step = kept_stepper(setting, dtype, k_model)
     else:
         k_opt = keras_optimizer(setting, dtype)
         step = stepper(k_opt, k_model) if traced else (lambda grads: apply_gradients(k_opt, k_model, grads))

@@ -108,8 +108,10 @@ def scheduler_address():
     dask_cli = str(Path(sys.executable).parent / "dask")
     address = f"tcp://127.0.0.1:{_free_port()}"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    # as the local cluster's scheduler: a task whose worker dies is rerun once (test_a_killed_worker_loses_no_task)
+    scheduler_env = {**env, "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": str(cluster.ALLOWED_FAILURES)}
     procs = [subprocess.Popen([dask_cli, "scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1],
-                               "--no-dashboard"], env=env, stderr=subprocess.DEVNULL)]
+                               "--no-dashboard"], env=scheduler_env, stderr=subprocess.DEVNULL)]
     procs.append(subprocess.Popen([dask_cli, "worker", address, "--nworkers", "2", "--nthreads", "1",
                                    "--no-dashboard"], env=env, cwd=ROOT, stderr=subprocess.DEVNULL))
     try:
@@ -181,6 +183,7 @@ def test_a_killed_worker_loses_no_task(tmp_path, cluster_client):
             killed.update(pid=cluster_client.run(os.getpid, workers=[worker])[worker], keys=dask_keys)
             os.kill(killed["pid"], signal.SIGKILL)  # the worker process dies mid-task; its nanny starts a new one
 
+    assert cluster_client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.allowed_failures) == 1
     records = run_tasks(cluster_client, keys, Settings(epochs=1), Store(tmp_path), kill_a_busy_worker)
     assert sorted(TaskKey(**r["key"]).name for r in records) == sorted(k.name for k in keys)
     assert all(r["status"] == "ok" for r in records) and killed["keys"]

@@ -11,7 +11,7 @@ from parity.checks.optimizer_settings import keras_optimizer, numpy_optimizer
 from parity.compare import compare
 from parity.specs import make_inputs, make_targets
 from parity.tolerances import tolerance
-from parity.twins import keras_loss, numpy_loss, shared_twins
+from parity.twins import initial_values, keras_loss, numpy_loss, restore, shared_twins
 
 
 def _compare_state(step, np_model, np_opt, k_model, k_opt, tol):
@@ -39,13 +39,15 @@ def gradient_sequence(np_model, steps, dtype, seed):
     return [{k: rng.standard_normal(p.shape).astype(dtype) for k, p in np_model.params.items()} for _ in range(steps)]
 
 
-# {(setting, spec, dtype, seed): (shared Keras twin, its optimizer, stepper, [(variable, value after the build)])}
-_KEPT_STEPPERS = {}
+# On the Keras twin itself, {setting's key: (its optimizer, stepper, [(variable, value after the build)])}: the
+# steppers hold the twin's variables and die with it (``shared_twins`` keeps a bounded number of twins).
+_ATTRIBUTE = "_parity_kept_steppers"
 
 
-def kept_stepper(setting, spec, dtype, seed, k_model):
-    """(Keras optimizer of ``setting``, its ``stepper``) for ``shared_twins``' Keras twin ``k_model``, kept per process
-    and every optimizer variable (iterations, learning rate, slots) restored on reuse to its value after the build.
+def kept_stepper(setting, dtype, k_model):
+    """(Keras optimizer of ``setting``, its ``stepper``) for ``shared_twins``' Keras twin ``k_model``, kept on the
+    twin and every optimizer variable (iterations, learning rate, slots) restored on reuse to its value after the
+    build.
 
     Tracing a step costs 50-100 ms, the 20 traced steps of a check 10-15 ms: the trajectory and training-step
     checks of one setting share one trace. The optimizer is built before the first step (``build_for``), so every
@@ -53,25 +55,24 @@ def kept_stepper(setting, spec, dtype, seed, k_model):
     """
     from keras_models.optimizers import build_for, stepper  # imports TensorFlow
 
-    key = (setting.id, setting.class_name, repr(setting.kwargs), spec.id, repr(spec.layers), dtype, seed)
-    kept = _KEPT_STEPPERS.get(key)
-    if kept is None or kept[0] is not k_model:  # first use, or the shared twin was built again (clear_shared)
+    kept = getattr(k_model, _ATTRIBUTE, None)
+    if kept is None:
+        kept = {}
+        object.__setattr__(k_model, _ATTRIBUTE, kept)  # past Keras's attribute tracking: not a layer or weight
+    key = (setting.id, setting.class_name, repr(setting.kwargs), dtype)
+    if key not in kept:
         k_opt = keras_optimizer(setting, dtype)
         build_for(k_opt, k_model)
-        kept = _KEPT_STEPPERS[key] = (k_model, k_opt, stepper(k_opt, k_model), _values(k_opt.variables))
-    for variable, value in kept[3]:
-        variable.assign(value)
-    return kept[1], kept[2]
-
-
-def _values(variables):
-    return [(v, np.array(v.numpy())) for v in variables]
+        kept[key] = (k_opt, stepper(k_opt, k_model), initial_values(k_opt.variables))
+    k_opt, step, built = kept[key]
+    restore(built)
+    return k_opt, step
 
 
 def check_optimizer_trajectory(setting, spec, dtype, steps=20, seed=0):
     """Feed the same gradients to both optimizers; compare params, slots and iterations after every step."""
     np_model, k_model = shared_twins(spec, dtype, seed)
-    np_opt, (k_opt, keras_step) = numpy_optimizer(setting), kept_stepper(setting, spec, dtype, seed, k_model)
+    np_opt, (k_opt, keras_step) = numpy_optimizer(setting), kept_stepper(setting, dtype, k_model)
     tol = tolerance(dtype)
     result = []
     for step, grads in enumerate(gradient_sequence(np_model, steps, dtype, seed), start=1):
@@ -103,7 +104,7 @@ def check_training_steps(setting, spec, dtype, steps=20, seed=0):
 
     np_model, k_model = shared_twins(spec, dtype, seed)
     np_opt, loss = numpy_optimizer(setting), numpy_loss(spec)
-    k_opt, keras_step = kept_stepper(setting, spec, dtype, seed, k_model)
+    k_opt, keras_step = kept_stepper(setting, dtype, k_model)
     keras_gradients = loss_gradients_function(k_model, keras_loss(spec, dtype), training=True)
     tol, state_tol = tolerance(dtype), _state_tolerance(setting, dtype)
     result = []
