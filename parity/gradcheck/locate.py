@@ -3,7 +3,7 @@
 The direction check covers the elements the sampled coordinates miss. When it
 fails, the direction is probed restricted to each half of its support; a half
 whose analytic part (analytic . v_half) and numeric derivative disagree holds a
-culprit, and is halved again, down to single elements (``LOCATE_BUDGET`` probes
+culprit, and is halved again, down to single elements (``BISECT_BUDGET`` probes
 at most: one bad element among 3,000 takes 24). Those are then probed as
 coordinates, like sampled ones: an element wrong at every step is a located
 failure, named in the report; a kink the curvature test missed along the whole
@@ -15,7 +15,7 @@ import numpy as np
 
 from parity.gradcheck.finite_differences import probe_direction
 
-LOCATE_BUDGET = 64  # restricted-direction probes spent bisecting (each a few evaluations)
+BISECT_BUDGET = 64  # restricted-direction probes spent bisecting (each a few evaluations)
 
 
 def _disagrees(objective, array, analytic, v, support, step, f0, tol):
@@ -25,7 +25,7 @@ def _disagrees(objective, array, analytic, v, support, step, f0, tol):
     return kink or not abs(float(np.sum(analytic * u)) - float(numeric)) <= tol
 
 
-def locate(objective, array, analytic, v, step, f0, tol, budget=LOCATE_BUDGET):
+def locate(objective, array, analytic, v, step, f0, tol, budget=BISECT_BUDGET):
     """Flat indices of the single elements whose part of direction ``v`` disagrees by more than ``tol`` (sorted;
     those isolated within ``budget`` probes, depth first)."""
     groups, found, spent = [np.flatnonzero(v)], [], 0
