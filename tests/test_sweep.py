@@ -86,6 +86,34 @@ def test_summary_counts_rule_breakers_and_quantiles_match_numpy(tmp_path):
     assert "KilledWorker: gone" in (tmp_path / "summary.md").read_text()
 
 
+def _environment(**flags):
+    return {"python": "3.11.7", "numpy": "2.4.6", "tensorflow": "2.21.0", "keras": "3.15.1",
+            "flags": {"tf32_execution": False, "gpus": [], **flags}}
+
+
+def test_the_manifest_states_the_workers_environments_without_importing_tensorflow(monkeypatch):
+    """Versions and flags are those the tasks ran with, on whatever machine: a GPU worker of a ``--scheduler``'s
+    cluster is listed beside the first one, a failed task (no worker record) adds nothing."""
+    def forbidden(*args):
+        raise AssertionError("the sweep process imported TensorFlow for its manifest")
+
+    monkeypatch.setattr(sweep_cli.quiet, "import_tensorflow", forbidden)
+    monkeypatch.setattr(sweep_cli, "manifest", forbidden)
+    cpu, gpu = _environment(), _environment(gpus=["/physical_device:GPU:0"], tf32_execution=True)
+    records = [{**_record(s, "float32", 0.0, 1e-6, True), "worker": {"pid": s, "environment": env}}
+               for s, env in enumerate([cpu, gpu, cpu])]
+    records.insert(1, {"key": TaskKey("two_layer_net", 9, "float32").__dict__, "status": "failed", "rows": []})
+    info = sweep_cli._environments(records)
+    assert info == {**cpu, "other_environments": [gpu]}
+    assert sweep_cli._environments(records[:2]) == cpu  # one environment and a failed task: no list
+
+
+def test_without_a_finished_task_the_manifest_states_this_process_environment():
+    info = sweep_cli._environments([{"key": TaskKey("two_layer_net", 0, "float32").__dict__, "status": "failed"}])
+    assert info["environment_of"] == "this sweep process: no task finished"
+    assert info["flags"]["tf32_execution"] is False and "seed" not in info
+
+
 # -- on one cluster: a scheduler and two workers started as separate processes ---------------------------
 # Tests of the module fixtures below share one xdist group: they are computed once, on one worker (the group
 # tests/conftest.py gives every cluster test). A worker process's start costs a TensorFlow import, so the tests
@@ -254,8 +282,12 @@ def test_a_sweep_prints_no_tensorflow_start_up_lines(one_worker_sweep):
     done, out = one_worker_sweep
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
-    # the precision the tasks ran with (keras_models.backend: TF32 off), not a bare TensorFlow's default
-    assert json.loads((out / "manifest.json").read_text())["flags"]["tf32_execution"] is False
+    # the precision the tasks ran with (keras_models.backend: TF32 off), not a bare TensorFlow's default: the
+    # manifest holds the worker's versions and flags (the sweep process never imports TensorFlow)
+    info = json.loads((out / "manifest.json").read_text())
+    worker = json.loads(next((out / "tasks").glob("*.json")).read_text())["worker"]["environment"]
+    assert info["flags"]["tf32_execution"] is False and "environment_of" not in info
+    assert {k: info[k] for k in worker if k != "flags"} == {k: v for k, v in worker.items() if k != "flags"}
 
 
 def test_an_unreachable_scheduler_is_one_error_line(tmp_path, capsys, monkeypatch):

@@ -70,18 +70,34 @@ def plan(args):
     return task_keys(args.experiment, seeds, dtypes, datasets, backends), settings, store
 
 
-def _manifest(args, keys, settings, seconds, executed):
-    quiet.import_tensorflow()  # quietly, before keras_models.backend imports it
-    import keras_models.backend  # noqa: F401 -- the precision every task runs with (TF32 off): recorded as theirs
-
-    info = manifest(None, {"settings": settings.as_dict()})
-    info.pop("seed")  # each task has its own
+def _manifest(args, keys, settings, seconds, executed, records):
+    info = _environments(records)
+    info["flags"] = {**info["flags"], "settings": settings.as_dict()}
     info.update({"experiments": args.experiment, "seeds": args.seeds, "tasks": len(keys),
                  "executed_now": executed, "resumed": args.resume, "scheduler": args.scheduler or "local",
                  "workers": "the scheduler's" if args.scheduler else args.workers or available_cores(),
                  "wall_seconds": round(seconds, 1),
                  "seeding": "each task's seed seeds its weights, data split and batch order; nothing else does"})
     return info
+
+
+def _environments(records):
+    """Versions and flags as the workers that ran the tasks saw them (this process never imports TensorFlow): those
+    of the first finished task, and ``other_environments`` where tasks ran elsewhere (another machine of a
+    ``--scheduler``'s cluster, or a resumed sweep's earlier software). Without a finished task, this process's own."""
+    seen = []
+    for record in records:
+        env = record.get("worker", {}).get("environment")
+        if env is not None and env not in seen:
+            seen.append(env)
+    if not seen:
+        quiet.import_tensorflow()  # quietly, before keras_models.backend imports it
+        import keras_models.backend  # noqa: F401 -- the precision a task would run with (TF32 off)
+
+        env = manifest(None)
+        env.pop("seed")
+        seen = [{**env, "environment_of": "this sweep process: no task finished"}]
+    return {**seen[0], **({"other_environments": seen[1:]} if len(seen) > 1 else {})}
 
 
 def cmd_sweep(args, on_record=None):
@@ -101,7 +117,7 @@ def cmd_sweep(args, on_record=None):
                                     "(no report written); run the same command with --resume to continue.") from None
     seconds = time.perf_counter() - start
     records = [store.read(k) for k in keys]
-    df = summary.write(args.out, records, _manifest(args, keys, settings, seconds, len(todo)))
+    df = summary.write(args.out, records, _manifest(args, keys, settings, seconds, len(todo), records))
     failed = df[df["status"] != "ok"]
     breaking = df[df["passed"].eq(False)]  # None for failed tasks
     print(f"sweep: {len(keys)} tasks ({len(todo)} run now, {len(keys) - len(todo)} already done) in {seconds:.1f} s; "

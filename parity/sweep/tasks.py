@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 
 from threadpoolctl import threadpool_info
 
+from parity.report.environment import manifest
 from parity.report.experiment_report import summarise
 from parity.training import EXPERIMENTS, Context
 from parity.training import datasets as loaders
@@ -110,7 +111,15 @@ def run_task(key, settings):
     step_loss = {run.name: {"numpy": run.numpy.step_loss, "keras": run.keras.step_loss} for run in result.runs}
     return {"key": asdict(key), "settings": settings.as_dict(), "status": "ok", "rows": rows,
             "step_loss": step_loss, "seconds": time.perf_counter() - start,
-            "worker": {"host": os.uname().nodename, "pid": os.getpid(), **_threads()}}
+            "worker": {"host": os.uname().nodename, "pid": os.getpid(), **_threads(), "environment": _environment()}}
+
+
+def _environment():
+    """The worker's versions and flags (``parity.report.environment.manifest`` without a seed): the sweep's
+    manifest is made of these, so it describes the processes that computed, on whatever machines they ran."""
+    env = manifest(None)
+    env.pop("seed")
+    return env
 
 
 def failure_record(key, settings, error):
