@@ -15,6 +15,7 @@ import random
 import numpy as np
 
 MT_BYTES = 625 * 4  # mt19937_state: uint32_t key[624]; int pos
+_gaussian = np.random.standard_normal  # the global RandomState's own (a user's monkeypatch of np.random is not called)
 
 
 class RngSnapshot:
@@ -57,6 +58,6 @@ def _drop_cached_gaussian(address):
     the Mersenne Twister, or else moves it and caches one, which a second draw consumes (the key and position
     are overwritten next)."""
     before = ctypes.string_at(address, MT_BYTES)
-    np.random.standard_normal()
+    _gaussian()
     if ctypes.string_at(address, MT_BYTES) != before:
-        np.random.standard_normal()
+        _gaussian()
