@@ -8,10 +8,11 @@ with ``np.random`` are the same each time.
 """
 import copy
 import inspect
-import random
 from dataclasses import dataclass
 
 import numpy as np
+
+from parity.gradcheck.rng_snapshot import RngSnapshot
 
 TRAINING_ARGS = ("training", "train_flg")
 
@@ -43,19 +44,17 @@ def forward_kwargs(obj, training):
 
 # -- RNG ------------------------------------------------------------------------------
 def rng_state():
-    return np.random.get_state(), random.getstate()
+    """NumPy's and Python's global RNG states (parity.gradcheck.rng_snapshot)."""
+    return RngSnapshot()
 
 
 def restore_rng(state):
-    np.random.set_state(state[0])
-    random.setstate(state[1])
+    state.restore()
 
 
 def rng_unchanged(state):
     """NumPy's and Python's global RNGs are still in ``state`` (nothing drew from them since it was restored)."""
-    now = np.random.get_state()
-    return (now[0] == state[0][0] and now[2:] == state[0][2:] and np.array_equal(now[1], state[0][1])
-            and random.getstate() == state[1])
+    return state.unchanged()
 
 
 # -- float64 copies ---------------------------------------------------------------------

@@ -11,7 +11,8 @@ and falls back to full evaluations otherwise.
 
 Layers without state or a generator named ``rng`` are built once and reused
 (they only overwrite their cache); the others are deep-copied from the template
-for every evaluation, as the full objective copies the whole subject. A reused
+for every evaluation (together, in one deep copy), as the full objective copies
+the whole subject. A reused
 layer that changes between evaluations anyway (a generator under another name,
 a counter, lazily built state) makes the second evaluation differ: every layer
 is then copied for every evaluation.
@@ -51,8 +52,8 @@ class SuffixObjective(SignedObjective):
     def __init__(self, pristine, start, source, training, dout, rng_state):
         shared = {id(a): a for layer in pristine.layers for a in layer.params.values()}
         template = copy.deepcopy(pristine.layers[start:], shared)
-        self._fresh = [not reusable(l) for l in template]
         self.template, self.shared = template, shared
+        self._set_fresh([not reusable(l) for l in template])
         self.source, self.training, self.dout, self.rng_state = source, training, dout, rng_state
         self._previous = None
 
@@ -62,8 +63,7 @@ class SuffixObjective(SignedObjective):
         ``restore=False`` leaves NumPy's and Python's RNGs as they are (the caller restored them).
         ``elements`` is then the number of activations per sample (the input and every layer's output).
         """
-        layers = [copy.deepcopy(l, dict(self.shared)) if fresh else l
-                  for l, fresh in zip(self.template, self._fresh, strict=True)]
+        layers = copy.deepcopy(self.template, dict(self._memo)) if self._memo is not None else list(self.template)
         if restore:
             subj.restore_rng(self.rng_state)
         n, elements = len(h), np.size(h)
@@ -75,7 +75,16 @@ class SuffixObjective(SignedObjective):
 
     def copy_every_layer(self):
         """Deep-copy every layer from the template for each evaluation (a reused one changed between two)."""
-        self._fresh = [True] * len(self.template)
+        self._set_fresh([True] * len(self.template))
+
+    def _set_fresh(self, fresh):
+        """Which layers each evaluation copies. They are copied together, in one deep copy of the template whose
+        memo holds the shared parameters and the reused layers: what they reach (the layer graph's nodes link
+        every layer to the others) is copied once, the reused layers are the ones that run, and parameters stay
+        shared. None when no layer is copied."""
+        self._fresh = fresh
+        kept = {id(l): l for l, copied in zip(self.template, fresh, strict=True) if not copied}
+        self._memo = {**self.shared, **kept} if any(fresh) else None
 
     def signatures(self):
         """The last evaluation's branch signatures, one list per layer."""
