@@ -152,6 +152,52 @@ def test_unsupported_optimizer_is_refused_by_name():
         from_keras(model)
 
 
+SCHEDULES = {  # Keras schedules with a NumPy twin: each changes the rate within ten steps
+    "exponential_staircase": ("ExponentialDecay", {"initial_learning_rate": 0.05, "decay_steps": 2,
+                                                   "decay_rate": 0.5, "staircase": True}),
+    "piecewise": ("PiecewiseConstantDecay", {"boundaries": [3, 6], "values": [0.1, 0.05, 0.01]}),
+    "cosine": ("CosineDecay", {"initial_learning_rate": 0.01, "decay_steps": 8, "alpha": 0.1}),
+}
+
+
+def _compiled_with(schedule, dtype, optimizer="Adam"):
+    with keras_dtype(dtype):
+        x = keras.Input((4,), name="x")
+        model = keras.Model(x, L.Dense(3, name="out")(L.Dense(5, activation="tanh", name="hidden")(x)))
+    model.compile(loss="mse", optimizer=getattr(keras.optimizers, optimizer)(schedule))
+    return model
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", list(SCHEDULES))
+def test_a_learning_rate_schedule_is_carried_over_and_ten_steps_match_keras(name, dtype):
+    class_name, config = SCHEDULES[name]
+    model = _compiled_with(getattr(keras.optimizers.schedules, class_name)(**config), dtype)
+    twin = from_keras(model)
+    schedule = twin.optimizer.learning_rate
+    assert type(schedule) is getattr(nm.optimizers.schedules, class_name) and schedule.get_config() == config
+    xs, y = [np.random.default_rng(1).standard_normal((6, 4)).astype(dtype)], np.zeros((6, 3), dtype)
+    assert_all_passed(check_training_steps(model, twin, xs, [y], steps=10), f"{dtype} {name}")
+    # the steps see the schedule: a twin whose rate stops changing after the third step fails at the first step
+    # whose rate then differs (the schedule is read at the iterations before the step: 0 for step 1)
+    twin = from_keras(model)
+    twin.optimizer.learning_rate = lambda step, dtype="float64", real=schedule: real(min(step, 2), dtype)
+    first = next(k for k in range(10) if schedule(k) != schedule(min(k, 2))) + 1
+    failed = [c.name for c in check_training_steps(model, twin, xs, [y], steps=10) if not c.passed]
+    assert failed and failed[0].startswith(f"step {first}: "), failed[:3]
+
+
+@pytest.mark.parametrize("schedule, message", [
+    (lambda: keras.optimizers.schedules.InverseTimeDecay(0.01, 8, 0.5),
+     "learning_rate schedule InverseTimeDecay is not implemented"),
+    (lambda: keras.optimizers.schedules.CosineDecay(0.01, 8, warmup_target=0.02, warmup_steps=3),
+     "CosineDecay warmup_target=0.02 is not supported"),
+], ids=["inverse_time", "cosine_warmup"])
+def test_a_schedule_the_twin_cannot_reproduce_is_refused_by_name(schedule, message):
+    with pytest.raises(UnsupportedModelError, match=message):
+        from_keras(_compiled_with(schedule(), "float32", "SGD"))
+
+
 def test_missing_and_corrupt_files_raise_one_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="No Keras model file"):
         from_keras(tmp_path / "missing.keras")

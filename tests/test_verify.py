@@ -120,6 +120,31 @@ def test_optimizer_repro_passes_once_the_optimizer_is_fixed(saved64, tmp_path):
     assert done.returncode == 0 and "this step agrees with Keras" in done.stdout, done.stdout + done.stderr
 
 
+def test_a_schedules_optimizer_step_is_reproduced_with_its_schedule(tmp_path):
+    """A model compiled with a learning-rate schedule: the twin carries it (parity.convert), a slip in its optimizer
+    is found at its step, and repro.py rebuilds the schedule: fixed, it agrees with Keras at that step."""
+    with keras_dtype("float64"):
+        x = keras.Input((4,), name="x")
+        model = keras.Model(x, keras.layers.Dense(3, name="head")(keras.layers.Dense(5, activation="tanh")(x)))
+    model.compile(loss="mse", optimizer=keras.optimizers.Adam(keras.optimizers.schedules.ExponentialDecay(
+        0.05, decay_steps=2, decay_rate=0.5, staircase=True)))
+    twin = from_keras(model)
+    twin.optimizer.__class__ = SlotBump
+    result = verify(model, steps=6, twin=twin)
+    assert result.settings["optimizer"] == "SlotBump (ExponentialDecay)"
+    found = result.divergence["training"]
+    assert (found["step"], found["phase"], found["tensor"]) == (5, "slot", "head/kernel"), found
+    write(result, tmp_path)
+    done = _run_repro(tmp_path)
+    assert done.returncode == 1 and "step 5 head/kernel [momentum]" in done.stdout, done.stdout + done.stderr
+    data = dict(np.load(tmp_path / "repro.npz"))
+    meta = json.loads(str(data["meta"]))
+    data["meta"] = np.array(json.dumps({**meta, "optimizer_class": "numpy_models.optimizers:Adam"}))  # the fix
+    np.savez(tmp_path / "repro.npz", **data)
+    done = _run_repro(tmp_path)
+    assert done.returncode == 0 and "this step agrees with Keras" in done.stdout, done.stdout + done.stderr
+
+
 def test_sequential_model_with_softmax_crossentropy_and_sgd_passes():
     with keras_dtype("float64"):
         model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(4, activation="relu", name="d1"),

@@ -122,7 +122,8 @@ def numpy_loss(loss, output_names=None, n_outputs=None, dtype=None):
 
 
 def numpy_optimizer(optimizer):
-    """The NumPy twin of a Keras optimizer: same class, same config (schedules and EMA refused)."""
+    """The NumPy twin of a Keras optimizer: same class, same config (its learning-rate schedule too where
+    ``numpy_models`` has it; EMA and other schedules refused)."""
     name = type(optimizer).__name__
     if name not in optimizers.KERAS_OPTIMIZERS:
         raise UnsupportedModelError([f"optimizer {name}: not implemented in numpy_models.optimizers "
@@ -133,16 +134,43 @@ def numpy_optimizer(optimizer):
             problems.append(f"optimizer {name}: {key} is not supported (only {value!r})")
     for key in _OPTIMIZER_IGNORED:
         config.pop(key, None)
-    if isinstance(config.get("learning_rate"), dict):
-        problems.append(f"optimizer {name}: learning_rate schedule {config['learning_rate'].get('class_name')} "
-                        f"is not carried over")
+    schedule = config.get("learning_rate")
+    if isinstance(schedule, dict):
+        config["learning_rate"], refused = _numpy_schedule(name, schedule)
+        problems += refused
+    else:
+        config["learning_rate"] = float(schedule)  # the value of Keras's variable, as Keras applies it
     if problems:
         raise UnsupportedModelError(problems)
-    config["learning_rate"] = float(config["learning_rate"])  # the value of Keras's variable, as Keras applies it
     try:
         return optimizers.KERAS_OPTIMIZERS[name](**config)
     except (TypeError, ValueError) as exc:
         raise UnsupportedModelError([f"optimizer {name}: {exc}"]) from None
+
+
+# Keras schedules with a NumPy twin (numpy_models.optimizers.schedules, checked step by step against Keras's in the
+# optimizer table), and the options the twin implements only at these values.
+_SCHEDULES = ("ExponentialDecay", "PiecewiseConstantDecay", "CosineDecay")
+_SCHEDULE_FIXED = {"warmup_target": None, "warmup_steps": 0}
+
+
+def _numpy_schedule(name, serialized):
+    """(the NumPy twin of a serialized Keras learning-rate schedule or None, [problems])."""
+    cls = serialized.get("class_name")
+    if cls not in _SCHEDULES or serialized.get("module") != "keras.optimizers.schedules":
+        return None, [f"optimizer {name}: learning_rate schedule {cls} is not implemented in "
+                      f"numpy_models.optimizers.schedules (supported: {list(_SCHEDULES)})"]
+    config = dict(serialized.get("config", {}))
+    config.pop("name", None)
+    fixed = {key: config.pop(key, value) for key, value in _SCHEDULE_FIXED.items()}
+    problems = [f"optimizer {name}: {cls} {key}={fixed[key]!r} is not supported (only {value!r})"
+                for key, value in _SCHEDULE_FIXED.items() if fixed[key] != value]
+    if problems:
+        return None, problems
+    try:
+        return getattr(optimizers.schedules, cls)(**config), []
+    except (TypeError, ValueError) as exc:
+        return None, [f"optimizer {name}: {cls}: {exc}"]
 
 
 def _flat_weights(loss, weights, output_names):

@@ -144,6 +144,12 @@ def _loss_name(twin, outputs=None):
     return names + (f" (weights {', '.join(f'{w:g}' for w in weights)})" if weights else "")
 
 
+def _optimizer_name(optimizer):
+    """``Adam``, or ``Adam (ExponentialDecay)`` where the learning rate is a schedule."""
+    rate = getattr(optimizer, "learning_rate", None)
+    return type(optimizer).__name__ + (f" ({type(rate).__name__})" if callable(rate) else "")
+
+
 def verify(model, x=None, y=None, steps=10, twin=None, dtype=None, loss=None, optimizer=None, batch=None,
            substitute=False, seed=0, backend=None):
     """Check a NumPy twin against a Keras model (or ``.keras`` file) and find the first divergence.
@@ -175,7 +181,7 @@ def verify(model, x=None, y=None, steps=10, twin=None, dtype=None, loss=None, op
     xs, ys, douts = data.arrays(k_model, twin.loss, twin.dtype, x, y, batch, seed)
     result = VerifyResult(model=k_model.name, dtype=twin.dtype)
     result.settings = {"batch": len(xs[0]), "steps": steps, "loss": _loss_name(twin, _by_output_name(k_model)),
-                       "optimizer": type(twin.optimizer).__name__, "substitute": substitute, "seed": seed,
+                       "optimizer": _optimizer_name(twin.optimizer), "substitute": substitute, "seed": seed,
                        "data": "random" if x is None else "given", "backend": running_backend()}
     graph = layers.as_graph(twin)
     data.check_indices(graph, xs, data.tensor_names(k_model.inputs))

@@ -32,16 +32,26 @@ sys.path.insert(0, {root!r})  # the project holding numpy_models
 sys.path.insert(0, str(Path(__file__).parent))
 import numpy_models.optimizers as optimizers  # noqa: E402
 
+
+
+def imported(path):
+    module, _, qualname = path.partition(":")
+    found = importlib.import_module(module)
+    for part in qualname.split("."):
+        found = getattr(found, part)
+    return found
+
+
 data = np.load(Path(__file__).with_name("repro.npz"))
 meta = json.loads(str(data["meta"]))
 try:
-    module, _, qualname = meta["optimizer_class"].partition(":")
-    cls = importlib.import_module(module)
-    for part in qualname.split("."):
-        cls = getattr(cls, part)
+    cls = imported(meta["optimizer_class"])
 except (ImportError, AttributeError) as exc:
     cls = optimizers.KERAS_OPTIMIZERS[meta["keras_class"]]
     print(f"note: {{meta['optimizer_class']}} could not be imported ({{exc}}); using numpy_models {{cls.__name__}}")
+rate = meta["config"].get("learning_rate")
+if isinstance(rate, dict):  # a learning-rate schedule, read at the optimizer's iterations (restored below)
+    meta["config"]["learning_rate"] = imported(rate["schedule_class"])(**rate["config"])
 optimizer = cls(**meta["config"])
 optimizer.exclude_from_weight_decay(meta["exclude_from_weight_decay"])
 params = {{k: data[f"weight_{{i}}"].copy() for i, k in enumerate(meta["keys"])}}
@@ -92,6 +102,10 @@ def _optimizer_meta(optimizer):
     keras_class = next(c.__name__ for c in cls.__mro__ if c.__name__ in KERAS_OPTIMIZERS)
     accepted = _constructor_arguments(cls)
     config = {k: v for k, v in optimizer.get_config().items() if k in accepted}
+    rate = config.get("learning_rate")
+    if callable(rate):  # a schedule: its class and config, rebuilt by the script
+        config["learning_rate"] = {"schedule_class": f"{type(rate).__module__}:{type(rate).__qualname__}",
+                                   "config": rate.get_config()}
     counters = {k: np.asarray(v) for k, v in vars(optimizer).items()
                 if k not in accepted and not k.startswith("_") and isinstance(v, (int, float, np.number, np.ndarray))
                 and np.ndim(v) == 0}
