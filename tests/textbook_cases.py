@@ -163,6 +163,12 @@ def cnn_kernel_axes_swapped(rng):
                 cause="transposed")
 
 
+def cnn_kernel_not_transposed_back(rng):
+    case = im2col_cnn(rng)
+    return Case(tc.plant(case.subject, "Conv1", tw.ConvKernelNotTransposedBack), case.args, must_fail=("W1",),
+                cause="transposed")
+
+
 def cnn_bias_sign(rng):
     case = im2col_cnn(rng)
     case.subject.params["b1"][...] = rng.standard_normal(case.subject.params["b1"].shape)  # all units active somewhere
@@ -204,7 +210,7 @@ def bn_layer_beta_mean(rng):
 PLANTED = {f.__name__: f for f in (relu_doubled, pool_routes_to_min, two_layer_net_784_missing_mean,
                                    two_layer_net_scaled_twice, weight_decay_missing_in_gradient,
                                    weight_decay_missing_in_loss, bn_net_beta_mean, dropout_inference_backward,
-                                   cnn_kernel_axes_swapped, cnn_bias_sign, conv_bias_sign, sigmoid_at_output,
+                                   cnn_kernel_axes_swapped, cnn_kernel_not_transposed_back, cnn_bias_sign, conv_bias_sign, sigmoid_at_output,
                                    square_half, affine_transposed, global_average_without_mean, bn_layer_beta_mean)}
 
 

@@ -31,6 +31,18 @@ class ConvKernelAxesSwapped(Convolution):
         return dx
 
 
+class ConvKernelNotTransposedBack(Convolution):
+    """The commonest im2col slip: dW computed as col.T @ dout, shape (C*FH*FW, FN), and reshaped to (FN, C, FH, FW)
+    without transposing it back first."""
+    MUST_NAME, CAUSE = "W", "transposed"
+
+    def backward(self, dout):
+        dx = super().backward(dout)
+        fn, c, fh, fw = self.W.shape
+        self.dW = self.dW.reshape(fn, -1).T.reshape(fn, c, fh, fw).copy()  # (col.T @ dout).reshape(FN, C, FH, FW)
+        return dx
+
+
 class ConvBiasSignFlipped(Convolution):
     MUST_NAME, CAUSE = "b", "sign"
 

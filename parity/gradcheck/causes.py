@@ -143,6 +143,24 @@ def _transposed(analytic, idx, n):
         if err <= FIT:
             return LikelyCause("transposed", f"analytic with axes permuted {perm} equals numeric: the gradient "
                                "is transposed / axis-swapped", err)
+    return _reshaped_transpose(analytic, idx, n)
+
+
+def _reshaped_transpose(analytic, idx, n):
+    """The gradient computed as the transpose of its (leading axes, trailing axes) matrix and reshaped to the
+    parameter's shape without transposing back: im2col's ``dW = col.T @ dout`` (C*FH*FW, FN) reshaped to
+    (FN, C, FH, FW)."""
+    shape = analytic.shape
+    for k in range(1, analytic.ndim):
+        rows, cols = int(np.prod(shape[:k])), int(np.prod(shape[k:]))
+        if rows == 1 or cols == 1:
+            continue
+        err = _fit(analytic.reshape(cols, rows).T.reshape(-1)[idx], n)
+        if err <= FIT:
+            return LikelyCause("transposed", f"analytic read as a ({cols}, {rows}) matrix and transposed equals "
+                               f"numeric: the gradient was computed as the transpose of its ({rows}, {cols}) matrix "
+                               f"and reshaped to {shape} without transposing back (im2col: dW = col.T @ dout "
+                               "needs .T or .transpose(1, 0) before .reshape(FN, C, FH, FW))", err)
     return None
 
 
