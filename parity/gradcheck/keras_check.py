@@ -13,7 +13,8 @@ from parity import random_streams
 from parity.compare import compare
 from parity.gradcheck import inputs
 from parity.gradcheck import subject as subj
-from parity.gradcheck.keras_config import check_output_shape, check_weight_shape, describe, require_keras_layer
+from parity.gradcheck.keras_config import (check_output_shape, check_weight_shape, convention_hints, describe,
+                                           require_keras_layer)
 from parity.gradcheck.layouts import (conv_kernel_from_textbook, conv_kernel_to_textbook, image_layout, images_to_nchw,
                                       images_to_nhwc, user_shape)
 from parity.tolerances import tolerance
@@ -31,6 +32,7 @@ class KerasCheckResult:
     layout: str = "NHWC"  # the user's image layout; every comparison is reported in it
     layout_source: str = ""  # how the layout was chosen ("" without 4-D images)
     errors: list = field(default_factory=list)  # NaN or Inf on the hand-written side: fails the result
+    hints: list = field(default_factory=list)  # where a failing layer's configuration may differ from Keras's
 
     @property
     def failed(self):
@@ -43,7 +45,8 @@ class KerasCheckResult:
         if self.layout_source:
             head += f" -- images {self.layout} ({self.layout_source})"
         return "\n".join([head] + [f"  error: {e}" for e in self.errors]
-                         + ["  " + line for c in self.comparisons for line in c.message().split("\n")])
+                         + ["  " + line for c in self.comparisons for line in c.message().split("\n")]
+                         + [f"  check the configuration: {h}" for h in self.hints])
 
 
 def _our_weight(layer, keras_name, mapping):
@@ -121,8 +124,9 @@ def check_against_keras(layer, keras_layer, x, training=True, seed=0, weights=No
     result = [compare(ours_named[name], value, name, tolerance(dtype)) for name, value in theirs.items()]
     errors = [f"{type(layer).__name__}'s {problem}: NaN or Inf cannot be checked"
               for name, arr in ours_named.items() if (problem := inputs.nonfinite(arr, name))]
-    return KerasCheckResult(type(layer).__name__, all(c.passed for c in result) and not errors, result, list(pairs),
-                            layout, how, errors)
+    ok = all(c.passed for c in result) and not errors
+    hints = [] if ok else convention_hints(layer, keras_layer, to_keras(x).shape)
+    return KerasCheckResult(type(layer).__name__, ok, result, list(pairs), layout, how, errors, hints)
 
 
 def _refuse_random(layer, keras_layer, x):

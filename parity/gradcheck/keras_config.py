@@ -52,3 +52,37 @@ def check_output_shape(subject, y_shape, keras_shape, keras_layer, x_shape, layo
                      f"for x.shape={tuple(x_shape)}{images}, but {subject}.forward gives {tuple(y_shape)}: the "
                      f"configurations differ (units or filters, padding, strides, pool size). "
                      f"Received: output.shape={tuple(y_shape)}")
+
+
+def convention_hints(layer, keras_layer, x_nhwc_shape):
+    """What a failing comparison should look at first: the Keras layer's settings where textbook code usually
+    differs (asymmetric 'same' padding, strides, a normalisation's epsilon), with the hand-written layer's own values
+    where it holds them as attributes (``pad``, ``stride``, ``eps``/``epsilon``)."""
+    config = keras_layer.get_config()
+    hints = []
+    if config.get("padding") == "same" and "strides" in config and len(x_nhwc_shape) == 4:
+        sizes = x_nhwc_shape[1:3]
+        kernel = config.get("kernel_size") or config.get("pool_size")
+        pads = [_same_padding(n, k, s) for n, k, s in zip(sizes, kernel, config["strides"], strict=True)]
+        if any(before != after for before, after in pads):
+            own = f"; {type(layer).__name__}.pad={layer.pad!r} pads the same on both sides" if hasattr(layer, "pad") \
+                else ""
+            hints.append(f"Keras padding='same' pads (before, after)={pads} on (H, W) for this {sizes[0]}x{sizes[1]} "
+                         f"input with strides {tuple(config['strides'])}: more after than before{own} (use an input "
+                         "size where they agree, or padding='valid' after an explicit ZeroPadding2D)")
+    if "epsilon" in config:  # momentum moves only the moving statistics, which are copied in, never compared
+        own = [f"{type(layer).__name__}.{n}={getattr(layer, n)!r}" for n in ("eps", "epsilon")
+               if np.isscalar(getattr(layer, n, None))]
+        hints.append(f"Keras {type(keras_layer).__name__} epsilon={config['epsilon']!r}, added to the variance "
+                     "inside the square root" + (f"; {own[0]}" if own else " (textbook code often hard-codes 1e-7 "
+                                                 "or 1e-5, or adds it outside the square root)") + ": make them equal")
+    if "strides" in config and hasattr(layer, "stride") and np.isscalar(layer.stride) \
+            and tuple(config["strides"]) != (layer.stride,) * len(config["strides"]):
+        hints.append(f"Keras strides={tuple(config['strides'])}, {type(layer).__name__}.stride={layer.stride!r}")
+    return hints
+
+
+def _same_padding(size, kernel, stride):
+    """(before, after) of TensorFlow's 'same' padding along one axis: the extra row goes after."""
+    total = max((-(-size // stride) - 1) * stride + kernel - size, 0)
+    return total // 2, total - total // 2
