@@ -85,7 +85,8 @@ KINKS = {  # name: (loss, kwargs, y_true, y_pred)
     "msle_epsilon": ("MeanSquaredLogarithmicError", {}, [[0.3, 2.0, 1.0, 0.0], [1.0, 0.5, 1.0, -1.0]],
                      [[EPSILON32, 1e-7, 0.0, -0.5], [-3.0, 0.9e-7, 2e-7, 1.0]]),
     # errors of 0 and below float32 resolution, and far past the overflow of cosh
-    "log_cosh_tiny_and_huge": ("LogCosh", {}, [[0.0] * 4] * 2, [[0.0, 1e-8, -1e-8, 1e-4], [30.0, -30.0, 400.0, -400.0]]),
+    "log_cosh_tiny_and_huge": ("LogCosh", {}, [[0.0] * 4] * 2,
+                               [[0.0, 1e-8, -1e-8, 1e-4], [30.0, -30.0, 400.0, -400.0]]),
 }
 
 
@@ -117,7 +118,8 @@ def test_softmax_output_uses_logits_path_without_clipping():
     assert loss(t, y) == pytest.approx(-np.log(1e-7), rel=tolerance("float32").rtol)  # bare probabilities: clipped path (float32 epsilon)
 
 
-@pytest.mark.parametrize("cls, kwargs, kind", CASES[:3] + CASES[5:7] + CASES[8:9] + CASES[10:], ids=lambda v: _case_id(v))
+@pytest.mark.parametrize("cls, kwargs, kind", CASES[:3] + CASES[5:7] + CASES[8:9] + CASES[10:],
+                         ids=lambda v: _case_id(v))
 def test_gradient_matches_finite_differences(cls, kwargs, kind):
     y_true, y_pred = _data(kind, cls, np.random.default_rng(1), "float64", saturate=False)
     loss = losses.get(cls, **kwargs)
