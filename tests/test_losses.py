@@ -53,27 +53,29 @@ def _data(kind, cls, rng, dtype, saturate):
 @pytest.mark.parametrize("cls, kwargs, kind", CASES, ids=[f"{c}{k or ''}" for c, k, _ in CASES])
 def test_loss_value_and_gradient_match_keras(cls, kwargs, kind, saturate, dtype):
     y_true, y_pred = _data(kind, cls, np.random.default_rng(0), dtype, saturate)
-    value, grad = losses.get(cls, **kwargs).value_and_gradient(y_true, y_pred)
-    ref, ref_grad = _keras_value_and_gradient(cls, kwargs, y_true, y_pred, dtype)
-    tol = tolerance(dtype)
-    assert compare(np.asarray(value), ref, "loss", tol).passed, (value, ref)
-    c = compare(grad, ref_grad, "dL/dy_pred", tol)
-    assert c.passed, c.message()
+    _assert_value_and_gradient_match_keras(cls, kwargs, y_true, y_pred, dtype)
 
 
-def _keras_value_and_gradient(cls, kwargs, y_true, y_pred, dtype):
-    """Keras's loss and TF's autodiff dL/dy_pred, the loss made and run in ``dtype``."""
+def _assert_value_and_gradient_match_keras(cls, kwargs, y_true, y_pred, dtype):
+    """Our loss and dL/dy_pred vs Keras's loss and TF's autodiff (the loss made and run in ``dtype``); returns
+    both gradients."""
     import keras
     import tensorflow as tf
 
     from keras_models import keras_dtype
 
+    value, grad = losses.get(cls, **kwargs).value_and_gradient(y_true, y_pred)
     with keras_dtype(dtype):
         theirs = getattr(keras.losses, cls)(**kwargs)
         p = tf.Variable(y_pred)
         with tf.GradientTape() as tape:
             ref = theirs(tf.constant(y_true), p)
-        return ref.numpy(), tape.gradient(ref, p).numpy()
+        ref, ref_grad = ref.numpy(), tape.gradient(ref, p).numpy()
+    tol = tolerance(dtype)
+    assert compare(np.asarray(value), ref, "loss", tol).passed, (value, ref)
+    c = compare(grad, ref_grad, "dL/dy_pred", tol)
+    assert c.passed, c.message()
+    return grad, ref_grad
 
 
 EPSILON32 = float(np.float32(1e-7))  # Keras's epsilon as MSLE's maximum takes it: a float32 tensor in float64 too
@@ -95,13 +97,8 @@ KINKS = {  # name: (loss, kwargs, y_true, y_pred)
 def test_loss_at_its_kinks_matches_keras_and_tf_autodiff(case, dtype):
     """Values and gradients where the formula changes branch; zero gradients exactly where TF's are zero."""
     cls, kwargs, y_true, y_pred = KINKS[case]
-    y_true, y_pred = np.array(y_true, dtype), np.array(y_pred, dtype)
-    value, grad = losses.get(cls, **kwargs).value_and_gradient(y_true, y_pred)
-    ref, ref_grad = _keras_value_and_gradient(cls, kwargs, y_true, y_pred, dtype)
-    tol = tolerance(dtype)
-    assert compare(np.asarray(value), ref, "loss", tol).passed, (value, ref)
-    c = compare(grad, ref_grad, "dL/dy_pred", tol)
-    assert c.passed, c.message()
+    grad, ref_grad = _assert_value_and_gradient_match_keras(cls, kwargs, np.array(y_true, dtype),
+                                                            np.array(y_pred, dtype), dtype)
     np.testing.assert_array_equal(grad == 0, ref_grad == 0, err_msg="elements with no gradient")
 
 
