@@ -42,8 +42,9 @@ def loss_gradients_function(model, loss_fn, training=False):
     ``loss_and_gradients(model, loss_fn, x, y_true, training)``, traced on TensorFlow; eager on other backends and
     for the float32 convolution models of ``_fused_in_graphs``.
 
-    A trace is kept on the model for the loss's class, config and dtype, ``training``, the trainable variables
-    and the batch's shapes and dtypes: another step function for the same model and loss reuses it.
+    A trace is kept on the model for the loss's class, config, function arguments and dtype, ``training``, the
+    trainable variables and the batch's shapes and dtypes: another step function for the same model and loss
+    reuses it.
     """
     if BACKEND != "tensorflow" or _fused_in_graphs(model):
         def eager(x, y_true):
@@ -94,8 +95,9 @@ def _concrete(model, loss_fn, training, keyed, x, y_true):
     import tensorflow as tf  # only reached on the TensorFlow backend
 
     specs = tuple(tf.TensorSpec(a.shape, tf.as_dtype(a.dtype)) for a in (x, y_true))
-    key = (type(loss_fn), repr(loss_fn.get_config()), getattr(loss_fn, "dtype", None), bool(training),
-           tuple(id(v) for _, v in keyed), specs)  # a Keras loss computes in its own dtype, not in its config
+    # a Keras loss computes in its own dtype, not in its config, and Huber with a delta its config leaves out
+    key = (type(loss_fn), repr(loss_fn.get_config()), repr(getattr(loss_fn, "_fn_kwargs", None)),
+           getattr(loss_fn, "dtype", None), bool(training), tuple(id(v) for _, v in keyed), specs)
     traces = getattr(model, _ATTRIBUTE, None)
     if traces is None:
         traces = {}

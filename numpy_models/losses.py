@@ -14,10 +14,12 @@ On JAX and PyTorch Keras has no cached logits: ``conventions.cached_logits``
 off takes the probability path always, and SparseCategoricalCrossentropy's is
 then theirs (renormalise, clip, log), not TensorFlow's.
 """
+import numbers
+
 import numpy as np
 from scipy import special
 
-from numpy_models._validation import as_float_array, check_finite
+from numpy_models._validation import as_float_array, check_finite, tf_rounded
 from numpy_models.conventions import cached_logits
 
 EPSILON = 1e-7  # keras.config.epsilon()
@@ -112,6 +114,62 @@ class MeanAbsoluteError(Loss):
     def values_and_grads(self, y_true, y_pred):
         diff = y_pred - y_true
         return np.mean(np.abs(diff), axis=-1), np.sign(diff) / y_pred.shape[-1]
+
+
+class Huber(Loss):
+    """mean(h(p - y), axis=-1), h(e) = e**2 / 2 where |e| <= delta, else delta |e| - delta**2 / 2.
+
+    Parity: Keras casts ``delta`` to the loss's dtype (float32-rounded only in
+    float32); its ``where`` takes the quadratic branch at |e| == delta, where
+    both branches have the derivative e (dL/dp = e or delta sign(e)).
+    """
+
+    def __init__(self, delta=1.0, reduction="sum_over_batch_size", name=None):
+        super().__init__(reduction, name)
+        if isinstance(delta, bool) or not isinstance(delta, numbers.Real) or not np.isfinite(delta):
+            raise ValueError(f"{self.name}: delta must be a finite number. Received: delta={delta!r}")
+        self.delta = delta
+
+    def values_and_grads(self, y_true, y_pred):
+        e = y_pred - y_true
+        delta = y_pred.dtype.type(self.delta)
+        quadratic = np.abs(e) <= delta
+        values = np.where(quadratic, 0.5 * (e * e), delta * np.abs(e) - 0.5 * (delta * delta))
+        return np.mean(values, axis=-1), np.where(quadratic, e, delta * np.sign(e)) / y_pred.shape[-1]
+
+    def get_config(self):
+        return {**super().get_config(), "delta": self.delta}
+
+
+class LogCosh(Loss):
+    """mean(log(cosh(e)), axis=-1), e = p - y, in Keras's stable form e + softplus(-2e) - log(2).
+
+    Parity: Keras's log(2) is float32-rounded in float64 too (``ops.log(2.0)``
+    runs in float32); dL/de is TF's autodiff of that form, 1 - 2 sigmoid(-2e)
+    (= tanh(e), rounded as TF rounds it: 0 for |e| below ~3e-8 in float32).
+    """
+
+    def values_and_grads(self, y_true, y_pred):
+        e = y_pred - y_true
+        log2 = y_pred.dtype.type(tf_rounded(np.log(2.0)))
+        values = e + np.logaddexp(0.0, -2.0 * e) - log2
+        return np.mean(values, axis=-1), (1.0 - 2.0 * special.expit(-2.0 * e)) / y_pred.shape[-1]
+
+
+class MeanSquaredLogarithmicError(Loss):
+    """mean((log(max(p, eps) + 1) - log(max(y, eps) + 1))**2, axis=-1).
+
+    Parity: Keras's eps is float32(1e-7) in float64 too (a Python float made
+    a float32 tensor); TF's maximum passes the gradient where p >= eps, ties
+    included, and none below it (negative predictions get no gradient).
+    """
+
+    def values_and_grads(self, y_true, y_pred):
+        eps = y_pred.dtype.type(tf_rounded(EPSILON))
+        shifted = np.maximum(y_pred, eps) + 1.0
+        diff = np.log(shifted) - np.log(np.maximum(y_true, eps) + 1.0)
+        grads = 2.0 * diff / shifted * (y_pred >= eps) / y_pred.shape[-1]
+        return np.mean(diff * diff, axis=-1), grads
 
 
 def _clip_mask(p):
@@ -266,10 +324,13 @@ class SparseCategoricalCrossentropy(Loss):
         return {**super().get_config(), "from_logits": self.from_logits}
 
 
-CLASSES = {c.__name__: c for c in (MeanSquaredError, MeanAbsoluteError, BinaryCrossentropy,
-                                    CategoricalCrossentropy, SparseCategoricalCrossentropy)}
+CLASSES = {c.__name__: c for c in (MeanSquaredError, MeanAbsoluteError, Huber, LogCosh, MeanSquaredLogarithmicError,
+                                    BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy)}
 ALIASES = {"mse": MeanSquaredError, "mean_squared_error": MeanSquaredError,
            "mae": MeanAbsoluteError, "mean_absolute_error": MeanAbsoluteError,
+           "huber": Huber, "log_cosh": LogCosh,
+           "msle": MeanSquaredLogarithmicError, "MSLE": MeanSquaredLogarithmicError,
+           "mean_squared_logarithmic_error": MeanSquaredLogarithmicError,
            "binary_crossentropy": BinaryCrossentropy,
            "categorical_crossentropy": CategoricalCrossentropy,
            "sparse_categorical_crossentropy": SparseCategoricalCrossentropy}

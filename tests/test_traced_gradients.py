@@ -74,3 +74,19 @@ def test_float32_convolutions_stay_eager_where_onednn_sums_their_bias_gradient_o
         fused and _pywrap_util_port.IsMklEnabled())
     assert not _fused_in_graphs(shared_twins(SPECS["lenet_digits_8"], "float64")[1])
     assert not _fused_in_graphs(shared_twins(MODELS[2], "float32")[1])
+
+
+def test_huber_losses_of_another_delta_each_get_their_own_trace():
+    """Keras's Huber.get_config leaves its delta out: the trace is kept by the loss function's arguments too."""
+    import keras
+
+    from keras_models.build import keras_dtype
+
+    spec, dtype = MODELS[0], "float64"
+    np_model, k_model = shared_twins(spec, dtype)
+    x, y_true = _batch(spec, np_model, dtype, 0)
+    with keras_dtype(dtype):
+        huber = [keras.losses.Huber(delta=0.01), keras.losses.Huber(delta=100.0)]
+    traced = [loss_gradients_function(k_model, loss_fn)(x, y_true)["value"] for loss_fn in huber]
+    assert traced == [loss_and_gradients(k_model, loss_fn, x, y_true)["value"] for loss_fn in huber]
+    assert traced[0] != traced[1]

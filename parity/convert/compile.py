@@ -1,4 +1,5 @@
 """A compiled Keras loss and optimizer as their ``numpy_models`` twins, via ``get_config``; refuse the rest by name."""
+import inspect
 import numbers
 
 from numpy_models import losses, optimizers
@@ -23,6 +24,17 @@ def _loss_class(loss):
         raise UnsupportedModelError([f"loss {key!r}: not implemented in numpy_models.losses "
                                      f"(supported: {sorted(losses.CLASSES)})"])
     return cls
+
+
+def keras_loss_config(loss):
+    """A Keras loss object's options: its ``get_config`` and the arguments it passes its loss function.
+
+    Parity: Keras 3.15's ``Huber.get_config`` leaves out ``delta`` (kept only in the wrapper's ``_fn_kwargs``):
+    read from the config alone, ``Huber(delta=0.5)`` would become delta=1.0.
+    """
+    accepted = inspect.signature(type(loss)).parameters
+    passed = {k: v for k, v in getattr(loss, "_fn_kwargs", {}).items() if k in accepted}
+    return {**loss.get_config(), **passed}
 
 
 def _shown(value):
@@ -107,7 +119,7 @@ def numpy_loss(loss, output_names=None, n_outputs=None, dtype=None):
         items = _one_per_output(_a_list_per_output(loss, n_outputs), labels, loss)
         return [numpy_loss(item, dtype=dtype) for item in items]
     cls = _loss_class(_same_dtype(loss, dtype))
-    config = {} if isinstance(loss, str) or not hasattr(loss, "get_config") else dict(loss.get_config())
+    config = {} if isinstance(loss, str) or not hasattr(loss, "get_config") else keras_loss_config(loss)
     config.pop("name", None)
     problems = [f"loss {cls.__name__}: {k}={config.pop(k)!r} (only {v!r} is supported)"
                 for k, v in _LOSS_FIXED.items() if k in config and config[k] != v]

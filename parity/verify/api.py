@@ -11,7 +11,7 @@ import time
 import warnings
 
 from parity.convert import from_keras, to_keras
-from parity.convert.compile import numpy_optimizer
+from parity.convert.compile import keras_loss_config, numpy_optimizer
 from parity.convert.from_keras import compiled_loss, compiled_loss_weights
 from parity.report import quiet
 from parity.verify import data, divergence, gradients, h5, layers, masks, substitute, training
@@ -64,7 +64,7 @@ def _loss_in(loss, dtype):
     if isinstance(loss, (list, tuple)):
         return [_loss_in(item, dtype) for item in loss]
     if hasattr(loss, "get_config") and hasattr(loss, "dtype"):
-        return type(loss).from_config({**loss.get_config(), "dtype": dtype})
+        return type(loss).from_config({**keras_loss_config(loss), "dtype": dtype})
     return loss
 
 

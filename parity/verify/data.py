@@ -20,7 +20,8 @@ def _shapes(tensors, batch):
 
 
 def _target(loss, shape, rng, dtype):
-    """A target of ``shape`` that ``loss`` accepts: one-hot, class indices, 0/1, or standard normal."""
+    """A target of ``shape`` that ``loss`` accepts: one-hot, class indices, 0/1, |standard normal| (MSLE's
+    targets are >= 0: it clips the rest to its epsilon) or standard normal."""
     name = type(loss).__name__
     if name == "CategoricalCrossentropy":
         return np.eye(shape[-1], dtype=dtype)[rng.integers(0, shape[-1], shape[:-1])]
@@ -28,6 +29,8 @@ def _target(loss, shape, rng, dtype):
         return rng.integers(0, shape[-1], shape[:-1]).astype(dtype)
     if name == "BinaryCrossentropy":
         return rng.integers(0, 2, shape).astype(dtype)
+    if name == "MeanSquaredLogarithmicError":
+        return np.abs(rng.standard_normal(shape)).astype(dtype)
     return rng.standard_normal(shape).astype(dtype)
 
 
