@@ -326,8 +326,9 @@ class SparseCategoricalCrossentropy(Loss):
 
 CLASSES = {c.__name__: c for c in (MeanSquaredError, MeanAbsoluteError, Huber, LogCosh, MeanSquaredLogarithmicError,
                                     BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy)}
-ALIASES = {"mse": MeanSquaredError, "mean_squared_error": MeanSquaredError,
-           "mae": MeanAbsoluteError, "mean_absolute_error": MeanAbsoluteError,
+ALIASES = {"mse": MeanSquaredError, "MSE": MeanSquaredError, "mean_squared_error": MeanSquaredError,
+           "mae": MeanAbsoluteError, "MAE": MeanAbsoluteError, "mean_absolute_error": MeanAbsoluteError,
+           "bce": BinaryCrossentropy, "BCE": BinaryCrossentropy,
            "huber": Huber, "log_cosh": LogCosh,
            "msle": MeanSquaredLogarithmicError, "MSLE": MeanSquaredLogarithmicError,
            "mean_squared_logarithmic_error": MeanSquaredLogarithmicError,

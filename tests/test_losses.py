@@ -146,3 +146,16 @@ def test_bad_targets_raise_errors_naming_the_loss():
 def test_a_huber_delta_that_is_not_a_number_is_refused_by_name():
     with pytest.raises(ValueError, match=r"Huber: delta must be a finite number. Received: delta='0.5'"):
         losses.Huber(delta="0.5")
+
+
+
+def test_every_keras_string_name_of_an_implemented_loss_is_accepted():
+    """A model compiled with loss="MSE" or "bce" converts: every name Keras resolves to a loss numpy_models has."""
+    import keras
+    from keras.src.losses import ALL_OBJECTS_DICT
+
+    by_function = {keras.losses.get(name).fn: cls for name, cls in losses.CLASSES.items()}  # Keras's own function
+    for name, obj in ALL_OBJECTS_DICT.items():
+        cls = losses.CLASSES.get(name) or by_function.get(obj)
+        if cls is not None:
+            assert type(losses.get(name)) is cls, name
