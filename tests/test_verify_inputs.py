@@ -30,7 +30,12 @@ def files(tmp_path_factory):
     mlp.compile(loss="mse", optimizer=keras.optimizers.SGD(0.05))
     mlp.save(root / "compiled.h5")
     mlp.save(root / "mlp.keras")
+    mlp.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), optimizer="sgd")
+    mlp.save(root / "sparse.keras")
     rng = np.random.default_rng(0)
+    for name, labels in (("oob", [0, 1, 2, 4, 1, 3, 0, 2, 1, 0]), ("neg", [0, 1, -1, 2, 1, 0, 2, 1, 0, 2]),
+                         ("frac", [0, 1, 2.5, 2, 1, 0, 2, 1, 0, 2])):
+        np.savez(root / f"labels_{name}.npz", x=rng.standard_normal((10, 8)), y=np.array(labels))
     np.savez(root / "emb_oob.npz", x=rng.integers(0, 40, (10, 5)), y=rng.standard_normal((10, 1)))
     np.savez(root / "emb_neg.npz", x=-rng.integers(1, 5, (10, 5)), y=rng.standard_normal((10, 1)))
     np.savez(root / "strings.npz", x=np.full((10, 8), "a"), y=rng.standard_normal((10, 3)))
@@ -44,7 +49,14 @@ def files(tmp_path_factory):
     ("mlp.keras", "strings.npz", [], "strings.npz: array 'x' must hold numbers"),
     ("mlp.keras", "text.npz", [], "text.npz: not an .npz archive"),
     ("mlp.keras", "ok.npz", ["--batch", "50"], "50 rows asked for, but x has 10. Received: batch=50"),
-], ids=["embedding-index-out-of-range", "string-array", "not-an-npz", "batch-above-rows"])
+    ("sparse.keras", "labels_oob.npz", [], "y (for 'out') holds class indices for SparseCategoricalCrossentropy: whole "
+     "numbers in [0, 3) (the output has 3 classes); 2 of 10 are outside the range. Received: y[3]=4 (values in [0, 4])"),
+    ("sparse.keras", "labels_neg.npz", [], "whole numbers in [0, 3) (the output has 3 classes); 1 of 10 are outside "
+     "the range. Received: y[2]=-1"),
+    ("sparse.keras", "labels_frac.npz", [], "whole numbers in [0, 3) (the output has 3 classes); 1 of 10 are not "
+     "whole. Received: y[2]=2.5"),
+], ids=["embedding-index-out-of-range", "string-array", "not-an-npz", "batch-above-rows", "labels-above-range",
+        "labels-negative", "labels-fractional"])
 def test_bad_data_exits_2_with_one_line_naming_it(files, tmp_path, capfd, model, data, extra, expected):
     out = tmp_path / "out"
     argv = ["verify", str(files / model), "--data", str(files / data), "--out", str(out), "--steps", "1"] + extra
