@@ -93,6 +93,24 @@ def _check_labels(ys, losses, outputs, names):
                                  f"{a.max():g}])")
 
 
+def twin_input_shapes(k_model, x):
+    """The per-sample input shapes to build the twin for: None when every input of ``k_model`` has a fixed size,
+    x's when one has dimensions of variable size (x checked against the model's shapes first). Without x such a
+    model is refused: random inputs need a size, and a twin with a convolution is built for one."""
+    from parity.convert.from_keras import variable_inputs, variable_words
+
+    variable = variable_inputs(k_model)
+    if not variable:
+        return None
+    if x is None:
+        raise ValueError(f"{variable_words(variable)}: random inputs need a concrete size. Pass data of the size "
+                         "to verify on (--data d.npz, or parity.verify(model, x, y)): the twin is built on its shape. "
+                         "Received: no data")
+    xs = [np.asarray(a) for a in _as_list(x)]
+    _check_rows("x", xs, [[s] for s in _shapes(k_model.inputs, len(xs[0]))], tensor_names(k_model.inputs))
+    return [tuple(a.shape[1:]) for a in xs]
+
+
 def arrays(k_model, losses, dtype, x=None, y=None, batch=None, seed=0):
     """(xs, ys, douts): lists, one array per model input / output, ``batch`` rows (default all, or 4 if random).
 
