@@ -112,6 +112,9 @@ def check_padding(padding, who, allowed=PADDINGS):
 def spatial_plan(input_shape, kernel, strides, dilation, padding, who):
     """(out_h, out_w, pads_h, pads_w) for an NHWC input shape, with a clear error when it does not fit."""
     h, w = input_shape[1], input_shape[2]
+    if h is None or w is None:
+        raise ValueError(f"{who}: needs a concrete input height and width (its windows are planned when it is "
+                         f"built); None is a variable size. Received: input_shape={tuple(input_shape)}")
     oh, ph = output_and_padding(h, kernel[0], strides[0], dilation[0], padding)
     ow, pw = output_and_padding(w, kernel[1], strides[1], dilation[1], padding)
     if oh <= 0 or ow <= 0:

@@ -9,10 +9,10 @@ from parity.gradcheck import GradcheckResult, assert_gradients_ok, check_against
 from parity.tolerances import TOLERANCES, tolerance
 
 
-def from_keras(model_or_path, dtype=None):
-    """See ``parity.convert.from_keras`` (imports TensorFlow on first use)."""
+def from_keras(model_or_path, dtype=None, **kwargs):
+    """See ``parity.convert.from_keras`` (imports TensorFlow on first use): ``with_compiled``, ``input_shapes``."""
     from parity.convert import from_keras as convert
-    return convert(model_or_path, dtype=dtype)
+    return convert(model_or_path, dtype=dtype, **kwargs)
 
 
 def to_keras(np_model):

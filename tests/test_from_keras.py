@@ -245,3 +245,43 @@ def test_dtype_argument_casts_the_twin():
     x = keras.Input((3,))
     twin = from_keras(keras.Model(x, L.Dense(2, name="d")(x)), dtype="float64")
     assert twin.dtype == "float64" and twin.weights["d/kernel"].dtype == np.float64
+
+
+def _variable_size_conv(sequential=False):
+    """A fully convolutional net on images of any size: keras.Input((None, None, 3))."""
+    keras.utils.set_random_seed(0)
+    layers = [L.Conv2D(4, 3, padding="same", activation="relu", name="c"), L.MaxPooling2D(2, name="pool"),
+              L.GlobalAveragePooling2D(name="gap"), L.Dense(2, name="out")]
+    if sequential:
+        return keras.Sequential([keras.Input((None, None, 3), name="img")] + layers)
+    img = keras.Input((None, None, 3), name="img")
+    h = img
+    for layer in layers:
+        h = layer(h)
+    return keras.Model(img, h)
+
+
+@pytest.mark.parametrize("sequential", [False, True], ids=["functional", "sequential"])
+def test_a_variable_size_input_is_built_on_the_shapes_given(sequential):
+    k_model = _variable_size_conv(sequential)
+    with pytest.raises(ValueError, match=r"from_keras: the twin of '.*' needs a concrete size for input 'img' \(shape "
+                                         r"\(None, None, None, 3\): dimensions 1, 2 are None\): Layer 'c' \(Conv2D\): "
+                                         r"needs a concrete input height and width.*Pass input_shapes=\[\(32, 32, 3\)\]"):
+        from_keras(k_model)
+    x = np.random.default_rng(0).standard_normal((2, 7, 5, 3)).astype("float32")
+    for shapes in ((7, 5, 3), [(7, 5, 3)]):
+        twin = from_keras(k_model, input_shapes=shapes)
+        assert_all_passed([compare(twin.predict(x), k_model(x, training=False).numpy(), "output",
+                                   tolerance("float32"))])
+    for bad in ((7, 5), (7, 5, 4), (0, 5, 3), [(7, 5, 3), (7, 5, 3)]):
+        with pytest.raises(ValueError, match=r"from_keras: input_shapes .*Received: "):
+            from_keras(k_model, input_shapes=bad)
+
+
+def test_a_variable_length_text_model_still_converts_without_shapes():
+    tokens = keras.Input((None,), dtype="int32", name="tokens")
+    k_model = keras.Model(tokens, L.Dense(1, name="out")(L.GlobalAveragePooling1D(name="gap")(
+        L.Embedding(20, 4, name="emb")(tokens))))
+    twin = from_keras(k_model)  # Embedding, global pooling and Dense run on any length
+    x = np.array([[1, 2, 3, 4, 5, 6], [7, 8, 9, 0, 1, 2]])
+    np.testing.assert_allclose(twin.predict(x), k_model(x).numpy(), rtol=1e-6)

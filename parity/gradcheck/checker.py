@@ -32,6 +32,9 @@ How it avoids both missed bugs and false alarms:
 - a failing random direction is bisected to the elements behind it (parity.gradcheck.locate);
 - a failing parameter carries ``likely_cause`` (parity.gradcheck.causes); nets are
   checked in the mode their gradient used (parity.gradcheck.modes);
+- an integer x holds indices (token ids): passed as given, the parameters checked, dx not (a note says so);
+- options out of range (rtol, step, max_coords) and a forward returning several outputs are refused; an
+  exception in the user's forward/backward/gradient/loss is re-raised naming the subject, the method and the mode;
 - NaN or Inf in x, t or a parameter, and an empty batch, are refused; a forward
   output, loss, gradient or numeric value that is not finite fails (NaN would pass
   every ``err <= bound`` test); a gradient backward() never set fails naming it
@@ -60,13 +63,32 @@ from parity.tolerances import tolerance
 DEFAULTS = {"training": True, "seed": 0, "max_coords": 30, "step": 1e-3, "rtol": None, "params": None, "strict": False}
 
 
-def _options(options, kind="finite_difference"):
+def _options(options, kind="finite_difference", who="gradcheck"):
+    """The options with defaults filled in; unknown names and values out of range are refused."""
     unknown = sorted(set(options) - set(DEFAULTS))
     if unknown:
-        raise TypeError(f"gradcheck: unknown option(s) {unknown}. Known: {sorted(DEFAULTS)}")
+        raise TypeError(f"{who}: unknown option(s) {unknown}. Known: {sorted(DEFAULTS)}")
     opts = {**DEFAULTS, **options}
     opts["rtol"] = opts["rtol"] if opts["rtol"] is not None else tolerance("float64", kind).rtol
+    _require_range(who, opts, "rtol", "a number with 0 < rtol < 1 (a tolerance relative to the largest |gradient|)",
+                   lambda v: 0 < v < 1)
+    _require_range(who, opts, "step", "a finite number > 0 (the base finite-difference step h)",
+                   lambda v: 0 < v < np.inf)
+    if not _is_integer(opts["max_coords"]) or opts["max_coords"] < 1:
+        raise ValueError(f"{who}: option max_coords must be an integer >= 1 (elements probed per parameter). "
+                         f"Received: max_coords={opts['max_coords']!r}")
     return opts
+
+
+def _require_range(who, opts, name, expected, fits):
+    value = opts[name]
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+    if not ok or not fits(float(value)):
+        raise ValueError(f"{who}: option {name} must be {expected}. Received: {name}={value!r}")
+
+
+def _is_integer(value):
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
 # -- public API --------------------------------------------------------------------------
@@ -87,11 +109,16 @@ def gradcheck(layer, x, **options):
     Args:
         layer: any object with ``forward(x[, training|train_flg])`` and ``backward(dout) -> dx``.
             Parameters are found in ``params``/``grads`` dicts or as X/dX attribute pairs.
-        x: an input batch (finite, at least one sample).
+        x: an input batch (finite, at least one sample). An integer x holds indices (token ids): it is passed
+            as given and dx is not checked (a note says so; ``result.dx_checked`` is False).
         training: value passed to a ``training``/``train_flg`` argument (default True).
         params: {"W": "dW"} or ["W"] to name parameters; {} checks dx only.
-        seed, max_coords, step, rtol: sampling seed, coordinates per parameter,
-            base step, tolerance (default: the float64 finite-difference entry of the table).
+        seed, max_coords, step, rtol: sampling seed, coordinates per parameter (an integer >= 1),
+            base step (> 0), tolerance (0 < rtol < 1; default: the float64 finite-difference entry of the table).
+    Raises:
+        ValueError/TypeError: NaN or Inf in x or a parameter, an empty x, an option out of range, a forward
+            returning several outputs. An exception in the layer's forward/backward is re-raised (same type,
+            chained) naming the layer, the method and the mode.
         strict: also fail on hazards (a backward writing into ``dout`` or its saved input).
     Returns:
         GradcheckResult: ``ok`` is the verdict on the gradients; hazards are listed
@@ -102,11 +129,12 @@ def gradcheck(layer, x, **options):
     """
     subj.require_layer(layer)
     opts = _options(options)
-    x = inputs.batch(x, "gradcheck")
+    x = inputs.batch(x, "gradcheck", keep_integers=True)
+    indices = inputs.holds_integers(x)
     rng_state = subj.rng_state()
     first = first_pass(layer, x, opts, rng_state)
     pristine, run, y, dout, dx, refs = first.pristine, first.run, first.y, first.dout, first.dx, first.refs
-    notes, errors, hazards = first.notes, first.errors, first.hazards
+    notes, errors, hazards = first.notes + ([inputs.integer_x_note(x)] if indices else []), first.errors, first.hazards
     if not first.checkable:
         subj.restore_rng(rng_state)
         return _result(type(layer).__name__, [], errors, notes, opts, hazards)
@@ -138,11 +166,15 @@ def gradcheck(layer, x, **options):
     by_layer, from_input = objectives_by_layer(pristine, x_eval, opts["training"], dout, rng_state, f0, objective)
     reports = [check_param(r.name, by_layer.get(r.name.split("/")[0], objective), r.value(pristine),
                            analytic[r.name], opts, rng, f0, evidence(r.name), r.gradient_label(run)) for r in refs]
-    reports.append(check_param("dx", from_input, x_eval, dx, opts, rng, f0, evidence("dx"), "backward(dout)"))
+    if not indices:  # an integer x holds indices (token ids): finite differences cannot step it
+        reports.append(check_param("dx", from_input, x_eval, dx, opts, rng, f0, evidence("dx"), "backward(dout)"))
     subj.restore_rng(rng_state)
-    if not refs:
+    if not refs and indices:
+        errors = errors + ["nothing to check: no parameters found (params/grads dicts or X/dX attribute pairs) and "
+                           "dx is not checked for an integer x (pass x.astype(float) if it is not an index array)"]
+    elif not refs:
         notes.append("no parameters found (params/grads dicts or X/dX attribute pairs); checked dx only")
-    return _result(type(layer).__name__, reports, errors, notes, opts, hazards)
+    return _result(type(layer).__name__, reports, errors, notes, opts, hazards, dx_checked=not indices)
 
 
 def _reproducibility(objective, f0, what):
@@ -163,7 +195,7 @@ def _copy(value):
     return None if value is None else np.array(value, dtype=np.float64, copy=True)
 
 
-def _result(subject, reports, errors, notes, opts, hazards=()):
+def _result(subject, reports, errors, notes, opts, hazards=(), dx_checked=None):
     hazards = list(hazards) + [f"{r.name}: not verified: {r.unverified}" for r in reports if r.unverified]
     if reports and all(r.unverified for r in reports) and not errors:
         errors = errors + ["nothing was verified: every parameter (and dx) is NOT VERIFIED (see the hazards), so no "
@@ -174,7 +206,7 @@ def _result(subject, reports, errors, notes, opts, hazards=()):
     explained = [r for r in reports if r.ok and r.likely_cause is not None and r.likely_cause.explains_away]
     notes = notes + ([f"{', '.join(r.name for r in explained)}: {explained[0].likely_cause.evidence}"] if explained else [])
     return GradcheckResult(subject=subject, ok=ok, params=reports, errors=errors, hazards=hazards, notes=notes,
-                           options=shown)
+                           options=shown, dx_checked=dx_checked)
 
 
 @_one_blas_thread
@@ -188,8 +220,8 @@ def gradcheck_net(net, x, t, **options):
     as ``likely_cause.name == "loss_epsilon"`` and does not fail the gradient.
     """
     subj.require_net(net)
-    opts = _options(options, "finite_difference_net")
-    x = inputs.batch(x, "gradcheck_net")
+    opts = _options(options, "finite_difference_net", "gradcheck_net")
+    x = inputs.batch(x, "gradcheck_net", keep_integers=True)  # integer x: token ids, passed to loss() as given
     t = inputs.targets(t, "gradcheck_net", len(x))
     inputs.array_parameters(net.params, "gradcheck_net")
     inputs.finite_parameters({f"params[{k!r}]": v for k, v in net.params.items()}, "gradcheck_net")
@@ -198,7 +230,7 @@ def gradcheck_net(net, x, t, **options):
     rng_state = subj.rng_state()
     notes = [subj.conversion_note(converted, list(ints))] if converted else []
     run = copy.deepcopy(pristine)
-    grads = run.gradient(x.copy(), t.copy())
+    grads = subj.call_net(run, "gradient", x.copy(), t.copy())
     missing = [k for k in pristine.params if not isinstance(grads, dict) or k not in grads]
     if missing:
         raise ValueError(f"gradcheck_net: gradient(x, t) returned no entry for {missing}. "
@@ -209,7 +241,7 @@ def gradcheck_net(net, x, t, **options):
 
     def run_once_in(kwargs, plain=False):
         def run_once(twin):
-            value = float(np.asarray(twin.loss(x.copy(), t.copy(), **kwargs), dtype=np.float64))
+            value = float(np.asarray(subj.call_net(twin, "loss", x.copy(), t.copy(), kwargs), dtype=np.float64))
             layer = softmax_loss_layer(twin) if plain else None
             return value + (cross_entropy_log_gap(layer.y, layer.t) if layer else 0.0)
         return run_once

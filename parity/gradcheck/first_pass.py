@@ -62,10 +62,10 @@ def _run(layer, x, opts, rng_state, also=(), integers=(), scalars=()):
     ids = subj.array_ids(run)
     subj.restore_rng(rng_state)  # a second pass draws the same dropout masks as the first
     x_given = x.copy()
-    y = np.array(subj.call_forward(run, x_given, opts["training"]), copy=True)  # copy: y may be a view of x
+    y = np.array(_one_output(subj.call_forward(run, x_given, opts["training"]), run), copy=True)  # y may view x
     dout = random_streams.generator("gradcheck_upstream", opts["seed"]).standard_normal(y.shape)
     dout_sent, x_saved = dout.copy(), x_given.copy()
-    dx = run.backward(dout_sent)
+    dx = subj.call_backward(run, dout_sent, opts["training"])
     found = [n for n in subj.scalar_attributes(run, opts["params"]) if n not in scalars]
     if found:  # (once: an attribute as_arrays could not convert is then left to find_params)
         return _run(layer, x, opts, rng_state, also, integers, tuple(scalars) + tuple(found))
@@ -82,6 +82,18 @@ def _run(layer, x, opts, rng_state, also=(), integers=(), scalars=()):
                     "names the parameters to check)" for a in subj.unpaired_arrays(run, refs, ids)]
     notes = [n for n in (subj.conversion_note(converted, integers), _held_note(held)) if n]
     return FirstPass(pristine, run, y, dout, dx, refs, notes, _forward_problems(x, x_given, y), hazards)
+
+
+def _one_output(y, layer):
+    """``y`` unless forward returned several outputs (an LSTM cell's (h, c)): stacked into one array, they would be
+    checked against a backward that takes one gradient per output, with a misleading shape error."""
+    if isinstance(y, (tuple, list)):
+        shapes = ", ".join(str(np.shape(a)) for a in y)
+        raise TypeError(f"gradcheck: forward(x) of {type(layer).__name__} returned a {type(y).__name__} of {len(y)} "
+                        f"outputs (shapes {shapes}). Expected one array: gradcheck checks backward(dout) for a single "
+                        "output. Check one output at a time: wrap the layer so that forward returns that output "
+                        "(e.g. h) and backward passes its gradient on (e.g. backward(dh, dc=0)).")
+    return y
 
 
 def _held_note(held):

@@ -23,8 +23,11 @@ def nonfinite(arr, what):
             f"Received: {what}[{', '.join(map(str, where))}]={arr.flat[bad[0]]}")
 
 
-def batch(x, who, what="x"):
-    """``x`` as a float64 array: real, finite and with at least one element, else a clear error."""
+def batch(x, who, what="x", keep_integers=False):
+    """``x`` as a float64 array: real, finite and with at least one element, else a clear error.
+
+    ``keep_integers``: an integer array is returned as given (indices: an Embedding's token ids, which a
+    float64 cast would make unusable as indices and finite differences cannot step)."""
     arr = np.asarray(x)
     if arr.dtype.kind not in REAL_KINDS:
         raise TypeError(f"{who}: {what} must be a real numeric array. Received: dtype={arr.dtype}")
@@ -34,7 +37,19 @@ def batch(x, who, what="x"):
     problem = nonfinite(arr, what)
     if problem:
         raise ValueError(f"{who}: {problem}")
-    return arr.astype(np.float64)
+    return arr if keep_integers and holds_integers(arr) else arr.astype(np.float64)
+
+
+def holds_integers(x):
+    """An integer (not boolean) array: indices such as token ids, kept as given."""
+    return np.asarray(x).dtype.kind in "iu"
+
+
+def integer_x_note(x):
+    """Why dx is missing from a layer check whose x holds integers."""
+    return (f"dx not checked: x holds integers ({np.asarray(x).dtype}), taken as indices (an Embedding's token "
+            "ids) and passed to forward() as given; finite differences cannot step an index, so only the parameters "
+            "were checked (pass x.astype(float) to check dx of a layer whose input is real-valued)")
 
 
 def targets(t, who, n):

@@ -113,7 +113,7 @@ def check_against_keras(layer, keras_layer, x, training=True, seed=0, weights=No
     pairs = _assigned(ours, keras_layer, weights or {}, layout)
     y = np.array(subj.call_forward(ours, xd.copy(), training, "check_against_keras"), copy=True)
     dout = random_streams.generator("gradcheck_upstream", seed).standard_normal(y.shape).astype(dtype)
-    dx = ours.backward(dout.copy())
+    dx = subj.call_backward(ours, dout.copy(), training, "check_against_keras")
     trainable = list(keras_layer.trainable_weights)
     ref, grads = _keras_pass(keras_layer, to_keras(xd), to_keras(dout), training, trainable, lambda shape: (
         check_output_shape(type(layer).__name__, y.shape, user_shape(shape, layout), keras_layer, x.shape, layout)))

@@ -117,6 +117,8 @@ class GradcheckResult:
     hazards: list = field(default_factory=list)  # in-place writes, unverified parameters: fail only when strict
     notes: list = field(default_factory=list)  # information (float64 conversion, sampling, ...)
     options: dict = field(default_factory=dict)
+    dx_checked: object = None  # gradcheck: False when x holds integers (indices: dx not checked, a note says so);
+    # None for gradcheck_net (a net's check covers its parameters only)
 
     @property
     def failed(self):

@@ -232,7 +232,47 @@ def call_forward(obj, x, training, who="gradcheck"):
     try:
         return obj.forward(x, **forward_kwargs(obj, training))
     except Exception as exc:  # re-raised with the context a user needs
-        raise type(exc)(f"{who}: forward(x) of {type(obj).__name__} failed for x.shape={x.shape}: {exc}") from exc
+        raise _with_context(exc, f"{who}: forward(x) of {type(obj).__name__} failed for x.shape={x.shape}: "
+                                 f"{exc}") from exc
+
+
+def call_backward(obj, dout, training, who="gradcheck"):
+    """obj.backward(dout) with a clear error naming the layer, the method and the mode forward ran in (a
+    backward that needs forward's training-mode cache fails after ``forward(x, training=False)``)."""
+    try:
+        return obj.backward(dout)
+    except Exception as exc:  # re-raised with the context a user needs, the original chained
+        raise _with_context(exc, f"{who}: backward(dout) of {type(obj).__name__} failed{mode_words(obj, training)} "
+                                 f"for dout.shape={np.shape(dout)}: {type(exc).__name__}: {exc}") from exc
+
+
+def call_net(net, method, x, t, kwargs=None):
+    """net.gradient(x, t) or net.loss(x, t[, train_flg]) with a clear error naming the net, the method and the
+    mode on failure (the original exception chained)."""
+    kwargs = kwargs or {}
+    try:
+        return getattr(net, method)(x, t, **kwargs)
+    except Exception as exc:  # re-raised with the context a user needs
+        args = ", ".join(["x", "t"] + [f"{k}={v}" for k, v in kwargs.items()])
+        raise _with_context(exc, f"gradcheck_net: {method}({args}) of {type(net).__name__} failed for "
+                                 f"x.shape={np.shape(x)}, t.shape={np.shape(t)}: {type(exc).__name__}: {exc}") from exc
+
+
+def mode_words(obj, training):
+    """" in training=False mode (forward(x, training=False) ran just before)", or "" when forward takes no mode."""
+    kwargs = forward_kwargs(obj, training)
+    if not kwargs:
+        return ""
+    name = next(iter(kwargs))
+    return f" in {name}={training} mode (forward(x, {name}={training}) ran just before)"
+
+
+def _with_context(exc, message):
+    """``exc``'s type with ``message`` (a RuntimeError when that type cannot be built from one string)."""
+    try:
+        return type(exc)(message)
+    except Exception:  # an exception type whose constructor takes other arguments (UnicodeDecodeError, ...)
+        return RuntimeError(message)
 
 
 def kink_signature(obj):

@@ -22,8 +22,9 @@ from parity.verify.keras_trace import trace
 from parity.verify.result import VerifyResult, comparison_row
 
 
-def keras_model(model, dtype=None, loss=None, optimizer=None):
-    """The Keras model to verify, in ``dtype``, compiled with ``loss``/``optimizer`` (or its own, or mse/adam)."""
+def keras_model(model, dtype=None, loss=None, optimizer=None, x=None):
+    """(The Keras model to verify, in ``dtype``, compiled with ``loss``/``optimizer`` (or its own, or mse/adam);
+    the input shapes its twin is built for: None, or x's where an input has dimensions of variable size)."""
     import keras  # imports TensorFlow
 
     from keras_models import model_dtype  # imports TensorFlow
@@ -36,12 +37,13 @@ def keras_model(model, dtype=None, loss=None, optimizer=None):
         k_model = model
     # every unsupported layer refused up front; the compiled loss and optimizer are converted with the model
     # verify runs (they may be replaced below: --loss, --optimizer, or made anew in another dtype)
-    twin = from_keras(k_model, with_compiled=False)
+    shapes = data.twin_input_shapes(k_model, x)  # inputs of variable size: x's shape (refused without x)
+    twin = from_keras(k_model, with_compiled=False, input_shapes=shapes)
     compiled = getattr(k_model, "compiled", False)
     own = model_dtype(k_model)
     dtype = str(dtype or own)
     if dtype == own and compiled and loss is None and optimizer is None:
-        return k_model
+        return k_model, shapes
     # the compiled loss weights go with the compiled loss (a list or a dict by output name), not with an override
     weights = compiled_loss_weights(k_model) if loss is None else None
     loss = loss or (_loss_in(k_model.loss, dtype) if compiled else "mse")
@@ -53,7 +55,7 @@ def keras_model(model, dtype=None, loss=None, optimizer=None):
         opt = keras.optimizers.get(optimizer) if optimizer else \
             (type(old).from_config(old.get_config()) if old is not None else keras.optimizers.Adam())
         k_model.compile(loss=loss, optimizer=opt, loss_weights=weights)
-    return k_model
+    return k_model, shapes
 
 
 def _loss_in(loss, dtype):
@@ -68,8 +70,8 @@ def _loss_in(loss, dtype):
     return loss
 
 
-def _twin(k_model, twin):
-    twin = from_keras(k_model) if twin is None else twin
+def _twin(k_model, twin, input_shapes=None):
+    twin = from_keras(k_model, input_shapes=input_shapes) if twin is None else twin
     if getattr(twin, "loss", None) is None:
         twin.loss, twin.loss_weights = compiled_loss(k_model)
     if getattr(twin, "optimizer", None) is None:
@@ -157,7 +159,9 @@ def verify(model, x=None, y=None, steps=10, twin=None, dtype=None, loss=None, op
     Args:
         model: a keras.Model (Sequential or Functional) or a path to a ``.keras`` file (or a legacy ``.h5``:
             compiled with the loss, loss weights and optimizer of its training config, ``parity.verify.h5``).
-        x, y: arrays (lists for several inputs/outputs); default random, seeded by ``seed``.
+        x, y: arrays (lists for several inputs/outputs); default random, seeded by ``seed``. A model whose
+            inputs have dimensions of variable size (``keras.Input((None, None, 3))``) is verified on x's shape
+            (its twin built for it); without x it is refused naming the input and its None dimensions.
         steps: training steps to compare (0: none).
         twin: the NumPy model to verify (default ``parity.from_keras(model)``), e.g. one you edited.
         dtype: 'float32'/'float64' (default the model's); loss, optimizer: override the compiled ones.
@@ -174,10 +178,10 @@ def verify(model, x=None, y=None, steps=10, twin=None, dtype=None, loss=None, op
                   "batch": batch, "substitute": substitute, "seed": seed}
         return run_on(backend, _verify_elsewhere, str(model), kwargs)
     start = time.perf_counter()
-    k_model = keras_model(model, dtype, loss, optimizer)
+    k_model, shapes = keras_model(model, dtype, loss, optimizer, x)
     if k_model is not model:  # loaded from a file or converted: verify's own, its unseeded Dropout seeded by `seed`
         masks.seed_unseeded(k_model, seed)
-    twin = _twin(k_model, twin)
+    twin = _twin(k_model, twin, shapes)
     xs, ys, douts = data.arrays(k_model, twin.loss, twin.dtype, x, y, batch, seed)
     result = VerifyResult(model=k_model.name, dtype=twin.dtype)
     result.settings = {"batch": len(xs[0]), "steps": steps, "loss": _loss_name(twin, _by_output_name(k_model)),

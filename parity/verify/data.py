@@ -77,6 +77,43 @@ def _check_rows(what, given, expected, names):
                              f"then the model's shape). Received: {label}.shape={a.shape}")
 
 
+def _check_labels(ys, losses, outputs, names):
+    """Refuse class indices a sparse loss cannot take (TensorFlow's own error is a 70-line traceback): a fraction, or
+    a value outside [0, classes), the output's last dimension."""
+    for i, (a, loss, out, name) in enumerate(zip(ys, losses, outputs, names, strict=True)):
+        classes = out.shape[-1]
+        if type(loss).__name__ != "SparseCategoricalCrossentropy" or classes is None or not a.size:
+            continue
+        label = "y" if len(ys) == 1 else f"y_{i}"
+        what = (f"{label} (for '{name}') holds class indices for {type(loss).__name__}: whole numbers in "
+                f"[0, {classes}) (the output has {classes} classes)")
+        for bad, problem in (((a != np.round(a)), "not whole"), (((a < 0) | (a >= classes)), "outside the range")):
+            where = np.argwhere(bad)
+            if len(where):
+                first = tuple(int(j) for j in where[0])
+                raise ValueError(f"{what}; {len(where)} of {a.size} are {problem}. Received: "
+                                 f"{label}[{', '.join(map(str, first))}]={a[first]:g} (values in [{a.min():g}, "
+                                 f"{a.max():g}])")
+
+
+def twin_input_shapes(k_model, x):
+    """The per-sample input shapes to build the twin for: None when every input of ``k_model`` has a fixed size,
+    x's when one has dimensions of variable size (x checked against the model's shapes first). Without x such a
+    model is refused: random inputs need a size, and a twin with a convolution is built for one."""
+    from parity.convert.from_keras import variable_inputs, variable_words
+
+    variable = variable_inputs(k_model)
+    if not variable:
+        return None
+    if x is None:
+        raise ValueError(f"{variable_words(variable)}: random inputs need a concrete size. Pass data of the size "
+                         "to verify on (--data d.npz, or parity.verify(model, x, y)): the twin is built on its shape. "
+                         "Received: no data")
+    xs = [np.asarray(a) for a in _as_list(x)]
+    _check_rows("x", xs, [[s] for s in _shapes(k_model.inputs, len(xs[0]))], tensor_names(k_model.inputs))
+    return [tuple(a.shape[1:]) for a in xs]
+
+
 def arrays(k_model, losses, dtype, x=None, y=None, batch=None, seed=0):
     """(xs, ys, douts): lists, one array per model input / output, ``batch`` rows (default all, or 4 if random).
 
@@ -93,6 +130,7 @@ def arrays(k_model, losses, dtype, x=None, y=None, batch=None, seed=0):
         ys = _numbers("y", _as_list(y), dtype)
         _check_rows("y", ys, [_target_shapes(l, s) for l, s in zip(losses, _shapes(k_model.outputs, len(xs[0])),
                                                                       strict=True)], tensor_names(k_model.outputs))
+        _check_labels(ys, losses, k_model.outputs, tensor_names(k_model.outputs))
     if batch is not None and batch > len(xs[0]):
         raise ValueError(f"batch: {batch} rows asked for, but x has {len(xs[0])}. Received: batch={batch}")
     xs = [a[:batch] for a in xs]
