@@ -1,0 +1,96 @@
+"""PyTorch: an unseeded Dropout draws its masks from torch's global generator, not its SeedGenerator
+(``keras_models.dropout.draws_from_torch_generator``); verify's twin replays them, and SpatialDropout2D and
+GaussianNoise draw as the layers do. Measured in one kept PyTorch process (``run_on(..., reuse=True)``)."""
+import pytest
+
+from parity.checks.backends import run_on
+
+pytestmark = pytest.mark.xdist_group("backend_torch")
+
+
+def _graph(keras):
+    """Two unseeded Dropout on parallel branches and one after them: three draws from one stream, in Keras's order."""
+    L = keras.layers
+    x = keras.Input((6,))
+    h = L.Dense(10, activation="relu", name="h")(x)
+    a = L.Dropout(0.3, name="da")(L.Dense(5, name="a")(h))
+    b = L.Dropout(0.6, name="db")(L.Dense(5, name="b")(h))
+    y = L.Dense(2, name="out")(L.Dropout(0.2, name="dc")(L.Concatenate(name="cat")([b, a])))
+    model = keras.Model(x, y)
+    model.compile(loss="mse", optimizer=keras.optimizers.SGD(0.05))
+    return model
+
+
+def _masks_replayed(keras, torch):
+    """{layer kind: every one of 3 draws of the replay equals the Keras layer's own, bit for bit}, and whether
+    the replays left torch's global generator where it was."""
+    import numpy as np
+
+    from keras_models.dropout import follower
+
+    L, found, shared = keras.layers, {}, {}
+    cases = {"Dropout": (L.Dropout(0.4), np.ones((4, 7), "float32"), lambda out: out != 0),
+             "Dropout seeded": (L.Dropout(0.4, seed=3), np.ones((4, 7), "float32"), lambda out: out != 0),
+             "SpatialDropout2D": (L.SpatialDropout2D(0.5), np.ones((3, 2, 2, 5), "float32"), lambda out: out != 0),
+             "GaussianNoise": (L.GaussianNoise(0.3), np.zeros((4, 7), "float32"), lambda out: out)}
+    for name, (layer, x, drawn) in cases.items():
+        layer.build(x.shape)
+        replay = follower(name.split()[0], layer, layer, shared)  # the Keras layer has the rate/stddev and seed
+        noise_shape = (x.shape[0], 1, 1, x.shape[3]) if name == "SpatialDropout2D" else x.shape
+        same = []
+        for _ in range(3):
+            before = torch.get_rng_state()
+            mine = np.broadcast_to(replay(noise_shape, "float32"), x.shape)
+            kept = torch.equal(before, torch.get_rng_state())
+            theirs = drawn(keras.ops.convert_to_numpy(layer(x, training=True)))
+            same.append(kept and np.array_equal(mine, theirs))
+        found[name] = all(same)
+    return found
+
+
+def _measure(path):
+    import keras
+    import torch
+
+    from parity import from_keras
+    from parity.verify.api import verify
+
+    before = torch.get_rng_state()
+    passed = verify(path, steps=3)
+    kept = torch.equal(before, torch.get_rng_state())
+    twin = from_keras(keras.saving.load_model(path))
+    twin.optimizer.learning_rate = 0.0505  # planted: the twin steps 1% further than Keras
+    planted = verify(path, steps=3, twin=twin)
+    return {"passed": passed.passed, "divergence": passed.divergence, "generator kept": kept,
+            "planted": planted.divergence.get("training"), "masks": _masks_replayed(keras, torch)}
+
+
+@pytest.fixture(scope="module")
+def measured(tmp_path_factory):
+    pytest.importorskip("torch", reason="torch is not installed: pip install -e '.[torch]'")
+    keras = pytest.importorskip("keras")
+    from keras_models.build import keras_dtype
+
+    path = tmp_path_factory.mktemp("torch_dropout") / "graph.keras"
+    keras.utils.set_random_seed(0)
+    with keras_dtype("float32"):
+        _graph(keras).save(path)
+    return run_on("torch", _measure, str(path), reuse=True)
+
+
+def test_verify_replays_unseeded_dropout_masks_on_torch(measured):
+    assert measured["passed"], measured["divergence"]
+
+
+def test_verify_leaves_torchs_global_generator_as_it_was(measured):
+    assert measured["generator kept"]
+
+
+def test_a_planted_difference_is_found_where_it_is_not_at_a_dropout(measured):
+    # a restored step draws the masks it drew the first time (torch's generator is part of the snapshot)
+    assert measured["planted"]["step"] == 1 and measured["planted"]["phase"] == "update", measured["planted"]
+
+
+def test_each_random_layer_is_replayed_bit_for_bit_on_torch(measured):
+    assert measured["masks"] == {"Dropout": True, "Dropout seeded": True, "SpatialDropout2D": True,
+                                 "GaussianNoise": True}
