@@ -139,8 +139,8 @@ def follow(replay, keras_layer):
 # its SeedGenerator misses them. Such layers share one stream, torch's global generator, drawn in call order.
 def draws_from_torch_generator(kind, keras_layer):
     """True where Keras draws ``keras_layer``'s masks (``kind``: its REPLAYS entry) from torch's global generator."""
-    return (kind == "Dropout" and keras.backend.backend() == "torch" and keras_layer.seed_generator._initial_seed is None
-            and getattr(keras_layer, "noise_shape", None) is None)
+    return (kind == "Dropout" and keras.backend.backend() == "torch"
+            and keras_layer.seed_generator._initial_seed is None and getattr(keras_layer, "noise_shape", None) is None)
 
 
 def _torch_generator():

@@ -22,28 +22,30 @@ def _graph(keras):
 
 
 def _masks_replayed(keras, torch):
-    """{layer kind: every one of 3 draws of the replay equals the Keras layer's own, bit for bit}, and whether
-    the replays left torch's global generator where it was."""
+    """{layer kind: each of 3 masks (noise) the twin draws equals the Keras layer's own, bit for bit, and leaves
+    torch's global generator where it was}: one model per layer, its twin's streams installed as verify does."""
     import numpy as np
 
-    from keras_models.dropout import follower
+    from parity import from_keras
+    from parity.verify import masks
 
-    L, found, shared = keras.layers, {}, {}
-    cases = {"Dropout": (L.Dropout(0.4), np.ones((4, 7), "float32"), lambda out: out != 0),
-             "Dropout seeded": (L.Dropout(0.4, seed=3), np.ones((4, 7), "float32"), lambda out: out != 0),
-             "SpatialDropout2D": (L.SpatialDropout2D(0.5), np.ones((3, 2, 2, 5), "float32"), lambda out: out != 0),
-             "GaussianNoise": (L.GaussianNoise(0.3), np.zeros((4, 7), "float32"), lambda out: out)}
+    L, found = keras.layers, {}
+    cases = {"Dropout": (L.Dropout(0.4, name="r"), np.ones((4, 7), "float32"), lambda out: out != 0),
+             "Dropout seeded": (L.Dropout(0.4, seed=3, name="r"), np.ones((4, 7), "float32"), lambda out: out != 0),
+             "SpatialDropout2D": (L.SpatialDropout2D(0.5, name="r"), np.ones((3, 2, 2, 5), "float32"),
+                                  lambda out: out != 0),
+             "GaussianNoise": (L.GaussianNoise(0.3, name="r"), np.zeros((4, 7), "float32"), lambda out: out)}
     for name, (layer, x, drawn) in cases.items():
-        layer.build(x.shape)
-        replay = follower(name.split()[0], layer, layer, shared)  # the Keras layer has the rate/stddev and seed
-        noise_shape = (x.shape[0], 1, 1, x.shape[3]) if name == "SpatialDropout2D" else x.shape
-        same = []
+        model = keras.Sequential([keras.Input(x.shape[1:]), layer])
+        twin = from_keras(model)
+        masks.install(twin, model)
+        mine, same = twin.layers[0], []
         for _ in range(3):
             before = torch.get_rng_state()
-            mine = np.broadcast_to(replay(noise_shape, "float32"), x.shape)
+            ours = mine.call(x, training=True)  # the twin's layer, drawing its replayed mask (noise)
             kept = torch.equal(before, torch.get_rng_state())
-            theirs = drawn(keras.ops.convert_to_numpy(layer(x, training=True)))
-            same.append(kept and np.array_equal(mine, theirs))
+            theirs = keras.ops.convert_to_numpy(layer(x, training=True))
+            same.append(kept and np.array_equal(drawn(ours), drawn(theirs)))
         found[name] = all(same)
     return found
 
