@@ -4,7 +4,9 @@ A Keras ``Dropout(rate, seed=S)`` draws its masks from ``SeedGenerator(S)``;
 a twin generator with the same seed, advanced once per training call, yields
 the same masks through ``keras.random.dropout`` (stock Keras, no custom
 math). Copies of a replay replay the same stream from the same point, so
-gradient checkers can deep-copy models freely.
+gradient checkers can deep-copy models freely. On PyTorch an unseeded
+Dropout draws from torch's global generator instead (``F.dropout``): see
+``draws_from_torch_generator`` and ``TorchGeneratorStream``.
 
 On the TensorFlow backend a draw repeated often (``TRACE_AFTER`` times in this
 process for one shape, dtype and rate) becomes one call of a graph traced from

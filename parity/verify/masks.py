@@ -8,6 +8,9 @@ generator is now, not from its seed: a layer without a seed, or one loaded from
 a ``.keras`` file, replays the same way. A random layer that cannot be replayed
 is refused by name. ``seed_unseeded`` makes a model verify loaded from a file
 draw the same masks every run (Keras seeds an unseeded layer at random on load).
+On PyTorch an unseeded Dropout draws from torch's global generator, not its
+SeedGenerator: the twin follows that generator (``keras_models.dropout``), and
+``global_streams_kept`` puts it back after a verify.
 Keras is imported on first use.
 """
 import contextlib
