@@ -60,10 +60,13 @@ def _measure(path):
     before = torch.get_rng_state()
     passed = verify(path, steps=3)
     kept = torch.equal(before, torch.get_rng_state())
+    torch.manual_seed(123)  # another state of torch's generator: verify seeds it for its own copy of the model
+    again = verify(path, steps=3)
     twin = from_keras(keras.saving.load_model(path))
     twin.optimizer.learning_rate = 0.0505  # planted: the twin steps 1% further than Keras
     planted = verify(path, steps=3, twin=twin)
     return {"passed": passed.passed, "divergence": passed.divergence, "generator kept": kept,
+            "steps": [[s["max_rel"] for s in r.steps] for r in (passed, again)],
             "planted": planted.divergence.get("training"), "masks": _masks_replayed(keras, torch)}
 
 
@@ -86,6 +89,11 @@ def test_verify_replays_unseeded_dropout_masks_on_torch(measured):
 
 def test_verify_leaves_torchs_global_generator_as_it_was(measured):
     assert measured["generator kept"]
+
+
+def test_a_saved_model_draws_the_same_masks_whatever_torchs_generator_was(measured):
+    first, again = measured["steps"]
+    assert first == again and len(first) == 3
 
 
 def test_a_planted_difference_is_found_where_it_is_not_at_a_dropout(measured):

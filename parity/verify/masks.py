@@ -42,8 +42,8 @@ def install(twin, k_model):
 
     shared = {}
     for layer, k_layer in _pairs(twin.layers, k_model):
-        if not hasattr(layer, "mask_fn"):
-            continue
+        if not hasattr(layer, "mask_fn") or getattr(layer, "rate", getattr(layer, "stddev", None)) == 0:
+            continue  # not random, or never draws (Keras's layer has no SeedGenerator then)
         kind = _kind(layer, REPLAYS)
         if kind is None or getattr(k_layer, "seed_generator", None) is None:
             found = "none" if k_layer is None else type(k_layer).__name__
