@@ -57,7 +57,7 @@ def _measure(path):
     from parity import from_keras
     from parity.verify.api import verify
 
-    before = torch.get_rng_state()
+    before = torch.get_rng_state()  # put back at the end: the kept process is shared (run_on's reuse)
     passed = verify(path, steps=3)
     kept = torch.equal(before, torch.get_rng_state())
     torch.manual_seed(123)  # another state of torch's generator: verify seeds it for its own copy of the model
@@ -65,9 +65,11 @@ def _measure(path):
     twin = from_keras(keras.saving.load_model(path))
     twin.optimizer.learning_rate = 0.0505  # planted: the twin steps 1% further than Keras
     planted = verify(path, steps=3, twin=twin)
+    found = _masks_replayed(keras, torch)
+    torch.set_rng_state(before)
     return {"passed": passed.passed, "divergence": passed.divergence, "generator kept": kept,
             "steps": [[s["max_rel"] for s in r.steps] for r in (passed, again)],
-            "planted": planted.divergence.get("training"), "masks": _masks_replayed(keras, torch)}
+            "planted": planted.divergence.get("training"), "masks": found}
 
 
 @pytest.fixture(scope="module")
