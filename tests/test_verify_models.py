@@ -129,6 +129,18 @@ def test_dropout_rate_slip_is_found_at_step_one_in_the_dropout_layer():
     assert (found["step"], found["phase"], found["layer"]) == (1, "forward", "drop"), found
 
 
+def test_a_dropout_of_rate_zero_draws_nothing_and_verifies():
+    # Keras gives Dropout(0.0) and GaussianNoise(0.0) no SeedGenerator: nothing to replay (was refused by name)
+    keras.utils.set_random_seed(0)
+    with keras_dtype("float64"):
+        x = keras.Input((6,))
+        h = keras.layers.Dropout(0.0, name="drop")(keras.layers.Dense(5, activation="relu", name="d1")(x))
+        model = keras.Model(x, keras.layers.Dense(2, name="head")(keras.layers.GaussianNoise(0.0, name="noise")(h)))
+        model.compile(loss="mse", optimizer="sgd")
+    result = verify(model, steps=2)
+    assert result.passed, str(result)
+
+
 def test_a_random_layer_without_a_keras_stream_is_refused_by_name():
     with keras_dtype("float64"):
         model = _with_dropout(seed=None)

@@ -179,21 +179,22 @@ def verify(model, x=None, y=None, steps=10, twin=None, dtype=None, loss=None, op
         return run_on(backend, _verify_elsewhere, str(model), kwargs)
     start = time.perf_counter()
     k_model, shapes = keras_model(model, dtype, loss, optimizer, x)
-    if k_model is not model:  # loaded from a file or converted: verify's own, its unseeded Dropout seeded by `seed`
-        masks.seed_unseeded(k_model, seed)
-    twin = _twin(k_model, twin, shapes)
-    xs, ys, douts = data.arrays(k_model, twin.loss, twin.dtype, x, y, batch, seed)
-    result = VerifyResult(model=k_model.name, dtype=twin.dtype)
-    result.settings = {"batch": len(xs[0]), "steps": steps, "loss": _loss_name(twin, _by_output_name(k_model)),
-                       "optimizer": _optimizer_name(twin.optimizer), "substitute": substitute, "seed": seed,
-                       "data": "random" if x is None else "given", "backend": running_backend()}
-    graph = layers.as_graph(twin)
-    data.check_indices(graph, xs, data.tensor_names(k_model.inputs))
-    floors = Floors(graph, xs, douts)  # the twin run once, and the run's flush-to-zero floor
-    _layer_checks(result, k_model, twin, xs, douts, substitute, floors)
-    result.gradients = [comparison_row(c) for c in gradients.check_gradients(k_model, floors, xs, douts)]
-    result.finite_differences = [comparison_row(c) for c in check_finite_differences(twin, xs, douts, seed)]
-    if steps:
-        _training_checks(result, k_model, twin, xs, ys, douts, steps)
+    with masks.global_streams_kept():  # PyTorch: its global generator, drawn by unseeded Dropout, put back after
+        if k_model is not model:  # loaded from a file or converted: verify's own, its unseeded Dropout seeded by `seed`
+            masks.seed_unseeded(k_model, seed)
+        twin = _twin(k_model, twin, shapes)
+        xs, ys, douts = data.arrays(k_model, twin.loss, twin.dtype, x, y, batch, seed)
+        result = VerifyResult(model=k_model.name, dtype=twin.dtype)
+        result.settings = {"batch": len(xs[0]), "steps": steps, "loss": _loss_name(twin, _by_output_name(k_model)),
+                           "optimizer": _optimizer_name(twin.optimizer), "substitute": substitute, "seed": seed,
+                           "data": "random" if x is None else "given", "backend": running_backend()}
+        graph = layers.as_graph(twin)
+        data.check_indices(graph, xs, data.tensor_names(k_model.inputs))
+        floors = Floors(graph, xs, douts)  # the twin run once, and the run's flush-to-zero floor
+        _layer_checks(result, k_model, twin, xs, douts, substitute, floors)
+        result.gradients = [comparison_row(c) for c in gradients.check_gradients(k_model, floors, xs, douts)]
+        result.finite_differences = [comparison_row(c) for c in check_finite_differences(twin, xs, douts, seed)]
+        if steps:
+            _training_checks(result, k_model, twin, xs, ys, douts, steps)
     result.seconds = time.perf_counter() - start
     return result

@@ -8,8 +8,13 @@ generator is now, not from its seed: a layer without a seed, or one loaded from
 a ``.keras`` file, replays the same way. A random layer that cannot be replayed
 is refused by name. ``seed_unseeded`` makes a model verify loaded from a file
 draw the same masks every run (Keras seeds an unseeded layer at random on load).
+On PyTorch an unseeded Dropout draws from torch's global generator, not its
+SeedGenerator: the twin follows that generator (``keras_models.dropout``), and
+``global_streams_kept`` puts it back after a verify.
 Keras is imported on first use.
 """
+import contextlib
+
 from parity.random_streams import seed_for
 from parity.twins import leaf_layers
 
@@ -33,18 +38,19 @@ def _pairs(layers, k_container):
 
 def install(twin, k_model):
     """Give every random layer of ``twin`` (Dropout, SpatialDropout2D, GaussianNoise) its Keras layer's stream."""
-    from keras_models.dropout import REPLAYS, follow  # imports TensorFlow
+    from keras_models.dropout import REPLAYS, follower  # imports TensorFlow
 
+    shared = {}
     for layer, k_layer in _pairs(twin.layers, k_model):
-        if not hasattr(layer, "mask_fn"):
-            continue
+        if not hasattr(layer, "mask_fn") or getattr(layer, "rate", getattr(layer, "stddev", None)) == 0:
+            continue  # not random, or never draws (Keras's layer has no SeedGenerator then)
         kind = _kind(layer, REPLAYS)
         if kind is None or getattr(k_layer, "seed_generator", None) is None:
             found = "none" if k_layer is None else type(k_layer).__name__
             raise ValueError(f"Layer '{layer.name}' ({type(layer).__name__}): verify replays the masks of a Keras "
                              f"Dropout, SpatialDropout2D or GaussianNoise of the same name, and cannot replay this "
                              f"one's. Received: Keras layer {layer.name!r}={found}")
-        layer.mask_fn = follow(REPLAYS[kind](layer), k_layer)
+        layer.mask_fn = follower(kind, layer, k_layer, shared)
 
 
 def seed_unseeded(k_model, seed):
@@ -52,6 +58,24 @@ def seed_unseeded(k_model, seed):
     "dropout_streams" (``parity.random_streams``): same seed, same masks."""
     import keras  # imports TensorFlow
 
+    from keras_models.dropout import REPLAYS, draws_from_torch_generator, seed_torch_generator
+
     unseeded = [l for l in leaf_layers(k_model) if getattr(l, "seed_generator", None) is not None and l.seed is None]
     for k, layer in enumerate(unseeded):
         layer.seed_generator.state.assign(keras.random.SeedGenerator(seed_for("dropout_streams", seed) + k).state.value)
+    # PyTorch: an unseeded Dropout draws from torch's global generator, not its SeedGenerator (keras_models.dropout)
+    if any(draws_from_torch_generator(_kind(layer, REPLAYS), layer) for layer in unseeded):
+        seed_torch_generator(seed_for("dropout_streams", seed) + len(unseeded))
+
+
+@contextlib.contextmanager
+def global_streams_kept():
+    """Run the block and put back the random state that lives outside the Keras model (torch's global generator,
+    which an unseeded Dropout draws from on PyTorch): verify leaves it as it found it."""
+    from keras_models.dropout import global_stream_state, set_global_stream_state  # imports TensorFlow
+
+    state = global_stream_state()
+    try:
+        yield
+    finally:
+        set_global_stream_state(state)

@@ -59,13 +59,16 @@ class Run:
 
 
 def _keras_state(run):
-    """Every variable of the model and the optimizer, read in one operation (``read_values``)."""
+    """Every variable of the model and the optimizer, read in one operation (``read_values``), and the state of
+    torch's global generator on PyTorch (None elsewhere)."""
+    from keras_models.dropout import global_stream_state  # imports TensorFlow
     from keras_models.runtime import read_values  # imports TensorFlow
 
-    # variables, not weights: the seed-generator states of Dropout layers too, so a restored step draws its masks
+    # variables, not weights: the seed-generator states of Dropout layers too, so a restored step draws its masks;
+    # on PyTorch an unseeded Dropout draws from torch's global generator instead (keras_models.dropout), kept too
     model, opt = list(run.k_model.variables), list(run.k_opt.variables)
     values = read_values(model + opt)
-    return values[:len(model)], values[len(model):]
+    return values[:len(model)], values[len(model):], global_stream_state()
 
 
 def snapshot(run):
@@ -74,12 +77,15 @@ def snapshot(run):
 
 
 def restore(run, s):
-    twin_state, (weights, opt_vars) = run.snapshots[s]
+    from keras_models.dropout import set_global_stream_state  # imports TensorFlow
+
+    twin_state, (weights, opt_vars, stream) = run.snapshots[s]
     run.twin = copy.deepcopy(twin_state)
     for v, a in zip(run.k_model.variables, weights, strict=True):
         v.assign(a)
     for v, a in zip(run.k_opt.variables, opt_vars, strict=True):
         v.assign(a)
+    set_global_stream_state(stream)
 
 
 def _forward_backward(run, step):
