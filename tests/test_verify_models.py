@@ -1,5 +1,6 @@
 """parity.verify on correct models of the kinds users save: a Sequential loaded from ``.keras`` (its layers called
 once per rebuild), a bias feeding BatchNormalization (a gradient that is exactly zero), Dropout (random masks)."""
+import json
 import subprocess
 import sys
 
@@ -7,6 +8,7 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
+import numpy_models as nm  # noqa: E402
 from keras_models.build import keras_dtype  # noqa: E402
 from parity import from_keras, verify  # noqa: E402
 from parity.verify import masks  # noqa: E402
@@ -181,3 +183,35 @@ def test_bilinear_upsampling_passes_finite_differences_and_keeps_kerass_float32_
         assert all(r["max_rel"] < 1e-9 for r in result.finite_differences), result.finite_differences
     assert twin.get_layer("up").compute_in_float32  # the float64 copy switched it off, not the twin verify compares
     assert next(r for r in result.layers if r["node"] == "up")["output_rel"] == 0.0  # still TF's float32 resize
+
+
+class _SlippedKernelGradient(nm.Dense):
+    """Dense whose kernel gradient is 0.1% off: its output and input gradient hold, so no layer diverges."""
+
+    def backward_call(self, dout):
+        dx = super().backward_call(dout)
+        self.grads["kernel"] *= 1 + 1e-3
+        return dx
+
+
+def test_a_failing_gradient_or_finite_difference_check_is_the_divergence_as_data(tmp_path):
+    keras.utils.set_random_seed(0)
+    with keras_dtype("float64"):
+        model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(4, activation="tanh", name="hidden"),
+                                  keras.layers.Dense(2, name="out")])
+        model.compile(loss="mse", optimizer="sgd")
+    twin = from_keras(model)
+    twin.get_layer("hidden").__class__ = _SlippedKernelGradient
+    result = verify(model, steps=0, twin=twin)
+    assert not result.passed and all(r["passed"] for r in result.layers)
+    write(result, tmp_path)
+    div = json.loads((tmp_path / "verify.json").read_text())["divergence"]
+    assert div["layers"] == {} and set(div["checks"]) == {"gradients", "finite_differences"}, div
+    grad, fd = div["checks"]["gradients"], div["checks"]["finite_differences"]
+    assert (grad["kind"], grad["tensor"], grad["name"], grad["failing"]) == ("param", "hidden/kernel", "d hidden/kernel", 1)
+    assert (fd["kind"], fd["tensor"], fd["failing"]) == ("finite_difference", "hidden/kernel", 1)
+    assert grad["max_rel"] > grad["rtol"] == 1e-12 and fd["max_rel"] > fd["rtol"] == 1e-6
+    # verify.md's lines are rendered from these fields, not from the tables
+    result.divergence["checks"]["gradients"]["name"] = "rendered from the divergence"
+    first = str(result).split("## First divergence")[1].split("##")[0]
+    assert "`rendered from the divergence`" in first and "`d hidden/kernel (sampled)`" in first, first
