@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 keras = pytest.importorskip("keras")
@@ -215,3 +216,46 @@ def test_a_failing_gradient_or_finite_difference_check_is_the_divergence_as_data
     result.divergence["checks"]["gradients"]["name"] = "rendered from the divergence"
     first = str(result).split("## First divergence")[1].split("##")[0]
     assert "`rendered from the divergence`" in first and "`d hidden/kernel (sampled)`" in first, first
+
+
+RANDOM_LAYERS = {"Dropout": ("rate", lambda: keras.layers.Dropout(0.3, seed=5, name="drop")),
+                 "SpatialDropout2D": ("rate", lambda: keras.layers.SpatialDropout2D(0.3, seed=5, name="drop")),
+                 "GaussianNoise": ("stddev", lambda: keras.layers.GaussianNoise(0.3, seed=5, name="drop"))}
+
+
+def _repro_with(directory, **config):
+    data = dict(np.load(directory / "repro.npz"))
+    meta = json.loads(str(data["meta"]))
+    meta["config"].update(config)
+    data["meta"] = np.array(json.dumps(meta))
+    np.savez(directory / "repro.npz", **data)
+    return subprocess.run([sys.executable, str(directory / "repro.py")], capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("kind", sorted(RANDOM_LAYERS))
+def test_a_random_layers_repro_replays_the_keras_draw_so_it_passes_once_fixed(tmp_path, kind):
+    # repro.py used to call the layer in training with a fresh NumPy mask (noise): MISMATCH whatever the fix
+    attr, make = RANDOM_LAYERS[kind]
+    keras.utils.set_random_seed(0)
+    with keras_dtype("float32"):
+        x = keras.Input((6, 6, 2))
+        h = make()(keras.layers.Conv2D(3, 3, activation="relu", name="c")(x))
+        model = keras.Model(x, keras.layers.Dense(2, name="head")(keras.layers.Flatten(name="f")(h)))
+        model.compile(loss="mse", optimizer="sgd")
+    twin = from_keras(model)
+    setattr(twin.get_layer("drop"), attr, 0.4)  # a slip: Keras's is 0.3
+    result = verify(model, steps=1, twin=twin)
+    assert result.divergence["training"]["layer"] == "drop", str(result)
+    write(result, tmp_path)
+    wrong = _repro_with(tmp_path)
+    assert wrong.returncode == 1 and "output 0: " in wrong.stdout and "MISMATCH" in wrong.stdout, wrong.stdout
+    fixed = _repro_with(tmp_path, **{attr: 0.3})  # the fix: Keras's value
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+
+
+def test_every_random_layer_is_rebuilt_from_its_config_as_a_repro_rebuilds_it():
+    from numpy_models.registry import layer_from_config
+
+    for layer in (nm.Dropout(0.3, seed=1), nm.SpatialDropout2D(0.3, seed=1), nm.GaussianNoise(0.3, seed=1)):
+        config = {k: v for k, v in layer.get_config().items() if k != "name"}
+        assert layer_from_config(type(layer).__name__, config, "again").get_config() == {**config, "name": "again"}
