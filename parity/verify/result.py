@@ -6,10 +6,11 @@ layer fed the Keras input; present with ``substitute=True``), ``gradients``
 (outputs, input gradients and every weight gradient), ``finite_differences``,
 ``steps`` (the loss of every training step), ``bisection`` (each snapshot
 probed while looking for the first failing step) and ``phases`` (that step
-replayed phase by phase). ``divergence`` names where things first went wrong, as data: ``layers`` (the first
-diverging node per mode), ``layers_disagree``, ``training`` (step, phase, tensor, layer) and ``checks`` (the
-first failing row of each whole-model table: gradients, finite differences, loss steps); verify.md's "First
-divergence" lines are rendered from it.
+replayed phase by phase). ``divergence`` names where things first went wrong,
+as data: ``layers`` (the first diverging node per mode), ``layers_disagree``,
+``training`` (step, phase, tensor, layer) and ``checks`` (the first failing row
+of each whole-model table: gradients, finite differences, loss steps);
+verify.md's "First divergence" lines are rendered from it.
 """
 import json
 import re
