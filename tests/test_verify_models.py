@@ -209,7 +209,8 @@ def test_a_failing_gradient_or_finite_difference_check_is_the_divergence_as_data
     div = json.loads((tmp_path / "verify.json").read_text())["divergence"]
     assert div["layers"] == {} and set(div["checks"]) == {"gradients", "finite_differences"}, div
     grad, fd = div["checks"]["gradients"], div["checks"]["finite_differences"]
-    assert (grad["kind"], grad["tensor"], grad["name"], grad["failing"]) == ("param", "hidden/kernel", "d hidden/kernel", 1)
+    assert (grad["kind"], grad["tensor"], grad["name"], grad["failing"]) == \
+        ("param", "hidden/kernel", "d hidden/kernel", 1)
     assert (fd["kind"], fd["tensor"], fd["failing"]) == ("finite_difference", "hidden/kernel", 1)
     assert grad["max_rel"] > grad["rtol"] == 1e-12 and fd["max_rel"] > fd["rtol"] == 1e-6
     # verify.md's lines are rendered from these fields, not from the tables
