@@ -69,11 +69,12 @@ class SpatialDropout2D(Dropout):
     """Drops whole feature maps: one keep/drop draw per (sample, channel).
 
     Shapes: x (N, H, W, C) -> same; mask (N, 1, 1, C) (channels_first: (N, C, 1, 1)).
-    Parity: keras.layers.SpatialDropout2D (masks replayed like Dropout's).
+    Parity: keras.layers.SpatialDropout2D (masks replayed like Dropout's). ``inverted`` as Dropout's (its
+    config carries it: ``layer_from_config(get_config())`` rebuilds the layer, as a repro.py does).
     """
 
-    def __init__(self, rate, data_format=None, seed=None, name=None, dtype=None, trainable=True):
-        super().__init__(rate, seed=seed, name=name, dtype=dtype, trainable=trainable)
+    def __init__(self, rate, data_format=None, seed=None, inverted=True, name=None, dtype=None, trainable=True):
+        super().__init__(rate, seed=seed, inverted=inverted, name=name, dtype=dtype, trainable=trainable)
         self.data_format = check_data_format(data_format, self._who())
 
     def build(self, input_shape, rng=None):

@@ -109,3 +109,18 @@ def test_correct_textbook_net_passes(seed):
     x, t = rng.standard_normal((n, net.params["W1"].shape[0])), np.eye(net.params["W2"].shape[1])[rng.integers(0, net.params["W2"].shape[1], n)]
     result = gradcheck_net(net, x, t, seed=seed)
     assert result.ok, str(result)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_bilinear_upsampling_is_checked_in_float64_throughout_and_left_as_given(dtype):
+    # The layer resizes in float32 whatever its dtype, as TF (compute_in_float32); central differences of that
+    # float32-rounded function read its round-off as gradient errors (dx 1.7e-4 against rtol 1e-6) unless the
+    # checked copy computes in float64 throughout
+    rng = np.random.default_rng(0)
+    layer = nm.UpSampling2D((2, 3), interpolation="bilinear", dtype=dtype)
+    model = nm.Sequential([nm.Conv2D(2, 3, name="c"), nm.UpSampling2D(2, interpolation="bilinear", name="up"),
+                           nm.Flatten(), nm.Dense(1)], dtype=dtype).build((None, 5, 5, 2), rng=rng)
+    for subject, shape in ((layer, (2, 4, 4, 3)), (model, (3, 5, 5, 2))):
+        result = gradcheck(subject, rng.standard_normal(shape).astype(dtype))
+        assert result.ok, str(result)
+    assert layer.compute_in_float32 and model.get_layer("up").compute_in_float32  # the user's objects untouched

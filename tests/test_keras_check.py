@@ -47,3 +47,12 @@ def test_unmatched_weight_names_are_explained():
 
     with pytest.raises(ValueError, match=r"Keras weight 'kernel' has no counterpart on NoWeights"):
         check_against_keras(NoWeights(), _dense(2), np.ones((3, 2)))
+
+
+def test_bilinear_upsampling_is_compared_with_keras_through_its_float32_resize():
+    # TF resizes in float32 in a float64 layer: the compared copy keeps that step (gradient checks switch it off)
+    layer = nm.UpSampling2D(2, interpolation="bilinear", dtype="float64")
+    with keras_dtype("float64"):
+        result = check_against_keras(layer, keras.layers.UpSampling2D(2, interpolation="bilinear"),
+                                     np.random.default_rng(0).standard_normal((2, 3, 3, 2)))
+    assert result.ok, str(result)

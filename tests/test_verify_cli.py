@@ -21,6 +21,10 @@ def files(tmp_path_factory):
         residual_inception_model().save(root / "net.keras")
         x = keras.Input((5, 3), name="x")
         keras.Model(x, keras.layers.Dense(2)(keras.layers.LSTM(4, name="rnn")(x))).save(root / "lstm.keras")
+        for loss, optimizer, name in (("kl_divergence", "sgd", "kld"), ("mse", "lion", "lion")):
+            model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, name="out")])
+            model.compile(loss=loss, optimizer=optimizer)
+            model.save(root / f"{name}.keras")
     (root / "corrupt.keras").write_bytes(b"not a zip file")
     (root / "corrupt.npz").write_bytes(b"not an npz file")
     rng = np.random.default_rng(0)
@@ -50,15 +54,50 @@ def test_float32_model_passes_and_writes_the_report(files, tmp_path, capsys):
     ("net.keras", "y_rows.npz", "Received: y.shape=(2, 3)"),
     ("net.keras", "y_more_rows.npz", "Received: y.shape=(4, 3)"),
     ("net.keras", "x_shape.npz", "Received: x_0.shape=(3, 5, 6, 3)"),
+    ("kld.keras", None, "loss 'kl_divergence': not implemented in numpy_models.losses; --loss NAME verifies with another "
+                          "loss instead (binary_crossentropy, "),
+    ("lion.keras", None, "optimizer Lion: not implemented in numpy_models.optimizers; --optimizer NAME verifies with "
+                         "another optimizer instead (adadelta, "),
 ], ids=["unsupported-layer", "corrupt-model", "missing-model", "corrupt-data", "missing-data", "y-columns", "y-rows",
-        "y-more-rows", "x-shape"])
+        "y-more-rows", "x-shape", "unsupported-loss", "unsupported-optimizer"])
 def test_bad_input_exits_2_with_one_line_and_writes_nothing(files, tmp_path, capsys, model, data, expected):
     out = tmp_path / "out"
     argv = ["verify", str(files / model), "--out", str(out)] + (["--data", str(files / data)] if data else [])
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and expected in err, err
+    assert ("--loss" in err) == (model == "kld.keras") and ("--optimizer" in err) == (model == "lion.keras"), err
     assert not out.exists()
+
+
+def test_a_refused_loss_verifies_with_the_loss_the_flag_names(files, tmp_path):
+    assert main(["verify", str(files / "kld.keras"), "--loss", "mse", "--steps", "1", "--out", str(tmp_path)]) == 0
+
+
+def test_a_failure_names_its_first_divergence_on_the_summary_line(files, tmp_path, capsys, monkeypatch):
+    from parity import from_keras
+    from parity.verify import cli
+
+    def slipped(model, *args, **kwargs):  # a slip in the twin verify builds: b3's kernel
+        twin = from_keras(model)
+        twin.get_layer("b3").params["kernel"][...] += 1e-3
+        return real(model, *args, twin=twin, **kwargs)
+
+    real = cli.verify
+    monkeypatch.setattr(cli, "verify", slipped)
+    assert main(["verify", str(files / "net.keras"), "--steps", "1", "--out", str(tmp_path)]) == 1
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    assert line.startswith("parity verify: FAILED (first divergence: layer b3 (Conv2D, its output); step 1, phase "
+                           "forward, layer b3) in "), line
+
+
+def test_a_failed_whole_model_check_is_the_first_divergence_in_a_few_words():
+    from parity.verify.cli import first_divergence
+
+    check = {"name": "d c/kernel (sampled)", "max_rel": 1.37e-5, "rtol": 1e-6}
+    assert first_divergence({"layers": {}, "checks": {"finite_differences": check}}) == \
+        "check d c/kernel (sampled) (finite differences, max_rel 1.37e-05 > rtol 1e-06)"
+    assert first_divergence({"layers": {}, "layers_disagree": False, "checks": {}}) == ""
 
 
 def test_user_data_file_with_two_inputs(files, tmp_path):

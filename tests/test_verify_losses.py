@@ -65,7 +65,7 @@ def test_a_twin_with_keras_huber_config_alone_fails_at_the_first_step():
 
 def test_a_huber_object_made_anew_in_another_dtype_keeps_its_delta():
     model = _model(lambda: keras.losses.Huber(delta=0.5), "float32")
-    assert keras_model(model, "float64").loss._fn_kwargs == {"delta": 0.5}
+    assert keras_model(model, "float64")[0].loss._fn_kwargs == {"delta": 0.5}  # (model, input shapes)
     result = verify(model, *_data("float32"), steps=2, dtype="float64")
     assert result.passed and result.dtype == "float64", str(result)
 

@@ -106,7 +106,7 @@ def check_against_keras(layer, keras_layer, x, training=True, seed=0, weights=No
     dtype = keras_layer.compute_dtype
     if training:  # before the weights are copied in: the two calls may move BatchNorm's moving statistics
         _refuse_random(layer, keras_layer, to_keras(x).astype(dtype))
-    ours = subj.float64_copy(layer)[0] if dtype == "float64" else copy.deepcopy(layer)
+    ours = subj.float64_copy(layer, keep_float32_inside=True)[0] if dtype == "float64" else copy.deepcopy(layer)
     xd = x.astype(dtype)
     if _built_lazily(ours, keras_layer, weights or {}):  # built on its first forward, as Keras builds on its first call
         subj.call_forward(ours, xd.copy(), training, "check_against_keras")

@@ -79,11 +79,47 @@ def _low_precision_arrays(obj, seen, found, depth=0):
         _low_precision_arrays(child, seen, found, depth + 1)
 
 
-def float64_copy(obj, also=()):
+# Switches of this project's layers that keep a float32 step inside a float64 layer, as TensorFlow does
+# (UpSampling2D's bilinear resize): the function is then float32-rounded, and central differences read that
+# round-off as a gradient error (1e-6..1e-4), so the copies finite differences probe switch them off.
+FLOAT32_INSIDE = ("compute_in_float32",)
+
+
+def _float32_inside(obj, seen, found, depth=0):
+    """Every object reachable from ``obj`` (attributes, dicts, lists) with a ``FLOAT32_INSIDE`` switch on."""
+    if id(obj) in seen or depth > 6 or isinstance(obj, (np.ndarray, type)):
+        return
+    seen.add(id(obj))
+    if isinstance(obj, dict):
+        children = list(obj.values())
+    elif isinstance(obj, (list, tuple)):
+        children = list(obj)
+    elif hasattr(obj, "__dict__"):
+        found.extend(obj for switch in FLOAT32_INSIDE if getattr(obj, switch, False) is True)
+        children = list(vars(obj).values())
+    else:
+        return
+    for child in children:
+        _float32_inside(child, seen, found, depth + 1)
+
+
+def float64_inside(obj):
+    """Switch off every ``FLOAT32_INSIDE`` step reachable from ``obj`` (a copy: it is changed in place)."""
+    found = []
+    _float32_inside(obj, set(), found)
+    for layer in found:
+        for switch in FLOAT32_INSIDE:
+            if getattr(layer, switch, False) is True:
+                setattr(layer, switch, False)
+    return obj
+
+
+def float64_copy(obj, also=(), keep_float32_inside=False):
     """Deep copy of ``obj`` with every float array, and the arrays ``also`` (integer parameters), in float64.
 
     Integer arrays are converted only when named: an integer array that is not a parameter may be an index.
-    Returns (copy, number of arrays converted).
+    The copy computes in float64 throughout (``float64_inside``) unless ``keep_float32_inside`` (a copy
+    compared with Keras, which keeps TF's float32 steps). Returns (copy, number of arrays converted).
     """
     found = {id(arr): arr for arr in also}
     _low_precision_arrays(obj, set(), found)
@@ -91,6 +127,8 @@ def float64_copy(obj, also=()):
     clone = copy.deepcopy(obj, memo)
     if callable(getattr(clone, "cast", None)):
         clone.cast("float64")  # this project's layers and models also carry a dtype
+    if not keep_float32_inside:
+        float64_inside(clone)
     return clone, len(found)
 
 

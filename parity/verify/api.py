@@ -19,7 +19,7 @@ from parity.verify.backend import check_backend, run_on, running_backend
 from parity.verify.finite_differences import check_finite_differences
 from parity.verify.floors import Floors
 from parity.verify.keras_trace import trace
-from parity.verify.result import VerifyResult, comparison_row
+from parity.verify.result import VerifyResult, comparison_row, failed_checks
 
 
 def keras_model(model, dtype=None, loss=None, optimizer=None, x=None):
@@ -196,5 +196,6 @@ def verify(model, x=None, y=None, steps=10, twin=None, dtype=None, loss=None, op
         result.finite_differences = [comparison_row(c) for c in check_finite_differences(twin, xs, douts, seed)]
         if steps:
             _training_checks(result, k_model, twin, xs, ys, douts, steps)
+    result.divergence["checks"] = failed_checks(result)
     result.seconds = time.perf_counter() - start
     return result

@@ -3,7 +3,9 @@
 Exit codes: 0 every check held, 1 a check failed (DIR/verify.md|json name the
 first divergence; DIR/repro.py|npz reproduce a failing layer), 2 bad input: an
 unsupported layer, a missing or unreadable model or data file, a bad flag; one
-line on stderr and nothing written.
+line on stderr and nothing written (a refused compiled loss or optimizer: the
+line names --loss or --optimizer, which replace it). A failure's summary line
+names the first divergence (``first_divergence``).
 """
 import os
 import sys
@@ -102,10 +104,45 @@ def write(result, out):
             repro.write(tmp, *result.repro)
 
 
+def _loss_names():
+    """One Keras string name per implemented loss, its longest (``mean_squared_error``, not ``mse`` or ``MSE``)."""
+    longest = {}
+    for name, cls in losses.ALIASES.items():
+        if name.islower() and len(name) > len(longest.get(cls, "")):
+            longest[cls] = name
+    return sorted(longest.values())
+
+
+def _replacements():
+    """{what a refusal names first: the flag replacing it, with the names that flag takes}."""
+    return {"loss": f"--loss NAME verifies with another loss instead ({', '.join(_loss_names())})",
+            "optimizer": "--optimizer NAME verifies with another optimizer instead "
+                         f"({', '.join(name.lower() for name in sorted(KERAS_OPTIMIZERS))})"}
+
+
 def _one_line(exc):
     if isinstance(exc, UnsupportedModelError):
-        return "unsupported model: " + "; ".join(p.split(" (supported:")[0] for p in exc.problems)
+        line = "unsupported model: " + "; ".join(p.split(" (supported:")[0] for p in exc.problems)
+        return line + "".join(f"; {hint}" for what, hint in _replacements().items()
+                              if any(p.startswith((what + " ", what + ":")) for p in exc.problems))
     return " ".join(str(exc).split())
+
+
+def first_divergence(divergence):
+    """The first divergence in a few words, from ``result.divergence`` ("" when nothing diverged): the layer and
+    the training step and phase, else the first failing whole-model check."""
+    parts = []
+    layers = divergence.get("layers") or {}
+    if layers:
+        found = layers.get("chained") or next(iter(layers.values()))
+        parts.append(f"layer {found['node']} ({found['layer']}, its {found['quantity']})")
+    if divergence.get("training"):
+        t = divergence["training"]
+        parts.append(f"step {t['step']}, phase {t['phase']}" + (f", layer {t['layer']}" if t.get("layer") else ""))
+    if not parts and divergence.get("checks"):
+        table, c = next(iter(divergence["checks"].items()))
+        parts.append(f"check {c['name']} ({table.replace('_', ' ')}, max_rel {c['max_rel']:.2e} > rtol {c['rtol']:.0e})")
+    return "; ".join(parts)
 
 
 def _import_tensorflow_quietly():
@@ -137,7 +174,7 @@ def _check_names(args):
     import keras  # imports TensorFlow (already imported, quietly, by cmd_verify)
 
     if args.loss is not None and args.loss not in losses.CLASSES and args.loss not in losses.ALIASES:
-        raise ValueError(f"--loss expects a Keras loss name that numpy_models implements ({', '.join(sorted(losses.ALIASES))}"
+        raise ValueError(f"--loss expects a Keras loss name that numpy_models implements ({', '.join(_loss_names())}"
                          f" or a class name). Received: --loss={args.loss}")
     try:
         known = args.optimizer is None or type(keras.optimizers.get(args.optimizer)).__name__ in KERAS_OPTIMIZERS
@@ -166,6 +203,7 @@ def cmd_verify(args):
         print(f"parity verify: error: {_one_line(exc)}", file=sys.stderr)
         return 2
     write(result, args.out)
-    status = "PASSED" if result.passed else "FAILED"
+    where = "" if result.passed else first_divergence(result.divergence)
+    status = "PASSED" if result.passed else "FAILED" + (f" (first divergence: {where})" if where else "")
     print(f"parity verify: {status} in {result.seconds:.1f} s; wrote {Path(args.out) / 'verify.md'}")
     return 0 if result.passed else 1

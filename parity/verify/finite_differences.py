@@ -15,6 +15,13 @@ tolerance itself (a loss steeply curved in that weight, e.g. logits of ~1e3 from
 raw pixels, leaves a truncation error of 3e-6 relative at h = 1e-3 that vanishes
 at h = 1e-6); a sweep step's larger resolution neither excuses the element nor
 widens the tensor's scale (a wrong element passed that way in review).
+
+The float64 copy computes in float64 throughout: a layer that keeps a float32
+step inside to match Keras (``UpSampling2D``'s bilinear resize,
+``compute_in_float32``) is switched to its textbook variant there
+(``parity.gradcheck.subject.float64_inside``), since central differences cannot
+resolve a float32-rounded function (they read its round-off as a gradient error
+of 1e-6..1e-4). The twin-vs-Keras rows keep the float32 step.
 """
 import copy
 
@@ -23,6 +30,7 @@ import numpy as np
 from parity.compare import compare
 from parity.gradcheck.finite_differences import (DEFAULT_STEP, probe_coordinate, resolution, sample_coordinates,
                                                  step_sweep)
+from parity.gradcheck.subject import float64_inside
 from parity.random_streams import generator
 from parity.tolerances import tolerance
 
@@ -68,6 +76,7 @@ def check_finite_differences(twin, xs, douts, seed=0, per_tensor=3):
     is at least the finite differences' resolution over rtol (see the module docstring)."""
     twin = copy.deepcopy(twin)
     twin.cast("float64")
+    float64_inside(twin)  # no float32 step inside (UpSampling2D's bilinear resize, as TF): see the docstring
     xs = [np.asarray(x, np.float64) for x in xs]
     douts = [np.asarray(d, np.float64) for d in douts]
     objective = _objective(twin, xs, douts)

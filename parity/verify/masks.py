@@ -15,6 +15,8 @@ Keras is imported on first use.
 """
 import contextlib
 
+import numpy as np
+
 from parity.random_streams import seed_for
 from parity.twins import leaf_layers
 
@@ -51,6 +53,26 @@ def install(twin, k_model):
                              f"Dropout, SpatialDropout2D or GaussianNoise of the same name, and cannot replay this "
                              f"one's. Received: Keras layer {layer.name!r}={found}")
         layer.mask_fn = follower(kind, layer, k_layer, shared)
+
+
+def keras_draw(k_layer, x):
+    """(what, array): what the Keras random layer ``k_layer`` draws at its next training call on ``x``, read from
+    a copy of its stream (its own generator does not advance); None for a layer that draws nothing.
+
+    Dropout and SpatialDropout2D: ("mask", its keep mask: bool, True = kept, in its noise shape). GaussianNoise:
+    ("unit_noise", the N(0, 1) draw its noise is ``stddev`` times; Keras's normal is ``N(0, 1) * stddev + 0`` from
+    the same seed), so a layer replaying it still applies its own rate or stddev.
+    """
+    from keras_models.dropout import REPLAYS, KerasNoiseReplay, follow  # imports TensorFlow
+
+    kind = _kind(k_layer, REPLAYS)
+    if kind is None or getattr(k_layer, "seed_generator", None) is None:
+        return None
+    noise_shape = getattr(k_layer, "_get_noise_shape", None)  # SpatialDropout2D's (N, 1, 1, C); else x's shape
+    shape = tuple(int(d) for d in noise_shape(x)) if noise_shape is not None else tuple(x.shape)
+    what, replay = ("unit_noise", KerasNoiseReplay(k_layer.seed, 1.0)) if kind == "GaussianNoise" else \
+        ("mask", REPLAYS[kind](k_layer))
+    return what, np.asarray(follow(replay, k_layer)(shape, x.dtype.name))
 
 
 def seed_unseeded(k_model, seed):

@@ -6,7 +6,10 @@ and Keras's own outputs and input gradients for them (``keras_trace.node_vjp``).
 ``python repro.py`` rebuilds the NumPy layer from the config, runs forward and
 backward on those arrays and compares with the stored Keras results at the
 stored tolerance: it prints the mismatch and exits 1 while it persists, 0 once
-fixed. It needs only NumPy and ``numpy_models`` (found next to this project).
+fixed. A random layer in training (Dropout, SpatialDropout2D, GaussianNoise)
+replays the mask (noise) Keras drew in that call, stored as ``random_draw``
+(``parity.verify.masks.keras_draw``; noise as N(0, 1), scaled by the layer's own
+stddev): drawn anew it could never match, and a wrong rate or stddev still shows. It needs only NumPy and ``numpy_models`` (found next to this project).
 A first divergence in an optimizer slot or update writes the optimizer's
 reproduction instead (``parity.verify.optimizer_repro``).
 """
@@ -16,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 import numpy_models
-from parity.verify import optimizer_repro
+from parity.verify import masks, optimizer_repro
 from parity.verify.keras_trace import node_vjp
 
 SCRIPT = '''"""Reproduces: {title}. Run: python repro.py (exit 1 while the mismatch persists)."""
@@ -38,6 +41,14 @@ shapes = [(None,) + x.shape[1:] for x in inputs]
 layer.build(shapes if meta["list_input"] else shapes[0], rng=np.random.default_rng(0))
 for key in meta["weights"]:
     getattr(layer, "params" if key in layer.params else "state")[key][...] = data[f"weight_{{key}}"]
+if meta.get("random_draw"):  # the mask (noise) Keras drew in that call, replayed: a new draw could never match
+    def keras_draw(shape, dtype):
+        drawn = data["random_draw"]  # a keep mask, or N(0, 1) noise the layer's own stddev scales
+        if tuple(shape) != drawn.shape:
+            sys.exit(f"{{meta['node']}} ({{meta['class_name']}}) draws a {{meta['random_draw']}} of shape "
+                     f"{{tuple(shape)}}; Keras drew one of shape {{drawn.shape}}: MISMATCH")
+        return drawn * np.asarray(layer.stddev, drawn.dtype) if meta["random_draw"] == "unit_noise" else drawn
+    layer.mask_fn = keras_draw
 out = layer.call(inputs if meta["list_input"] else inputs[0], training=meta["training"])
 outs = list(out) if isinstance(out, (list, tuple)) else [out]
 dout = [data[f"d_output_{{i}}"] for i in range(n_out)]
@@ -58,18 +69,23 @@ sys.exit(1 if failed else 0)
 
 
 def payload(node_name, layer, k_layer, inputs, d_outputs, training, list_input, rtol):
-    """The arrays and metadata of a repro, Keras's results computed now (``node_vjp``)."""
+    """The arrays and metadata of a repro, Keras's results computed now (``node_vjp``); a random layer in
+    training also stores the mask (noise) Keras draws in that call, which ``repro.py`` replays."""
+    drawn = masks.keras_draw(k_layer, inputs[0]) if training and hasattr(layer, "mask_fn") else None  # before the
+    # call below: it advances the Keras layer's stream
     outs, d_ins, _ = node_vjp(k_layer, inputs, d_outputs, training, list_input)
     weights = {**layer.params, **layer.state}
     config = {k: v for k, v in layer.get_config().items() if k != "name"}
     meta = {"node": node_name, "name": layer.name, "class_name": type(layer).__name__, "config": config,
             "weights": list(weights), "training": bool(training), "list_input": bool(list_input),
-            "n_inputs": len(inputs), "n_outputs": len(d_outputs), "rtol": float(rtol)}
+            "n_inputs": len(inputs), "n_outputs": len(d_outputs), "rtol": float(rtol), "random_draw": drawn and drawn[0]}
     arrays = {f"input_{i}": x for i, x in enumerate(inputs)}
     arrays.update({f"d_output_{i}": d for i, d in enumerate(d_outputs)})
     arrays.update({f"keras_output_{i}": o for i, o in enumerate(outs)})
     arrays.update({f"keras_d_input_{i}": d for i, d in enumerate(d_ins)})
     arrays.update({f"weight_{k}": np.asarray(v) for k, v in weights.items()})
+    if drawn is not None:
+        arrays["random_draw"] = drawn[1]
     return meta, arrays
 
 

@@ -6,7 +6,11 @@ layer fed the Keras input; present with ``substitute=True``), ``gradients``
 (outputs, input gradients and every weight gradient), ``finite_differences``,
 ``steps`` (the loss of every training step), ``bisection`` (each snapshot
 probed while looking for the first failing step) and ``phases`` (that step
-replayed phase by phase). ``divergence`` names where things first went wrong.
+replayed phase by phase). ``divergence`` names where things first went wrong,
+as data: ``layers`` (the first diverging node per mode), ``layers_disagree``,
+``training`` (step, phase, tensor, layer) and ``checks`` (the first failing row
+of each whole-model table: gradients, finite differences, loss steps);
+verify.md's "First divergence" lines are rendered from it.
 """
 import json
 import re
@@ -76,13 +80,31 @@ def _table(rows, columns):
     return lines + ["| " + " | ".join(_fmt(r.get(c)) for c in columns) + " |" for r in rows]
 
 
-def _failed_checks(result):
-    """Lines naming the failing gradient and finite-difference checks (no layer or step named them)."""
-    failing = [(r, "finite differences" if table == "finite_differences" else "gradients")
-               for table in ("gradients", "finite_differences") for r in getattr(result, table) if not r["passed"]]
-    return [f"- failed check ({what}): `{r['name']}`, max_rel {r['max_rel']:.2e} > rtol {r['rtol']:.0e} (max_abs "
-            f"{r.get('max_abs', float('nan')):.2e} against a scale of {r.get('scale', float('nan')):.2e})"
-            + (f": {r['note']}" if r.get("note") else "") for r, what in failing]
+CHECK_TABLES = ("gradients", "finite_differences", "steps")  # tables of whole-model checks (no layer named)
+CHECK_FIELDS = ("kind", "name", "tensor", "step", "max_rel", "rtol", "max_abs", "scale", "note")
+
+
+def failed_checks(result):
+    """``divergence["checks"]``: {table: its first failing row (``CHECK_FIELDS``, and ``failing``: how many of
+    its rows fail)} for each of ``CHECK_TABLES`` with a failing row; {} when they all hold."""
+    found = {}
+    for table in CHECK_TABLES:
+        failing = [r for r in getattr(result, table) if not r["passed"]]
+        if failing:
+            found[table] = {**{k: failing[0].get(k) for k in CHECK_FIELDS}, "failing": len(failing)}
+    return found
+
+
+def _check_line(table, c):
+    what = HEADINGS.get(table, table.replace("_", " "))
+    more = f"; {c['failing'] - 1} more in the table" if c.get("failing", 1) > 1 else ""
+    return (f"- failed check ({what}): `{c['name']}`, max_rel {c['max_rel']:.2e} > rtol {c['rtol']:.0e} (max_abs "
+            f"{_num(c.get('max_abs')):.2e} against a scale of {_num(c.get('scale')):.2e})"
+            + (f": {c['note']}" if c.get("note") else "") + more)
+
+
+def _num(value):
+    return float("nan") if value is None else value
 
 
 def _divergence_lines(div, result=None):
@@ -101,7 +123,9 @@ def _divergence_lines(div, result=None):
             lines.append(f"- the state first fails after step {t['step']} (weights and optimizer slots: see the "
                          "bisection); the loss at each step is a separate table")
     if not lines and result is not None and not result.passed:
-        lines = _failed_checks(result) or ["- no layer or training step diverges, yet a check failed: see the tables"]
+        checks = div["checks"] if "checks" in div else failed_checks(result)  # the latter: a result made by hand
+        lines = [_check_line(table, c) for table, c in checks.items()] \
+            or ["- no layer or training step diverges, yet a check failed: see the tables"]
     return lines or ["- none: every check held"]
 
 
