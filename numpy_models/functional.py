@@ -202,7 +202,8 @@ class Model(ModelBase):
     def _logits_of(self, loss, index):
         node = self.outputs[index].node
         if hasattr(loss, "uses_logits_of") and loss.uses_logits_of(getattr(node.layer, "activation", None)):
-            return self._cache[1][node][1]
+            node.layer._cache = self._cache[1][node]  # this call's cache: each layer class knows where its logits are
+            return node.layer.logits
         return None
 
     def loss_weight_list(self, loss_weights, n):
