@@ -10,7 +10,8 @@ logits (no epsilon clipping), whatever ``from_logits`` says (with
 ``from_logits=True`` it warns the output "does not represent logits" and
 reads the logits all the same) and whichever of the two activations it was (a
 sigmoid output under CategoricalCrossentropy gets the softmax cross-entropy of
-its logits). ``compute_loss`` and ``backward_loss`` of Sequential and Model
+its logits; a nested model's output is read through to its last layer).
+``compute_loss`` and ``backward_loss`` of Sequential and Model
 reproduce that through ``logits_value_and_gradient``; calling the loss on a
 bare probability array takes the clipped probability path, exactly as Keras
 does for such an array. On JAX and PyTorch Keras has no cached logits:

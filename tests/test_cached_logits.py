@@ -155,6 +155,36 @@ def test_verify_passes_a_correct_model_whatever_its_output_softmax(architecture,
     assert len(result.steps) == 3
 
 
+def _nested_model(architecture):
+    """A Dense "h" then a nested Sequential ending in a Softmax layer, under CategoricalCrossentropy(from_logits=True):
+    Keras reads the nested model's cached logits too."""
+    import keras
+    from keras import layers
+
+    keras.utils.set_random_seed(0)
+    inner = keras.Sequential([keras.Input((4,)), layers.Dense(3, name="z"), layers.Softmax(name="out")], name="inner")
+    if architecture == "sequential":
+        model = keras.Sequential([keras.Input((5,)), layers.Dense(4, activation="tanh", name="h"), inner])
+    else:
+        inputs = keras.Input((5,))
+        model = keras.Model(inputs, inner(layers.Dense(4, activation="tanh", name="h")(inputs)))
+    model.compile(loss=keras.losses.CategoricalCrossentropy(from_logits=True), optimizer="sgd")
+    return model
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("architecture", ["sequential", "functional"])
+def test_verify_reads_the_logits_of_a_nested_models_softmax(architecture, dtype):
+    pytest.importorskip("keras")
+    from parity import verify
+
+    x, _, onehot, _ = _data()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*does not represent logits")
+        result = verify(_nested_model(architecture), x.astype("float32"), onehot, steps=3, dtype=dtype)
+    assert result.passed, str(result)
+
+
 # -- JAX and PyTorch: no cached logits -------------------------------------------------------------------------
 
 def _verify_each(paths, x, targets):
