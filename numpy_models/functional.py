@@ -202,8 +202,25 @@ class Model(ModelBase):
     def _logits_of(self, loss, index):
         node = self.outputs[index].node
         if hasattr(loss, "uses_logits_of") and loss.uses_logits_of(getattr(node.layer, "activation", None)):
-            return self._cache[1][node][1]
+            return self._output_logits(index)
         return None
+
+    def _output_logits(self, index):
+        node = self.outputs[index].node
+        node.layer._cache = self._cache[1][node]  # this call's cache: each layer class knows where its logits are
+        return node.layer.logits
+
+    # As the output layer of an enclosing model: a cross-entropy reads through to its single output's logits.
+    @property
+    def activation(self):
+        return None if self.multiple_outputs else getattr(self.outputs[0].node.layer, "activation", None)
+
+    @property
+    def logits(self):
+        return self._output_logits(0)
+
+    def backward_preactivation(self, dz):
+        return self.backward_call(dz, logits_outputs={0})
 
     def loss_weight_list(self, loss_weights, n):
         """One number per output: a list in output order, or a dict naming every output (as Keras's compile)."""

@@ -4,15 +4,21 @@
 y_pred)`` returns dL/dy_pred. Reduction "sum_over_batch_size" divides by the
 number of per-sample values (not by the sum of sample weights), as Keras does.
 
-Keras's logits path: when a softmax/sigmoid output layer feeds a
-cross-entropy with ``from_logits=False``, Keras silently computes the loss
-from the cached logits (no epsilon clipping). ``Sequential.compute_loss`` and
-``Sequential.backward_loss`` reproduce that through
-``logits_value_and_gradient``; calling the loss on a bare probability array
-takes the clipped probability path, exactly as Keras does for such an array.
-On JAX and PyTorch Keras has no cached logits: ``conventions.cached_logits``
-off takes the probability path always, and SparseCategoricalCrossentropy's is
-then theirs (renormalise, clip, log), not TensorFlow's.
+Keras's logits path: on TensorFlow, when a softmax or sigmoid output layer
+feeds any cross-entropy, Keras silently computes the loss from the cached
+logits (no epsilon clipping), whatever ``from_logits`` says (with
+``from_logits=True`` it warns the output "does not represent logits" and
+reads the logits all the same) and whichever of the two activations it was (a
+sigmoid output under CategoricalCrossentropy gets the softmax cross-entropy of
+its logits; a nested model's output is read through to its last layer).
+``compute_loss`` and ``backward_loss`` of Sequential and Model
+reproduce that through ``logits_value_and_gradient``; calling the loss on a
+bare probability array takes the clipped probability path, exactly as Keras
+does for such an array. On JAX and PyTorch Keras has no cached logits:
+``conventions.cached_logits`` off takes the probability path (or, with
+``from_logits=True``, softmax/sigmoid of the probabilities again, as they do),
+and SparseCategoricalCrossentropy's probability path is then theirs
+(renormalise, clip, log), not TensorFlow's.
 """
 import numbers
 
@@ -20,6 +26,7 @@ import numpy as np
 from scipy import special
 
 from numpy_models._validation import as_float_array, check_finite, tf_rounded
+from numpy_models.activations import LOGIT_ACTIVATIONS
 from numpy_models.conventions import cached_logits
 
 EPSILON = 1e-7  # keras.config.epsilon()
@@ -27,8 +34,8 @@ REDUCTIONS = ("sum_over_batch_size", "sum", "none")
 
 
 class Loss:
-    # Output activation whose logits this loss reads (Keras ``_get_logits``), if any.
-    logits_activation = None
+    # Whether this loss reads a softmax/sigmoid output's cached logits (Keras ``_get_logits``, TensorFlow only).
+    reads_cached_logits = False
 
     def __init__(self, reduction="sum_over_batch_size", name=None):
         if reduction not in REDUCTIONS:
@@ -49,8 +56,12 @@ class Loss:
         return self._reduce(values, dvalues, sample_weight)
 
     def uses_logits_of(self, activation):
-        """True when Keras would compute this loss from ``activation``'s logits."""
-        return not getattr(self, "from_logits", True) and activation == self.logits_activation and cached_logits()
+        """True when Keras would compute this loss from the logits of an output layer with ``activation``.
+
+        Parity: TensorFlow's ``_get_logits`` reads ``_keras_logits`` of any softmax/sigmoid output, with
+        ``from_logits=True`` too and whatever the loss (measured: CCE, SCCE, BCE x softmax, sigmoid).
+        """
+        return self.reads_cached_logits and activation in LOGIT_ACTIVATIONS and cached_logits()
 
     def logits_value_and_gradient(self, y_true, logits, sample_weight=None):
         """Loss and dL/dlogits the way Keras computes them on its logits path."""
@@ -184,7 +195,7 @@ class BinaryCrossentropy(Loss):
     Logits path: ``max(z, 0) - z y + log1p(exp(-|z|))``, gradient ``sigmoid(z) - y``.
     """
 
-    logits_activation = "sigmoid"
+    reads_cached_logits = True
 
     def __init__(self, from_logits=False, label_smoothing=0.0, reduction="sum_over_batch_size", name=None):
         super().__init__(reduction, name)
@@ -243,7 +254,7 @@ class CategoricalCrossentropy(Loss):
     ``softmax(z) * sum(t) - t``.
     """
 
-    logits_activation = "softmax"
+    reads_cached_logits = True
 
     def __init__(self, from_logits=False, label_smoothing=0.0, reduction="sum_over_batch_size", name=None):
         super().__init__(reduction, name)
@@ -276,7 +287,7 @@ class SparseCategoricalCrossentropy(Loss):
     PyTorch's (``cached_logits`` off) renormalise first, as CategoricalCrossentropy.
     """
 
-    logits_activation = "softmax"
+    reads_cached_logits = True
 
     def __init__(self, from_logits=False, reduction="sum_over_batch_size", name=None):
         super().__init__(reduction, name)

@@ -118,6 +118,25 @@ class Sequential(ModelBase):
                 output_grads[i - 1] = grad
         return (grad, output_grads) if return_output_grads else grad
 
+    # -- as the output layer of an enclosing model ---------------------------------
+    # Keras's cross-entropy reads the cached logits of a nested model's output as of any softmax/sigmoid output.
+    @property
+    def activation(self):
+        """The last layer's activation (a cross-entropy after this model reads through to its logits)."""
+        return getattr(self.layers[-1], "activation", None)
+
+    @property
+    def logits(self):
+        """The last layer's logits in this model's last ``call``."""
+        last = self.layers[-1]
+        last._cache = self._cache[-1]
+        return last.logits
+
+    def backward_preactivation(self, dz):
+        for layer, cache in zip(self.layers, self._cache, strict=True):
+            layer._cache = cache
+        return self._backward_from(len(self.layers) - 1, dz, False, start_at_logits=True)
+
     # -- losses -----------------------------------------------------------------
     def _logits_for(self, loss):
         """The last layer's logits when Keras would read them for ``loss``."""

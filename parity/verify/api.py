@@ -10,6 +10,7 @@ import importlib.util
 import time
 import warnings
 
+from numpy_models.conventions import conventions
 from parity.convert import from_keras, to_keras
 from parity.convert.compile import keras_loss_config, numpy_optimizer
 from parity.convert.from_keras import compiled_loss, compiled_loss_weights
@@ -172,11 +173,19 @@ def verify(model, x=None, y=None, steps=10, twin=None, dtype=None, loss=None, op
     Returns:
         VerifyResult (``passed``, ``divergence``, tables, ``str()`` Markdown, ``to_json()``).
     """
+    kwargs = {"x": x, "y": y, "steps": steps, "twin": twin, "dtype": dtype, "loss": loss, "optimizer": optimizer,
+              "batch": batch, "substitute": substitute, "seed": seed}
     if backend is not None and backend != running_backend():
         check_backend(backend, model)
-        kwargs = {"x": x, "y": y, "steps": steps, "twin": twin, "dtype": dtype, "loss": loss, "optimizer": optimizer,
-                  "batch": batch, "substitute": substitute, "seed": seed}
         return run_on(backend, _verify_elsewhere, str(model), kwargs)
+    # Keras's cross-entropies read a softmax/sigmoid output's cached logits on TensorFlow only; on JAX and PyTorch
+    # they take the output as it is (numpy_models.conventions): the twin does as the backend it is verified on
+    with conventions(cached_logits=running_backend() == "tensorflow"):
+        return _verify_here(model, **kwargs)
+
+
+def _verify_here(model, x, y, steps, twin, dtype, loss, optimizer, batch, substitute, seed):
+    """``verify`` on this process's backend."""
     start = time.perf_counter()
     k_model, shapes = keras_model(model, dtype, loss, optimizer, x)
     with masks.global_streams_kept():  # PyTorch: its global generator, drawn by unseeded Dropout, put back after
