@@ -168,4 +168,6 @@ def cmd_verify(args):
     write(result, args.out)
     status = "PASSED" if result.passed else "FAILED"
     print(f"parity verify: {status} in {result.seconds:.1f} s; wrote {Path(args.out) / 'verify.md'}")
+    if result.advice:
+        print(f"parity verify: {result.advice}")
     return 0 if result.passed else 1
