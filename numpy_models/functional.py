@@ -169,6 +169,7 @@ class Model(ModelBase):
             grads[id(t)] = (g, i in logits_outputs)
         seen = set()
         self.output_grads = {}  # node -> dL/d(node's first output), for reports and condition scales
+        self.logits_grads = set()  # nodes whose output_grads entry is dL/d(logits): a loss read at the logits
         for node in reversed(self._nodes):
             self._backward_node(node, caches[node], values, grads, seen)
         for layer in self.layers:
@@ -186,6 +187,7 @@ class Model(ModelBase):
         self.output_grads[node] = entries[0][0] if entries[0] is not None else None
         previous = {k: v.copy() for k, v in layer.grads.items()} if layer in seen else None
         if entries[0] is not None and entries[0][1]:
+            self.logits_grads.add(node)
             dx = layer.backward_preactivation(entries[0][0])
         else:
             gs = [e[0] if e is not None else np.zeros_like(values[id(t)])

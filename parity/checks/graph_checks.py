@@ -8,40 +8,45 @@ test. Bias-like gradients are measured against their condition scale
 import numpy as np
 
 from parity.checks.optimizer_checks import ADAPTIVE
+from parity.checks.sum_terms import term_sums
 from parity.compare import compare
 from parity.tolerances import tolerance
 
 
 def condition_scales(twin, prefix=""):
-    """{"layer/bias", "layer/beta" or "layer/gamma": max over units of sum(|terms|)} from the last backward."""
+    """{"layer/weight": the largest sum(|terms|) over its elements} from the last backward: biases, kernels,
+    BatchNormalization's beta and gamma (``sum_scales``)."""
     scales = {}
     caches = twin._cache[1] if getattr(twin, "_cache", None) else {}
+    at_logits = getattr(twin, "logits_grads", set())
     for node, grad in getattr(twin, "output_grads", {}).items():
         layer = node.layer
         if hasattr(layer, "output_grads") and hasattr(layer, "_nodes"):
             found = condition_scales(layer, f"{prefix}{layer.name}/")
         else:
-            found = {f"{prefix}{k}": v for k, v in sum_scales(layer, grad, caches.get(node)).items()}
+            found = {f"{prefix}{k}": v for k, v in sum_scales(layer, grad, caches.get(node), node in at_logits).items()}
         for k, v in found.items():  # a shared layer's gradient sums over its calls, and so do the scales
             scales[k] = scales.get(k, 0.0) + v
     return scales
 
 
-def sum_scales(layer, grad, cache):
-    """{"layer/weight": max over units of sum(|terms|)} for the layer's sum-over-the-batch gradients.
+def sum_scales(layer, grad, cache, at_logits=False):
+    """{"layer/weight": the largest sum(|terms|) over its elements} for the layer's sum-over-the-batch gradients.
 
-    ``grad`` is dL/d(the layer's output) and ``cache`` the layer's cache of that
-    call. The bias of a layer with a linear output and BatchNormalization's beta
-    sum ``grad``; BatchNormalization's gamma sums ``grad * x_hat`` (channels last only).
+    ``grad`` is dL/d(the layer's output) (dL/d(its logits) when ``at_logits``) and
+    ``cache`` the layer's cache of that call. A Dense or convolution's bias sums
+    dL/dz and its kernel x * dL/dz (``sum_terms``); a normalization's beta sums
+    ``grad``, BatchNormalization's gamma ``grad * x_hat`` (channels last only).
     """
     if grad is None or getattr(layer, "per_activation", False):
         return {}
-    key = "bias" if "bias" in layer.params and getattr(layer, "activation", None) == "linear" else "beta"
-    terms = {key: grad} if key in layer.params else {}
+    terms = {"beta": np.abs(grad)} if "beta" in layer.params else {}
     if type(layer).__name__ == "BatchNormalization" and "gamma" in layer.params and cache is not None \
             and layer._channel_axis == grad.ndim - 1:
-        terms["gamma"] = grad * cache[0]  # cache[0]: x_hat of this call
-    return {f"{layer.name}/{k}": float(np.abs(t).reshape(-1, t.shape[-1]).sum(axis=0).max()) for k, t in terms.items()}
+        terms["gamma"] = np.abs(grad * cache[0])  # cache[0]: x_hat of this call
+    sums = {k: t.reshape(-1, t.shape[-1]).sum(axis=0) for k, t in terms.items()}
+    sums.update(term_sums(layer, grad, cache, at_logits))
+    return {f"{layer.name}/{k}": float(s.max()) for k, s in sums.items()}
 
 
 def _as_list(x):

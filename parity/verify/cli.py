@@ -206,4 +206,6 @@ def cmd_verify(args):
     where = "" if result.passed else first_divergence(result.divergence)
     status = "PASSED" if result.passed else "FAILED" + (f" (first divergence: {where})" if where else "")
     print(f"parity verify: {status} in {result.seconds:.1f} s; wrote {Path(args.out) / 'verify.md'}")
+    if result.advice:
+        print(f"parity verify: {result.advice}")
     return 0 if result.passed else 1

@@ -16,6 +16,11 @@ import json
 import re
 from dataclasses import asdict, dataclass, field
 
+FLOAT32_ADVICE = (
+    "float32 round-off can exceed the table's tolerance for an ill-conditioned model (raw 0..255 inputs, saturated "
+    "units, long batches, adaptive optimizers over many steps): verify again with --dtype float64 (dtype=\"float64\"); "
+    "a difference that persists there is real, one that vanishes was round-off")
+
 TABLES = ("layers", "substitute_layers", "gradients", "finite_differences", "steps", "bisection", "phases")
 
 
@@ -45,6 +50,11 @@ class VerifyResult:
     repro: dict = field(default=None, repr=False)  # (meta, arrays) of the failing node; not in the JSON
 
     @property
+    def advice(self):
+        """``FLOAT32_ADVICE`` when a float32 verify failed, else "" (a float64 failure is no round-off)."""
+        return FLOAT32_ADVICE if self.dtype == "float32" and not self.passed else ""
+
+    @property
     def passed(self):
         rows = self.layers + (self.substitute_layers or []) + self.gradients + self.finite_differences + \
             self.steps + self.bisection
@@ -53,7 +63,7 @@ class VerifyResult:
     def to_dict(self):
         d = asdict(self)
         d.pop("repro")
-        return {"passed": self.passed, **d}
+        return {"passed": self.passed, "advice": self.advice, **d}
 
     def to_json(self, indent=2):
         return json.dumps(self.to_dict(), indent=indent, default=float)
@@ -161,6 +171,7 @@ def to_markdown(result):
             f"{s.get('steps')} steps of {s.get('optimizer')} on {s.get('loss')}, data: {s.get('data')}, "
             f"backend: {s.get('backend', 'tensorflow')}, "
             f"{result.seconds:.1f} s)", "", "## First divergence", ""] + _divergence_lines(result.divergence, result)
+    head += [f"- {result.advice}"] if result.advice else []
     body = []
     for name in TABLES:
         rows = getattr(result, name)

@@ -1,20 +1,26 @@
-"""Floors for the optimizer state of tensors whose gradient is zero: see ``parity.tolerances.ZERO_GRADIENT_STATE``.
+"""Floors for the optimizer state of tensors whose gradient is judged on its condition scale: see
+``parity.tolerances.ZERO_GRADIENT_STATE`` and ``CONDITIONED_GRADIENT_STATE``.
 
-A bias feeding a training-mode BatchNormalization has a gradient that is 0 in
-exact arithmetic; each side steps it by its own round-off, so its slots and
-values after a step are round-off too, and relative to their own size they
-differ by O(1); the moving statistics of the BatchNormalization it feeds take
-that difference in too. ``Shadow`` runs a copy of the twin beside the run: at
-each step, every tensor whose gradients on both sides are zero at the gradient
-comparison's resolution (``rtol`` times its condition scale, as
-``parity.checks.graph_checks.condition_scales``) is stepped with the gradient
-Keras computed instead of the twin's, every other tensor with the twin's. The
-shadow is then where the twin's own optimizer takes Keras's gradients: how far
-its slots and values, and the moving statistics those tensors feed, end up from
-the twin's is the difference the observed (in-tolerance) gradient difference
-causes, and that, plus the state rtol of the shadow's own size for the two
-optimizers' round-off, is what the comparison allows: a slip in the twin's
-optimizer happens in the shadow too, so it is not covered.
+A gradient that sums cancelling terms (a bias or kernel gradient over a batch)
+is compared at ``rtol`` times its condition scale (``sum |terms|``, as
+``parity.checks.graph_checks.condition_scales``), which may exceed its own size
+many times; for a bias feeding a training-mode BatchNormalization it is 0 in
+exact arithmetic and each side steps it by its own round-off. Its slots (a
+momentum is the gradient itself after one step) and its value after a step (a
+zero-initialised bias is the step itself) are then as far apart, relative to
+their own size, as the gradients are relative to theirs, beyond the state rtol;
+the moving statistics of the BatchNormalization it feeds take that difference
+in too. ``Shadow`` runs a copy of the twin beside the run: at each step, every
+tensor whose gradient comparison passes only on its condition scale (the
+difference within ``rtol`` times that scale, the scale above both sides' own
+magnitudes) is stepped with the gradient Keras computed instead of the twin's,
+every other tensor with the twin's. The shadow is then where the twin's own
+optimizer takes Keras's gradients: how far its slots and values, and the moving
+statistics those tensors feed, end up from the twin's is the difference the
+observed (in-tolerance) gradient difference causes, and that, plus the state
+rtol of the shadow's own size for the two optimizers' round-off, is what the
+comparison allows: a slip in the twin's optimizer happens in the shadow too, so
+it is not covered, and a gradient out of tolerance is never handed Keras's.
 """
 import copy
 
@@ -25,25 +31,33 @@ from parity.checks.graph_checks import condition_scales
 
 
 class Shadow:
-    """A copy of the twin whose zero-gradient tensors are stepped with Keras's gradients."""
+    """A copy of the twin whose tensors with a gradient judged on its condition scale are stepped with Keras's
+    gradients."""
 
     def __init__(self, twin, rtol, state_rtol):
         self.twin = copy.deepcopy(twin)
-        self.rtol, self.state_rtol = rtol, state_rtol  # the gradient comparison's; the state comparisons'
-        self.keys = set()  # every tensor stepped with Keras's gradient at some step so far
+        self.rtol, self.state_rtol = rtol, state_rtol  # the gradient comparison's at step 1; the state comparisons'
+        self.steps = 0
+        self.keys = set()  # every tensor stepped with Keras's gradients, from the first step its gradient qualified
         self.fed = {}  # key -> fed_statistics(twin, key) (the graph does not change)
 
     def step(self, twin, xs, keras_grads):
         """Step alongside ``twin`` on its batch ``xs`` (after its backward, before its update); ``keras_grads``:
         {key: Keras's gradient} of the same step."""
+        self.steps += 1
+        rtol = self.rtol if self.steps == 1 else self.state_rtol  # as training.replay_step judges the gradients
         scales, grads = condition_scales(twin), twin.grads
-        zero = {k for k, s in scales.items()
-                if k in grads and k in keras_grads and _zero(grads[k], keras_grads[k], self.rtol * s)}
-        self.keys |= zero
+        conditioned = {k for k, s in scales.items()
+                       if k in grads and k in keras_grads and _conditioned(grads[k], keras_grads[k], s, rtol)}
+        # once in, always: its later gradients are taken at weights that differ by what the floors allowed (a
+        # zero-initialised bias by rtol of its condition scale, many times its own size), so they differ by more;
+        # stepped with the twin's, the shadow would no longer be the twin's optimizer on Keras's gradients
+        self.keys |= conditioned
         # every step, so that its moving statistics see its own biases, as Keras's see Keras's, and its Dropout masks
         # stay in step with the twin's
         self.twin.forward(xs if len(xs) > 1 else xs[0], training=True)
-        fed = {k: np.asarray(keras_grads[k], g.dtype) if k in zero else g for k, g in grads.items()}
+        fed = {k: np.asarray(keras_grads[k], g.dtype) if k in self.keys else g
+               for k, g in grads.items()}
         self.twin.optimizer.update(self.twin.params, fed)
 
     def floors(self, twin):
@@ -75,11 +89,12 @@ class Shadow:
         return float(np.abs(shadow - twin).max(initial=0.0)) / self.state_rtol + float(np.abs(shadow).max(initial=0.0))
 
 
-def _zero(grad, keras_grad, limit):
-    """Are both sides' gradients, and their difference, within ``limit`` (the gradient comparison passes)? Keras's
-    too: a twin that loses a gradient Keras has must not be handed Keras's."""
-    return max(np.abs(grad).max(initial=0.0), np.abs(keras_grad).max(initial=0.0),
-               np.abs(np.asarray(grad, np.float64) - keras_grad).max(initial=0.0)) <= limit
+def _conditioned(grad, keras_grad, scale, rtol):
+    """Does the gradient comparison pass only on the condition ``scale``: both sides' magnitudes below it, their
+    difference within ``rtol`` times it? (A gradient that is 0 in exact arithmetic is such a case.) Keras's
+    magnitude too: a twin that loses a gradient Keras has must not be handed Keras's."""
+    own = max(np.abs(grad).max(initial=0.0), np.abs(keras_grad).max(initial=0.0))
+    return own < scale and np.abs(np.asarray(grad, np.float64) - keras_grad).max(initial=0.0) <= rtol * scale
 
 
 def fed_statistics(model, key):

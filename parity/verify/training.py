@@ -28,6 +28,9 @@ from parity.verify.state_floors import Shadow
 
 PHASES = ("forward", "gradient", "slot", "update")
 SHADOW_NOTE = " (the twin's optimizer on Keras's gradients)"  # a state_floors.Shadow's array against Keras's
+# a state judged on the shadow's floor: its max_rel is near rtol by construction (the floor is how far the shadow is
+# from the twin, over rtol), and the shadow's own comparison with Keras is the informative one
+FLOORED_NOTE = "judged on the shadow's floor (parity.verify.state_floors)"
 
 
 def state_tolerance(optimizer, dtype):
@@ -187,7 +190,10 @@ def _slot_and_weight_comparisons(run, step, twin):
 
 def _state_comparison(step, slot, key, a, b, tol, floor, note=""):
     name = f"step {step}: {key}{f' [{slot}]' if slot else ''}{note}"
-    return compare(a, b, name, tol, kind="slot" if slot else "weight", step=step, slot=slot, tensor=key, floor=floor)
+    found = compare(a, b, name, tol, kind="slot" if slot else "weight", step=step, slot=slot, tensor=key, floor=floor)
+    if floor > 0 and found.scale == float(floor):
+        found.note = FLOORED_NOTE
+    return found
 
 
 def state_comparisons(run, step):
