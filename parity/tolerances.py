@@ -161,4 +161,7 @@ CONDITIONED_GRADIENT_STATE = (
     "weights apart by such amounts). So the same shadow "
     "(parity.verify.state_floors) steps such a tensor with Keras's gradients from the first step its gradient "
     "qualifies, and its state is judged by the same floor, while the shadow's own state of it is compared with "
-    "Keras's without one. rtol is unchanged; a gradient out of tolerance at its condition scale never enters.")
+    "Keras's without one. rtol is unchanged; a gradient out of tolerance at its condition scale never enters. The "
+    "price: once in, a tensor stays in (its later gradients are taken at weights apart by what the floors allowed), "
+    "so a gradient bug that first appears after step 1 in such a tensor shows in the loss and in the step's replay, "
+    "not in its own state; the gradient table at the start state still judges every tensor's gradient.")
