@@ -8,9 +8,10 @@
   any input dtype; ``jax.image.resize`` and ``torch``'s ``interpolate`` compute
   in the input's dtype.
 - ``cached_logits``: on TensorFlow a softmax/sigmoid output carries its logits
-  (``_keras_logits``) and a ``from_logits=False`` cross-entropy reads them; on
-  JAX and PyTorch it takes the probability path (renormalise, clip to
-  [1e-7, 1 - 1e-7], log), so a prediction more confident than 1 - 1e-7 is clipped.
+  (``_keras_logits``) and any cross-entropy reads them, whatever its
+  ``from_logits`` (``numpy_models.losses``); on JAX and PyTorch it takes the
+  probability path (renormalise, clip to [1e-7, 1 - 1e-7], log), so a
+  prediction more confident than 1 - 1e-7 is clipped.
 
 All are on by default (Keras on TensorFlow is the oracle). The backend matrix
 switches one off to measure whether it explains a float64 difference on JAX or

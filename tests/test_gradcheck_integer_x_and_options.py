@@ -91,9 +91,32 @@ def test_a_float_x_still_checks_dx():
     assert result.ok and result.dx_checked is True and "dx" in [p.name for p in result.params], str(result)
 
 
-def test_an_integer_x_and_no_parameter_leaves_nothing_to_check():
-    result = gradcheck(tb.Relu(), IDS)
+class _OneHot:
+    """A layer without parameters that takes x as indices only (rows of a fixed table)."""
+
+    def forward(self, x):
+        return np.eye(5)[x]
+
+    def backward(self, dout):
+        return None
+
+
+def test_an_integer_index_x_and_no_parameter_leaves_nothing_to_check():
+    result = gradcheck(_OneHot(), IDS)
     assert not result.ok and "nothing to check" in str(result), str(result)
+
+
+class _DoubledDx(tb.Affine):
+    def backward(self, dout):
+        return 2 * super().backward(dout)
+
+
+def test_integer_data_a_real_valued_layer_takes_is_checked_as_floats_dx_included():
+    """Integer test data (np.arange) is not taken for indices when forward() takes it as floats: a wrong dx fails."""
+    x = np.arange(20).reshape(5, 4) % 7 * 2 - 5  # odd integers: no ReLU kink at 0
+    result = gradcheck(_DoubledDx(*[_rng().standard_normal(s) for s in ((4, 3), (3,))]), x)
+    assert not result.ok and result.failed == ["dx"] and result.dx_checked is True, str(result)
+    assert gradcheck(tb.Relu(), x).dx_checked is True  # no parameters: dx is what is checked
 
 
 def test_a_text_net_with_integer_token_ids_is_checked():

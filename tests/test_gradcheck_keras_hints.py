@@ -38,3 +38,12 @@ def test_a_textbook_batchnorms_epsilon_is_named():
     matched = check_against_keras(BatchNormalization(np.ones(5), np.zeros(5)),
                                   keras.layers.BatchNormalization(epsilon=1e-7, dtype="float64"), x)
     assert matched.ok and matched.hints == [], str(matched)
+
+
+def test_the_hints_same_padding_is_numpy_models_own_with_dilation():
+    from numpy_models._windows import output_and_padding
+    from parity.gradcheck.keras_config import _same_padding
+
+    for size, kernel, stride, dilation in [(8, 3, 2, 1), (8, 2, 1, 2), (9, 4, 1, 3), (7, 5, 3, 2), (1, 3, 1, 1)]:
+        assert _same_padding(size, kernel, stride, dilation) == output_and_padding(size, kernel, stride, dilation,
+                                                                                   "same")[1]

@@ -98,7 +98,7 @@ def test_the_manifest_states_the_workers_environments_without_importing_tensorfl
         raise AssertionError("the sweep process imported TensorFlow for its manifest")
 
     monkeypatch.setattr(sweep_cli.quiet, "import_tensorflow", forbidden)
-    monkeypatch.setattr(sweep_cli, "manifest", forbidden)
+    monkeypatch.setattr(sweep_cli, "environment", forbidden)
     cpu, gpu = _environment(), _environment(gpus=["/physical_device:GPU:0"], tf32_execution=True)
     records = [{**_record(s, "float32", 0.0, 1e-6, True), "worker": {"pid": s, "environment": env}}
                for s, env in enumerate([cpu, gpu, cpu])]

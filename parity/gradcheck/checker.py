@@ -109,8 +109,9 @@ def gradcheck(layer, x, **options):
     Args:
         layer: any object with ``forward(x[, training|train_flg])`` and ``backward(dout) -> dx``.
             Parameters are found in ``params``/``grads`` dicts or as X/dX attribute pairs.
-        x: an input batch (finite, at least one sample). An integer x holds indices (token ids): it is passed
-            as given and dx is not checked (a note says so; ``result.dx_checked`` is False).
+        x: an input batch (finite, at least one sample). An integer x that forward() cannot take as float64 holds
+            indices (token ids, an Embedding's ``W[x]``): it is passed as given and dx is not checked (a note says
+            so; ``result.dx_checked`` is False); one forward() takes as floats is checked as floats, dx included.
         training: value passed to a ``training``/``train_flg`` argument (default True).
         params: {"W": "dW"} or ["W"] to name parameters; {} checks dx only.
         seed, max_coords, step, rtol: sampling seed, coordinates per parameter (an integer >= 1),
@@ -130,8 +131,9 @@ def gradcheck(layer, x, **options):
     subj.require_layer(layer)
     opts = _options(options)
     x = inputs.batch(x, "gradcheck", keep_integers=True)
-    indices = inputs.holds_integers(x)
     rng_state = subj.rng_state()
+    indices = inputs.holds_integers(x) and _indexes_only(layer, x, opts["training"], rng_state)
+    x = x if indices else x.astype(np.float64)  # integer data a real-valued layer takes: dx is checked on it
     first = first_pass(layer, x, opts, rng_state)
     pristine, run, y, dout, dx, refs = first.pristine, first.run, first.y, first.dout, first.dx, first.refs
     notes, errors, hazards = first.notes + ([inputs.integer_x_note(x)] if indices else []), first.errors, first.hazards
@@ -171,10 +173,23 @@ def gradcheck(layer, x, **options):
     subj.restore_rng(rng_state)
     if not refs and indices:
         errors = errors + ["nothing to check: no parameters found (params/grads dicts or X/dX attribute pairs) and "
-                           "dx is not checked for an integer x (pass x.astype(float) if it is not an index array)"]
+                           "dx is not checked for an integer x that forward() takes as indices only"]
     elif not refs:
         notes.append("no parameters found (params/grads dicts or X/dX attribute pairs); checked dx only")
     return _result(type(layer).__name__, reports, errors, notes, opts, hazards, dx_checked=not indices)
+
+
+def _indexes_only(layer, x, training, rng_state):
+    """Is the integer ``x`` an index array (token ids)? Only if ``forward`` fails on it as float64, as an Embedding's
+    ``W[x]`` does: integer test data (``np.arange(12).reshape(3, 4)``) for a real-valued layer is checked as real,
+    dx included. Runs on a copy; the RNGs are put back."""
+    try:
+        subj.call_forward(copy.deepcopy(layer), x.astype(np.float64), training, "gradcheck")
+    except Exception:  # any failure on real values: the layer uses x as indices
+        return True
+    finally:
+        subj.restore_rng(rng_state)
+    return False
 
 
 def _reproducibility(objective, f0, what):

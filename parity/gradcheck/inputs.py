@@ -47,9 +47,9 @@ def holds_integers(x):
 
 def integer_x_note(x):
     """Why dx is missing from a layer check whose x holds integers."""
-    return (f"dx not checked: x holds integers ({np.asarray(x).dtype}), taken as indices (an Embedding's token "
-            "ids) and passed to forward() as given; finite differences cannot step an index, so only the parameters "
-            "were checked (pass x.astype(float) to check dx of a layer whose input is real-valued)")
+    return (f"dx not checked: x holds integers ({np.asarray(x).dtype}) that forward() cannot take as floats, so they "
+            "are indices (an Embedding's token ids), passed to forward() as given; finite differences cannot step an "
+            "index, so only the parameters were checked")
 
 
 def targets(t, who, n):

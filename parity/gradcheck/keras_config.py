@@ -63,7 +63,8 @@ def convention_hints(layer, keras_layer, x_nhwc_shape):
     if config.get("padding") == "same" and "strides" in config and len(x_nhwc_shape) == 4:
         sizes = x_nhwc_shape[1:3]
         kernel = config.get("kernel_size") or config.get("pool_size")
-        pads = [_same_padding(n, k, s) for n, k, s in zip(sizes, kernel, config["strides"], strict=True)]
+        dilation = config.get("dilation_rate") or (1,) * len(kernel)
+        pads = [_same_padding(n, k, s, d) for n, k, s, d in zip(sizes, kernel, config["strides"], dilation, strict=True)]
         if any(before != after for before, after in pads):
             own = f"; {type(layer).__name__}.pad={layer.pad!r} pads the same on both sides" if hasattr(layer, "pad") \
                 else ""
@@ -82,7 +83,9 @@ def convention_hints(layer, keras_layer, x_nhwc_shape):
     return hints
 
 
-def _same_padding(size, kernel, stride):
-    """(before, after) of TensorFlow's 'same' padding along one axis: the extra row goes after."""
-    total = max((-(-size // stride) - 1) * stride + kernel - size, 0)
+def _same_padding(size, kernel, stride, dilation):
+    """(before, after) of TensorFlow's 'same' padding along one axis: the extra row goes after. The gradient checker
+    imports neither twin package (tests/test_layering.py), so this is not numpy_models._windows.output_and_padding,
+    whose 'same' branch it must equal (tests/test_gradcheck_keras_hints.py)."""
+    total = max((-(-size // stride) - 1) * stride + dilation * (kernel - 1) + 1 - size, 0)
     return total // 2, total - total // 2

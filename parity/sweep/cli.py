@@ -4,12 +4,11 @@ import sys
 import time
 
 from parity.report import quiet, run_output
-from parity.report.environment import manifest
 from parity.sweep import summary
 from parity.sweep.cluster import available_cores, connect
 from parity.sweep.runner import run_tasks
 from parity.sweep.store import Store
-from parity.sweep.tasks import DTYPES, Settings, task_keys, validate
+from parity.sweep.tasks import DTYPES, Settings, environment, task_keys, validate
 
 SEEDS = re.compile(r"^\d+(-\d+)?(,\d+(-\d+)?)*$")
 ADDRESS = re.compile(r"^(\w+://)?(\[[0-9a-fA-F:]+\]|[\w.\-]+):\d+$")  # [protocol://]host:port, IPv6 in brackets
@@ -94,9 +93,7 @@ def _environments(records):
         quiet.import_tensorflow()  # quietly, before keras_models.backend imports it
         import keras_models.backend  # noqa: F401 -- the precision a task would run with (TF32 off)
 
-        env = manifest(None)
-        env.pop("seed")
-        seen = [{**env, "environment_of": "this sweep process: no task finished"}]
+        seen = [{**environment(), "environment_of": "this sweep process: no task finished"}]
     return {**seen[0], **({"other_environments": seen[1:]} if len(seen) > 1 else {})}
 
 

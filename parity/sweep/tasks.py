@@ -111,10 +111,10 @@ def run_task(key, settings):
     step_loss = {run.name: {"numpy": run.numpy.step_loss, "keras": run.keras.step_loss} for run in result.runs}
     return {"key": asdict(key), "settings": settings.as_dict(), "status": "ok", "rows": rows,
             "step_loss": step_loss, "seconds": time.perf_counter() - start,
-            "worker": {"host": os.uname().nodename, "pid": os.getpid(), **_threads(), "environment": _environment()}}
+            "worker": {"host": os.uname().nodename, "pid": os.getpid(), **_threads(), "environment": environment()}}
 
 
-def _environment():
+def environment():
     """The worker's versions and flags (``parity.report.environment.manifest`` without a seed): the sweep's
     manifest is made of these, so it describes the processes that computed, on whatever machines they ran."""
     env = manifest(None)
