@@ -1,9 +1,13 @@
 """PyTorch: an unseeded Dropout draws its masks from torch's global generator, not its SeedGenerator
 (``keras_models.dropout.draws_from_torch_generator``); verify's twin replays them, and SpatialDropout2D and
-GaussianNoise draw as the layers do. Measured in one kept PyTorch process (``run_on(..., reuse=True)``)."""
+GaussianNoise draw as the layers do, and the repro.py of a wrong unseeded Dropout replays the mask Keras drew.
+Measured in one kept PyTorch process (``run_on(..., reuse=True)``)."""
+from pathlib import Path
+
 import pytest
 
 from parity.checks.backends import run_on
+from tests.repro_runs import repro_with
 
 pytestmark = pytest.mark.xdist_group("backend_torch")
 
@@ -50,7 +54,45 @@ def _masks_replayed(keras, torch):
     return found
 
 
-def _measure(path):
+def _repro(keras, directory):
+    """The diverging layer verify names for a twin of an unseeded Dropout(0.3) given rate 0.4, its repro.py and
+    repro.npz written into ``directory``."""
+    from keras_models.build import keras_dtype
+    from parity import from_keras
+    from parity.verify.api import verify
+    from parity.verify.cli import write
+
+    L = keras.layers
+    with keras_dtype("float32"):
+        x = keras.Input((6, 6, 2))
+        h = L.Dropout(0.3, name="drop")(L.Conv2D(3, 3, activation="relu", name="c")(x))
+        model = keras.Model(x, L.Dense(2, name="head")(L.Flatten(name="f")(h)))
+        model.compile(loss="mse", optimizer="sgd")
+    twin = from_keras(model)
+    twin.get_layer("drop").rate = 0.4  # a slip: Keras's is 0.3
+    result = verify(model, steps=1, twin=twin)
+    write(result, Path(directory))
+    return result.divergence["training"]["layer"]
+
+
+def _payload(keras, torch):
+    """(the repro's stored mask is the one Keras applied in that call, torch's global generator left as it was) for
+    an unseeded Dropout (``parity.verify.repro.payload``)."""
+    import numpy as np
+
+    from parity import from_keras
+    from parity.verify import repro
+
+    layer = keras.layers.Dropout(0.4, name="r")
+    twin = from_keras(keras.Sequential([keras.Input((7,)), layer]))
+    before = torch.get_rng_state()
+    _, arrays = repro.payload("r", twin.layers[0], layer, [np.ones((4, 7), "float32")], [np.ones((4, 7), "float32")],
+                              True, False, 1e-6)
+    return (np.array_equal(arrays["random_draw"], arrays["keras_output_0"] != 0),
+            torch.equal(before, torch.get_rng_state()))
+
+
+def _measure(path, repro_directory):
     import keras
     import torch
 
@@ -66,8 +108,10 @@ def _measure(path):
     twin.optimizer.learning_rate = 0.0505  # planted: the twin steps 1% further than Keras
     planted = verify(path, steps=3, twin=twin)
     found = _masks_replayed(keras, torch)
+    torch.manual_seed(0)  # the masks of the repro's model (verify draws from torch's generator where it is)
+    repro_layer, (applied, repro_kept) = _repro(keras, repro_directory), _payload(keras, torch)
     torch.set_rng_state(before)
-    return {"passed": passed.passed, "divergence": passed.divergence, "generator kept": kept,
+    return {"repro layer": repro_layer, "repro mask applied": applied, "repro generator kept": repro_kept, "passed": passed.passed, "divergence": passed.divergence, "generator kept": kept,
             "steps": [[s["max_rel"] for s in r.steps] for r in (passed, again)],
             "planted": planted.divergence.get("training"), "masks": found}
 
@@ -82,7 +126,8 @@ def measured(tmp_path_factory):
     keras.utils.set_random_seed(0)
     with keras_dtype("float32"):
         _graph(keras).save(path)
-    return run_on("torch", _measure, str(path), reuse=True)
+    repro_directory = tmp_path_factory.mktemp("torch_dropout_repro")
+    return {**run_on("torch", _measure, str(path), str(repro_directory), reuse=True), "repro": repro_directory}
 
 
 def test_verify_replays_unseeded_dropout_masks_on_torch(measured):
@@ -106,3 +151,16 @@ def test_a_planted_difference_is_found_where_it_is_not_at_a_dropout(measured):
 def test_each_random_layer_is_replayed_bit_for_bit_on_torch(measured):
     assert measured["masks"] == {"Dropout": True, "Dropout seeded": True, "SpatialDropout2D": True,
                                  "GaussianNoise": True}
+
+
+def test_an_unseeded_dropouts_repro_replays_the_keras_mask_so_it_passes_once_fixed(measured):
+    # repro.py stored a replay of the layer's SeedGenerator, which Keras never reads there: MISMATCH whatever the fix
+    assert measured["repro layer"] == "drop"
+    wrong = repro_with(measured["repro"])
+    assert wrong.returncode == 1 and "output 0: " in wrong.stdout and "MISMATCH" in wrong.stdout, wrong.stdout
+    fixed = repro_with(measured["repro"], rate=0.3)  # the fix: Keras's rate
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+
+
+def test_a_repro_stores_the_mask_keras_applied_and_leaves_torchs_generator_as_it_was(measured):
+    assert measured["repro mask applied"] and measured["repro generator kept"]

@@ -15,6 +15,7 @@ from parity import from_keras, verify  # noqa: E402
 from parity.verify import masks  # noqa: E402
 from parity.verify.cli import write  # noqa: E402
 from tests.perturbed_optimizers import BiasBump, RMSpropBiasBump  # noqa: E402
+from tests.repro_runs import repro_with  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore:Skipping variable loading for optimizer")  # verify uses fresh ones
 
@@ -242,15 +243,6 @@ RANDOM_LAYERS = {"Dropout": ("rate", lambda: keras.layers.Dropout(0.3, seed=5, n
                  "GaussianNoise": ("stddev", lambda: keras.layers.GaussianNoise(0.3, seed=5, name="drop"))}
 
 
-def _repro_with(directory, **config):
-    data = dict(np.load(directory / "repro.npz"))
-    meta = json.loads(str(data["meta"]))
-    meta["config"].update(config)
-    data["meta"] = np.array(json.dumps(meta))
-    np.savez(directory / "repro.npz", **data)
-    return subprocess.run([sys.executable, str(directory / "repro.py")], capture_output=True, text=True, timeout=120)
-
-
 @pytest.mark.parametrize("kind", sorted(RANDOM_LAYERS))
 def test_a_random_layers_repro_replays_the_keras_draw_so_it_passes_once_fixed(tmp_path, kind):
     # repro.py used to call the layer in training with a fresh NumPy mask (noise): MISMATCH whatever the fix
@@ -266,9 +258,9 @@ def test_a_random_layers_repro_replays_the_keras_draw_so_it_passes_once_fixed(tm
     result = verify(model, steps=1, twin=twin)
     assert result.divergence["training"]["layer"] == "drop", str(result)
     write(result, tmp_path)
-    wrong = _repro_with(tmp_path)
+    wrong = repro_with(tmp_path)
     assert wrong.returncode == 1 and "output 0: " in wrong.stdout and "MISMATCH" in wrong.stdout, wrong.stdout
-    fixed = _repro_with(tmp_path, **{attr: 0.3})  # the fix: Keras's value
+    fixed = repro_with(tmp_path, **{attr: 0.3})  # the fix: Keras's value
     assert fixed.returncode == 0, fixed.stdout + fixed.stderr
 
 

@@ -61,18 +61,20 @@ def keras_draw(k_layer, x):
 
     Dropout and SpatialDropout2D: ("mask", its keep mask: bool, True = kept, in its noise shape). GaussianNoise:
     ("unit_noise", the N(0, 1) draw its noise is ``stddev`` times; Keras's normal is ``N(0, 1) * stddev + 0`` from
-    the same seed), so a layer replaying it still applies its own rate or stddev.
+    the same seed), so a layer replaying it still applies its own rate or stddev. An unseeded Dropout on PyTorch:
+    the mask ``F.dropout`` draws next from torch's global generator, which is left where it is.
     """
-    from keras_models.dropout import REPLAYS, KerasNoiseReplay, follow  # imports TensorFlow
+    from keras_models.dropout import REPLAYS, KerasNoiseReplay, follow, follower  # imports TensorFlow
 
     kind = _kind(k_layer, REPLAYS)
     if kind is None or getattr(k_layer, "seed_generator", None) is None:
         return None
     noise_shape = getattr(k_layer, "_get_noise_shape", None)  # SpatialDropout2D's (N, 1, 1, C); else x's shape
     shape = tuple(int(d) for d in noise_shape(x)) if noise_shape is not None else tuple(x.shape)
-    what, replay = ("unit_noise", KerasNoiseReplay(k_layer.seed, 1.0)) if kind == "GaussianNoise" else \
-        ("mask", REPLAYS[kind](k_layer))
-    return what, np.asarray(follow(replay, k_layer)(shape, x.dtype.name))
+    # the Keras layer's own rate (its mask's threshold), on the stream it draws from: its SeedGenerator's or torch's
+    what, replay = ("unit_noise", follow(KerasNoiseReplay(k_layer.seed, 1.0), k_layer)) if kind == "GaussianNoise" \
+        else ("mask", follower(kind, k_layer, k_layer, {}))
+    return what, np.asarray(replay(shape, x.dtype.name))
 
 
 def seed_unseeded(k_model, seed):

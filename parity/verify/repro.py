@@ -9,7 +9,9 @@ stored tolerance: it prints the mismatch and exits 1 while it persists, 0 once
 fixed. A random layer in training (Dropout, SpatialDropout2D, GaussianNoise)
 replays the mask (noise) Keras drew in that call, stored as ``random_draw``
 (``parity.verify.masks.keras_draw``; noise as N(0, 1), scaled by the layer's own
-stddev): drawn anew it could never match, and a wrong rate or stddev still shows. It needs only NumPy and ``numpy_models`` (found next to this project).
+stddev; on PyTorch an unseeded Dropout's mask comes from torch's global generator,
+as Keras draws it there): drawn anew it could never match, and a wrong rate or
+stddev still shows. It needs only NumPy and ``numpy_models`` (found next to this project).
 A first divergence in an optimizer slot or update writes the optimizer's
 reproduction instead (``parity.verify.optimizer_repro``).
 """
@@ -71,9 +73,11 @@ sys.exit(1 if failed else 0)
 def payload(node_name, layer, k_layer, inputs, d_outputs, training, list_input, rtol):
     """The arrays and metadata of a repro, Keras's results computed now (``node_vjp``); a random layer in
     training also stores the mask (noise) Keras draws in that call, which ``repro.py`` replays."""
-    drawn = masks.keras_draw(k_layer, inputs[0]) if training and hasattr(layer, "mask_fn") else None  # before the
-    # call below: it advances the Keras layer's stream
-    outs, d_ins, _ = node_vjp(k_layer, inputs, d_outputs, training, list_input)
+    # keras_draw before node_vjp, which advances the Keras layer's stream. PyTorch: node_vjp draws an unseeded
+    # Dropout's mask from torch's global generator, as keras_draw finds it; the generator is put back after.
+    with masks.global_streams_kept():
+        drawn = masks.keras_draw(k_layer, inputs[0]) if training and hasattr(layer, "mask_fn") else None
+        outs, d_ins, _ = node_vjp(k_layer, inputs, d_outputs, training, list_input)
     weights = {**layer.params, **layer.state}
     config = {k: v for k, v in layer.get_config().items() if k != "name"}
     meta = {"node": node_name, "name": layer.name, "class_name": type(layer).__name__, "config": config,
