@@ -119,6 +119,19 @@ VERIFY_CASES = [
 ]
 
 
+def _stacked(architecture, stack):
+    """The Keras layers ``stack`` on a (5,) input, as a Sequential or a functional Model."""
+    import keras
+
+    if architecture == "sequential":
+        return keras.Sequential([keras.Input((5,)), *stack])
+    inputs = keras.Input((5,))
+    h = inputs
+    for layer in stack:
+        h = layer(h)
+    return keras.Model(inputs, h)
+
+
 def _keras_model(architecture, head, loss, from_logits):
     import keras
     from keras import layers
@@ -127,14 +140,7 @@ def _keras_model(architecture, head, loss, from_logits):
     cls, kwargs = HEADS[head]
     stack = [layers.Dense(4, activation="tanh", name="h"), layers.Dense(3, name="z"),
              getattr(layers, cls)(name="out", **kwargs)]
-    if architecture == "sequential":
-        model = keras.Sequential([keras.Input((5,)), *stack])
-    else:
-        inputs = keras.Input((5,))
-        h = inputs
-        for layer in stack:
-            h = layer(h)
-        model = keras.Model(inputs, h)
+    model = _stacked(architecture, stack)
     model.compile(loss=getattr(keras.losses, KERAS_LOSSES[loss])(from_logits=from_logits), optimizer="sgd")
     return model
 
@@ -233,16 +239,10 @@ def _tailed_model(architecture, tail, from_logits):
     keras.utils.set_random_seed(0)
     cls, kwargs = TAILS[tail]
     stack = [layers.Dense(3, name="z"), layers.Softmax(name="out"), getattr(layers, cls)(name="tail", **kwargs)]
-    if architecture == "sequential":
-        model = keras.Sequential([keras.Input((5,)), *stack])
-    elif architecture == "nested":
+    if architecture == "nested":
         model = keras.Sequential([keras.Input((5,)), keras.Sequential([keras.Input((5,)), *stack], name="inner")])
     else:
-        inputs = keras.Input((5,))
-        h = inputs
-        for layer in stack:
-            h = layer(h)
-        model = keras.Model(inputs, h)
+        model = _stacked(architecture, stack)
     model.compile(loss=keras.losses.CategoricalCrossentropy(from_logits=from_logits), optimizer="sgd")
     return model
 
