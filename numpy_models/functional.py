@@ -216,8 +216,27 @@ class Model(ModelBase):
     def _logits_of(self, loss, index):
         node = self._read_node(index)
         if hasattr(loss, "uses_logits_of") and loss.uses_logits_of(getattr(node.layer, "activation", None)):
+            self._check_unshared(node, index)
             return self._output_logits(index)
         return None
+
+    def _check_unshared(self, read, index):
+        """Refuse a logits read whose tensors between ``read`` and output ``index`` also feed elsewhere: dL/d(logits)
+        and a gradient of the probabilities would meet at one tensor, which ``backward_call`` cannot split."""
+        chain, t = [], self.outputs[index]
+        while True:
+            chain.append(t)
+            if t.node is read:
+                break
+            t = t.node.inputs[0]
+        chain_ids, allowed = {id(c) for c in chain}, {c.node for c in chain[:-1]}
+        shared = [n.name for n in self._nodes if n not in allowed and any(id(u) in chain_ids for u in n.inputs)]
+        shared += [o.node.name for j, o in enumerate(self.outputs) if j != index and id(o) in chain_ids]
+        if shared:
+            raise ValueError(f"Model '{self.name}': output '{self.outputs[index].node.name}' is a cross-entropy read at "
+                             f"the cached logits of '{read.name}' (as Keras on TensorFlow), but that tensor also feeds "
+                             f"{sorted(shared)}: the twin cannot split the two gradients there. Received: "
+                             f"shared_with={sorted(shared)}")
 
     def _output_logits(self, index):
         return self._read_node(index).layer.logits  # each layer class knows where its logits are in its cache

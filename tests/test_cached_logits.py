@@ -276,3 +276,14 @@ def test_the_twin_reads_through_a_tail_only_when_it_returned_its_input(tail, tra
     through = tail == "linear" or not training  # noise layers return their input only at inference
     expected = _cross_entropy("categorical", z if through else p, labels, onehot, binary)
     assert model.compute_loss(loss, onehot, p) == pytest.approx(expected, rel=tolerance("float64").rtol)
+
+
+def test_a_logits_read_through_a_tensor_that_also_feeds_another_branch_is_refused_by_name():
+    inputs = nm.Input((5,), dtype="float64")
+    p = nm.Softmax(name="p", dtype="float64")(nm.Dense(3, name="z", dtype="float64")(inputs))
+    model = nm.Model(inputs, [nm.Dropout(0.0, name="t", dtype="float64")(p), nm.Dense(2, name="o2", dtype="float64")(p)])
+    x, _, onehot, _ = _data()
+    outputs = model.forward(x, training=True)
+    with pytest.raises(ValueError, match=r"cached logits of 'p'.*Received: shared_with=\['o2'\]"):
+        model.compute_loss([losses.CategoricalCrossentropy(from_logits=True), losses.MeanSquaredError()],
+                           [onehot, np.zeros((len(x), 2))], outputs)
