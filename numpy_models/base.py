@@ -49,6 +49,15 @@ class Layer:
     def _who(self):
         return f"Layer '{getattr(self, 'name', '?')}' ({type(self).__name__})"
 
+    def passes_input_through(self):
+        """True when the last ``call`` returned its input unchanged.
+
+        Parity: Keras then returns the very same tensor, so on TensorFlow a cross-entropy after it still reads
+        the ``_keras_logits`` of the softmax/sigmoid before it (measured: linear Activation, Dropout and
+        GaussianNoise at rate/stddev 0 or at inference; not Dropout/GaussianNoise adding noise in training).
+        """
+        return False
+
     # -- building -------------------------------------------------------------
     def build(self, input_shape, rng=None):
         """Create weights for ``input_shape`` (batch dimension first, may be None)."""

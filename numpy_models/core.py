@@ -126,6 +126,9 @@ class Activation(_ActivationMixin, Layer):
     def backward_preactivation(self, dz):
         return dz.copy()
 
+    def passes_input_through(self):
+        return self.activation == "linear"  # keras.activations.linear returns its input
+
     def get_config(self):
         return {**super().get_config(), "activation": self.activation}
 

@@ -166,6 +166,8 @@ class Model(ModelBase):
         values, caches = self._cache
         grads = {}
         for i, (t, g) in enumerate(zip(self.outputs, _as_list(dout) if self.multiple_outputs else [dout], strict=True)):
+            if i in logits_outputs:
+                t = self._read_node(i).outputs[0]  # dL/d(logits) enters at the layer whose logits the loss read
             grads[id(t)] = (g, i in logits_outputs)
         seen = set()
         self.output_grads = {}  # node -> dL/d(node's first output), for reports and condition scales
@@ -201,21 +203,50 @@ class Model(ModelBase):
             grads[id(t)] = (grads[id(t)][0] + d, False) if id(t) in grads else (d, False)
 
     # -- losses -----------------------------------------------------------------
-    def _logits_of(self, loss, index):
+    def _read_node(self, index):
+        """The node whose output the loss of output ``index`` sees: back through layers that returned their input
+        (the same tensor in Keras, cached logits and all), with this call's caches restored on the way."""
         node = self.outputs[index].node
+        node.layer._cache = self._cache[1].get(node)
+        while len(node.inputs) == 1 and not node.inputs[0].node.is_input and node.layer.passes_input_through():
+            node = node.inputs[0].node
+            node.layer._cache = self._cache[1][node]
+        return node
+
+    def _logits_of(self, loss, index):
+        node = self._read_node(index)
         if hasattr(loss, "uses_logits_of") and loss.uses_logits_of(getattr(node.layer, "activation", None)):
+            self._check_unshared(node, index)
             return self._output_logits(index)
         return None
 
+    def _check_unshared(self, read, index):
+        """Refuse a logits read whose tensors between ``read`` and output ``index`` also feed elsewhere: dL/d(logits)
+        and a gradient of the probabilities would meet at one tensor, which ``backward_call`` cannot split."""
+        chain, t = [], self.outputs[index]
+        while True:
+            chain.append(t)
+            if t.node is read:
+                break
+            t = t.node.inputs[0]
+        chain_ids, allowed = {id(c) for c in chain}, {c.node for c in chain[:-1]}
+        shared = [n.name for n in self._nodes if n not in allowed and any(id(u) in chain_ids for u in n.inputs)]
+        shared += [o.node.name for j, o in enumerate(self.outputs) if j != index and id(o) in chain_ids]
+        if shared:
+            raise ValueError(f"Model '{self.name}': output '{self.outputs[index].node.name}' is a cross-entropy read at "
+                             f"the cached logits of '{read.name}' (as Keras on TensorFlow), but that tensor also feeds "
+                             f"{sorted(shared)}: the twin cannot split the two gradients there. Received: "
+                             f"shared_with={sorted(shared)}")
+
     def _output_logits(self, index):
-        node = self.outputs[index].node
-        node.layer._cache = self._cache[1][node]  # this call's cache: each layer class knows where its logits are
-        return node.layer.logits
+        return self._read_node(index).layer.logits  # each layer class knows where its logits are in its cache
 
     # As the output layer of an enclosing model: a cross-entropy reads through to its single output's logits.
     @property
     def activation(self):
-        return None if self.multiple_outputs else getattr(self.outputs[0].node.layer, "activation", None)
+        if self.multiple_outputs:
+            return None
+        return getattr(self._read_node(0).layer if self._cache else self.outputs[0].node.layer, "activation", None)
 
     @property
     def logits(self):

@@ -10,7 +10,9 @@ logits (no epsilon clipping), whatever ``from_logits`` says (with
 ``from_logits=True`` it warns the output "does not represent logits" and
 reads the logits all the same) and whichever of the two activations it was (a
 sigmoid output under CategoricalCrossentropy gets the softmax cross-entropy of
-its logits; a nested model's output is read through to its last layer).
+its logits; a nested model's output is read through to its last layer, and
+a layer that returns its input tensor as is, ``Layer.passes_input_through``,
+to the layer before it: Keras's output is then the very same tensor).
 ``compute_loss`` and ``backward_loss`` of Sequential and Model
 reproduce that through ``logits_value_and_gradient``; calling the loss on a
 bare probability array takes the clipped probability path, exactly as Keras

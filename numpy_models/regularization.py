@@ -61,6 +61,9 @@ class Dropout(Layer):
             return dout * scale
         return np.where(keep, dout * scale, 0).astype(dout.dtype, copy=False)
 
+    def passes_input_through(self):
+        return self.inverted and self._cache is not None and self._cache[0] is None  # no mask drawn
+
     def get_config(self):
         return {**super().get_config(), "rate": self.rate, "seed": self.seed, "inverted": self.inverted}
 
@@ -123,10 +126,13 @@ class GaussianNoise(Layer):
         return noise
 
     def call(self, x, training=False):
-        self._cache = True
-        if training and self.stddev > 0:
+        self._cache = bool(training and self.stddev > 0)  # whether noise was added
+        if self._cache:
             return x + self._draw_noise(x.shape)
         return x.copy()
+
+    def passes_input_through(self):
+        return self._cache is False
 
     def backward_call(self, dout):
         return dout.copy()

@@ -120,30 +120,42 @@ class Sequential(ModelBase):
 
     # -- as the output layer of an enclosing model ---------------------------------
     # Keras's cross-entropy reads the cached logits of a nested model's output as of any softmax/sigmoid output.
+    def _read_index(self):
+        """Index of the layer whose output the loss sees: the last, back through layers that returned their
+        input (the same tensor in Keras, cached logits and all). Uses the layers' current caches."""
+        i = len(self.layers) - 1
+        while i > 0 and self.layers[i].passes_input_through():
+            i -= 1
+        return i
+
+    def _restore_caches(self):
+        for layer, cache in zip(self.layers, self._cache, strict=True):
+            layer._cache = cache
+
     @property
     def activation(self):
-        """The last layer's activation (a cross-entropy after this model reads through to its logits)."""
-        return getattr(self.layers[-1], "activation", None)
+        """The read layer's activation (a cross-entropy after this model reads through to its logits)."""
+        if self._cache is not None:
+            self._restore_caches()
+        return getattr(self.layers[self._read_index()], "activation", None)
 
     @property
     def logits(self):
-        """The last layer's logits in this model's last ``call``."""
-        last = self.layers[-1]
-        last._cache = self._cache[-1]
-        return last.logits
+        """The read layer's logits in this model's last ``call``."""
+        self._restore_caches()
+        return self.layers[self._read_index()].logits
 
     def backward_preactivation(self, dz):
-        for layer, cache in zip(self.layers, self._cache, strict=True):
-            layer._cache = cache
-        return self._backward_from(len(self.layers) - 1, dz, False, start_at_logits=True)
+        self._restore_caches()
+        return self._backward_from(self._read_index(), dz, False, start_at_logits=True)
 
     # -- losses -----------------------------------------------------------------
     def _logits_for(self, loss):
-        """The last layer's logits when Keras would read them for ``loss``."""
-        last = self.layers[-1]
-        if hasattr(loss, "uses_logits_of") and loss.uses_logits_of(getattr(last, "activation", None)):
-            return last.logits
-        return None
+        """(index, logits) of the read layer when Keras would read its logits for ``loss``, else (None, None)."""
+        i = self._read_index()
+        if hasattr(loss, "uses_logits_of") and loss.uses_logits_of(getattr(self.layers[i], "activation", None)):
+            return i, self.layers[i].logits
+        return None, None
 
     def regularization_loss(self):
         return sum((layer.regularization_loss() for layer in self.layers), 0.0)
@@ -153,7 +165,7 @@ class Sequential(ModelBase):
 
         ``y_pred`` must be the output of this model's last ``forward``.
         """
-        logits = self._logits_for(loss)
+        _, logits = self._logits_for(loss)
         if logits is not None:
             value = loss.logits_value_and_gradient(y_true, logits, sample_weight)[0]
         else:
@@ -167,13 +179,13 @@ class Sequential(ModelBase):
         ``need_input_grad=False`` (a training step) lets the first layer skip dx
         and returns None, as Keras's train step does.
         """
-        logits = self._logits_for(loss)
+        index, logits = self._logits_for(loss)
         first = self.layers[0]
         first.compute_input_grad = need_input_grad
         try:
             if logits is not None:
                 _, grad = loss.logits_value_and_gradient(y_true, logits, sample_weight)
-                result = self._backward_from(len(self.layers) - 1, grad, return_output_grads, start_at_logits=True)
+                result = self._backward_from(index, grad, return_output_grads, start_at_logits=True)
             else:
                 grad = loss.gradient(y_true, y_pred, sample_weight)
                 result = self._backward_from(len(self.layers) - 1, grad, return_output_grads, start_at_logits=False)

@@ -119,6 +119,19 @@ VERIFY_CASES = [
 ]
 
 
+def _stacked(architecture, stack):
+    """The Keras layers ``stack`` on a (5,) input, as a Sequential or a functional Model."""
+    import keras
+
+    if architecture == "sequential":
+        return keras.Sequential([keras.Input((5,)), *stack])
+    inputs = keras.Input((5,))
+    h = inputs
+    for layer in stack:
+        h = layer(h)
+    return keras.Model(inputs, h)
+
+
 def _keras_model(architecture, head, loss, from_logits):
     import keras
     from keras import layers
@@ -127,14 +140,7 @@ def _keras_model(architecture, head, loss, from_logits):
     cls, kwargs = HEADS[head]
     stack = [layers.Dense(4, activation="tanh", name="h"), layers.Dense(3, name="z"),
              getattr(layers, cls)(name="out", **kwargs)]
-    if architecture == "sequential":
-        model = keras.Sequential([keras.Input((5,)), *stack])
-    else:
-        inputs = keras.Input((5,))
-        h = inputs
-        for layer in stack:
-            h = layer(h)
-        model = keras.Model(inputs, h)
+    model = _stacked(architecture, stack)
     model.compile(loss=getattr(keras.losses, KERAS_LOSSES[loss])(from_logits=from_logits), optimizer="sgd")
     return model
 
@@ -212,3 +218,72 @@ def test_verify_on_a_backend_without_cached_logits_takes_the_output_as_it_is(bac
     targets = [_targets(case[2], labels, onehot, binary) for case in cases]
     verdicts = run_on(backend, _verify_each, paths, x.astype("float32"), targets, reuse=True)
     assert all(passed for passed, _ in verdicts), verdicts
+
+
+# -- a layer that returns its input after the softmax: Keras reads the logits through it ---------------------
+
+# Measured on TensorFlow (eager compute_loss and train_on_batch, training and inference): Activation("linear"),
+# Dropout(0.0) and, at inference, any Dropout/GaussianNoise return the very same tensor, so the loss still reads
+# its _keras_logits; a Dropout(0.5) in training returns a new tensor and the loss takes that as it is.
+TAILS = {"linear": ("Activation", {"activation": "linear"}), "dropout0": ("Dropout", {"rate": 0.0}),
+         "dropout_half": ("Dropout", {"rate": 0.5, "seed": 1})}
+PASS_CASES = [(a, t, f) for a in ("sequential", "functional", "nested") for t in ("linear", "dropout0")
+              for f in (False, True)] + [(a, "dropout_half", True) for a in ("sequential", "functional")]
+
+
+def _tailed_model(architecture, tail, from_logits):
+    """Dense "z" -> Softmax -> a tail layer, under CategoricalCrossentropy; "nested": the three in a Sequential."""
+    import keras
+    from keras import layers
+
+    keras.utils.set_random_seed(0)
+    cls, kwargs = TAILS[tail]
+    stack = [layers.Dense(3, name="z"), layers.Softmax(name="out"), getattr(layers, cls)(name="tail", **kwargs)]
+    if architecture == "nested":
+        model = keras.Sequential([keras.Input((5,)), keras.Sequential([keras.Input((5,)), *stack], name="inner")])
+    else:
+        model = _stacked(architecture, stack)
+    model.compile(loss=keras.losses.CategoricalCrossentropy(from_logits=from_logits), optimizer="sgd")
+    return model
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("architecture, tail, from_logits", PASS_CASES,
+                         ids=[f"{a}-{t}-from_logits={f}" for a, t, f in PASS_CASES])
+def test_verify_reads_the_logits_through_a_layer_that_returns_its_input(architecture, tail, from_logits, dtype):
+    pytest.importorskip("keras")
+    from parity import verify
+
+    x, _, onehot, _ = _data()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*does not represent logits")
+        result = verify(_tailed_model(architecture, tail, from_logits), x.astype("float32"), onehot, steps=3,
+                        dtype=dtype)
+    assert result.passed, str(result)
+
+
+@pytest.mark.parametrize("tail", ["linear", "dropout", "noise"])
+@pytest.mark.parametrize("training", [False, True])
+def test_the_twin_reads_through_a_tail_only_when_it_returned_its_input(tail, training):
+    layer = {"linear": nm.Activation("linear", name="t"), "dropout": nm.Dropout(0.5, seed=0, name="t"),
+             "noise": nm.GaussianNoise(0.5, seed=0, name="t")}[tail]
+    model = nm.Sequential([nm.Dense(3, activation="softmax", name="out"), layer], dtype="float64").build((None, 5),
+                                                                                                      seed=0)
+    x, labels, onehot, binary = _data()
+    loss = losses.CategoricalCrossentropy(from_logits=True)
+    p = model.forward(x, training=training)
+    z = x @ model.params["out/kernel"] + model.params["out/bias"]
+    through = tail == "linear" or not training  # noise layers return their input only at inference
+    expected = _cross_entropy("categorical", z if through else p, labels, onehot, binary)
+    assert model.compute_loss(loss, onehot, p) == pytest.approx(expected, rel=tolerance("float64").rtol)
+
+
+def test_a_logits_read_through_a_tensor_that_also_feeds_another_branch_is_refused_by_name():
+    inputs = nm.Input((5,), dtype="float64")
+    p = nm.Softmax(name="p", dtype="float64")(nm.Dense(3, name="z", dtype="float64")(inputs))
+    model = nm.Model(inputs, [nm.Dropout(0.0, name="t", dtype="float64")(p), nm.Dense(2, name="o2", dtype="float64")(p)])
+    x, _, onehot, _ = _data()
+    outputs = model.forward(x, training=True)
+    with pytest.raises(ValueError, match=r"cached logits of 'p'.*Received: shared_with=\['o2'\]"):
+        model.compute_loss([losses.CategoricalCrossentropy(from_logits=True), losses.MeanSquaredError()],
+                           [onehot, np.zeros((len(x), 2))], outputs)
