@@ -11,16 +11,24 @@ zero-initialised bias is the step itself) are then as far apart, relative to
 their own size, as the gradients are relative to theirs, beyond the state rtol;
 the moving statistics of the BatchNormalization it feeds take that difference
 in too. ``Shadow`` runs a copy of the twin beside the run: at each step, every
-tensor whose gradient comparison passes only on its condition scale (the
-difference within ``rtol`` times that scale, the scale above both sides' own
-magnitudes) is stepped with the gradient Keras computed instead of the twin's,
-every other tensor with the twin's. The shadow is then where the twin's own
-optimizer takes Keras's gradients: how far its slots and values, and the moving
-statistics those tensors feed, end up from the twin's is the difference the
-observed (in-tolerance) gradient difference causes, and that, plus the state
-rtol of the shadow's own size for the two optimizers' round-off, is what the
-comparison allows: a slip in the twin's optimizer happens in the shadow too, so
-it is not covered, and a gradient out of tolerance is never handed Keras's.
+tensor whose gradient comparison passes on its condition scale (the difference
+within ``rtol`` times it; no test of its own size is needed: a sum is never
+larger than the sum of its terms' magnitudes, so the scale is at least the
+twin's size and a gradient that does not cancel passes on its own size alike)
+is stepped with the gradient Keras computed instead of the twin's, every other
+tensor with the twin's. The shadow is then where the twin's own optimizer takes
+Keras's gradients: how far its slots and values, and the moving statistics
+those tensors feed, end up from the twin's is the difference the observed
+(in-tolerance) gradient difference causes, and that, plus the state rtol of the
+shadow's own size for the two optimizers' round-off, is what the comparison
+allows: a slip in the twin's optimizer happens in the shadow too, so it is not
+covered, and a gradient out of tolerance is never handed Keras's. Such a floor
+absorbs a later gradient error of any size, so from the step after a tensor
+enters, its gradient is judged at every step (``Shadow.step``): the shadow's
+own, at its weights (Keras's, to what its state comparisons allow: the twin's
+are apart by what the floors allowed, which moves the gradient further), with
+Keras's at its condition scale; a failing one fails that step and leaves the
+shadow for good.
 """
 import copy
 

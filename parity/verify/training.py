@@ -4,8 +4,9 @@
 optimizer (each side its own gradients, as ``parity.checks.graph_checks``),
 keeping after every step a snapshot of both states (weights, optimizer slots and
 iteration counters) and the loss comparison; a ``state_floors.Shadow`` beside it
-gives the floors of tensors whose gradient is zero, and its own state of those
-tensors, compared with Keras's too. ``state_comparisons`` compares one
+gives the floors of tensors whose gradient is zero, its own state of those
+tensors, compared with Keras's too, and its own gradients of them at every
+step, which the step's checks and replay judge in place of the twin's. ``state_comparisons`` compares one
 snapshot; ``replay_step`` restores the snapshot before a step and reruns it on
 both sides phase by phase: "forward" (the loss), "gradient" (each weight
 gradient), "slot" (each optimizer slot after the update) and "update" (each
