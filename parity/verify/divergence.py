@@ -16,7 +16,7 @@ update phase by the failing tensor; it also returns the reproduction's payload.
 from parity.tolerances import tolerance
 from parity.verify import layers, optimizer_repro, repro
 from parity.verify.keras_trace import trace
-from parity.verify.training import FLOORED_NOTE, PHASES, replay_step, restore, state_comparisons
+from parity.verify.training import FLOORED_NOTE, PHASES, failed_steps, replay_step, restore, state_comparisons
 
 
 def first_layer(rows):
@@ -52,12 +52,13 @@ def first_step(run, steps, low=0, probes=None):
 
     The last step is probed first: a state that holds after ``steps`` steps is
     taken to have held throughout (a difference, once made, persists in the
-    weights or slots); the loss of every step is checked as well. ``low``: a
+    weights or slots); the loss of every step is checked as well, and so are
+    the shadowed tensors' gradients (``training.failed_steps``). ``low``: a
     step known to hold (snapshots before it may be missing).
     """
     probes = [] if probes is None else probes
     last_ok = probe(run, steps, probes)
-    bad_losses = [i + 1 for i, c in enumerate(run.losses) if not c.passed]
+    bad_losses = failed_steps(run)
     if last_ok and not bad_losses:
         return None, probes
     # the state after `low` holds (step 0: weights copied bit for bit); the probe of `high` fails

@@ -11,16 +11,24 @@ zero-initialised bias is the step itself) are then as far apart, relative to
 their own size, as the gradients are relative to theirs, beyond the state rtol;
 the moving statistics of the BatchNormalization it feeds take that difference
 in too. ``Shadow`` runs a copy of the twin beside the run: at each step, every
-tensor whose gradient comparison passes only on its condition scale (the
-difference within ``rtol`` times that scale, the scale above both sides' own
-magnitudes) is stepped with the gradient Keras computed instead of the twin's,
-every other tensor with the twin's. The shadow is then where the twin's own
-optimizer takes Keras's gradients: how far its slots and values, and the moving
-statistics those tensors feed, end up from the twin's is the difference the
-observed (in-tolerance) gradient difference causes, and that, plus the state
-rtol of the shadow's own size for the two optimizers' round-off, is what the
-comparison allows: a slip in the twin's optimizer happens in the shadow too, so
-it is not covered, and a gradient out of tolerance is never handed Keras's.
+tensor whose gradient comparison passes on its condition scale (the difference
+within ``rtol`` times it; no test of its own size is needed: a sum is never
+larger than the sum of its terms' magnitudes, so the scale is at least the
+twin's size and a gradient that does not cancel passes on its own size alike)
+is stepped with the gradient Keras computed instead of the twin's, every other
+tensor with the twin's. The shadow is then where the twin's own optimizer takes
+Keras's gradients: how far its slots and values, and the moving statistics
+those tensors feed, end up from the twin's is the difference the observed
+(in-tolerance) gradient difference causes, and that, plus the state rtol of the
+shadow's own size for the two optimizers' round-off, is what the comparison
+allows: a slip in the twin's optimizer happens in the shadow too, so it is not
+covered, and a gradient out of tolerance is never handed Keras's. Such a floor
+absorbs a later gradient error of any size, so from the step after a tensor
+enters, its gradient is judged at every step (``Shadow.step``): the shadow's
+own, at its weights (Keras's, to what its state comparisons allow: the twin's
+are apart by what the floors allowed, which moves the gradient further), with
+Keras's at its condition scale; a failing one fails that step and leaves the
+shadow for good.
 """
 import copy
 
@@ -28,6 +36,10 @@ import numpy as np
 
 from numpy_models.normalization import BatchNormalization
 from parity.checks.graph_checks import condition_scales
+from parity.compare import compare
+
+
+SHADOW_GRADIENT_NOTE = " (the twin at the shadow's weights)"
 
 
 class Shadow:
@@ -39,26 +51,35 @@ class Shadow:
         self.rtol, self.state_rtol = rtol, state_rtol  # the gradient comparison's at step 1; the state comparisons'
         self.steps = 0
         self.keys = set()  # every tensor stepped with Keras's gradients, from the first step its gradient qualified
+        self.dropped = set()  # tensors whose gradient failed at a step after they entered: never stepped so again
         self.fed = {}  # key -> fed_statistics(twin, key) (the graph does not change)
 
-    def step(self, twin, xs, keras_grads):
-        """Step alongside ``twin`` on its batch ``xs`` (after its backward, before its update); ``keras_grads``:
-        {key: Keras's gradient} of the same step."""
+    def step(self, twin, batch, keras_grads):
+        """Step alongside ``twin`` on its ``batch`` (xs, ys) (after its backward, before its update);
+        ``keras_grads``: {key: Keras's gradient} of the same step. Returns the comparisons of this step's gradients
+        of the tensors already stepped with Keras's, taken by the shadow (``judge``): one that fails leaves the
+        shadow for good."""
         self.steps += 1
-        rtol = self.rtol if self.steps == 1 else self.state_rtol  # as training.replay_step judges the gradients
-        scales, grads = condition_scales(twin), twin.grads
-        conditioned = {k for k, s in scales.items()
-                       if k in grads and k in keras_grads and _conditioned(grads[k], keras_grads[k], s, rtol)}
-        # once in, always: its later gradients are taken at weights that differ by what the floors allowed (a
-        # zero-initialised bias by rtol of its condition scale, many times its own size), so they differ by more;
-        # stepped with the twin's, the shadow would no longer be the twin's optimizer on Keras's gradients
-        self.keys |= conditioned
         # every step, so that its moving statistics see its own biases, as Keras's see Keras's, and its Dropout masks
-        # stay in step with the twin's
-        self.twin.forward(xs if len(xs) > 1 else xs[0], training=True)
-        fed = {k: np.asarray(keras_grads[k], g.dtype) if k in self.keys else g
-               for k, g in grads.items()}
+        # stay in step with the twin's; its gradients are judged
+        backward(self.twin, *batch)
+        judged = self.judge(self.twin, keras_grads, self.keys)
+        self.dropped |= {c.tensor for c in judged if not c.passed}
+        entering = self.judge(twin, keras_grads)
+        self.keys = (self.keys | {c.tensor for c in entering if c.passed}) - self.dropped
+        fed = {k: np.asarray(keras_grads[k], g.dtype) if k in self.keys else g for k, g in twin.grads.items()}
         self.twin.optimizer.update(self.twin.params, fed)
+        return judged
+
+    def judge(self, model, keras_grads, keys=None):
+        """[Comparison] of ``model``'s gradients (after its backward) of ``keys`` (default: every tensor with a
+        condition scale) with Keras's at their condition scales, as ``training.replay_step`` judges this step's."""
+        rtol = self.rtol if self.steps == 1 else self.state_rtol
+        scales, grads = condition_scales(model), model.grads
+        keys = sorted(scales if keys is None else keys)
+        return [compare(grads[k], keras_grads[k], f"step {self.steps}: d {k}{SHADOW_GRADIENT_NOTE}", rtol,
+                        floor=scales.get(k, 0.0), kind="param", step=self.steps, tensor=k)
+                for k in keys if k in grads and k in keras_grads]
 
     def floors(self, twin):
         """{(slot name or None for the value, key): floor} after ``twin``'s update: the tensors stepped with Keras's
@@ -89,12 +110,15 @@ class Shadow:
         return float(np.abs(shadow - twin).max(initial=0.0)) / self.state_rtol + float(np.abs(shadow).max(initial=0.0))
 
 
-def _conditioned(grad, keras_grad, scale, rtol):
-    """Does the gradient comparison pass only on the condition ``scale``: both sides' magnitudes below it, their
-    difference within ``rtol`` times it? (A gradient that is 0 in exact arithmetic is such a case.) Keras's
-    magnitude too: a twin that loses a gradient Keras has must not be handed Keras's."""
-    own = max(np.abs(grad).max(initial=0.0), np.abs(keras_grad).max(initial=0.0))
-    return own < scale and np.abs(np.asarray(grad, np.float64) - keras_grad).max(initial=0.0) <= rtol * scale
+def backward(model, xs, ys):
+    """``model``'s forward (training mode) on ``xs`` and backward of its compiled loss at ``ys``: its ``grads``
+    hold the step's gradients. Returns (loss value, y_true, y_pred)."""
+    y_pred = model.forward(xs if len(xs) > 1 else xs[0], training=True)
+    y_true = ys if len(ys) > 1 else ys[0]
+    weighted = {"loss_weights": model.loss_weights} if getattr(model, "loss_weights", None) else {}
+    value = model.compute_loss(model.loss, y_true, y_pred, **weighted)
+    model.backward_loss(model.loss, y_true, y_pred, **weighted)
+    return value, y_true, y_pred
 
 
 def fed_statistics(model, key):

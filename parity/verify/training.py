@@ -4,8 +4,9 @@
 optimizer (each side its own gradients, as ``parity.checks.graph_checks``),
 keeping after every step a snapshot of both states (weights, optimizer slots and
 iteration counters) and the loss comparison; a ``state_floors.Shadow`` beside it
-gives the floors of tensors whose gradient is zero, and its own state of those
-tensors, compared with Keras's too. ``state_comparisons`` compares one
+gives the floors of tensors whose gradient is zero, its own state of those
+tensors, compared with Keras's too, and its own gradients of them at every
+step, which the step's checks and replay judge in place of the twin's. ``state_comparisons`` compares one
 snapshot; ``replay_step`` restores the snapshot before a step and reruns it on
 both sides phase by phase: "forward" (the loss), "gradient" (each weight
 gradient), "slot" (each optimizer slot after the update) and "update" (each
@@ -24,7 +25,7 @@ from parity.tolerances import tolerance
 from parity.verify import masks
 from parity.verify.layers import as_graph
 from parity.verify.loss_condition import loss_condition
-from parity.verify.state_floors import Shadow
+from parity.verify.state_floors import Shadow, backward
 
 PHASES = ("forward", "gradient", "slot", "update")
 SHADOW_NOTE = " (the twin's optimizer on Keras's gradients)"  # a state_floors.Shadow's array against Keras's
@@ -55,6 +56,7 @@ class Run:
     shadow: object = None  # state_floors.Shadow beside the run (verify's own runs)
     floors: dict = field(default_factory=dict)  # step -> {(slot or None, key): floor} (state_floors)
     shadowed: dict = field(default_factory=dict)  # step -> {(slot or None, key): the shadow's array} (state_floors)
+    gradients: dict = field(default_factory=dict)  # step -> [Comparison] of the shadowed tensors' gradients
 
     def batch(self, step):
         """(xs, ys) that step ``step`` (1-based) trains on."""
@@ -97,11 +99,7 @@ def _forward_backward(run, step):
 
     twin, (xs, ys) = run.twin, run.batch(step)
     ref = graph_compiled_gradients(run.k_model, xs, ys)
-    y_pred = twin.forward(xs if len(xs) > 1 else xs[0], training=True)
-    y_true = ys if len(ys) > 1 else ys[0]
-    weighted = {"loss_weights": twin.loss_weights} if getattr(twin, "loss_weights", None) else {}
-    value = twin.compute_loss(twin.loss, y_true, y_pred, **weighted)
-    twin.backward_loss(twin.loss, y_true, y_pred, **weighted)
+    value, y_true, y_pred = backward(twin, xs, ys)
     ref["loss_condition"] = loss_condition(twin, y_true, y_pred)
     return value, ref
 
@@ -158,7 +156,7 @@ def run_steps(run, steps):
     for step in range(len(run.snapshots), len(run.snapshots) + steps):
         value, ref = _forward_backward(run, step)
         run.losses.append(_loss_comparison(step, value, ref))
-        run.shadow.step(run.twin, run.batch(step)[0], ref["grads"])
+        run.gradients[step] = run.shadow.step(run.twin, run.batch(step), ref["grads"])
         _apply(run, ref)
         run.floors[step], run.shadowed[step] = run.shadow.floors(run.twin), run.shadow.states()
         snapshot(run)
@@ -197,10 +195,19 @@ def _state_comparison(step, slot, key, a, b, tol, floor, note=""):
 
 
 def state_comparisons(run, step):
-    """Slots and weights of snapshot ``step`` (both sides restored there), plus the loss of that step."""
+    """Slots and weights of snapshot ``step`` (both sides restored there), plus the loss of that step and the
+    gradients of that step of the tensors the shadow stepped with Keras's (``state_floors.Shadow.step``): their
+    state, judged on the shadow's floor, would absorb a gradient error of any size."""
     restore(run, step)
     found = _slot_and_weight_comparisons(run, step, run.twin)
-    return [run.losses[step - 1]] + found["slot"] + found["update"]
+    return [run.losses[step - 1]] + run.gradients.get(step, []) + found["slot"] + found["update"]
+
+
+def failed_steps(run):
+    """The steps whose loss, or the gradient of a tensor the shadow stepped with Keras's, failed (run_steps records
+    both at every step)."""
+    return sorted({i + 1 for i, c in enumerate(run.losses) if not c.passed}
+                  | {s for s, found in run.gradients.items() if not all(c.passed for c in found)})
 
 
 def replay_step(run, step):
@@ -209,9 +216,12 @@ def replay_step(run, step):
     value, ref = _forward_backward(run, step)
     tol = tolerance(run.twin.dtype) if step == 1 else state_tolerance(run.twin.optimizer, run.twin.dtype)
     scales, grads = condition_scales(run.twin), run.twin.grads
+    # a shadowed tensor's gradient as run_steps judged it, taken at the shadow's weights (Keras's, to what the
+    # shadow's own state comparisons allow): the twin's weights are apart from Keras's by what the floors allowed
+    shadowed = {c.tensor: c for c in run.gradients.get(step, [])}
     out = {"forward": [_loss_comparison(step, value, ref)],
-           "gradient": [compare(grads[k], g, f"step {step}: d {k}", tol, floor=scales.get(k, 0.0), kind="param",
-                                step=step, tensor=k) for k, g in ref["grads"].items()]}
+           "gradient": [shadowed.get(k) or compare(grads[k], g, f"step {step}: d {k}", tol, floor=scales.get(k, 0.0),
+                                                   kind="param", step=step, tensor=k) for k, g in ref["grads"].items()]}
     _apply(run, ref)
     return {**out, **_slot_and_weight_comparisons(run, step, run.twin)}
 
