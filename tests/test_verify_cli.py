@@ -86,9 +86,11 @@ def test_a_failure_names_its_first_divergence_on_the_summary_line(files, tmp_pat
     real = cli.verify
     monkeypatch.setattr(cli, "verify", slipped)
     assert main(["verify", str(files / "net.keras"), "--steps", "1", "--out", str(tmp_path)]) == 1
-    line = capsys.readouterr().out.strip().splitlines()[-1]
+    lines = capsys.readouterr().out.strip().splitlines()
+    line = next(l for l in lines if l.startswith("parity verify: "))
     assert line.startswith("parity verify: FAILED (first divergence: layer b3 (Conv2D, its output); step 1, phase "
                            "forward, layer b3) in "), line
+    assert "--dtype float64" in lines[-1] and lines.index(line) == len(lines) - 2  # a float32 failure: the advice
 
 
 def test_a_failed_whole_model_check_is_the_first_divergence_in_a_few_words():
