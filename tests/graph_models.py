@@ -1,4 +1,5 @@
-"""Keras models shared by the graph tests (test_from_keras, test_verify)."""
+"""Keras models shared by the graph tests (test_from_keras, test_verify, test_verify_condition_scales and
+test_verify_late_gradients)."""
 import keras
 
 L = keras.layers
@@ -21,4 +22,16 @@ def residual_inception_model():
     out = L.Dense(3, name="head")(L.Concatenate(name="cat2")([a, b, L.Dense(2, name="fan")(b)]))
     model = keras.Model([img, vec], out, name="net")
     model.compile(loss="mse", optimizer=keras.optimizers.Adam(learning_rate=0.01))
+    return model
+
+
+def conv_bn_model():
+    """Walkthrough 27's v_bn_batch model without Dropout: a strided ReLU conv, a conv into a training-mode
+    BatchNormalization, SGD with momentum (its slots are the gradients after one step)."""
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((12, 12, 1)), L.Conv2D(4, 3, strides=2, activation="relu", name="c1"),
+                              L.Conv2D(6, 3, padding="same", name="c2"), L.BatchNormalization(name="bn"),
+                              L.ReLU(name="relu"), L.GlobalAveragePooling2D(name="gap"),
+                              L.Dense(3, activation="softmax", name="out")])
+    model.compile(loss="sparse_categorical_crossentropy", optimizer=keras.optimizers.SGD(0.05, momentum=0.9))
     return model

@@ -12,6 +12,7 @@ import numpy_models as nm  # noqa: E402
 from parity import from_keras, verify  # noqa: E402
 from parity.cli import main  # noqa: E402
 from parity.verify.result import FLOAT32_ADVICE, VerifyResult, to_markdown  # noqa: E402
+from tests.graph_models import conv_bn_model  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore:Skipping variable loading for optimizer")
 L = keras.layers
@@ -76,22 +77,10 @@ def test_a_planted_kernel_perturbation_still_fails_at_its_layer(concat_model):
     assert not result.passed and result.divergence["layers"]["chained"]["node"] == "b2", str(result)
 
 
-def _conv_bn_model():
-    """Walkthrough 27's v_bn_batch model without Dropout: a strided ReLU conv, a conv into a training-mode
-    BatchNormalization, SGD with momentum (its slots are the gradients after one step)."""
-    keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((12, 12, 1)), L.Conv2D(4, 3, strides=2, activation="relu", name="c1"),
-                              L.Conv2D(6, 3, padding="same", name="c2"), L.BatchNormalization(name="bn"),
-                              L.ReLU(name="relu"), L.GlobalAveragePooling2D(name="gap"),
-                              L.Dense(3, activation="softmax", name="out")])
-    model.compile(loss="sparse_categorical_crossentropy", optimizer=keras.optimizers.SGD(0.05, momentum=0.9))
-    return model
-
-
 @pytest.fixture(scope="module")
 def conv_bn():
     rng = np.random.default_rng(0)
-    return _conv_bn_model(), rng.random((256, 12, 12, 1)).astype("float32"), rng.integers(0, 3, 256)
+    return conv_bn_model(), rng.random((256, 12, 12, 1)).astype("float32"), rng.integers(0, 3, 256)
 
 
 def test_conv_before_batchnorm_on_256_rows_passes_two_float32_sgd_steps(conv_bn):

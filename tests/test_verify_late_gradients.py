@@ -9,6 +9,7 @@ keras = pytest.importorskip("keras")
 import numpy_models as nm  # noqa: E402
 from numpy_models import activations  # noqa: E402
 from parity import from_keras, verify  # noqa: E402
+from tests.graph_models import conv_bn_model  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore:Skipping variable loading for optimizer")
 L = keras.layers
@@ -59,12 +60,7 @@ def test_the_same_net_without_the_bug_passes_ten_steps():
 def test_conv_before_batchnorm_on_500_rows_passes_five_float32_momentum_steps():
     # judged at the twin's own weights (apart from Keras's by what the floors allowed), step 3's d c1/kernel was
     # 13x the state rtol of its condition scale; at the shadow's (Keras's) 0.24x
-    keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((12, 12, 1)), L.Conv2D(4, 3, strides=2, activation="relu", name="c1"),
-                              L.Conv2D(6, 3, padding="same", name="c2"), L.BatchNormalization(name="bn"),
-                              L.ReLU(name="relu"), L.GlobalAveragePooling2D(name="gap"),
-                              L.Dense(3, activation="softmax", name="out")])
-    model.compile(loss="sparse_categorical_crossentropy", optimizer=keras.optimizers.SGD(0.05, momentum=0.9))
+    model = conv_bn_model()
     rng = np.random.default_rng(0)
     x, y = rng.random((500, 12, 12, 1)).astype("float32"), rng.integers(0, 3, 500)
     result = verify(model, x, y, steps=5)
