@@ -11,7 +11,7 @@ keras = pytest.importorskip("keras")
 import numpy_models as nm  # noqa: E402
 from parity import from_keras, verify  # noqa: E402
 from parity.cli import main  # noqa: E402
-from parity.verify.result import FLOAT32_ADVICE, VerifyResult, to_markdown  # noqa: E402
+from parity.verify.result import DEMOTED_FLOAT64_ADVICE, FLOAT32_ADVICE, VerifyResult, to_markdown  # noqa: E402
 from tests.graph_models import conv_bn_model  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore:Skipping variable loading for optimizer")
@@ -126,6 +126,17 @@ def test_only_a_failed_float32_verify_advises_float64(dtype, passed, advised):
     assert (FLOAT32_ADVICE in to_markdown(result)) == advised
     assert json.loads(result.to_json())["advice"] == result.advice
     assert ("--dtype float64" in to_markdown(result)) == advised
+
+
+@pytest.mark.parametrize("backend, dtype, advice", [
+    ("jax", "float64", DEMOTED_FLOAT64_ADVICE), ("torch", "float64", DEMOTED_FLOAT64_ADVICE),
+    ("tensorflow", "float64", ""), ("jax", "float32", FLOAT32_ADVICE)])
+def test_a_failed_float64_verify_on_jax_or_torch_names_kerass_float32_demotion(backend, dtype, advice):
+    failed = VerifyResult(model="m", dtype=dtype, settings={"backend": backend}, gradients=[_row(False)])
+    md = to_markdown(failed)
+    assert failed.advice == advice and [a for a in (FLOAT32_ADVICE, DEMOTED_FLOAT64_ADVICE) if a in md] == \
+        ([advice] if advice else [])
+    assert VerifyResult(model="m", dtype=dtype, settings={"backend": backend}, gradients=[_row(True)]).advice == ""
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])

@@ -21,6 +21,11 @@ FLOAT32_ADVICE = (
     "units, long batches, adaptive optimizers over many steps): verify again with --dtype float64 (dtype=\"float64\"); "
     "a difference that persists there is real, one that vanishes was round-off")
 
+DEMOTED_FLOAT64_ADVICE = (
+    "on JAX and PyTorch Keras computes some float64 operations in float32 (its type promotion demotes them; "
+    "docs/backends.md), so float64 differences of ~1e-8 there are Keras's float32 round-off, not the twin's: "
+    "verify float64 on the tensorflow backend, or this backend in float32")
+
 TABLES = ("layers", "substitute_layers", "gradients", "finite_differences", "steps", "bisection", "phases")
 
 
@@ -51,8 +56,13 @@ class VerifyResult:
 
     @property
     def advice(self):
-        """``FLOAT32_ADVICE`` when a float32 verify failed, else "" (a float64 failure is no round-off)."""
-        return FLOAT32_ADVICE if self.dtype == "float32" and not self.passed else ""
+        """``FLOAT32_ADVICE`` when a float32 verify failed, ``DEMOTED_FLOAT64_ADVICE`` when a float64 one failed on
+        JAX or PyTorch, else "" (a float64 failure on TensorFlow is no round-off)."""
+        if self.passed:
+            return ""
+        if self.dtype == "float32":
+            return FLOAT32_ADVICE
+        return DEMOTED_FLOAT64_ADVICE if self.settings.get("backend") in ("jax", "torch") else ""
 
     @property
     def passed(self):
