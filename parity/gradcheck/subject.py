@@ -58,25 +58,30 @@ def rng_unchanged(state):
 
 
 # -- float64 copies ---------------------------------------------------------------------
-def _low_precision_arrays(obj, seen, found, depth=0):
-    """Every float16/float32 array reachable from ``obj`` (attributes, dicts, lists)."""
+def _reachable(obj, seen=None, depth=0):
+    """Every object reachable from ``obj`` through attributes, dict values and list/tuple items, once each, down to
+    6 levels (an array or a class is yielded, not entered)."""
+    seen = set() if seen is None else seen
     if id(obj) in seen or depth > 6:
         return
     seen.add(id(obj))
-    if isinstance(obj, np.ndarray):
-        if obj.dtype.kind == "f" and obj.dtype.itemsize < 8:
-            found[id(obj)] = obj
-        return
+    yield obj
     if isinstance(obj, dict):
         children = list(obj.values())
     elif isinstance(obj, (list, tuple)):
         children = list(obj)
-    elif hasattr(obj, "__dict__") and not isinstance(obj, type):
+    elif hasattr(obj, "__dict__") and not isinstance(obj, (type, np.ndarray)):
         children = list(vars(obj).values())
     else:
         return
     for child in children:
-        _low_precision_arrays(child, seen, found, depth + 1)
+        yield from _reachable(child, seen, depth + 1)
+
+
+def _low_precision_arrays(obj):
+    """{id: array} of every float16/float32 array reachable from ``obj``."""
+    return {id(a): a for a in _reachable(obj)
+            if isinstance(a, np.ndarray) and a.dtype.kind == "f" and a.dtype.itemsize < 8}
 
 
 # Switches of this project's layers that keep a float32 step inside a float64 layer, as TensorFlow does
@@ -85,32 +90,12 @@ def _low_precision_arrays(obj, seen, found, depth=0):
 FLOAT32_INSIDE = ("compute_in_float32",)
 
 
-def _float32_inside(obj, seen, found, depth=0):
-    """Every object reachable from ``obj`` (attributes, dicts, lists) with a ``FLOAT32_INSIDE`` switch on."""
-    if id(obj) in seen or depth > 6 or isinstance(obj, (np.ndarray, type)):
-        return
-    seen.add(id(obj))
-    if isinstance(obj, dict):
-        children = list(obj.values())
-    elif isinstance(obj, (list, tuple)):
-        children = list(obj)
-    elif hasattr(obj, "__dict__"):
-        found.extend(obj for switch in FLOAT32_INSIDE if getattr(obj, switch, False) is True)
-        children = list(vars(obj).values())
-    else:
-        return
-    for child in children:
-        _float32_inside(child, seen, found, depth + 1)
-
-
 def float64_inside(obj):
     """Switch off every ``FLOAT32_INSIDE`` step reachable from ``obj`` (a copy: it is changed in place)."""
-    found = []
-    _float32_inside(obj, set(), found)
-    for layer in found:
-        for switch in FLOAT32_INSIDE:
-            if getattr(layer, switch, False) is True:
-                setattr(layer, switch, False)
+    switched = [(o, switch) for o in _reachable(obj) if hasattr(o, "__dict__") and not isinstance(o, type)
+                for switch in FLOAT32_INSIDE if getattr(o, switch, False) is True]
+    for layer, switch in switched:
+        setattr(layer, switch, False)
     return obj
 
 
@@ -121,8 +106,7 @@ def float64_copy(obj, also=(), keep_float32_inside=False):
     The copy computes in float64 throughout (``float64_inside``) unless ``keep_float32_inside`` (a copy
     compared with Keras, which keeps TF's float32 steps). Returns (copy, number of arrays converted).
     """
-    found = {id(arr): arr for arr in also}
-    _low_precision_arrays(obj, set(), found)
+    found = {**{id(arr): arr for arr in also}, **_low_precision_arrays(obj)}
     memo = {key: arr.astype(np.float64) for key, arr in found.items()}
     clone = copy.deepcopy(obj, memo)
     if callable(getattr(clone, "cast", None)):
