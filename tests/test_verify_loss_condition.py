@@ -1,13 +1,15 @@
 """verify judges a step's loss on the scale of its sensitivity to the outputs (parity/verify/loss_condition.py):
 near a fit the loss cancels (an MSE of residual r is r^2), so float32 round-off in the outputs gives a relative
-loss difference of ~eps |y_pred| / r, which an rtol on |L| alone calls a failure."""
+loss difference of ~eps |y_pred| / r, which an rtol on |L| alone calls a failure; the step's gradients (2 r / n
+for an MSE) cancel the same way (gradient_condition)."""
 import numpy as np
 import pytest
 
 keras = pytest.importorskip("keras")
 
 from parity import from_keras, verify  # noqa: E402
-from parity.verify.loss_condition import loss_condition  # noqa: E402
+import numpy_models as nm  # noqa: E402
+from parity.verify.loss_condition import gradient_condition, loss_condition  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore:Skipping variable loading for optimizer")
 L = keras.layers
@@ -44,3 +46,45 @@ def test_the_condition_is_what_the_loss_moves_by_when_each_output_moves_by_its_s
     y_pred = twin.forward(x)
     expected = float(np.sum(np.abs(2 * (y_pred - y) / y.size * y_pred)))  # MSE: dL/dy_pred = 2 (y_pred - y) / n
     assert loss_condition(twin, y, y_pred) == pytest.approx(expected, rel=1e-6)
+
+
+def test_near_a_fit_the_gradient_condition_is_the_outputs_size_over_the_residual():
+    # MSE: dL/dy_pred = 2 (y_pred - y) / n moves by 2 rtol |y_pred| / n when the outputs move by rtol of their size
+    model, x, y = _near_fit(1e-3)
+    twin = from_keras(model)
+    y_pred = twin.forward(x)
+    expected = np.abs(y_pred).max() / np.abs(y_pred - y).max()
+    assert expected > 100
+    assert gradient_condition(twin, y, y_pred, 1e-5) == pytest.approx(expected, rel=1e-6)
+    far = y_pred + 10.0  # residuals larger than the outputs: no cancellation to speak of
+    assert gradient_condition(twin, far, y_pred, 1e-5) == 1.0
+
+
+def test_a_cross_entropys_gradient_does_not_cancel():
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((4,)), L.Dense(3, activation="softmax", name="out")])
+    model.compile(loss="categorical_crossentropy", optimizer="sgd")
+    twin = from_keras(model)
+    x = np.random.default_rng(0).standard_normal((8, 4)).astype("float32")
+    y = np.eye(3)[np.random.default_rng(1).integers(0, 3, 8)].astype("float32")
+    assert gradient_condition(twin, y, twin.forward(x), 1e-5) == pytest.approx(1.0, abs=1e-4)
+
+
+class _SlippedHiddenKernel(nm.Dense):
+    """A Dense whose kernel gradient is 0.1% off."""
+
+    def backward_call(self, dout):
+        dx = super().backward_call(dout)
+        self.grads["kernel"] *= 1 + 1e-3
+        return dx
+
+
+def test_near_a_fit_a_slipped_kernel_gradient_still_fails():
+    # the step's gradients are judged on ~1000x their size here; the gradient check with a random upstream is not
+    model, x, y = _near_fit(1e-3)
+    twin = from_keras(model)
+    twin.get_layer("hidden").__class__ = _SlippedHiddenKernel
+    result = verify(model, x, y, batch=1, twin=twin)
+    assert not result.passed
+    failed = [r for r in result.gradients if not r["passed"]]
+    assert [r["tensor"] for r in failed] == ["hidden/kernel"], str(result)

@@ -35,8 +35,8 @@ import copy
 import numpy as np
 
 from numpy_models.normalization import BatchNormalization
-from parity.checks.graph_checks import condition_scales
 from parity.compare import compare
+from parity.verify.loss_condition import gradient_condition, gradient_scales
 
 
 SHADOW_GRADIENT_NOTE = " (the twin at the shadow's weights)"
@@ -54,28 +54,31 @@ class Shadow:
         self.dropped = set()  # tensors whose gradient failed at a step after they entered: never stepped so again
         self.fed = {}  # key -> fed_statistics(twin, key) (the graph does not change)
 
-    def step(self, twin, batch, keras_grads):
+    def step(self, twin, batch, keras_grads, condition=1.0):
         """Step alongside ``twin`` on its ``batch`` (xs, ys) (after its backward, before its update);
-        ``keras_grads``: {key: Keras's gradient} of the same step. Returns the comparisons of this step's gradients
-        of the tensors already stepped with Keras's, taken by the shadow (``judge``): one that fails leaves the
-        shadow for good."""
+        ``keras_grads``: {key: Keras's gradient} of the same step; ``condition``: the twin's
+        ``loss_condition.gradient_condition`` at this step. Returns the comparisons of this step's gradients of the
+        tensors already stepped with Keras's, taken by the shadow (``judge``): one that fails leaves the shadow for
+        good."""
         self.steps += 1
         # every step, so that its moving statistics see its own biases, as Keras's see Keras's, and its Dropout masks
         # stay in step with the twin's; its gradients are judged
-        backward(self.twin, *batch)
-        judged = self.judge(self.twin, keras_grads, self.keys)
+        _, y_true, y_pred = backward(self.twin, *batch)
+        own = gradient_condition(self.twin, y_true, y_pred, self.rtol)
+        judged = self.judge(self.twin, keras_grads, self.keys, own)
         self.dropped |= {c.tensor for c in judged if not c.passed}
-        entering = self.judge(twin, keras_grads)
+        entering = self.judge(twin, keras_grads, condition=condition)
         self.keys = (self.keys | {c.tensor for c in entering if c.passed}) - self.dropped
         fed = {k: np.asarray(keras_grads[k], g.dtype) if k in self.keys else g for k, g in twin.grads.items()}
         self.twin.optimizer.update(self.twin.params, fed)
         return judged
 
-    def judge(self, model, keras_grads, keys=None):
+    def judge(self, model, keras_grads, keys=None, condition=1.0):
         """[Comparison] of ``model``'s gradients (after its backward) of ``keys`` (default: every tensor with a
-        condition scale) with Keras's at their condition scales, as ``training.replay_step`` judges this step's."""
+        condition scale) with Keras's at their condition scales (``gradient_scales``, ``condition`` the model's
+        ``gradient_condition``), as ``training.replay_step`` judges this step's."""
         rtol = self.rtol if self.steps == 1 else self.state_rtol
-        scales, grads = condition_scales(model), model.grads
+        scales, grads = gradient_scales(model, condition), model.grads
         keys = sorted(scales if keys is None else keys)
         return [compare(grads[k], keras_grads[k], f"step {self.steps}: d {k}{SHADOW_GRADIENT_NOTE}", rtol,
                         floor=scales.get(k, 0.0), kind="param", step=self.steps, tensor=k)
