@@ -67,7 +67,7 @@ def test_a_cross_entropys_gradient_does_not_cancel():
     twin = from_keras(model)
     x = np.random.default_rng(0).standard_normal((8, 4)).astype("float32")
     y = np.eye(3)[np.random.default_rng(1).integers(0, 3, 8)].astype("float32")
-    assert gradient_condition(twin, y, twin.forward(x), 1e-5) == pytest.approx(1.0, abs=1e-4)
+    assert gradient_condition(twin, y, twin.forward(x), 1e-5) == 1.0  # its gradient itself is the scale
 
 
 class _SlippedHiddenKernel(nm.Dense):

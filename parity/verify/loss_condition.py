@@ -44,7 +44,7 @@ def gradient_condition(twin, y_true, y_pred, rtol):
     """How many times its own size dL/dy_pred moves when every output moves by ``rtol`` of its own size, per rtol:
     max over elements of |dL/dy_pred(y_pred (1 + rtol)) - dL/dy_pred(y_pred (1 - rtol))| / 2, over rtol times the
     largest |dL/dy_pred|; at least 1. Near a fit (an MSE's r << |y_pred|) it is ~|y_pred| / |r|; a loss whose
-    gradient does not cancel (a cross-entropy's -y / p) gives ~1. A gradient is then judged on at least this many
+    gradient does not cancel (a cross-entropy's -y / p) gives 1. A gradient is then judged on at least this many
     times its own size (``gradient_scales``): a difference read as the output change it implies, held to the
     outputs' rtol, as ``loss_condition`` reads the loss's."""
     moved, largest = 0.0, 0.0
@@ -55,9 +55,10 @@ def gradient_condition(twin, y_true, y_pred, rtol):
         change, own = np.abs(at[0] - at[2]) / 2, np.abs(at[1])
         moved = max(moved, float(change[np.isfinite(change)].max(initial=0.0)))
         largest = max(largest, float(own[np.isfinite(own)].max(initial=0.0)))
-    if largest == 0.0:
-        return 1.0
-    return max(1.0, moved / (rtol * largest))
+    condition = moved / (rtol * largest) if largest > 0.0 else 1.0
+    # the central difference's own curvature gives 1 + rtol^2 for a cross-entropy's -y / p: no cancellation, and
+    # a floor above the gradient's own size by that much would move every comparison's max_rel by 1e-10
+    return condition if condition > 1.0 + rtol else 1.0
 
 
 def gradient_scales(model, condition):
