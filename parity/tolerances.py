@@ -111,7 +111,12 @@ CONDITION_SCALE = (
     "sum(|dL/dz|) over units and sum(|x| |dL/dz|) over kernel elements (a ReLU conv's bias on 8 samples, correct, "
     "measured 1.4-3.9x rtol of its own size apart in float32 in 15 of 20 random batches; kernels upstream of a "
     "training-mode BatchNormalization of 256 x 25 positions 1.3e-5..3.1e-5 of theirs; both within 1e-5 of the "
-    "sums of their terms). A planted slip in a gradient is a difference of order the terms themselves, far above it.")
+    "sums of their terms). A softmax's input gradient s * (g - sum(g * s)) (s its output, g dL/ds, summed over its "
+    "axes) is such a sum, with scale the largest s|g| + s sum(s|g|) over elements (sum_terms.input_grad_scale): over "
+    "an axis of size 1 it is 0 in exact arithmetic, NumPy's exactly 0 and TensorFlow's float32 one 1.2e-7..2.4e-7 "
+    "(its softmax gives s = 1 - 2^-24 on an AVX2 CPU), 1.0 of its own size but 3.6e-8..4.9e-8 of that scale "
+    "(2 max|g| = 3.3..5.1); for random softmaxes that do not cancel the scale is 1.3-89x (median 2.9x) max|dx|. "
+    "A planted slip in a gradient is a difference of order the terms themselves, far above it.")
 
 
 def tolerance(dtype, kind="keras"):

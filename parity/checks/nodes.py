@@ -10,14 +10,37 @@ of a check may run in different processes, ``parity.checks.backends``).
 """
 import numpy_models
 from parity.checks.graph_checks import condition_scales as graph_condition_scales, sum_scales
+from parity.checks.sum_terms import input_grad_scale
 from parity.compare import compare
 
 
 def condition_scales(np_model, output_grads):
-    """{"layer/weight": sum(|terms|)} of a Sequential's sum-over-the-batch gradients (``tolerances.CONDITION_SCALE``)."""
+    """{"layer/weight": sum(|terms|)} of a Sequential's sum-over-the-batch gradients, and {"layer:input_grad":
+    the scale of its terms} of a softmax layer's input gradient (``tolerances.CONDITION_SCALE``)."""
     scales = {}
     for layer, grad in zip(np_model.layers, output_grads, strict=True):
         scales.update(sum_scales(layer, grad, layer._cache))
+        scale = input_grad_scale(layer, grad, layer._cache)
+        if scale:
+            scales[f"{layer.name}:input_grad"] = scale
+    return scales
+
+
+def graph_input_grad_scales(np_model):
+    """{plan name of the gradient reaching a softmax node's input: the scale of its terms}, summed over the
+    softmax nodes a tensor feeds (``input_grad_scale``); a node given dL/d(its logits) ran no softmax backward."""
+    caches, scales = np_model._cache[1], {}
+    for node, grad in np_model.output_grads.items():
+        if node in np_model.logits_grads or not (scale := input_grad_scale(node.layer, grad, caches.get(node))):
+            continue
+        tensor = node.inputs[0]
+        if tensor is np_model.inputs[0]:
+            key = "input:input_grad"
+        elif tensor is tensor.node.outputs[0] and not tensor.node.is_input:  # output_grads holds first outputs
+            key = f"{tensor.node.name}:output_grad"
+        else:
+            continue  # a gradient the plan does not compare
+        scales[key] = scales.get(key, 0.0) + scale
     return scales
 
 
@@ -45,7 +68,7 @@ def numpy_backward(np_model, dout=None, loss=None, y_true=None, y_pred=None):
     """
     if isinstance(np_model, numpy_models.Model):
         dx = np_model.backward(dout) if loss is None else np_model.backward_loss(loss, y_true, y_pred)
-        return dx, np_model.output_grads, graph_condition_scales(np_model)
+        return dx, np_model.output_grads, {**graph_condition_scales(np_model), **graph_input_grad_scales(np_model)}
     if loss is None:
         dx, out_grads = np_model.backward(dout, return_output_grads=True)
     else:
@@ -84,7 +107,8 @@ def backward_plan(np_model, dx, out_grads, floors):
         keys = [f"{layer.name}/{w}" for w in layer.params]
         plan += [(k, grads[k], ("grads", k), {"floor": floors.get(k, 0.0), "kind": "param"}) for k in keys]
         where = ("output_grads", i - 1) if i else ("dx",)  # dL/d(input of layer i) = dL/d(output of layer i-1)
-        plan.append((f"{layer.name}:input_grad", inputs[i], where, {"tensor": layer.name, "kind": "input_grad"}))
+        name = f"{layer.name}:input_grad"
+        plan.append((name, inputs[i], where, {"floor": floors.get(name, 0.0), "tensor": layer.name, "kind": "input_grad"}))
     return plan
 
 
@@ -100,12 +124,14 @@ def graph_backward_plan(np_model, dx, floors):
     grads, plan = np_model.grads, []
     for node in reversed(np_model._nodes):
         if id(node) not in outputs:
-            plan.append((f"{node.name}:output_grad", np_model.output_grads.get(node), ("node_grads", node.name),
-                         {"tensor": node.name, "kind": "output_grad"}))
+            name = f"{node.name}:output_grad"
+            plan.append((name, np_model.output_grads.get(node), ("node_grads", node.name),
+                         {"floor": floors.get(name, 0.0), "tensor": node.name, "kind": "output_grad"}))
         if first_call[node.layer] is node:
             keys = [f"{node.layer.name}/{w}" for w in node.layer.params]
             plan += [(k, grads[k], ("grads", k), {"floor": floors.get(k, 0.0), "kind": "param"}) for k in keys]
-    return plan + [("input:input_grad", dx, ("dx",), {"tensor": "input", "kind": "input_grad"})]
+    floor = floors.get("input:input_grad", 0.0)
+    return plan + [("input:input_grad", dx, ("dx",), {"floor": floor, "tensor": "input", "kind": "input_grad"})]
 
 
 def compare_plan(plan, ref, tol):

@@ -9,12 +9,18 @@ twin's own backward: dL/dy through the activation's derivative, as the layer's
 ``backward_call`` computes it, or dL/dz itself when a loss was read at the
 layer's logits. dL/dy would over-bound it: an activation's derivative
 (ReLU's 0, a sigmoid's <= 1/4) shrinks the terms before they are summed.
+
+A softmax's input gradient ``s (g - sum_axes(g s))`` (``s`` its output, ``g``
+dL/ds) is such a sum too, over the softmax's axes: it cancels (exactly so over
+an axis of size 1, where ``s = 1``), and its terms are ``s |g|`` and
+``s sum_axes(s |g|)`` (``input_grad_scale``).
 """
 import numpy as np
 
 from numpy_models import activations
+from numpy_models.activation_layers import Softmax
 from numpy_models.convolutional import Conv2D
-from numpy_models.core import Dense
+from numpy_models.core import Activation, Dense
 from numpy_models.separable import SeparableConv2D
 from numpy_models.transposed import Conv2DTranspose
 
@@ -55,3 +61,25 @@ def _kernel_sums(layer, dz, dz2, cache):
         kernel = cols @ x2 if transposed else (x2.T @ cols).T
         return {"kernel": np.ascontiguousarray(kernel).reshape(layer.params["kernel"].shape)}
     return {"kernel": x2.T @ dz2}
+
+
+def softmax_terms(s, grad, axes):
+    """``s |g| + s sum_axes(s |g|)`` per element: the magnitude of the terms of softmax's input gradient
+    ``s (g - sum_axes(g s))``, for its output ``s`` and dL/ds ``grad``."""
+    sg = s * np.abs(grad)
+    return sg + s * sg.sum(axis=axes, keepdims=True)
+
+
+def input_grad_scale(layer, grad, cache):
+    """The largest ``softmax_terms`` of a softmax layer's input gradient (a Softmax layer, over its axes, or an
+    Activation("softmax"), over the last axis) given dL/d(its output) ``grad`` and its cache of that call;
+    0.0 for other layers, whose input gradient sums no cancelling terms here."""
+    if grad is None or cache is None:
+        return 0.0
+    if isinstance(layer, Softmax):
+        s, axes = cache[1], layer._axes_tuple()  # cache (x, y)
+    elif isinstance(layer, Activation) and layer.activation == "softmax":
+        s, axes = cache[2], (-1,)  # cache (_, z, y)
+    else:
+        return 0.0
+    return float(softmax_terms(s, grad, axes).max())
