@@ -197,7 +197,7 @@ class Model(ModelBase):
             dx = layer.backward_call(gs if len(gs) > 1 else gs[0])
         if previous is not None:
             for k, v in previous.items():
-                _set_grad(layer, k, layer.grads[k] + v)
+                set_grad(layer, k, layer.grads[k] + v)
         seen.add(layer)
         for t, d in zip(node.inputs, dx if node.list_input else [dx], strict=True):
             grads[id(t)] = (grads[id(t)][0] + d, False) if id(t) in grads else (d, False)
@@ -309,15 +309,16 @@ class Model(ModelBase):
         return dx if need_input_grad else None
 
 
-def _set_grad(layer, key, value):
+def set_grad(layer, key, value):
+    """Set the gradient ``key`` ("layer/weight", nested models' keys too) of a layer or model to ``value``."""
     if isinstance(layer, ModelBase):
         first, rest = key.split("/", 1)
-        _set_grad(layer.get_layer(first), rest, value)
+        set_grad(layer.get_layer(first), rest, value)
     else:
         layer.grads[key] = value
 
 
 def _zero_grads(layer):
     for k, v in layer.grads.items():
-        _set_grad(layer, k, np.zeros_like(v))
+        set_grad(layer, k, np.zeros_like(v))
 

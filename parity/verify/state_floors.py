@@ -3,8 +3,9 @@
 
 A gradient that sums cancelling terms (a bias or kernel gradient over a batch)
 is compared at ``rtol`` times its condition scale (``sum |terms|``, as
-``parity.checks.graph_checks.condition_scales``), which may exceed its own size
-many times; for a bias feeding a training-mode BatchNormalization it is 0 in
+``parity.checks.graph_checks.condition_scales``; under a MeanSquaredError, at
+least its ``loss_condition.near_fit_floors``: near a fit every gradient cancels
+through the loss's), which may exceed its own size many times; for a bias feeding a training-mode BatchNormalization it is 0 in
 exact arithmetic and each side steps it by its own round-off. Its slots (a
 momentum is the gradient itself after one step) and its value after a step (a
 zero-initialised bias is the step itself) are then as far apart, relative to
@@ -36,7 +37,7 @@ import numpy as np
 
 from numpy_models.normalization import BatchNormalization
 from parity.compare import compare
-from parity.verify.loss_condition import gradient_condition, gradient_scales
+from parity.verify.loss_condition import gradient_scales, near_fit_floors
 
 
 SHADOW_GRADIENT_NOTE = " (the twin at the shadow's weights)"
@@ -54,31 +55,30 @@ class Shadow:
         self.dropped = set()  # tensors whose gradient failed at a step after they entered: never stepped so again
         self.fed = {}  # key -> fed_statistics(twin, key) (the graph does not change)
 
-    def step(self, twin, batch, keras_grads, condition=1.0):
+    def step(self, twin, batch, keras_grads, near_fit=None):
         """Step alongside ``twin`` on its ``batch`` (xs, ys) (after its backward, before its update);
-        ``keras_grads``: {key: Keras's gradient} of the same step; ``condition``: the twin's
-        ``loss_condition.gradient_condition`` at this step. Returns the comparisons of this step's gradients of the
+        ``keras_grads``: {key: Keras's gradient} of the same step; ``near_fit``: the twin's
+        ``loss_condition.near_fit_floors`` at this step. Returns the comparisons of this step's gradients of the
         tensors already stepped with Keras's, taken by the shadow (``judge``): one that fails leaves the shadow for
         good."""
         self.steps += 1
         # every step, so that its moving statistics see its own biases, as Keras's see Keras's, and its Dropout masks
         # stay in step with the twin's; its gradients are judged
         _, y_true, y_pred = backward(self.twin, *batch)
-        own = gradient_condition(self.twin, y_true, y_pred, self.rtol)
-        judged = self.judge(self.twin, keras_grads, self.keys, own)
+        judged = self.judge(self.twin, keras_grads, self.keys, near_fit_floors(self.twin, y_true, y_pred))
         self.dropped |= {c.tensor for c in judged if not c.passed}
-        entering = self.judge(twin, keras_grads, condition=condition)
+        entering = self.judge(twin, keras_grads, near_fit=near_fit)
         self.keys = (self.keys | {c.tensor for c in entering if c.passed}) - self.dropped
         fed = {k: np.asarray(keras_grads[k], g.dtype) if k in self.keys else g for k, g in twin.grads.items()}
         self.twin.optimizer.update(self.twin.params, fed)
         return judged
 
-    def judge(self, model, keras_grads, keys=None, condition=1.0):
+    def judge(self, model, keras_grads, keys=None, near_fit=None):
         """[Comparison] of ``model``'s gradients (after its backward) of ``keys`` (default: every tensor with a
-        condition scale) with Keras's at their condition scales (``gradient_scales``, ``condition`` the model's
-        ``gradient_condition``), as ``training.replay_step`` judges this step's."""
+        condition scale) with Keras's at their condition scales (``gradient_scales``, with the model's
+        ``near_fit_floors`` ``near_fit``), as ``training.replay_step`` judges this step's."""
         rtol = self.rtol if self.steps == 1 else self.state_rtol
-        scales, grads = gradient_scales(model, condition), model.grads
+        scales, grads = gradient_scales(model, near_fit or {}), model.grads
         keys = sorted(scales if keys is None else keys)
         return [compare(grads[k], keras_grads[k], f"step {self.steps}: d {k}{SHADOW_GRADIENT_NOTE}", rtol,
                         floor=scales.get(k, 0.0), kind="param", step=self.steps, tensor=k)
