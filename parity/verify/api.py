@@ -19,6 +19,7 @@ from parity.verify import data, divergence, gradients, h5, layers, masks, substi
 from parity.verify.backend import check_backend, run_on, running_backend
 from parity.verify.finite_differences import check_finite_differences
 from parity.verify.floors import Floors
+from parity.verify.hints import model_hints
 from parity.verify.keras_trace import trace
 from parity.verify.result import VerifyResult, comparison_row, failed_checks
 
@@ -198,6 +199,7 @@ def _verify_here(model, x, y, steps, twin, dtype, loss, optimizer, batch, substi
                            "optimizer": _optimizer_name(twin.optimizer), "substitute": substitute, "seed": seed,
                            "data": "random" if x is None else "given", "backend": running_backend()}
         graph = layers.as_graph(twin)
+        result.hints = model_hints(graph)
         data.check_indices(graph, xs, data.tensor_names(k_model.inputs))
         floors = Floors(graph, xs, douts)  # the twin run once, and the run's flush-to-zero floor
         _layer_checks(result, k_model, twin, xs, douts, substitute, floors)

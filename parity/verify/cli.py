@@ -22,6 +22,7 @@ from parity.convert import UnsupportedModelError
 from parity.report.atomic import atomic_directory
 from parity.verify import repro
 from parity.verify.api import verify
+from parity.verify.result import advice_lines
 
 DTYPES = ("float32", "float64")
 
@@ -206,6 +207,6 @@ def cmd_verify(args):
     where = "" if result.passed else first_divergence(result.divergence)
     status = "PASSED" if result.passed else "FAILED" + (f" (first divergence: {where})" if where else "")
     print(f"parity verify: {status} in {result.seconds:.1f} s; wrote {Path(args.out) / 'verify.md'}")
-    if result.advice:
-        print(f"parity verify: {result.advice}")
+    for line in advice_lines(result):
+        print(f"parity verify: {line}")
     return 0 if result.passed else 1

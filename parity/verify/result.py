@@ -10,7 +10,9 @@ replayed phase by phase). ``divergence`` names where things first went wrong,
 as data: ``layers`` (the first diverging node per mode), ``layers_disagree``,
 ``training`` (step, phase, tensor, layer) and ``checks`` (the first failing row
 of each whole-model table: gradients, finite differences, loss steps);
-verify.md's "First divergence" lines are rendered from it.
+verify.md's "First divergence" lines are rendered from it. ``hints`` are rows about
+the model itself (``parity.verify.hints``: a softmax over one unit), each with
+the ``advice`` printed under them, before ``advice`` (float32 round-off).
 """
 import json
 import re
@@ -25,6 +27,11 @@ DEMOTED_FLOAT64_ADVICE = (
     "on JAX and PyTorch Keras computes some float64 operations in float32 (its type promotion demotes them; "
     "docs/backends.md), so float64 differences of ~1e-8 there are Keras's float32 round-off, not the twin's: "
     "verify float64 on the tensorflow backend, or this backend in float32")
+
+SOFTMAX_ONE_UNIT_ADVICE = (
+    "layer `{node}` ({layer}) takes a softmax over an axis of size 1: its output is 1.0 for every input, so every "
+    "gradient through it is 0 in exact arithmetic and the gradients compared are Keras's round-off against the "
+    "twin's zeros; a one-unit output wants `sigmoid`, a softmax needs >= 2 units")
 
 TABLES = ("layers", "substitute_layers", "gradients", "finite_differences", "steps", "bisection", "phases")
 
@@ -51,6 +58,7 @@ class VerifyResult:
     bisection: list = field(default_factory=list)
     phases: list = field(default_factory=list)
     divergence: dict = field(default_factory=dict)
+    hints: list = field(default_factory=list)  # rows about the model itself (parity.verify.hints), each with advice
     seconds: float = 0.0
     repro: dict = field(default=None, repr=False)  # (meta, arrays) of the failing node; not in the JSON
 
@@ -172,6 +180,11 @@ def _bisection_lines(rows, divergence):
     return lines
 
 
+def advice_lines(result):
+    """What to make of the result: each hint's advice (the model's own), then the dtype's (``result.advice``)."""
+    return [h["advice"] for h in result.hints] + ([result.advice] if result.advice else [])
+
+
 def to_markdown(result):
     """The report: verdict, divergence, then every table."""
     s = result.settings
@@ -181,7 +194,7 @@ def to_markdown(result):
             f"{s.get('steps')} steps of {s.get('optimizer')} on {s.get('loss')}, data: {s.get('data')}, "
             f"backend: {s.get('backend', 'tensorflow')}, "
             f"{result.seconds:.1f} s)", "", "## First divergence", ""] + _divergence_lines(result.divergence, result)
-    head += [f"- {result.advice}"] if result.advice else []
+    head += [f"- {line}" for line in advice_lines(result)]
     body = []
     for name in TABLES:
         rows = getattr(result, name)
