@@ -15,6 +15,7 @@ output moving by d moves it by 2 d / n, d / r of its own size (``near_fit_floors
 import numpy as np
 
 from numpy_models.functional import set_grad
+from numpy_models.losses import MeanSquaredError
 from parity.checks.graph_checks import condition_scales
 
 
@@ -41,31 +42,49 @@ def loss_condition(twin, y_true, y_pred):
     return total
 
 
-def near_fit_floors(model, y_true, y_pred):
-    """{weight key: floor} after ``model``'s backward of its loss: the largest |gradient| its backward gives when
-    each output under a MeanSquaredError has the residual |y_pred| (the output's own size) instead of its own.
+EXPLAINED_MARGIN = 2.0  # near_fit_floors: the explained difference, twice, for the backward's own round-off on top
 
-    An MSE's dL/dy_pred = 2 r / n cancels near a fit, and an output moving by d moves it by 2 d / n, d / r of its own
-    size: a gradient compared at its own size reads the outputs' float32 round-off as ~eps |y_pred| / r of it
-    (measured: residual 1e-3, batch 1, float32 Adam on an AVX2 CPU, correct twin: 9.8e-5..2.3e-4). Judged on these
-    floors, a gradient's difference is read as the output change it implies, held to the outputs' rtol, as
-    ``loss_condition`` reads the loss's. Per weight and per output (the backward takes each output's share, with
-    its loss weight); no other loss gets one: a kink (MAE, Huber's), a clip (the cross-entropies) or another
-    curvature would have to be located first, and near a fit they are left to a float64 verify. {} when no output
-    is under an MSE.
+
+def near_fit_floors(model, y_true, y_pred, keras_outputs, rtol):
+    """{weight key: floor} after ``model``'s backward of its loss: EXPLAINED_MARGIN / rtol times the largest
+    |gradient| its backward gives for the difference Keras's outputs make to a MeanSquaredError's dL/dy_pred.
+
+    An MSE's dL/dy_pred = 2 r / n cancels near a fit: an output moving by d moves it by 2 d / n, d / r of its own
+    size, so the outputs' float32 round-off (an ulp or two of |y_pred|) reaches the step's gradients as
+    ~eps |y_pred| / r of theirs (measured: residual 1e-3, batch 1, float32 Adam on an AVX2 CPU, correct twin:
+    9.8e-5..2.3e-4 against rtol 1e-5). That share is taken exactly: the twin's backward of 2 (y_keras - y_twin) / n
+    (each MSE output's, with its loss weight), the first-order difference the outputs' measured difference makes;
+    a gradient is judged on it so that rtol of the floor is that share, EXPLAINED_MARGIN times. What the outputs do
+    not explain (a slip in the loss's gradient, a layer's backward, another output's loss) is judged as before.
+    The outputs themselves are compared elsewhere. No other loss gets one: a kink (MAE, Huber's) or a clip (the
+    cross-entropies) makes the difference a jump, not a share; near a fit they are left to a float64 verify. The
+    step's own backward (grads, the per-node gradients of the model and of nested models) is left as it was.
+    {} when no output is under an MSE.
     """
     terms = _terms(model, y_true, y_pred)
-    if not any(type(loss).__name__ == "MeanSquaredError" for _, loss, _, _ in terms):
+    if not any(isinstance(loss, MeanSquaredError) for _, loss, _, _ in terms):
         return {}
-    douts = [weight * loss.gradient(np.zeros_like(yp), np.abs(yp)) if type(loss).__name__ == "MeanSquaredError"
-             else np.zeros_like(yp) for weight, loss, _, yp in terms]
-    kept = model.grads, model.output_grads, model.logits_grads  # the step's own backward, restored below
+    douts = [weight * loss.gradient(np.zeros_like(yp), np.asarray(k, yp.dtype) - yp)
+             if isinstance(loss, MeanSquaredError) else np.zeros_like(yp)
+             for (weight, loss, _, yp), k in zip(terms, keras_outputs, strict=True)]
+    grads, records = model.grads, _backward_records(model)
     model.backward_call(douts if model.multiple_outputs else douts[0])
-    floors = {key: float(np.abs(grad).max(initial=0.0)) for key, grad in model.grads.items()}
-    for key, grad in kept[0].items():
+    floors = {key: EXPLAINED_MARGIN / rtol * float(np.abs(grad).max(initial=0.0)) for key, grad in model.grads.items()}
+    for key, grad in grads.items():
         set_grad(model, key, grad)
-    model.output_grads, model.logits_grads = kept[1], kept[2]
+    for graph, output_grads, logits_grads in records:
+        graph.output_grads, graph.logits_grads = output_grads, logits_grads
     return floors
+
+
+def _backward_records(model):
+    """[(graph, its output_grads, its logits_grads)] of ``model`` and every model nested in it (what
+    ``condition_scales`` reads after a backward)."""
+    found = [(model, model.output_grads, model.logits_grads)]
+    for node in model._nodes:
+        if hasattr(node.layer, "_nodes") and hasattr(node.layer, "output_grads"):
+            found += _backward_records(node.layer)
+    return found
 
 
 def gradient_scales(model, floors):

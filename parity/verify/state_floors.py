@@ -5,7 +5,8 @@ A gradient that sums cancelling terms (a bias or kernel gradient over a batch)
 is compared at ``rtol`` times its condition scale (``sum |terms|``, as
 ``parity.checks.graph_checks.condition_scales``; under a MeanSquaredError, at
 least its ``loss_condition.near_fit_floors``: near a fit every gradient cancels
-through the loss's), which may exceed its own size many times; for a bias feeding a training-mode BatchNormalization it is 0 in
+through the loss's, and carries the share the outputs' difference explains),
+which may exceed its own size many times; for a bias feeding a training-mode BatchNormalization it is 0 in
 exact arithmetic and each side steps it by its own round-off. Its slots (a
 momentum is the gradient itself after one step) and its value after a step (a
 zero-initialised bias is the step itself) are then as far apart, relative to
@@ -55,17 +56,20 @@ class Shadow:
         self.dropped = set()  # tensors whose gradient failed at a step after they entered: never stepped so again
         self.fed = {}  # key -> fed_statistics(twin, key) (the graph does not change)
 
-    def step(self, twin, batch, keras_grads, near_fit=None):
+    def step(self, twin, batch, keras, near_fit=None):
         """Step alongside ``twin`` on its ``batch`` (xs, ys) (after its backward, before its update);
-        ``keras_grads``: {key: Keras's gradient} of the same step; ``near_fit``: the twin's
-        ``loss_condition.near_fit_floors`` at this step. Returns the comparisons of this step's gradients of the
+        ``keras``: Keras's ``graph_compiled_gradients`` of the same step ("grads": {key: gradient},
+        "outputs"); ``near_fit``: the twin's ``loss_condition.near_fit_floors`` at this step. Returns the
+        comparisons of this step's gradients of the
         tensors already stepped with Keras's, taken by the shadow (``judge``): one that fails leaves the shadow for
         good."""
         self.steps += 1
         # every step, so that its moving statistics see its own biases, as Keras's see Keras's, and its Dropout masks
         # stay in step with the twin's; its gradients are judged
         _, y_true, y_pred = backward(self.twin, *batch)
-        judged = self.judge(self.twin, keras_grads, self.keys, near_fit_floors(self.twin, y_true, y_pred))
+        keras_grads = keras["grads"]
+        own = near_fit_floors(self.twin, y_true, y_pred, keras["outputs"], self.rtol)
+        judged = self.judge(self.twin, keras_grads, self.keys, own)
         self.dropped |= {c.tensor for c in judged if not c.passed}
         entering = self.judge(twin, keras_grads, near_fit=near_fit)
         self.keys = (self.keys | {c.tensor for c in entering if c.passed}) - self.dropped

@@ -100,7 +100,7 @@ def _forward_backward(run, step):
     ref = graph_compiled_gradients(run.k_model, xs, ys)
     value, y_true, y_pred = backward(twin, xs, ys)
     ref["loss_condition"] = loss_condition(twin, y_true, y_pred)
-    ref["near_fit_floors"] = near_fit_floors(twin, y_true, y_pred)
+    ref["near_fit_floors"] = near_fit_floors(twin, y_true, y_pred, ref["outputs"], tolerance(twin.dtype).rtol)
     return value, ref
 
 
@@ -156,7 +156,7 @@ def run_steps(run, steps):
     for step in range(len(run.snapshots), len(run.snapshots) + steps):
         value, ref = _forward_backward(run, step)
         run.losses.append(_loss_comparison(step, value, ref))
-        run.gradients[step] = run.shadow.step(run.twin, run.batch(step), ref["grads"], ref["near_fit_floors"])
+        run.gradients[step] = run.shadow.step(run.twin, run.batch(step), ref, ref["near_fit_floors"])
         _apply(run, ref)
         run.floors[step], run.shadowed[step] = run.shadow.floors(run.twin), run.shadow.states()
         snapshot(run)
