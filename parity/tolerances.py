@@ -40,7 +40,7 @@ TOLERANCES = {
         "too. The same optimizers fed identical gradients agree to 1e-5 (the optimizer table), and verify's "
         "per-step loss stays at 1e-5 of the loss's sensitivity to its outputs (parity/verify/loss_condition.py), "
         "and, under a MeanSquaredError, its per-step gradients on at least twice the share of their difference that the "
-        "outputs' measured difference explains, over rtol (parity/verify/loss_condition.near_fit_floors: near a fit "
+        "outputs' measured difference explains, over rtol (parity/verify/loss_condition.near_fit_shares: near a fit "
         "an MSE's gradient 2 r / n cancels, so the outputs' round-off reaches it as ~eps |y_pred| / r of its size; "
         "measured on an AVX2 CPU, batch 1, float32 Adam, residual 1e-3: the correct twin's step-1 gradients "
         "9.8e-5..2.3e-4 of their own size from Keras's, 0 on the CPU the test was written on; a loss gradient 0.1% "

@@ -93,7 +93,7 @@ def test_slot_perturbed_at_step_five_is_reported_at_step_five_phase_slot(saved64
     # head/kernel's gradient cancels over the batch: the shadow steps it with Keras's gradients and, with the same
     # slipping optimizer, shows the slip beside Keras's (CONDITIONED_GRADIENT_STATE); the slip moves the shadow's
     # weights, and so its outputs, off Keras's, and its gradients then differ by the share those outputs explain
-    # (MSE: near_fit_floors), so head/kernel stays in the shadow, whose own state shows the slip at step 10 too
+    # (MSE: near_fit_shares), so head/kernel stays in the shadow, whose own state shows the slip at step 10 too
     shadow = "(the twin's optimizer on Keras's gradients)"
     assert f"| 1 | 10 | FAIL | head/kernel {shadow} |" in md and f"| 3 | 5 | FAIL | head/kernel [momentum] {shadow} |" in md
     assert result.divergence["layers"] == {}  # forward and gradients of the start state still hold

@@ -1,7 +1,7 @@
 """verify judges a step's loss on the scale of its sensitivity to the outputs (parity/verify/loss_condition.py):
 near a fit the loss cancels (an MSE of residual r is r^2), so float32 round-off in the outputs gives a relative
 loss difference of ~eps |y_pred| / r, which an rtol on |L| alone calls a failure; the step's gradients (2 r / n
-for an MSE) cancel the same way (near_fit_floors)."""
+for an MSE) cancel the same way (near_fit_shares)."""
 import numpy as np
 import pytest
 
@@ -9,7 +9,7 @@ keras = pytest.importorskip("keras")
 
 from parity import from_keras, verify  # noqa: E402
 import numpy_models as nm  # noqa: E402
-from parity.verify.loss_condition import loss_condition, near_fit_floors  # noqa: E402
+from parity.verify.loss_condition import loss_condition, near_fit_shares  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore:Skipping variable loading for optimizer")
 L = keras.layers
@@ -55,16 +55,16 @@ def test_near_a_fit_an_mse_floors_each_gradient_at_the_share_the_outputs_differe
     twin.backward_loss(twin.loss, y, y_pred)
     before, output_grads = {k: g.copy() for k, g in twin.grads.items()}, twin.output_grads
     y_keras = y_pred + np.random.default_rng(1).standard_normal(y_pred.shape).astype(y_pred.dtype) * 1e-7
-    floors = near_fit_floors(twin, y, y_pred, [y_keras], 1e-5)
-    # out/bias sums dL/dy_pred over the batch: the MSE's 2 (y_keras - y_twin) / n summed per unit, twice, over rtol
+    shares = near_fit_shares(twin, y, y_pred, [y_keras])
+    # out/bias sums dL/dy_pred over the batch: the MSE's 2 (y_keras - y_twin) / n summed per unit, twice
     explained = (2 * (y_keras.astype(np.float64) - y_pred) / y_pred.size).sum(axis=0)
-    assert floors["out/bias"] == pytest.approx(2 / 1e-5 * np.abs(explained).max(), rel=1e-4)
-    assert set(floors) == set(before)
+    assert shares["out/bias"] == pytest.approx(2 * np.abs(explained).max(), rel=1e-4)
+    assert set(shares) == set(before)
     # the step's own backward is left as it was: gradients bit for bit, the per-node gradients the same
     assert all(np.array_equal(twin.grads[k], g) for k, g in before.items()) and twin.output_grads is output_grads
 
 
-def test_no_loss_but_an_mse_gets_near_fit_floors():
+def test_no_loss_but_an_mse_gets_near_fit_shares():
     # a kink (MAE) or a clip (a cross-entropy's) moves the gradient by its own size at a fit: no floor may hide that
     keras.utils.set_random_seed(0)
     x_in = keras.Input((4,))
@@ -73,7 +73,7 @@ def test_no_loss_but_an_mse_gets_near_fit_floors():
     twin = from_keras(model)
     x = np.random.default_rng(0).standard_normal((8, 4)).astype("float32")
     y_pred = twin.forward(x, training=True)
-    assert near_fit_floors(twin, [y_pred[0], np.ones_like(y_pred[1])], y_pred, [y + 1e-3 for y in y_pred], 1e-5) == {}
+    assert near_fit_shares(twin, [y_pred[0], np.ones_like(y_pred[1])], y_pred, [y + 1e-3 for y in y_pred]) == {}
 
 
 class _SlippedBinaryCrossentropy(nm.losses.BinaryCrossentropy):

@@ -10,7 +10,7 @@ the loss is then read as the output change it implies, held to the same rtol as
 the outputs themselves (a 1e-5 output slip still fails).
 
 The step's gradients cancel the same way: an MSE's dL/dy_pred is 2 r / n, so an
-output moving by d moves it by 2 d / n, d / r of its own size (``near_fit_floors``).
+output moving by d moves it by 2 d / n, d / r of its own size (``near_fit_shares``).
 """
 import numpy as np
 
@@ -42,19 +42,19 @@ def loss_condition(twin, y_true, y_pred):
     return total
 
 
-EXPLAINED_MARGIN = 2.0  # near_fit_floors: the explained difference, twice, for the backward's own round-off on top
+EXPLAINED_MARGIN = 2.0  # near_fit_shares: the explained difference, twice, for the backward's own round-off on top
 
 
-def near_fit_floors(model, y_true, y_pred, keras_outputs, rtol):
-    """{weight key: floor} after ``model``'s backward of its loss: EXPLAINED_MARGIN / rtol times the largest
-    |gradient| its backward gives for the difference Keras's outputs make to a MeanSquaredError's dL/dy_pred.
+def near_fit_shares(model, y_true, y_pred, keras_outputs):
+    """{weight key: share} after ``model``'s backward of its loss: EXPLAINED_MARGIN times the largest |gradient|
+    its backward gives for the difference Keras's outputs make to a MeanSquaredError's dL/dy_pred.
 
     An MSE's dL/dy_pred = 2 r / n cancels near a fit: an output moving by d moves it by 2 d / n, d / r of its own
     size, so the outputs' float32 round-off (an ulp or two of |y_pred|) reaches the step's gradients as
     ~eps |y_pred| / r of theirs (measured: residual 1e-3, batch 1, float32 Adam on an AVX2 CPU, correct twin:
     9.8e-5..2.3e-4 against rtol 1e-5). That share is taken exactly: the twin's backward of 2 (y_keras - y_twin) / n
     (each MSE output's, with its loss weight), the first-order difference the outputs' measured difference makes;
-    a gradient is judged on it so that rtol of the floor is that share, EXPLAINED_MARGIN times. What the outputs do
+    a gradient is judged on a floor of that share over the comparison's rtol (``gradient_scales``). What the outputs do
     not explain (a slip in the loss's gradient, a layer's backward, another output's loss) is judged as before.
     The outputs themselves are compared elsewhere. No other loss gets one: a kink (MAE, Huber's) or a clip (the
     cross-entropies) makes the difference a jump, not a share; near a fit they are left to a float64 verify. The
@@ -69,12 +69,12 @@ def near_fit_floors(model, y_true, y_pred, keras_outputs, rtol):
              for (weight, loss, _, yp), k in zip(terms, keras_outputs, strict=True)]
     grads, records = model.grads, _backward_records(model)
     model.backward_call(douts if model.multiple_outputs else douts[0])
-    floors = {key: EXPLAINED_MARGIN / rtol * float(np.abs(grad).max(initial=0.0)) for key, grad in model.grads.items()}
+    shares = {key: EXPLAINED_MARGIN * float(np.abs(grad).max(initial=0.0)) for key, grad in model.grads.items()}
     for key, grad in grads.items():
         set_grad(model, key, grad)
     for graph, output_grads, logits_grads in records:
         graph.output_grads, graph.logits_grads = output_grads, logits_grads
-    return floors
+    return shares
 
 
 def _backward_records(model):
@@ -87,9 +87,10 @@ def _backward_records(model):
     return found
 
 
-def gradient_scales(model, floors):
-    """``condition_scales`` of ``model`` after its backward, each at least its ``near_fit_floors`` entry."""
+def gradient_scales(model, shares, rtol):
+    """``condition_scales`` of ``model`` after its backward, each at least its ``near_fit_shares`` entry over the
+    ``rtol`` it is compared at (so that rtol of the scale is the share)."""
     scales = condition_scales(model)
-    for key, floor in floors.items():
-        scales[key] = max(scales.get(key, 0.0), floor)
+    for key, share in shares.items():
+        scales[key] = max(scales.get(key, 0.0), share / rtol)
     return scales

@@ -4,7 +4,7 @@
 A gradient that sums cancelling terms (a bias or kernel gradient over a batch)
 is compared at ``rtol`` times its condition scale (``sum |terms|``, as
 ``parity.checks.graph_checks.condition_scales``; under a MeanSquaredError, at
-least its ``loss_condition.near_fit_floors``: near a fit every gradient cancels
+least its ``loss_condition.near_fit_shares`` over rtol: near a fit every gradient cancels
 through the loss's, and carries the share the outputs' difference explains),
 which may exceed its own size many times; for a bias feeding a training-mode BatchNormalization it is 0 in
 exact arithmetic and each side steps it by its own round-off. Its slots (a
@@ -38,7 +38,7 @@ import numpy as np
 
 from numpy_models.normalization import BatchNormalization
 from parity.compare import compare
-from parity.verify.loss_condition import gradient_scales, near_fit_floors
+from parity.verify.loss_condition import gradient_scales, near_fit_shares
 
 
 SHADOW_GRADIENT_NOTE = " (the twin at the shadow's weights)"
@@ -59,7 +59,7 @@ class Shadow:
     def step(self, twin, batch, keras, near_fit=None):
         """Step alongside ``twin`` on its ``batch`` (xs, ys) (after its backward, before its update);
         ``keras``: Keras's ``graph_compiled_gradients`` of the same step ("grads": {key: gradient},
-        "outputs"); ``near_fit``: the twin's ``loss_condition.near_fit_floors`` at this step. Returns the
+        "outputs"); ``near_fit``: the twin's ``loss_condition.near_fit_shares`` at this step. Returns the
         comparisons of this step's gradients of the
         tensors already stepped with Keras's, taken by the shadow (``judge``): one that fails leaves the shadow for
         good."""
@@ -68,7 +68,7 @@ class Shadow:
         # stay in step with the twin's; its gradients are judged
         _, y_true, y_pred = backward(self.twin, *batch)
         keras_grads = keras["grads"]
-        own = near_fit_floors(self.twin, y_true, y_pred, keras["outputs"], self.rtol)
+        own = near_fit_shares(self.twin, y_true, y_pred, keras["outputs"])
         judged = self.judge(self.twin, keras_grads, self.keys, own)
         self.dropped |= {c.tensor for c in judged if not c.passed}
         entering = self.judge(twin, keras_grads, near_fit=near_fit)
@@ -80,9 +80,9 @@ class Shadow:
     def judge(self, model, keras_grads, keys=None, near_fit=None):
         """[Comparison] of ``model``'s gradients (after its backward) of ``keys`` (default: every tensor with a
         condition scale) with Keras's at their condition scales (``gradient_scales``, with the model's
-        ``near_fit_floors`` ``near_fit``), as ``training.replay_step`` judges this step's."""
+        ``near_fit_shares`` ``near_fit``), as ``training.replay_step`` judges this step's."""
         rtol = self.rtol if self.steps == 1 else self.state_rtol
-        scales, grads = gradient_scales(model, near_fit or {}), model.grads
+        scales, grads = gradient_scales(model, near_fit or {}, rtol), model.grads
         keys = sorted(scales if keys is None else keys)
         return [compare(grads[k], keras_grads[k], f"step {self.steps}: d {k}{SHADOW_GRADIENT_NOTE}", rtol,
                         floor=scales.get(k, 0.0), kind="param", step=self.steps, tensor=k)

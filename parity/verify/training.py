@@ -23,7 +23,7 @@ from parity.compare import compare
 from parity.tolerances import tolerance
 from parity.verify import masks
 from parity.verify.layers import as_graph
-from parity.verify.loss_condition import gradient_scales, loss_condition, near_fit_floors
+from parity.verify.loss_condition import gradient_scales, loss_condition, near_fit_shares
 from parity.verify.state_floors import Shadow, backward
 
 PHASES = ("forward", "gradient", "slot", "update")
@@ -100,7 +100,7 @@ def _forward_backward(run, step):
     ref = graph_compiled_gradients(run.k_model, xs, ys)
     value, y_true, y_pred = backward(twin, xs, ys)
     ref["loss_condition"] = loss_condition(twin, y_true, y_pred)
-    ref["near_fit_floors"] = near_fit_floors(twin, y_true, y_pred, ref["outputs"], tolerance(twin.dtype).rtol)
+    ref["near_fit_shares"] = near_fit_shares(twin, y_true, y_pred, ref["outputs"])
     return value, ref
 
 
@@ -156,7 +156,7 @@ def run_steps(run, steps):
     for step in range(len(run.snapshots), len(run.snapshots) + steps):
         value, ref = _forward_backward(run, step)
         run.losses.append(_loss_comparison(step, value, ref))
-        run.gradients[step] = run.shadow.step(run.twin, run.batch(step), ref, ref["near_fit_floors"])
+        run.gradients[step] = run.shadow.step(run.twin, run.batch(step), ref, ref["near_fit_shares"])
         _apply(run, ref)
         run.floors[step], run.shadowed[step] = run.shadow.floors(run.twin), run.shadow.states()
         snapshot(run)
@@ -215,7 +215,7 @@ def replay_step(run, step):
     restore(run, step - 1)
     value, ref = _forward_backward(run, step)
     tol = tolerance(run.twin.dtype) if step == 1 else state_tolerance(run.twin.optimizer, run.twin.dtype)
-    scales, grads = gradient_scales(run.twin, ref["near_fit_floors"]), run.twin.grads
+    scales, grads = gradient_scales(run.twin, ref["near_fit_shares"], tol.rtol), run.twin.grads
     # a shadowed tensor's gradient as run_steps judged it, taken at the shadow's weights (Keras's, to what the
     # shadow's own state comparisons allow): the twin's weights are apart from Keras's by what the floors allowed
     shadowed = {c.tensor: c for c in run.gradients.get(step, [])}
