@@ -76,16 +76,20 @@ def test_no_loss_but_an_mse_gets_near_fit_shares():
     assert near_fit_shares(twin, [y_pred[0], np.ones_like(y_pred[1])], y_pred, [y + 1e-3 for y in y_pred]) == {}
 
 
-class _SlippedBinaryCrossentropy(nm.losses.BinaryCrossentropy):
-    """dL/d(logits) and dL/dp 3% too large."""
+def _slipped(loss_class, factor):
+    """``loss_class`` whose dL/dp (and dL/d(logits), where it reads logits) is ``factor`` times the true one: a
+    subclass, so that verify treats it as the loss it slips."""
 
-    def logit_values_and_grads(self, y_true, logits):
-        values, grads = super().logit_values_and_grads(y_true, logits)
-        return values, grads * 1.03
+    class Slipped(loss_class):
+        def logit_values_and_grads(self, y_true, logits):
+            values, grads = super().logit_values_and_grads(y_true, logits)
+            return values, grads * factor
 
-    def values_and_grads(self, y_true, y_pred):
-        values, grads = super().values_and_grads(y_true, y_pred)
-        return values, grads * 1.03
+        def values_and_grads(self, y_true, y_pred):
+            values, grads = super().values_and_grads(y_true, y_pred)
+            return values, grads * factor
+
+    return Slipped()
 
 
 def test_a_slipped_loss_gradient_fails_with_a_saturated_sample():
@@ -100,38 +104,18 @@ def test_a_slipped_loss_gradient_fails_with_a_saturated_sample():
     x[0] *= 40.0 / abs(float(model(x[:1]).numpy().ravel()[0] - 0.5) + 1e-3)  # a large logit: sigmoid ~ 1.0
     y[0] = 1.0
     twin = from_keras(model)
-    twin.loss = _SlippedBinaryCrossentropy()
+    twin.loss = _slipped(nm.losses.BinaryCrossentropy, 1.03)
     found = verify(model, x, y, twin=twin, steps=3).divergence["training"]
     assert (found["step"], found["phase"]) == (1, "gradient"), found
-
-
-class _SlippedMeanSquaredError(nm.losses.MeanSquaredError):
-    """dL/dy_pred 0.1% too large."""
-
-    def values_and_grads(self, y_true, y_pred):
-        values, grads = super().values_and_grads(y_true, y_pred)
-        return values, grads * 1.001
 
 
 def test_near_a_fit_a_slipped_mse_gradient_still_fails():
     # the random-upstream gradient check never sees the loss's gradient: only the steps do, on the near-fit floors
     model, x, y = _near_fit(1e-3)
     twin = from_keras(model)
-    twin.loss = _SlippedMeanSquaredError()
+    twin.loss = _slipped(nm.losses.MeanSquaredError, 1.001)  # 0.1% off
     found = verify(model, x, y, batch=1, twin=twin).divergence["training"]
     assert (found["step"], found["phase"]) == (1, "gradient"), found
-
-
-class _SlippedCategoricalCrossentropy(nm.losses.CategoricalCrossentropy):
-    """dL/d(logits) and dL/dp 0.5% too large."""
-
-    def logit_values_and_grads(self, y_true, logits):
-        values, grads = super().logit_values_and_grads(y_true, logits)
-        return values, grads * 1.005
-
-    def values_and_grads(self, y_true, y_pred):
-        values, grads = super().values_and_grads(y_true, y_pred)
-        return values, grads * 1.005
 
 
 def test_an_mse_heads_floor_does_not_hide_a_slip_of_another_heads_loss_on_shared_weights():
@@ -148,6 +132,6 @@ def test_an_mse_heads_floor_does_not_hide_a_slip_of_another_heads_loss_on_shared
     y = [model.predict(x, verbose=0)[0] + 0.03, np.eye(4, dtype="float32")[rng.integers(0, 4, 8)]]
     assert verify(model, x, y, steps=3).passed
     twin = from_keras(model)
-    twin.loss = [nm.losses.MeanSquaredError(), _SlippedCategoricalCrossentropy()]
+    twin.loss = [nm.losses.MeanSquaredError(), _slipped(nm.losses.CategoricalCrossentropy, 1.005)]
     found = verify(model, x, y, twin=twin, steps=3).divergence["training"]
     assert (found["step"], found["phase"], found["tensor"]) == (1, "gradient", "trunk/kernel"), found

@@ -13,7 +13,7 @@ from parity.verify.result import SOFTMAX_ONE_UNIT_ADVICE
 def _softmax_axes(layer):
     """The axes a layer takes a softmax over (a ``Softmax``'s own; an activation's: the output's last), else ()."""
     if isinstance(layer, nm.Softmax):
-        return tuple(layer.axis) if isinstance(layer.axis, (list, tuple)) else (layer.axis,)
+        return layer._axes_tuple()
     return (-1,) if getattr(layer, "activation", None) == "softmax" else ()
 
 
